@@ -1,0 +1,654 @@
+//! Why this exists: the one config file both binaries read, checked once here so the frontend and the
+//! worker agree on zones, users, hosts and backends, and every mistake names file:line:column:key.
+
+pub mod address;
+mod error;
+mod locate;
+pub mod names;
+mod raw;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use error::ConfigError;
+pub use locate::Step;
+use names::HostPattern;
+use raw::{RawConfig, RawZoneFile};
+
+/// Where the config lives when neither `--config` nor `$DYNDNS_CONFIG` says otherwise.
+pub const DEFAULT_PATH: &str = "/etc/dyndns/dyndns.toml";
+
+/// `--config PATH`, else `$DYNDNS_CONFIG`, else [`DEFAULT_PATH`]. (clap reads the env var into the
+/// option, so callers pass the option here.)
+pub fn resolve_path(option: Option<&Path>) -> PathBuf {
+    option.map_or_else(|| PathBuf::from(DEFAULT_PATH), Path::to_path_buf)
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from; relative paths inside it were resolved against its folder.
+    pub source: PathBuf,
+    pub frontend: FrontendConfig,
+    pub spool_dir: PathBuf,
+    pub worker: WorkerConfig,
+    pub zones: Vec<Zone>,
+    pub users: Vec<User>,
+    pub backends: Backends,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// The frontend checks HTTP Basic credentials against `[[user]] password_hash`.
+    Builtin,
+    /// A trusted reverse proxy authenticated the user and names them in `proxy_user_header`.
+    Proxy,
+}
+
+#[derive(Debug, Clone)]
+pub struct FrontendConfig {
+    pub listen: Listen,
+    pub trusted_proxies: Vec<IpNet>,
+    pub auth: AuthMode,
+    pub proxy_user_header: String,
+    pub limits: Limits,
+}
+
+/// Requests per minute; 0 switches a limit off. Only accepted changes and failed logins count:
+/// a router repeating an unchanged address (`nochg`) is never limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub per_user_per_minute: u32,
+    pub per_source_per_minute: u32,
+    pub auth_failures_per_source_per_minute: u32,
+}
+
+impl Limits {
+    /// Generous enough for a router that changes address every few seconds; tight enough to stop a
+    /// script gone wild or a password guesser.
+    pub const DEFAULT: Limits = Limits {
+        per_user_per_minute: 60,
+        per_source_per_minute: 120,
+        auth_failures_per_source_per_minute: 10,
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Which `[backend.*]` table applies changes.
+    pub backend: BackendKind,
+    pub state_dir: PathBuf,
+    /// How often the spool is rescanned in case a filesystem event was lost.
+    pub rescan: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Plesk,
+    ZoneFile,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Plesk => "plesk",
+            BackendKind::ZoneFile => "zonefile",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// Updates are allowed for this name and the names below it.
+    pub name: String,
+    /// The zone as the backend knows it; equal to `name` or a parent of it.
+    pub backend_zone: String,
+    pub ttl: u32,
+    pub allow_private_addresses: bool,
+}
+
+impl Zone {
+    /// `host` relative to the backend zone (`home.dyn` in `example.com`; empty at the apex).
+    pub fn label_of(&self, host: &str) -> String {
+        if host == self.backend_zone {
+            return String::new();
+        }
+        host.strip_suffix(&self.backend_zone)
+            .and_then(|prefix| prefix.strip_suffix('.'))
+            .expect("hosts are only matched to zones they lie in")
+            .to_string()
+    }
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub name: String,
+    /// PHC string (argon2) or bcrypt; `None` only in proxy auth mode.
+    pub password_hash: Option<String>,
+    pub hosts: Vec<HostPattern>,
+}
+
+impl User {
+    pub fn may_update(&self, host: &str) -> bool {
+        self.hosts.iter().any(|pattern| pattern.matches(host))
+    }
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("name", &self.name)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<masked>"),
+            )
+            .field("hosts", &self.hosts)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Backends {
+    pub plesk: Option<PleskConfig>,
+    pub zonefile: Option<ZoneFileConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PleskConfig {
+    /// argv prefix, never a shell: `["plesk", "bin", "dns"]`.
+    pub command: Vec<String>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ZoneFileConfig {
+    /// May contain `{zone}`, replaced by the backend zone.
+    pub path: PathBuf,
+    pub reload: Option<Vec<String>>,
+    pub reload_timeout: Duration,
+    pub nameserver: Option<String>,
+    pub hostmaster: Option<String>,
+}
+
+impl Config {
+    /// Reads and checks the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|err| ConfigError {
+            path: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the config file: {err}"),
+        })?;
+        Config::parse(&source, path)
+    }
+
+    /// Checks config text; `path` names it in errors and anchors relative paths.
+    pub fn parse(source: &str, path: &Path) -> Result<Config, ConfigError> {
+        let checker = Checker { source, path };
+        let raw = checker.deserialize()?;
+        checker.check(raw)
+    }
+
+    /// The zone a canonical host name lies in (the longest matching zone name).
+    pub fn zone_for(&self, host: &str) -> Option<&Zone> {
+        self.zones
+            .iter()
+            .filter(|zone| names::is_at_or_below(host, &zone.name))
+            .max_by_key(|zone| zone.name.len())
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|user| user.name == name)
+    }
+
+    /// The rule the worker re-applies to every job: the host is canonical, inside a zone, the user
+    /// exists and may update it, and the address may be published in that zone.
+    pub fn check_job(&self, user: &str, host: &str, addresses: &[IpAddr]) -> Result<&Zone, String> {
+        let canonical =
+            names::normalize_host(host).map_err(|err| format!("host `{host}`: {err}"))?;
+        if canonical != host {
+            return Err(format!("host `{host}` is not in canonical form"));
+        }
+        let zone = self
+            .zone_for(host)
+            .ok_or_else(|| format!("host `{host}` is outside every configured zone"))?;
+        let user_entry = self
+            .user(user)
+            .ok_or_else(|| format!("user `{user}` is not configured"))?;
+        if !user_entry.may_update(host) {
+            return Err(format!("user `{user}` may not update host `{host}`"));
+        }
+        for address in addresses {
+            address::check_address(*address, zone.allow_private_addresses)
+                .map_err(|err| format!("address {address} for `{host}`: {err}"))?;
+        }
+        Ok(zone)
+    }
+}
+
+struct Checker<'a> {
+    source: &'a str,
+    path: &'a Path,
+}
+
+impl Checker<'_> {
+    fn deserialize(&self) -> Result<RawConfig, ConfigError> {
+        let deserializer = toml::Deserializer::new(self.source);
+        serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let mut key = err.path().to_string();
+            if key == "." {
+                key.clear();
+            }
+            let inner = err.into_inner();
+            let message = inner.message().to_string();
+            // Depending on where serde reports an unknown key, the path may stop at its parent.
+            if let Some(unknown) = message
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                if key.is_empty() {
+                    key = unknown.to_string();
+                } else if !key.ends_with(&format!(".{unknown}")) && key != unknown {
+                    key = format!("{key}.{unknown}");
+                }
+            }
+            let (line, column) = inner
+                .span()
+                .map_or((1, 1), |span| locate::line_column(self.source, span.start));
+            ConfigError {
+                path: self.path.to_path_buf(),
+                line,
+                column,
+                key,
+                message,
+            }
+        })
+    }
+
+    fn error(&self, path: &[Step], message: impl Into<String>) -> ConfigError {
+        let (line, column) = locate::offset_of(self.source, path)
+            .map_or((1, 1), |offset| locate::line_column(self.source, offset));
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            key: locate::render(path),
+            message: message.into(),
+        }
+    }
+
+    fn resolve(&self, value: &str) -> PathBuf {
+        let path = Path::new(value);
+        if path.is_absolute() {
+            return path.to_path_buf();
+        }
+        let folder = self.path.parent().unwrap_or_else(|| Path::new("."));
+        folder.join(path)
+    }
+
+    fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let frontend = self.check_frontend(&raw)?;
+        let zones = self.check_zones(&raw)?;
+        let users = self.check_users(&raw, &zones, frontend.auth)?;
+        let backends = self.check_backends(&raw)?;
+        let backend = match raw.worker.backend.as_str() {
+            "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
+            "zonefile" if backends.zonefile.is_some() => BackendKind::ZoneFile,
+            "plesk" | "zonefile" => {
+                return Err(self.error(
+                    &key_path(&["worker", "backend"]),
+                    format!("there is no [backend.{}] table", raw.worker.backend),
+                ))
+            }
+            other => {
+                return Err(self.error(
+                    &key_path(&["worker", "backend"]),
+                    format!("unknown backend `{other}` (expected `plesk` or `zonefile`)"),
+                ))
+            }
+        };
+        let rescan_secs = raw.worker.rescan_secs.unwrap_or(5);
+        if rescan_secs == 0 {
+            return Err(self.error(&key_path(&["worker", "rescan_secs"]), "must be at least 1"));
+        }
+        Ok(Config {
+            source: self.path.to_path_buf(),
+            frontend,
+            spool_dir: self.resolve(&raw.spool.dir),
+            worker: WorkerConfig {
+                backend,
+                state_dir: self.resolve(&raw.worker.state_dir),
+                rescan: Duration::from_secs(rescan_secs),
+            },
+            zones,
+            users,
+            backends,
+        })
+    }
+
+    fn check_frontend(&self, raw: &RawConfig) -> Result<FrontendConfig, ConfigError> {
+        let section = &raw.frontend;
+        let listen = match section.listen.strip_prefix("unix:") {
+            Some(socket) if !socket.is_empty() => Listen::Unix(self.resolve(socket)),
+            Some(_) => {
+                return Err(self.error(
+                    &key_path(&["frontend", "listen"]),
+                    "`unix:` needs a socket path",
+                ))
+            }
+            None => Listen::Tcp(section.listen.parse().map_err(|_| {
+                self.error(
+                    &key_path(&["frontend", "listen"]),
+                    format!(
+                        "`{}` is neither `IP:PORT` nor `unix:/path/to/socket`",
+                        section.listen
+                    ),
+                )
+            })?),
+        };
+        let mut trusted_proxies = Vec::new();
+        for (index, text) in section.trusted_proxies.iter().enumerate() {
+            let net = text
+                .parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    let mut path = key_path(&["frontend", "trusted_proxies"]);
+                    path.push(Step::Index(index));
+                    self.error(&path, format!("`{text}` is not an address or CIDR network"))
+                })?;
+            trusted_proxies.push(net);
+        }
+        let auth = match section.auth.as_deref() {
+            None | Some("builtin") => AuthMode::Builtin,
+            Some("proxy") => AuthMode::Proxy,
+            Some(other) => {
+                return Err(self.error(
+                    &key_path(&["frontend", "auth"]),
+                    format!("unknown auth mode `{other}` (expected `builtin` or `proxy`)"),
+                ))
+            }
+        };
+        if auth == AuthMode::Proxy && trusted_proxies.is_empty() && matches!(listen, Listen::Tcp(_))
+        {
+            return Err(self.error(
+                &key_path(&["frontend", "auth"]),
+                "`proxy` auth needs `trusted_proxies` (or a unix socket listener): otherwise anyone could name a user",
+            ));
+        }
+        let proxy_user_header = section
+            .proxy_user_header
+            .clone()
+            .unwrap_or_else(|| "X-Remote-User".into());
+        if axum_header_name_invalid(&proxy_user_header) {
+            return Err(self.error(
+                &key_path(&["frontend", "proxy_user_header"]),
+                format!("`{proxy_user_header}` is not a valid HTTP header name"),
+            ));
+        }
+        let limits = section
+            .limits
+            .as_ref()
+            .map_or(Limits::DEFAULT, |raw| Limits {
+                per_user_per_minute: raw
+                    .per_user_per_minute
+                    .unwrap_or(Limits::DEFAULT.per_user_per_minute),
+                per_source_per_minute: raw
+                    .per_source_per_minute
+                    .unwrap_or(Limits::DEFAULT.per_source_per_minute),
+                auth_failures_per_source_per_minute: raw
+                    .auth_failures_per_source_per_minute
+                    .unwrap_or(Limits::DEFAULT.auth_failures_per_source_per_minute),
+            });
+        Ok(FrontendConfig {
+            listen,
+            trusted_proxies,
+            auth,
+            proxy_user_header,
+            limits,
+        })
+    }
+
+    fn check_zones(&self, raw: &RawConfig) -> Result<Vec<Zone>, ConfigError> {
+        if raw.zone.is_empty() {
+            return Err(self.error(
+                &[],
+                "no [[zone]] is configured: updates would be refused for every host",
+            ));
+        }
+        let mut zones: Vec<Zone> = Vec::new();
+        for (index, entry) in raw.zone.iter().enumerate() {
+            let at = |key: &str| {
+                vec![
+                    Step::Key("zone".into()),
+                    Step::Index(index),
+                    Step::Key(key.into()),
+                ]
+            };
+            let name = names::normalize_host(&entry.name)
+                .map_err(|err| self.error(&at("name"), format!("`{}`: {err}", entry.name)))?;
+            if zones.iter().any(|zone| zone.name == name) {
+                return Err(self.error(&at("name"), format!("zone `{name}` is configured twice")));
+            }
+            let backend_zone = match &entry.backend_zone {
+                Some(text) => names::normalize_host(text)
+                    .map_err(|err| self.error(&at("backend_zone"), format!("`{text}`: {err}")))?,
+                None => name.clone(),
+            };
+            if !names::is_at_or_below(&name, &backend_zone) {
+                return Err(self.error(
+                    &at("backend_zone"),
+                    format!("`{backend_zone}` must be `{name}` or a parent of it"),
+                ));
+            }
+            let ttl = entry.ttl.unwrap_or(60);
+            if !(1..=86_400).contains(&ttl) {
+                return Err(self.error(&at("ttl"), "must be between 1 and 86400 seconds"));
+            }
+            zones.push(Zone {
+                name,
+                backend_zone,
+                ttl,
+                allow_private_addresses: entry.allow_private_addresses.unwrap_or(false),
+            });
+        }
+        Ok(zones)
+    }
+
+    fn check_users(
+        &self,
+        raw: &RawConfig,
+        zones: &[Zone],
+        auth: AuthMode,
+    ) -> Result<Vec<User>, ConfigError> {
+        let mut users: Vec<User> = Vec::new();
+        for (index, entry) in raw.user.iter().enumerate() {
+            let at = |key: &str| {
+                vec![
+                    Step::Key("user".into()),
+                    Step::Index(index),
+                    Step::Key(key.into()),
+                ]
+            };
+            if entry.name.is_empty()
+                || entry.name.contains(':')
+                || entry.name.chars().any(char::is_control)
+            {
+                return Err(self.error(
+                    &at("name"),
+                    "must be non-empty, without `:` or control characters",
+                ));
+            }
+            if users.iter().any(|user| user.name == entry.name) {
+                return Err(self.error(
+                    &at("name"),
+                    format!("user `{}` is configured twice", entry.name),
+                ));
+            }
+            let password_hash = match (&entry.password_hash, &entry.password_hash_file) {
+                (Some(_), Some(_)) => {
+                    return Err(self.error(
+                        &at("password_hash_file"),
+                        "give `password_hash` or `password_hash_file`, not both",
+                    ))
+                }
+                (Some(hash), None) => Some(hash.trim().to_string()),
+                (None, Some(file)) => {
+                    let file = self.resolve(file);
+                    let text = std::fs::read_to_string(&file).map_err(|err| {
+                        self.error(
+                            &at("password_hash_file"),
+                            format!("cannot read {}: {err}", file.display()),
+                        )
+                    })?;
+                    Some(text.trim().to_string())
+                }
+                (None, None) if auth == AuthMode::Proxy => None,
+                (None, None) => {
+                    return Err(self.error(
+                        &[Step::Key("user".into()), Step::Index(index)],
+                        format!(
+                            "user `{}` needs `password_hash` or `password_hash_file`",
+                            entry.name
+                        ),
+                    ))
+                }
+            };
+            if let Some(hash) = &password_hash {
+                if !is_supported_hash(hash) {
+                    let key = if entry.password_hash.is_some() {
+                        "password_hash"
+                    } else {
+                        "password_hash_file"
+                    };
+                    return Err(self.error(
+                        &at(key),
+                        "not an argon2 PHC string (`$argon2id$...`, from `dyndns hash-password`) or a bcrypt hash (`$2y$`/`$2b$`)",
+                    ));
+                }
+            }
+            let mut hosts = Vec::new();
+            for (host_index, text) in entry.hosts.iter().enumerate() {
+                let mut path = at("hosts");
+                path.push(Step::Index(host_index));
+                let pattern = HostPattern::parse(text)
+                    .map_err(|err| self.error(&path, format!("`{text}`: {err}")))?;
+                if !zones
+                    .iter()
+                    .any(|zone| names::is_at_or_below(pattern.anchor(), &zone.name))
+                {
+                    return Err(
+                        self.error(&path, format!("`{text}` is outside every configured zone"))
+                    );
+                }
+                hosts.push(pattern);
+            }
+            users.push(User {
+                name: entry.name.clone(),
+                password_hash,
+                hosts,
+            });
+        }
+        Ok(users)
+    }
+
+    fn check_backends(&self, raw: &RawConfig) -> Result<Backends, ConfigError> {
+        let plesk = match &raw.backend.plesk {
+            None => None,
+            Some(section) => {
+                let command = section
+                    .command
+                    .clone()
+                    .unwrap_or_else(|| vec!["plesk".into(), "bin".into(), "dns".into()]);
+                let command =
+                    self.check_argv(command, &key_path(&["backend", "plesk", "command"]))?;
+                let timeout_secs = section.timeout_secs.unwrap_or(30);
+                if timeout_secs == 0 {
+                    return Err(self.error(
+                        &key_path(&["backend", "plesk", "timeout_secs"]),
+                        "must be at least 1",
+                    ));
+                }
+                Some(PleskConfig {
+                    command,
+                    timeout: Duration::from_secs(timeout_secs),
+                })
+            }
+        };
+        let zonefile = match &raw.backend.zonefile {
+            None => None,
+            Some(section) => Some(self.check_zonefile(section)?),
+        };
+        Ok(Backends { plesk, zonefile })
+    }
+
+    fn check_zonefile(&self, section: &RawZoneFile) -> Result<ZoneFileConfig, ConfigError> {
+        let reload = match &section.reload {
+            None => None,
+            Some(argv) => {
+                Some(self.check_argv(argv.clone(), &key_path(&["backend", "zonefile", "reload"]))?)
+            }
+        };
+        let reload_timeout_secs = section.reload_timeout_secs.unwrap_or(30);
+        if reload_timeout_secs == 0 {
+            return Err(self.error(
+                &key_path(&["backend", "zonefile", "reload_timeout_secs"]),
+                "must be at least 1",
+            ));
+        }
+        Ok(ZoneFileConfig {
+            path: self.resolve(&section.path),
+            reload,
+            reload_timeout: Duration::from_secs(reload_timeout_secs),
+            nameserver: section.nameserver.clone(),
+            hostmaster: section.hostmaster.clone(),
+        })
+    }
+
+    /// An argv must name a program; a relative program path with a `/` resolves like other paths,
+    /// a bare name is looked up in the worker's fixed PATH.
+    fn check_argv(&self, mut argv: Vec<String>, path: &[Step]) -> Result<Vec<String>, ConfigError> {
+        let Some(program) = argv.first() else {
+            return Err(self.error(
+                path,
+                "must name a program (an argv list, never a shell command)",
+            ));
+        };
+        if program.is_empty() {
+            return Err(self.error(path, "the program name is empty"));
+        }
+        if program.contains('/') && !Path::new(program).is_absolute() {
+            argv[0] = self.resolve(program).to_string_lossy().into_owned();
+        }
+        Ok(argv)
+    }
+}
+
+fn key_path(keys: &[&str]) -> Vec<Step> {
+    keys.iter()
+        .map(|key| Step::Key((*key).to_string()))
+        .collect()
+}
+
+/// HTTP header names are RFC 7230 tokens.
+fn axum_header_name_invalid(name: &str) -> bool {
+    name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn is_supported_hash(hash: &str) -> bool {
+    hash.starts_with("$argon2")
+        || ["$2a$", "$2b$", "$2y$"]
+            .iter()
+            .any(|prefix| hash.starts_with(prefix))
+}

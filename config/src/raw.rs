@@ -1,0 +1,94 @@
+//! Why this exists: the config file exactly as written, with serde rejecting unknown keys; `lib.rs`
+//! turns it into the checked [`crate::Config`].
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub frontend: RawFrontend,
+    pub spool: RawSpool,
+    pub worker: RawWorker,
+    #[serde(default)]
+    pub zone: Vec<RawZone>,
+    #[serde(default)]
+    pub user: Vec<RawUser>,
+    #[serde(default)]
+    pub backend: RawBackends,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFrontend {
+    pub listen: String,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    pub auth: Option<String>,
+    pub proxy_user_header: Option<String>,
+    pub limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub per_user_per_minute: Option<u32>,
+    pub per_source_per_minute: Option<u32>,
+    pub auth_failures_per_source_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpool {
+    pub dir: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorker {
+    pub backend: String,
+    pub state_dir: String,
+    pub rescan_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZone {
+    pub name: String,
+    pub backend_zone: Option<String>,
+    pub ttl: Option<u32>,
+    pub allow_private_addresses: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub password_hash_file: Option<String>,
+    #[serde(default)]
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackends {
+    pub plesk: Option<RawPlesk>,
+    pub zonefile: Option<RawZoneFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlesk {
+    pub command: Option<Vec<String>>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZoneFile {
+    pub path: String,
+    pub reload: Option<Vec<String>>,
+    pub reload_timeout_secs: Option<u64>,
+    pub nameserver: Option<String>,
+    pub hostmaster: Option<String>,
+}

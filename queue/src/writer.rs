@@ -1,0 +1,295 @@
+//! Why this exists: the frontend's only way to hand a job to the worker — written in `tmp/`,
+//! fsynced, renamed into `new/`, and made durable by one `new/` fsync shared among concurrent
+//! submitters, so a burst of updates costs one directory flush rather than one each.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::UNIX_EPOCH;
+
+use crate::durable;
+use crate::job::Job;
+use crate::spool::{SpoolDirs, SpoolError};
+
+/// Mode of a job file: the worker reads it as root; the frontend's group may inspect it.
+const JOB_FILE_MODE: u32 = 0o640;
+
+/// Submits jobs to the spool. Blocking; share one behind an `Arc` and call `submit` from
+/// blocking threads.
+#[derive(Debug)]
+pub struct SpoolWriter {
+    dirs: SpoolDirs,
+    /// `new/`, opened once so every group commit fsyncs the same directory.
+    new_dir: File,
+    group: Mutex<GroupCommit>,
+    group_done: Condvar,
+    dir_syncs: AtomicU64,
+}
+
+/// Leader/follower bookkeeping: submitters count their renames; whoever finds no fsync in
+/// flight runs one covering every rename so far, and the others wait for it.
+#[derive(Debug, Default)]
+struct GroupCommit {
+    /// Renames into `new/` so far; a submitter's ticket is the value after its own.
+    renamed: u64,
+    /// Every rename with a ticket up to this is covered by a successful fsync of `new/`.
+    synced: u64,
+    /// An fsync of `new/` is in flight.
+    syncing: bool,
+}
+
+impl SpoolWriter {
+    /// Opens the spool at `root` for submitting; `tmp/` and `new/` must exist.
+    pub fn open(root: impl Into<PathBuf>) -> Result<SpoolWriter, SpoolError> {
+        let dirs = SpoolDirs::at(root);
+        SpoolDirs::require_dir(&dirs.tmp())?;
+        let new = dirs.new();
+        SpoolDirs::require_dir(&new)?;
+        let new_dir =
+            durable::open_dir(&new).map_err(|source| SpoolError::io("open", &new, source))?;
+        Ok(SpoolWriter {
+            dirs,
+            new_dir,
+            group: Mutex::new(GroupCommit::default()),
+            group_done: Condvar::new(),
+            dir_syncs: AtomicU64::new(0),
+        })
+    }
+
+    pub fn dirs(&self) -> &SpoolDirs {
+        &self.dirs
+    }
+
+    /// How many times `new/` has been fsynced; fewer than submitted jobs under contention.
+    pub fn dir_syncs(&self) -> u64 {
+        self.dir_syncs.load(Ordering::Relaxed)
+    }
+
+    /// Spools `job` and returns its path in `new/` once it is durable.
+    ///
+    /// If the final fsync of `new/` fails the error is returned, but the job is already in
+    /// `new/` and may still be applied: the client retries and the worker sees a no-change.
+    pub fn submit(&self, job: &Job) -> Result<PathBuf, SpoolError> {
+        job.validate()?;
+        let bytes = job.try_to_json()?;
+        let name = file_name(job);
+        let tmp_path = self.dirs.tmp().join(&name);
+        let new_path = self.dirs.new().join(&name);
+
+        // No fsync of tmp/: the entry that must survive a crash is the one in new/.
+        durable::write_then_rename(&tmp_path, &new_path, &bytes, JOB_FILE_MODE)?;
+
+        self.sync_new_dir()?;
+        Ok(new_path)
+    }
+
+    /// Returns once an fsync of `new/` that started after our rename has succeeded.
+    fn sync_new_dir(&self) -> Result<(), SpoolError> {
+        let mut group = self.lock_group();
+        group.renamed += 1;
+        let ticket = group.renamed;
+        loop {
+            if group.synced >= ticket {
+                return Ok(());
+            }
+            if !group.syncing {
+                group.syncing = true;
+                let target = group.renamed;
+                drop(group);
+                let result = self.new_dir.sync_all();
+                self.dir_syncs.fetch_add(1, Ordering::Relaxed);
+                group = self.lock_group();
+                group.syncing = false;
+                if result.is_ok() {
+                    group.synced = group.synced.max(target);
+                }
+                // On failure a waiter wakes, finds nobody syncing, and retries the fsync itself.
+                self.group_done.notify_all();
+                return result.map_err(|source| SpoolError::io("fsync", self.dirs.new(), source));
+            }
+            group = self
+                .group_done
+                .wait(group)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The counters stay consistent even if a holder panicked: nothing that can panic runs
+    /// while the lock is held.
+    fn lock_group(&self) -> MutexGuard<'_, GroupCommit> {
+        self.group.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `<received_at as unix nanoseconds, 20 digits>.<id>.json`: sorts by arrival, never collides.
+fn file_name(job: &Job) -> String {
+    // try_to_json has already refused times before 1970.
+    let nanos = job
+        .received_at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    format!("{nanos:020}.{}.json", job.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    fn job_at(received_at: SystemTime) -> Job {
+        Job::new(
+            "alice",
+            "home.example.org",
+            Some(Ipv4Addr::new(192, 0, 2, 1)),
+            None,
+            received_at,
+            None,
+        )
+    }
+
+    fn spool() -> (tempfile::TempDir, SpoolDirs) {
+        let root = tempfile::tempdir().expect("temp dir");
+        let dirs = SpoolDirs::at(root.path());
+        dirs.create_all().expect("create spool");
+        (root, dirs)
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|entry| {
+                let entry = entry.expect("dir entry");
+                entry.file_name().into_string().expect("UTF-8 name")
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn writer_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<SpoolWriter>();
+    }
+
+    #[test]
+    fn submitted_job_lands_in_new_with_its_json_and_tmp_stays_empty() {
+        let (_root, dirs) = spool();
+        let writer = SpoolWriter::open(dirs.root()).expect("open writer");
+        let job = job_at(UNIX_EPOCH + Duration::new(1_795_449_600, 5));
+        let path = writer.submit(&job).expect("submit");
+
+        assert_eq!(path, dirs.new().join(file_name(&job)));
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        assert_eq!(name, format!("01795449600000000005.{}.json", job.id));
+        let bytes = std::fs::read(&path).expect("read job");
+        assert_eq!(bytes, job.to_json());
+        assert_eq!(Job::parse(&bytes).expect("parse"), job);
+        assert!(names_in(&dirs.tmp()).is_empty());
+        assert_eq!(writer.dir_syncs(), 1);
+
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o137, 0, "job file mode {mode:o} is at most 0640");
+    }
+
+    #[test]
+    fn names_sort_by_arrival_time() {
+        let (_root, dirs) = spool();
+        let writer = SpoolWriter::open(dirs.root()).expect("open writer");
+        // 9 s and 10 s differ in digit count, which only zero padding keeps in order.
+        let times = [10, 9, 1_000_000_000, 100].map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        let ids: Vec<_> = times
+            .iter()
+            .map(|&t| {
+                let job = job_at(t);
+                writer.submit(&job).expect("submit");
+                (t, job.id)
+            })
+            .collect();
+        let mut expected = ids.clone();
+        expected.sort();
+        let in_order: Vec<String> = expected.iter().map(|(_, id)| id.to_string()).collect();
+        let listed: Vec<String> = names_in(&dirs.new())
+            .iter()
+            .map(|name| name.split('.').nth(1).expect("id part").to_owned())
+            .collect();
+        assert_eq!(listed, in_order);
+    }
+
+    #[test]
+    fn invalid_job_is_refused_and_leaves_nothing_behind() {
+        let (_root, dirs) = spool();
+        let writer = SpoolWriter::open(dirs.root()).expect("open writer");
+        let mut job = job_at(SystemTime::now());
+        job.ipv4 = None;
+        let err = writer.submit(&job).expect_err("no address");
+        assert!(matches!(err, SpoolError::InvalidJob(_)), "{err}");
+        assert!(names_in(&dirs.tmp()).is_empty());
+        assert!(names_in(&dirs.new()).is_empty());
+    }
+
+    #[test]
+    fn open_names_the_missing_directory() {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join("tmp")).expect("mkdir tmp");
+        let err = SpoolWriter::open(root.path()).expect_err("new/ missing");
+        assert!(err.to_string().contains("new"), "{err}");
+        std::fs::write(root.path().join("new"), b"").expect("plain file named new");
+        let err = SpoolWriter::open(root.path()).expect_err("new/ is a file");
+        assert!(matches!(err, SpoolError::NotADirectory { .. }), "{err}");
+    }
+
+    #[test]
+    fn failed_write_removes_the_temp_file() {
+        let (_root, dirs) = spool();
+        let writer = SpoolWriter::open(dirs.root()).expect("open writer");
+        let job = job_at(SystemTime::now());
+        // A directory squatting on the target name makes the rename fail after the write.
+        let squatter = dirs.new().join(file_name(&job));
+        std::fs::create_dir(&squatter).expect("mkdir squatter");
+        std::fs::write(squatter.join("keep"), b"x").expect("non-empty squatter");
+        let err = writer
+            .submit(&job)
+            .expect_err("rename onto a non-empty dir");
+        assert!(matches!(err, SpoolError::Rename { .. }), "{err}");
+        assert!(names_in(&dirs.tmp()).is_empty());
+    }
+
+    #[test]
+    fn concurrent_submitters_share_directory_fsyncs() {
+        const THREADS: usize = 32;
+        const PER_THREAD: usize = 50;
+        let (_root, dirs) = spool();
+        let writer = Arc::new(SpoolWriter::open(dirs.root()).expect("open writer"));
+        let start = Arc::new(std::sync::Barrier::new(THREADS));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let writer = Arc::clone(&writer);
+                let start = Arc::clone(&start);
+                std::thread::spawn(move || {
+                    start.wait();
+                    for _ in 0..PER_THREAD {
+                        writer.submit(&job_at(SystemTime::now())).expect("submit");
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().expect("submitter thread");
+        }
+        let jobs = THREADS * PER_THREAD;
+        assert_eq!(names_in(&dirs.new()).len(), jobs);
+        assert!(names_in(&dirs.tmp()).is_empty());
+        let syncs = writer.dir_syncs();
+        assert!(
+            syncs < jobs as u64,
+            "{syncs} directory fsyncs for {jobs} jobs: no group commit happened"
+        );
+        assert!(syncs >= 1);
+    }
+}

@@ -1,0 +1,216 @@
+//! Why this exists: `nochg` must cost nothing, so the last accepted address per host lives in memory,
+//! seeded at start from the worker's applied state and the pending spool, and corrected whenever the
+//! worker reports it handled a job (applied or dead-lettered) so a failed change is sent again.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::SystemTime;
+
+use dyndns_queue::{AppliedState, FamilyState, Job, SpoolDirs, MAX_JOB_BYTES};
+
+use crate::request::Addresses;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Known<T> {
+    address: T,
+    /// `received_at` of the job that carried it; a newer job always wins.
+    since: SystemTime,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct HostAddresses {
+    v4: Option<Known<Ipv4Addr>>,
+    v6: Option<Known<Ipv6Addr>>,
+}
+
+/// Which families of a request differ from what was last accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changed {
+    pub v4: Option<Ipv4Addr>,
+    pub v6: Option<Ipv6Addr>,
+}
+
+impl Changed {
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_none() && self.v6.is_none()
+    }
+}
+
+pub struct Accepted {
+    hosts: RwLock<HashMap<String, HostAddresses>>,
+    state_path: PathBuf,
+    /// Modification time of the state file when last merged, to skip re-reading an unchanged file.
+    state_seen: RwLock<Option<SystemTime>>,
+}
+
+impl Accepted {
+    /// Seeds from `state_dir/applied.json` and the jobs still pending in `new/` and `cur/`.
+    /// Unreadable sources are logged and skipped: the worst outcome is one `good` too many.
+    pub fn load(state_dir: &Path, spool: &SpoolDirs) -> Accepted {
+        let accepted = Accepted {
+            hosts: RwLock::new(HashMap::new()),
+            state_path: AppliedState::path_in(state_dir),
+            state_seen: RwLock::new(None),
+        };
+        accepted.refresh_from_state();
+        for folder in [spool.cur(), spool.new()] {
+            for job in pending_jobs(&folder) {
+                accepted.record(
+                    &job.host,
+                    Addresses {
+                        v4: job.ipv4,
+                        v6: job.ipv6,
+                    },
+                    job.received_at,
+                );
+            }
+        }
+        accepted
+    }
+
+    /// The families of `wanted` that differ from the last accepted addresses of `host`.
+    pub fn changed(&self, host: &str, wanted: Addresses) -> Changed {
+        let hosts = self.hosts.read().expect("accepted map lock poisoned");
+        let known = hosts.get(host).copied().unwrap_or_default();
+        Changed {
+            v4: wanted
+                .v4
+                .filter(|v4| known.v4.is_none_or(|old| old.address != *v4)),
+            v6: wanted
+                .v6
+                .filter(|v6| known.v6.is_none_or(|old| old.address != *v6)),
+        }
+    }
+
+    /// Remembers addresses accepted for `host` at `since`, unless a newer job already set them.
+    pub fn record(&self, host: &str, addresses: Addresses, since: SystemTime) {
+        let mut hosts = self.hosts.write().expect("accepted map lock poisoned");
+        let entry = hosts.entry(host.to_string()).or_default();
+        if let Some(v4) = addresses.v4 {
+            if entry.v4.is_none_or(|old| old.since <= since) {
+                entry.v4 = Some(Known { address: v4, since });
+            }
+        }
+        if let Some(v6) = addresses.v6 {
+            if entry.v6.is_none_or(|old| old.since <= since) {
+                entry.v6 = Some(Known { address: v6, since });
+            }
+        }
+    }
+
+    /// Merges the worker's state file if it changed since the last call. For each host and family the
+    /// worker has handled everything up to `handled_received_at`; if that covers what we accepted,
+    /// the applied address is the truth (it differs after a dead-lettered job).
+    pub fn refresh_from_state(&self) {
+        let modified = std::fs::metadata(&self.state_path)
+            .and_then(|meta| meta.modified())
+            .ok();
+        if modified.is_none()
+            || *self.state_seen.read().expect("state time lock poisoned") == modified
+        {
+            return;
+        }
+        let state = match AppliedState::load(&self.state_path) {
+            Ok(state) => state,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the worker's applied state; keeping what is known");
+                return;
+            }
+        };
+        *self.state_seen.write().expect("state time lock poisoned") = modified;
+        let mut hosts = self.hosts.write().expect("accepted map lock poisoned");
+        for (host, host_state) in state.hosts() {
+            let entry = hosts.entry(host.to_string()).or_default();
+            entry.v4 = merge(
+                entry.v4,
+                host_state.ipv4.as_ref(),
+                |address| match address {
+                    IpAddr::V4(v4) => Some(v4),
+                    IpAddr::V6(_) => None,
+                },
+            );
+            entry.v6 = merge(
+                entry.v6,
+                host_state.ipv6.as_ref(),
+                |address| match address {
+                    IpAddr::V6(v6) => Some(v6),
+                    IpAddr::V4(_) => None,
+                },
+            );
+        }
+    }
+}
+
+fn merge<T: Copy>(
+    known: Option<Known<T>>,
+    worker: Option<&FamilyState>,
+    family: impl Fn(IpAddr) -> Option<T>,
+) -> Option<Known<T>> {
+    let Some(worker) = worker else { return known };
+    if known.is_some_and(|known| known.since > worker.handled_received_at) {
+        return known;
+    }
+    worker.address.and_then(family).map(|address| Known {
+        address,
+        since: worker.handled_received_at,
+    })
+}
+
+/// Jobs in a spool folder, read leniently: anything unreadable is the worker's business.
+fn pending_jobs(folder: &Path) -> Vec<Job> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+        .filter_map(|entry| {
+            let mut bytes = Vec::new();
+            std::fs::File::open(entry.path())
+                .ok()?
+                .take(MAX_JOB_BYTES)
+                .read_to_end(&mut bytes)
+                .ok()?;
+            Job::parse(&bytes).ok()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn v4(text: &str) -> Addresses {
+        Addresses {
+            v4: Some(text.parse().unwrap()),
+            v6: None,
+        }
+    }
+
+    #[test]
+    fn repeats_are_unchanged_and_older_jobs_never_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = SpoolDirs::at(dir.path().join("spool"));
+        let accepted = Accepted::load(dir.path(), &spool);
+        let host = "home.dyn.example.com";
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        assert!(!accepted.changed(host, v4("203.0.113.7")).is_empty());
+        accepted.record(host, v4("203.0.113.7"), t0 + Duration::from_secs(2));
+        assert!(accepted.changed(host, v4("203.0.113.7")).is_empty());
+        accepted.record(host, v4("203.0.113.8"), t0);
+        assert!(
+            accepted.changed(host, v4("203.0.113.7")).is_empty(),
+            "older job must not win"
+        );
+        let dual = Addresses {
+            v4: Some("203.0.113.7".parse().unwrap()),
+            v6: Some("2001:db8::7".parse().unwrap()),
+        };
+        let changed = accepted.changed(host, dual);
+        assert_eq!((changed.v4, changed.v6), (None, dual.v6));
+    }
+}

@@ -1,0 +1,214 @@
+//! Why this exists: password checks are the only expensive step of a request, so a verified credential
+//! is remembered as a keyed hash (compared in constant time) and argon2 runs once per user and process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::{header, HeaderMap};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+use dyndns_config::User;
+
+type KeyedHash = Hmac<Sha256>;
+
+/// HTTP Basic credentials as sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads `Authorization: Basic base64(user:password)`; `None` when absent or malformed.
+pub fn basic_credentials(headers: &HeaderMap) -> Option<Credentials> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some(Credentials {
+        user: user.to_string(),
+        password: password.to_string(),
+    })
+}
+
+/// Checks passwords against the configured hashes, remembering successes for the life of the
+/// process (a restart or reload starts empty).
+pub struct Verifier {
+    users: HashMap<String, Option<String>>,
+    /// Random per process: the remembered digests are useless outside it.
+    key: [u8; 32],
+    remembered: RwLock<HashMap<String, [u8; 32]>>,
+    /// Verified against for unknown users, so they cost as much as known ones.
+    dummy_hash: String,
+    /// argon2 needs ~19 MiB per check; bounding concurrent checks bounds memory under a login flood.
+    slow_checks: Arc<Semaphore>,
+}
+
+impl Verifier {
+    pub fn new(users: &[User]) -> Verifier {
+        let key: [u8; 32] = rand::random();
+        let dummy_hash = hash_password(&hex(&rand::random::<[u8; 16]>()))
+            .expect("hashing a random password cannot fail");
+        let parallel = std::thread::available_parallelism().map_or(2, usize::from);
+        Verifier {
+            users: users
+                .iter()
+                .map(|user| (user.name.clone(), user.password_hash.clone()))
+                .collect(),
+            key,
+            remembered: RwLock::new(HashMap::new()),
+            dummy_hash,
+            slow_checks: Arc::new(Semaphore::new(parallel)),
+        }
+    }
+
+    /// True when the password is right for a configured user.
+    pub async fn verify(&self, credentials: &Credentials) -> bool {
+        let digest = self.digest(credentials);
+        if let Some(known) = self
+            .remembered
+            .read()
+            .expect("credential cache lock poisoned")
+            .get(&credentials.user)
+        {
+            if bool::from(known.ct_eq(&digest)) {
+                return true;
+            }
+        }
+        let hash = match self.users.get(&credentials.user) {
+            Some(Some(hash)) => hash.clone(),
+            // Unknown user (or one without a password in proxy mode): same work, always false.
+            _ => self.dummy_hash.clone(),
+        };
+        let known_user = matches!(self.users.get(&credentials.user), Some(Some(_)));
+        let password = credentials.password.clone();
+        let Ok(_permit) = self.slow_checks.clone().acquire_owned().await else {
+            return false;
+        };
+        let matches = tokio::task::spawn_blocking(move || check_hash(&hash, &password))
+            .await
+            .unwrap_or(false);
+        if matches && known_user {
+            self.remembered
+                .write()
+                .expect("credential cache lock poisoned")
+                .insert(credentials.user.clone(), digest);
+        }
+        matches && known_user
+    }
+
+    fn digest(&self, credentials: &Credentials) -> [u8; 32] {
+        let mut mac = KeyedHash::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(credentials.user.as_bytes());
+        mac.update(&[0]);
+        mac.update(credentials.password.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// argon2 PHC strings and bcrypt (`$2a$`/`$2b$`/`$2y$`, as htpasswd writes them).
+fn check_hash(hash: &str, password: &str) -> bool {
+    if hash.starts_with("$2") {
+        return bcrypt::verify(password, hash).unwrap_or(false);
+    }
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// An argon2id PHC string with the crate's default (OWASP-recommended) parameters.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A fresh random secret for demo users and tokens (URL- and shell-safe).
+pub fn random_secret() -> String {
+    hex(&rand::random::<[u8; 16]>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dyndns_config::names::HostPattern;
+
+    fn user(name: &str, hash: String) -> User {
+        User {
+            name: name.into(),
+            password_hash: Some(hash),
+            hosts: vec![HostPattern::parse("h.example.com").unwrap()],
+        }
+    }
+
+    fn creds(user: &str, password: &str) -> Credentials {
+        Credentials {
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn argon2_and_bcrypt_hashes_verify_and_are_remembered() {
+        let argon = hash_password("s3cret").unwrap();
+        let bcrypt_hash = bcrypt::hash("htpass", 4)
+            .unwrap()
+            .replacen("$2b$", "$2y$", 1);
+        let verifier = Verifier::new(&[user("a", argon), user("b", bcrypt_hash)]);
+        assert!(verifier.verify(&creds("a", "s3cret")).await);
+        assert!(verifier.remembered.read().unwrap().contains_key("a"));
+        assert!(
+            verifier.verify(&creds("a", "s3cret")).await,
+            "remembered digest matches"
+        );
+        assert!(
+            !verifier.verify(&creds("a", "wrong")).await,
+            "a remembered user still needs the right password"
+        );
+        assert!(verifier.verify(&creds("b", "htpass")).await);
+        assert!(!verifier.verify(&creds("ghost", "s3cret")).await);
+        assert!(!verifier.remembered.read().unwrap().contains_key("ghost"));
+    }
+
+    #[test]
+    fn basic_header_is_parsed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            "Basic cm91dGVyOnBhOnNz".parse().unwrap(),
+        );
+        assert_eq!(basic_credentials(&headers), Some(creds("router", "pa:ss")));
+        headers.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(basic_credentials(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
+        assert_eq!(basic_credentials(&headers), None);
+    }
+}

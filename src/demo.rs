@@ -1,0 +1,112 @@
+//! Why this exists: `cargo run --release -- demo` shows the whole flow on any machine: frontend and
+//! worker in one process, a temporary config, a random password, and a zone file that visibly changes.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use dyndns_config::Config;
+use dyndns_queue::SpoolDirs;
+
+use crate::app::{system_clock, AppState};
+use crate::auth::{hash_password, random_secret};
+use crate::serve::{bind, serve, shutdown_signal};
+
+const DEMO_HOST: &str = "home.dyn.example.com";
+
+pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
+    crate::cli::init_logging();
+    let folder = tempfile::Builder::new()
+        .prefix("dyndns-demo-")
+        .tempdir()
+        .context("cannot create a temporary folder")?;
+    let password = random_secret();
+    let config_path = write_config(folder.path(), listen, &password)?;
+    let config = Arc::new(Config::load(&config_path)?);
+    SpoolDirs::at(&config.spool_dir)
+        .create_all()
+        .context("cannot create the demo spool")?;
+    std::fs::create_dir_all(&config.worker.state_dir)
+        .context("cannot create the demo state folder")?;
+    let zone_file = folder.path().join("zones").join("dyn.example.com.zone");
+    std::fs::create_dir_all(folder.path().join("zones"))
+        .context("cannot create the demo zones folder")?;
+    let backend = dyndns_worker::backend::from_config(&config)?;
+
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let state = Arc::new(AppState::new(config.clone(), system_clock())?);
+        let listener = bind(&config.frontend.listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (is another demo running? try --listen 127.0.0.1:18245)"))?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let worker = tokio::spawn(dyndns_worker::run(
+            config.clone(),
+            backend,
+            dyndns_worker::Mode::Continuous,
+            stopped(stop_rx.clone()),
+        ));
+        let frontend = tokio::spawn(serve(state, listener, stopped(stop_rx)));
+        println!();
+        println!("dyndns demo: frontend on http://{listen}, worker on the zone-file backend.");
+        println!("Folder (removed on exit): {}", folder.path().display());
+        println!("Config:    {}", config_path.display());
+        println!("Zone file: {} (written on the first change)", zone_file.display());
+        println!();
+        println!("Try it (paste into another terminal):");
+        println!(
+            "  curl -u 'demo:{password}' 'http://{listen}/nic/update?hostname={DEMO_HOST}&myip=203.0.113.7'"
+        );
+        println!("  cat {}", zone_file.display());
+        println!("Run the curl line again for `nochg`, or change myip for a new `good`. Ctrl-C stops the demo.");
+        println!();
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+        frontend.await.context("the frontend task failed")?.context("the HTTP server failed")?;
+        let report = worker.await.context("the worker task failed")??;
+        println!("demo stopped: {} change(s) applied", report.applied);
+        Ok(())
+    })
+}
+
+fn write_config(
+    folder: &Path,
+    listen: SocketAddr,
+    password: &str,
+) -> anyhow::Result<std::path::PathBuf> {
+    let hash = hash_password(password)
+        .map_err(|err| anyhow::anyhow!("cannot hash the demo password: {err}"))?;
+    let text = format!(
+        r#"# Written by `dyndns demo`; see dyndns.example.toml for every key.
+[frontend]
+listen = "{listen}"
+
+[spool]
+dir = "spool"
+
+[worker]
+backend = "zonefile"
+state_dir = "state"
+
+[[zone]]
+name = "dyn.example.com"
+ttl = 60
+
+[[user]]
+name = "demo"
+password_hash = "{hash}"
+hosts = ["{DEMO_HOST}", "*.lab.dyn.example.com"]
+
+[backend.zonefile]
+path = "zones/{{zone}}.zone"
+"#
+    );
+    let path = folder.join("dyndns.toml");
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}

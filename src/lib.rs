@@ -1,0 +1,15 @@
+//! Why this exists: the unprivileged dyndns2 frontend as a library (routes, auth, spooling), so
+//! `main.rs` stays thin and tests build the router with their own state.
+
+pub mod accepted;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod client_addr;
+pub mod demo;
+pub mod limits;
+pub mod reply;
+pub mod request;
+pub mod serve;
+pub mod summary;
+pub mod update;

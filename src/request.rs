@@ -1,0 +1,178 @@
+//! Why this exists: routers send the dyndns2 query in many dialects (dual stack in one `myip`, `myipv6`,
+//! a bare host name, legacy flags); this turns all of them into one checked request.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Dyn's limit on host names per request.
+pub const MAX_HOSTS: usize = 20;
+
+/// The query of one update request, before authorisation.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct UpdateQuery {
+    /// As given, comma-separated values split; empty when the client sent none.
+    pub hostnames: Vec<String>,
+    /// Every address value the client sent (`myip`, `myipv6`, `myip6`, `ipv6`), still unparsed.
+    pub addresses: Vec<String>,
+    /// `system=`; only `dyndns`, `statdns` and `custom` are known.
+    pub system: Option<String>,
+}
+
+impl UpdateQuery {
+    pub fn parse(query: Option<&str>) -> UpdateQuery {
+        let mut parsed = UpdateQuery::default();
+        let Some(query) = query.filter(|query| !query.is_empty()) else {
+            return parsed;
+        };
+        // DD-WRT's and inadyn's `/nic/update?<hostname>`: a bare token is the host name.
+        if !query.contains('=') && !query.contains('&') {
+            let host = form_urlencoded::parse(query.as_bytes())
+                .next()
+                .map(|(key, _)| key.into_owned())
+                .unwrap_or_default();
+            parsed.hostnames = split_list(&host);
+            return parsed;
+        }
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "hostname" | "host" => parsed.hostnames.extend(split_list(&value)),
+                "myip" | "myipv6" | "myip6" | "ipv6" => parsed.addresses.extend(split_list(&value)),
+                "system" => parsed.system = Some(value.into_owned()),
+                // wildcard, mx, backmx, offline and the rest are legacy Dyn flags: accepted, ignored.
+                _ => {}
+            }
+        }
+        parsed
+    }
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The addresses of one request: at most one per family.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Addresses {
+    pub v4: Option<Ipv4Addr>,
+    pub v6: Option<Ipv6Addr>,
+}
+
+impl Addresses {
+    pub fn all(&self) -> Vec<IpAddr> {
+        self.v4
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(self.v6.map(IpAddr::V6))
+            .collect()
+    }
+
+    fn set(&mut self, address: IpAddr) -> Result<(), AddressListError> {
+        match address {
+            IpAddr::V4(v4) if self.v4.is_none_or(|old| old == v4) => self.v4 = Some(v4),
+            IpAddr::V6(v6) if self.v6.is_none_or(|old| old == v6) => self.v6 = Some(v6),
+            _ => return Err(AddressListError::TwoOfOneFamily),
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressListError {
+    #[error("`{0}` is not an IP address")]
+    Unparsable(String),
+    #[error("two different addresses of one family")]
+    TwoOfOneFamily,
+    #[error("no address given and the client address is unknown")]
+    Unknown,
+}
+
+/// The addresses to publish: the values sent, classified by family (never by position: some routers
+/// put the IPv6 address first), or the client's own address when none was sent.
+pub fn addresses(values: &[String], client: Option<IpAddr>) -> Result<Addresses, AddressListError> {
+    let mut addresses = Addresses::default();
+    if values.is_empty() {
+        addresses.set(client.ok_or(AddressListError::Unknown)?)?;
+        return Ok(addresses);
+    }
+    for value in values {
+        addresses.set(parse_address(value)?)?;
+    }
+    Ok(addresses)
+}
+
+/// Accepts `2001:db8::7`, `[2001:db8::7]` and a Fritz!Box prefix `2001:db8:1:2::/64` (the length is
+/// dropped); an IPv4-mapped IPv6 value is the IPv4 address it maps.
+fn parse_address(value: &str) -> Result<IpAddr, AddressListError> {
+    let bare = value.split('/').next().unwrap_or(value);
+    let bare = bare.trim_start_matches('[').trim_end_matches(']');
+    let address: IpAddr = bare
+        .parse()
+        .map_err(|_| AddressListError::Unparsable(value.chars().take(64).collect()))?;
+    Ok(match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        IpAddr::V4(_) => address,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dyndns2_query_with_dual_stack_and_legacy_flags() {
+        let query = UpdateQuery::parse(Some(
+            "system=dyndns&hostname=a.dyn.example.com,b.dyn.example.com&myip=2001:db8::7,203.0.113.7&wildcard=NOCHG&mx=x&backmx=NO&offline=NO",
+        ));
+        assert_eq!(query.hostnames, ["a.dyn.example.com", "b.dyn.example.com"]);
+        assert_eq!(query.system.as_deref(), Some("dyndns"));
+        let found = addresses(&query.addresses, None).unwrap();
+        assert_eq!(found.v4, Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(found.v6, Some("2001:db8::7".parse().unwrap()));
+    }
+
+    #[test]
+    fn myipv6_aliases_and_prefixes() {
+        let query = UpdateQuery::parse(Some(
+            "hostname=h.example.com&myip=203.0.113.7&myipv6=2001:db8:1:2::/64",
+        ));
+        let found = addresses(&query.addresses, None).unwrap();
+        assert_eq!(found.all().len(), 2);
+        assert_eq!(found.v6, Some("2001:db8:1:2::".parse().unwrap()));
+    }
+
+    #[test]
+    fn bare_token_is_the_host_name() {
+        let query = UpdateQuery::parse(Some("home.dyn.example.com"));
+        assert_eq!(query.hostnames, ["home.dyn.example.com"]);
+        assert!(query.addresses.is_empty());
+    }
+
+    #[test]
+    fn no_address_means_the_client_address() {
+        let client: IpAddr = "2001:db8::9".parse().unwrap();
+        let found = addresses(&[], Some(client)).unwrap();
+        assert_eq!(found.v6, Some("2001:db8::9".parse().unwrap()));
+        assert_eq!(found.v4, None);
+        assert_eq!(addresses(&[], None), Err(AddressListError::Unknown));
+    }
+
+    #[test]
+    fn bad_address_lists_are_refused() {
+        let two = vec!["203.0.113.7".to_string(), "203.0.113.8".to_string()];
+        assert_eq!(addresses(&two, None), Err(AddressListError::TwoOfOneFamily));
+        let junk = vec!["203.0.113.300".to_string()];
+        assert!(matches!(
+            addresses(&junk, None),
+            Err(AddressListError::Unparsable(_))
+        ));
+        let mapped = vec!["::ffff:203.0.113.7".to_string()];
+        assert_eq!(
+            addresses(&mapped, None).unwrap().v4,
+            Some("203.0.113.7".parse().unwrap())
+        );
+    }
+}

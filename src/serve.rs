@@ -1,0 +1,116 @@
+//! Why this exists: runs the frontend on a listener the caller hands in (TCP or unix socket) until the
+//! caller's shutdown signal, with the small periodic chores beside it.
+
+use std::future::Future;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::connect_info::Connected;
+use axum::serve::IncomingStream;
+use tokio::net::{TcpListener, UnixListener};
+
+use dyndns_config::Listen;
+
+use crate::app::{app, AppState};
+use crate::client_addr::Peer;
+
+/// How often the worker's applied state is checked for news (one `stat` when nothing changed).
+const STATE_REFRESH: Duration = Duration::from_secs(1);
+const HOUSEKEEPING: Duration = Duration::from_secs(60);
+
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Connected<IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Peer {
+        Peer::Tcp(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, UnixListener>> for Peer {
+    fn connect_info(_stream: IncomingStream<'_, UnixListener>) -> Peer {
+        Peer::Unix
+    }
+}
+
+/// Binds the configured address. A stale unix socket file from an earlier run is replaced.
+pub async fn bind(listen: &Listen) -> io::Result<Listener> {
+    match listen {
+        Listen::Tcp(address) => Ok(Listener::Tcp(TcpListener::bind(address).await?)),
+        Listen::Unix(path) => {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err),
+            }
+            let listener = UnixListener::bind(path)?;
+            // Who may connect is decided by the socket's folder (packaging: /run/dyndns).
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+            Ok(Listener::Unix(listener))
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve<F>(state: Arc<AppState>, listener: Listener, shutdown: F) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let chores = tokio::spawn(chores(state.clone()));
+    let router = app(state);
+    let result = match listener {
+        Listener::Tcp(listener) => {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<Peer>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+        }
+        Listener::Unix(listener) => {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<Peer>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+        }
+    };
+    chores.abort();
+    result
+}
+
+async fn chores(state: Arc<AppState>) {
+    let mut refresh = tokio::time::interval(STATE_REFRESH);
+    let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+    loop {
+        tokio::select! {
+            _ = refresh.tick() => {
+                let state = state.clone();
+                // A file read; keep it off the request threads' hot path.
+                let _ = tokio::task::spawn_blocking(move || state.accepted.refresh_from_state()).await;
+            }
+            _ = housekeeping.tick() => state.limits.housekeeping(),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (ctrl-c).
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

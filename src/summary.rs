@@ -1,0 +1,87 @@
+//! Why this exists: one masked description of the effective config, printed by `check-config` and
+//! logged at startup, so operators see what is in force without ever seeing a secret.
+
+use std::fmt::Write;
+
+use dyndns_config::{AuthMode, Config, Listen};
+
+pub fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    let frontend = &config.frontend;
+    let _ = writeln!(out, "config: {}", config.source.display());
+    let listen = match &frontend.listen {
+        Listen::Tcp(address) => address.to_string(),
+        Listen::Unix(path) => format!("unix:{}", path.display()),
+    };
+    let _ = writeln!(out, "frontend: listen {listen}");
+    let auth = match frontend.auth {
+        AuthMode::Builtin => "builtin (HTTP Basic checked by dyndns)".to_string(),
+        AuthMode::Proxy => format!("proxy (user from header {})", frontend.proxy_user_header),
+    };
+    let _ = writeln!(out, "frontend: auth {auth}");
+    let proxies: Vec<String> = frontend
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let _ = writeln!(out, "frontend: trusted proxies [{}]", proxies.join(", "));
+    let limits = frontend.limits;
+    let _ = writeln!(
+        out,
+        "frontend: limits per user {}/min, per source {}/min, failed logins per source {}/min (0 = off)",
+        limits.per_user_per_minute, limits.per_source_per_minute, limits.auth_failures_per_source_per_minute
+    );
+    let _ = writeln!(out, "spool: {}", config.spool_dir.display());
+    let _ = writeln!(
+        out,
+        "worker: backend {}, state {}, rescan every {}s",
+        config.worker.backend.as_str(),
+        config.worker.state_dir.display(),
+        config.worker.rescan.as_secs()
+    );
+    for zone in &config.zones {
+        let _ = writeln!(
+            out,
+            "zone: {} (backend zone {}, ttl {}{})",
+            zone.name,
+            zone.backend_zone,
+            zone.ttl,
+            if zone.allow_private_addresses {
+                ", private addresses allowed"
+            } else {
+                ""
+            }
+        );
+    }
+    for user in &config.users {
+        let secret = match user.password_hash.as_deref() {
+            Some(hash) if hash.starts_with("$argon2") => "argon2 hash ****",
+            Some(_) => "bcrypt hash ****",
+            None => "no password (proxy auth)",
+        };
+        let hosts: Vec<String> = user.hosts.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            out,
+            "user: {} ({secret}) hosts [{}]",
+            user.name,
+            hosts.join(", ")
+        );
+    }
+    if let Some(plesk) = &config.backends.plesk {
+        let _ = writeln!(
+            out,
+            "backend plesk: {:?}, timeout {}s",
+            plesk.command,
+            plesk.timeout.as_secs()
+        );
+    }
+    if let Some(zonefile) = &config.backends.zonefile {
+        let _ = writeln!(
+            out,
+            "backend zonefile: {}, reload {:?}",
+            zonefile.path.display(),
+            zonefile.reload.as_deref().unwrap_or_default()
+        );
+    }
+    out
+}

@@ -1,0 +1,228 @@
+//! Why this exists: the dyndns2 update (`/nic/update`): authenticate, check every host against the
+//! user's patterns and the zones, answer `nochg` from memory, and spool each change durably before
+//! answering `good`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use dyndns_config::{address, names, AuthMode, User};
+use dyndns_queue::Job;
+
+use crate::app::AppState;
+use crate::auth::basic_credentials;
+use crate::client_addr::{client_address, peer_is_trusted, Peer};
+use crate::reply::{Code, Reply};
+use crate::request::{addresses, Addresses, UpdateQuery, MAX_HOSTS};
+
+pub async fn nic_update(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let client = client_address(peer, &headers, &state.config.frontend.trusted_proxies);
+    let outcome = handle(&state, peer, client, &headers, query.as_deref()).await;
+    // One line per request; never the query string (it may carry credentials) or a password.
+    let results: Vec<String> = outcome
+        .reply
+        .lines
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    tracing::info!(
+        user = outcome.user.as_deref().unwrap_or("-"),
+        hosts = %outcome.hosts.join(","),
+        client = %client.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
+        result = %results.join(","),
+        "update"
+    );
+    outcome.reply.into_response()
+}
+
+struct Outcome {
+    user: Option<String>,
+    hosts: Vec<String>,
+    reply: Reply,
+}
+
+impl Outcome {
+    fn early(user: Option<String>, code: Code) -> Outcome {
+        Outcome {
+            user,
+            hosts: Vec::new(),
+            reply: Reply::one(code),
+        }
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    peer: Peer,
+    client: Option<IpAddr>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Outcome {
+    if state.limits.is_blocked(client) {
+        return Outcome::early(None, Code::Abuse);
+    }
+    let user = match authenticate(state, peer, client, headers).await {
+        Ok(user) => user,
+        Err(name) => return Outcome::early(name, Code::BadAuth),
+    };
+    let query = UpdateQuery::parse(query);
+    let user_name = Some(user.name.clone());
+    if query
+        .system
+        .as_deref()
+        .is_some_and(|system| !matches!(system, "dyndns" | "statdns" | "custom"))
+    {
+        return Outcome::early(user_name, Code::BadSys);
+    }
+    let hostnames = if query.hostnames.is_empty() {
+        default_host(user)
+    } else {
+        query.hostnames.clone()
+    };
+    if hostnames.is_empty() {
+        return Outcome::early(user_name, Code::NotFqdn);
+    }
+    if hostnames.len() > MAX_HOSTS {
+        return Outcome::early(user_name, Code::NumHost);
+    }
+    let wanted = addresses(&query.addresses, client);
+    let mut lines = Vec::with_capacity(hostnames.len());
+    for hostname in &hostnames {
+        lines.push(update_host(state, user, hostname, &wanted, client).await);
+    }
+    Outcome {
+        user: user_name,
+        hosts: hostnames,
+        reply: Reply { lines },
+    }
+}
+
+/// Who is asking: checked Basic credentials, or the user a trusted proxy names. `Err` carries the
+/// claimed name (for the log) when authentication fails.
+async fn authenticate<'a>(
+    state: &'a AppState,
+    peer: Peer,
+    client: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> Result<&'a User, Option<String>> {
+    match state.config.frontend.auth {
+        AuthMode::Proxy => {
+            if !peer_is_trusted(peer, &state.config.frontend.trusted_proxies) {
+                return Err(None);
+            }
+            let name = headers
+                .get(state.config.frontend.proxy_user_header.as_str())
+                .and_then(|value| value.to_str().ok())
+                .ok_or(None)?;
+            state
+                .config
+                .user(name)
+                .ok_or_else(|| Some(name.to_string()))
+        }
+        AuthMode::Builtin => {
+            let credentials = basic_credentials(headers).ok_or(None)?;
+            if !state.verifier.verify(&credentials).await {
+                state.limits.record_auth_failure(client);
+                return Err(Some(credentials.user));
+            }
+            state
+                .config
+                .user(&credentials.user)
+                .ok_or(Some(credentials.user))
+        }
+    }
+}
+
+/// Without `hostname=`, a user with exactly one fixed host means that one (as nsupdate.info does
+/// with its per-host logins).
+fn default_host(user: &User) -> Vec<String> {
+    let exact: Vec<&str> = user
+        .hosts
+        .iter()
+        .filter_map(|pattern| match pattern {
+            names::HostPattern::Exact(name) => Some(name.as_str()),
+            names::HostPattern::Below(_) => None,
+        })
+        .collect();
+    match (exact.as_slice(), user.hosts.len()) {
+        ([only], 1) => vec![(*only).to_string()],
+        _ => Vec::new(),
+    }
+}
+
+async fn update_host(
+    state: &AppState,
+    user: &User,
+    hostname: &str,
+    wanted: &Result<Addresses, crate::request::AddressListError>,
+    client: Option<IpAddr>,
+) -> Code {
+    let Ok(host) = names::normalize_host(hostname) else {
+        return Code::NotFqdn;
+    };
+    // Same answer whether the host exists elsewhere or not: never reveal other users' names.
+    let Some(zone) = state
+        .config
+        .zone_for(&host)
+        .filter(|_| user.may_update(&host))
+    else {
+        return Code::NoHost;
+    };
+    let Ok(wanted) = wanted else {
+        return Code::DnsErr;
+    };
+    let all = wanted.all();
+    if all
+        .iter()
+        .any(|ip| address::check_address(*ip, zone.allow_private_addresses).is_err())
+    {
+        return Code::DnsErr;
+    }
+    let changed = state.accepted.changed(&host, *wanted);
+    if changed.is_empty() {
+        return Code::NoChange(all);
+    }
+    if !state.limits.allow_change(&user.name, client) {
+        return Code::Abuse;
+    }
+    let received_at = state.received_at();
+    let job = Job::new(
+        user.name.clone(),
+        host.clone(),
+        changed.v4,
+        changed.v6,
+        received_at,
+        client,
+    );
+    let spool = state.spool.clone();
+    let spooled = tokio::task::spawn_blocking(move || spool.submit(&job).map(|_| job.id)).await;
+    match spooled {
+        Ok(Ok(_id)) => {
+            state.accepted.record(
+                &host,
+                Addresses {
+                    v4: changed.v4,
+                    v6: changed.v6,
+                },
+                received_at,
+            );
+            Code::Good(all)
+        }
+        Ok(Err(err)) => {
+            tracing::error!(host = %host, error = %err, "cannot spool the change");
+            Code::ServerError
+        }
+        Err(err) => {
+            tracing::error!(host = %host, error = %err, "spool task failed");
+            Code::ServerError
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! The core story with the real binaries: a router's update is spooled durably, `dyndns-worker` applies
+//! it through (fake) Plesk, and nothing accepted is lost across crashes or overlapping runs.
+
+mod util;
+
+use std::os::unix::fs::symlink;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use util::{eventually, Site, HOST};
+
+#[test]
+fn update_lands_in_plesk_with_the_exact_argv() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "good 203.0.113.7\n")
+    );
+    assert_eq!(
+        site.files_in("new").len(),
+        1,
+        "good means the job is in new/"
+    );
+
+    site.run_worker_once();
+    assert_eq!(
+        site.plesk_calls(),
+        [
+            "--info example.com",
+            "--add example.com -a home.dyn -ip 203.0.113.7",
+            "--info example.com",
+        ]
+    );
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"]
+    );
+    assert!(site.files_in("new").is_empty() && site.files_in("cur").is_empty());
+
+    // A new address: add first, then delete the stale value, then verify.
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.8,2001:db8::8"));
+    assert_eq!(reply.body, "good 203.0.113.8,2001:db8::8\n");
+    site.run_worker_once();
+    let calls = site.plesk_calls();
+    assert_eq!(
+        calls[3..],
+        [
+            "--info example.com",
+            "--add example.com -a home.dyn -ip 203.0.113.8",
+            "--del example.com -a home.dyn -ip 203.0.113.7",
+            "--info example.com",
+            "--info example.com",
+            "--add example.com -aaaa home.dyn -ip 2001:db8::8",
+            "--info example.com",
+        ]
+    );
+    assert_eq!(
+        site.plesk_records(),
+        [
+            "home.dyn.example.com. A 203.0.113.8",
+            "home.dyn.example.com. AAAA 2001:db8::8"
+        ]
+    );
+}
+
+#[test]
+fn ten_jobs_for_one_host_give_one_backend_change() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    for last in 1..=10 {
+        let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.{last}"));
+        assert_eq!(reply.body, format!("good 203.0.113.{last}\n"));
+    }
+    assert_eq!(site.files_in("new").len(), 10);
+    let output = site.run_worker_once();
+    let adds: Vec<String> = site
+        .plesk_calls()
+        .into_iter()
+        .filter(|call| call.starts_with("--add"))
+        .collect();
+    assert_eq!(adds, ["--add example.com -a home.dyn -ip 203.0.113.10"]);
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.10"]
+    );
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("superseded=9"),
+        "the run reports 9 superseded jobs: {log}"
+    );
+    assert!(site.files_in("cur").is_empty() && site.files_in("failed").is_empty());
+}
+
+#[test]
+fn pending_files_before_start_are_processed() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    drop(frontend);
+    // Continuous mode: the job was written while no worker ran; the start-up scan must find it.
+    let mut worker = site.worker_command().stderr(Stdio::null()).spawn().unwrap();
+    let applied = eventually(Duration::from_secs(10), || !site.plesk_records().is_empty());
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert!(applied, "the worker never applied the pending job");
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"]
+    );
+}
+
+#[test]
+fn continuous_worker_applies_a_new_job_quickly() {
+    let site = Site::new();
+    std::fs::create_dir_all(site.spool("new")).unwrap();
+    let frontend = site.start_frontend();
+    let mut worker = site.worker_command().stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    let applied = eventually(Duration::from_secs(5), || !site.plesk_records().is_empty());
+    // SIGTERM: graceful stop, exit 0.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(worker.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = worker.wait().unwrap();
+    assert!(applied);
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn hostile_spool_files_are_dead_lettered_and_the_worker_keeps_going() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    drop(frontend);
+    let new = site.spool("new");
+    let job = |host: &str, ip: &str, version: u32| {
+        format!(
+            r#"{{"version":{version},"id":"0191f9a0-0000-7000-8000-000000000001","user":"router","host":"{host}","ipv4":"{ip}","received_at":"2026-11-23T16:00:00Z"}}"#
+        )
+    };
+    let outside = site.path().join("secret.json");
+    std::fs::write(&outside, job(HOST, "203.0.113.66", 1)).unwrap();
+    symlink(&outside, new.join("symlink.json")).unwrap();
+    nix::unistd::mkfifo(
+        &new.join("fifo.json"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    std::fs::write(new.join("huge.json"), vec![b' '; 10 * 1024 * 1024]).unwrap();
+    std::fs::write(new.join("bad.json"), b"{not json").unwrap();
+    std::fs::write(new.join("version.json"), job(HOST, "203.0.113.9", 2)).unwrap();
+    std::fs::write(
+        new.join("outside.json"),
+        job("www.example.org", "203.0.113.9", 1),
+    )
+    .unwrap();
+    std::fs::write(new.join("private.json"), job(HOST, "192.168.1.9", 1)).unwrap();
+    std::fs::write(new.join("loopback.json"), job(HOST, "127.0.0.1", 1)).unwrap();
+    std::fs::write(
+        new.join("notyours.json"),
+        job("other.dyn.example.com", "203.0.113.9", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        new.join("unknown-field.json"),
+        job(HOST, "203.0.113.9", 1).replace("}", r#","evil":1}"#),
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    site.run_worker_once();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "a hostile file stalled the worker"
+    );
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"],
+        "the good job still lands"
+    );
+    let failed = site.files_in("failed");
+    let expected = [
+        ("symlink.json", "symbolic link"),
+        ("fifo.json", "fifo"),
+        ("huge.json", "65536-byte limit"),
+        ("bad.json", "not a well-formed"),
+        ("version.json", "version"),
+        ("outside.json", "outside every configured zone"),
+        ("private.json", "private"),
+        ("loopback.json", "loopback"),
+        ("notyours.json", "may not update"),
+        ("unknown-field.json", "unknown field"),
+    ];
+    for (name, why) in expected {
+        assert!(
+            failed.contains(&name.to_string()),
+            "{name} not in failed/: {failed:?}"
+        );
+        let reason =
+            std::fs::read_to_string(site.spool("failed").join(format!("{name}.reason"))).unwrap();
+        assert!(
+            reason.to_lowercase().contains(&why.to_lowercase()),
+            "{name}: {reason}"
+        );
+    }
+    assert!(site.files_in("new").is_empty() && site.files_in("cur").is_empty());
+    assert!(outside.exists(), "the symlink's target is untouched");
+}
+
+#[test]
+fn kill_9_mid_job_then_restart_applies_the_job_once() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    site.plesk_control("hang", "");
+    let mut worker = site.worker_command().stderr(Stdio::null()).spawn().unwrap();
+    let hung = eventually(Duration::from_secs(10), || {
+        site.path().join("plesk/hang.pid").exists()
+    });
+    worker.kill().unwrap(); // SIGKILL
+    worker.wait().unwrap();
+    let sleeper = std::fs::read_to_string(site.path().join("plesk/hang.pid")).unwrap_or_default();
+    if let Ok(pid) = sleeper.trim().parse::<i32>() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(hung, "the worker never reached the backend");
+    assert_eq!(
+        site.files_in("cur").len(),
+        1,
+        "the claimed job waits in cur/"
+    );
+    assert!(site.plesk_records().is_empty());
+
+    site.remove_plesk_control("hang");
+    site.run_worker_once();
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"]
+    );
+    let adds = site
+        .plesk_calls()
+        .iter()
+        .filter(|call| call.starts_with("--add"))
+        .count();
+    assert_eq!(adds, 1);
+    assert!(site.files_in("cur").is_empty());
+    // A second restart has nothing left to do.
+    site.run_worker_once();
+    assert_eq!(
+        site.plesk_calls()
+            .iter()
+            .filter(|call| call.starts_with("--add"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn crash_between_add_and_delete_is_repaired() {
+    let site = Site::new();
+    // What Plesk holds after an add whose delete never ran.
+    std::fs::write(
+        site.path().join("plesk/records"),
+        "home.dyn.example.com. A 203.0.113.1\nhome.dyn.example.com. A 203.0.113.7\n",
+    )
+    .unwrap();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    site.run_worker_once();
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"]
+    );
+    assert!(
+        !site
+            .plesk_calls()
+            .iter()
+            .any(|call| call.starts_with("--add")),
+        "the address was already there"
+    );
+}
+
+#[test]
+fn a_second_worker_refuses_at_once() {
+    let site = Site::new();
+    std::fs::create_dir_all(site.spool("new")).unwrap();
+    let mut first = site.worker_command().stderr(Stdio::null()).spawn().unwrap();
+    let locked = eventually(Duration::from_secs(10), || {
+        site.spool("worker.lock").exists()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let second = site.worker_command().arg("--run-once").output().unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(locked);
+    assert_eq!(second.status.code(), Some(75));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        message.contains("another dyndns-worker is already running"),
+        "{message}"
+    );
+}
+
+#[test]
+fn timeout_mode_exits_on_time_with_status_zero() {
+    let site = Site::new();
+    std::fs::create_dir_all(site.spool("new")).unwrap();
+    let started = Instant::now();
+    let output = site
+        .worker_command()
+        .args(["--timeout", "1"])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(5),
+        "{elapsed:?}"
+    );
+}
+
+#[test]
+fn transient_backend_failure_keeps_the_job_and_a_later_run_applies_it() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    site.plesk_control("fail", "plesk: database is locked");
+    let output = site.worker_command().arg("--run-once").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "run-once reports the deferred change"
+    );
+    assert_eq!(site.files_in("cur").len(), 1);
+    site.remove_plesk_control("fail");
+    site.run_worker_once();
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"]
+    );
+}
+
+#[test]
+fn permanent_backend_failure_dead_letters_with_the_backend_message() {
+    let site = Site::new();
+    site.plesk_control("unknown-zones", "example.com\n");
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    site.run_worker_once();
+    let failed = site.files_in("failed");
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let reason = std::fs::read_to_string(site.spool("failed").join(&failed[1])).unwrap();
+    assert!(reason.contains("Unable to find domain"), "{reason}");
+}

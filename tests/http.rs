@@ -1,0 +1,313 @@
+//! The dyndns2 protocol as routers meet it, over a real socket: answers, status codes, client address,
+//! `nochg` that survives restarts, rate limits, and nothing leaked.
+
+mod util;
+
+use util::{Site, HOST, PASSWORD, USER};
+
+#[test]
+fn missing_credentials_get_a_401_challenge() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.7"),
+        None,
+    );
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body, "badauth\n");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some("Basic realm=\"dyndns\"")
+    );
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+}
+
+#[test]
+fn wrong_password_and_unknown_user_are_badauth() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    for (user, password) in [(USER, "wrong"), ("nobody", PASSWORD)] {
+        let reply = frontend.get(
+            &format!("/nic/update?hostname={HOST}&myip=203.0.113.7"),
+            Some((user, password)),
+        );
+        assert_eq!((reply.status, reply.body.as_str()), (401, "badauth\n"));
+    }
+    assert!(site.files_in("new").is_empty());
+    let log = site.frontend_log();
+    assert!(
+        !log.contains("wrong") && !log.contains(PASSWORD),
+        "passwords never reach the log"
+    );
+}
+
+#[test]
+fn good_then_nochg_without_a_second_job() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body,
+        "good 203.0.113.7\n"
+    );
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "nochg 203.0.113.7\n")
+    );
+    assert_eq!(site.files_in("new").len(), 1);
+    // /update is an alias; system=dyndns and legacy flags are accepted.
+    let reply = frontend.get(
+        &format!("/update?system=dyndns&hostname={HOST}&myip=203.0.113.7&wildcard=NOCHG&mx=NOCHG&backmx=NO&offline=NO"),
+        Some((USER, PASSWORD)),
+    );
+    assert_eq!(reply.body, "nochg 203.0.113.7\n");
+}
+
+#[test]
+fn one_line_per_host_in_order() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    let reply = frontend.update(&format!(
+        "hostname={HOST},a.lab.dyn.example.com,other.dyn.example.com,www.example.org,bad..name&myip=203.0.113.7"
+    ));
+    assert_eq!(
+        reply.body,
+        "good 203.0.113.7\ngood 203.0.113.7\nnohost\nnohost\nnotfqdn\n"
+    );
+    assert_eq!(site.files_in("new").len(), 2);
+}
+
+#[test]
+fn request_level_errors_are_answered_once() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    let many: Vec<String> = (0..21)
+        .map(|index| format!("h{index}.lab.dyn.example.com"))
+        .collect();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={}&myip=203.0.113.7", many.join(",")))
+            .body,
+        "numhost\n"
+    );
+    // The user has a wildcard, so no host name cannot default to a single host.
+    assert_eq!(frontend.update("myip=203.0.113.7").body, "notfqdn\n");
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&system=bogus"))
+            .body,
+        "badsys\n"
+    );
+    assert!(site.files_in("new").is_empty());
+}
+
+#[test]
+fn unusable_addresses_are_refused() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    for myip in [
+        "127.0.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "10.0.0.1",
+        "fe80::1",
+        "::1",
+        "not-an-ip",
+        "203.0.113.1,203.0.113.2",
+    ] {
+        let reply = frontend.update(&format!("hostname={HOST}&myip={myip}"));
+        assert_eq!(reply.body, "dnserr\n", "{myip}");
+    }
+    assert!(site.files_in("new").is_empty());
+}
+
+#[test]
+fn dual_stack_in_any_order_and_myipv6() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    let reply = frontend.update(&format!("hostname={HOST}&myip=2001:db8::7,203.0.113.7"));
+    assert_eq!(reply.body, "good 203.0.113.7,2001:db8::7\n");
+    let reply = frontend.update(&format!(
+        "hostname={HOST}&myip=203.0.113.7&myipv6=2001:db8::8"
+    ));
+    assert_eq!(reply.body, "good 203.0.113.7,2001:db8::8\n");
+    let jobs = site.files_in("new");
+    let second = std::fs::read_to_string(site.spool("new").join(&jobs[1])).unwrap();
+    assert!(
+        !second.contains("ipv4"),
+        "an unchanged family is not sent again: {second}"
+    );
+}
+
+#[test]
+fn client_address_comes_from_trusted_proxies_only() {
+    let trusted = Site::with("trusted_proxies = [\"127.0.0.1/32\"]".into(), String::new());
+    let frontend = trusted.start_frontend();
+    let reply = frontend.request(
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        &[("X-Forwarded-For", "6.6.6.6, 203.0.113.9")],
+    );
+    assert_eq!(reply.body, "good 203.0.113.9\n");
+
+    let untrusted = Site::new();
+    let frontend = untrusted.start_frontend();
+    let reply = frontend.request(
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        &[
+            ("X-Forwarded-For", "203.0.113.9"),
+            ("X-Real-IP", "203.0.113.9"),
+        ],
+    );
+    assert_eq!(
+        reply.body, "dnserr\n",
+        "the peer 127.0.0.1 is used, and loopback is refused"
+    );
+}
+
+#[test]
+fn nochg_survives_a_frontend_restart_with_and_without_the_worker() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body,
+        "good 203.0.113.7\n"
+    );
+    assert_eq!(
+        frontend
+            .update("hostname=a.lab.dyn.example.com&myip=203.0.113.8")
+            .body,
+        "good 203.0.113.8\n"
+    );
+    drop(frontend);
+    // One job applied by the worker (known from its state file), one still pending in new/.
+    site.run_worker_once();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update("hostname=b.lab.dyn.example.com&myip=203.0.113.9")
+            .body,
+        "good 203.0.113.9\n"
+    );
+    drop(frontend);
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body,
+        "nochg 203.0.113.7\n"
+    );
+    assert_eq!(
+        frontend
+            .update("hostname=b.lab.dyn.example.com&myip=203.0.113.9")
+            .body,
+        "nochg 203.0.113.9\n"
+    );
+    assert_eq!(site.files_in("new").len(), 1);
+}
+
+#[test]
+fn a_dead_lettered_change_is_accepted_again() {
+    let site = Site::new();
+    site.plesk_control("unknown-zones", "example.com\n");
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body,
+        "good 203.0.113.7\n"
+    );
+    site.run_worker_once();
+    // The frontend learns from the worker's state that the change never landed.
+    let retried = util::eventually(std::time::Duration::from_secs(5), || {
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body
+            == "good 203.0.113.7\n"
+    });
+    assert!(
+        retried,
+        "the router's retry must not be answered nochg forever"
+    );
+}
+
+#[test]
+fn change_rate_limit_answers_abuse_but_never_limits_nochg() {
+    let site = Site::with(
+        String::new(),
+        "per_user_per_minute = 2\nper_source_per_minute = 0\n".into(),
+    );
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.1"))
+            .body,
+        "good 203.0.113.1\n"
+    );
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.2"))
+            .body,
+        "good 203.0.113.2\n"
+    );
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.3"))
+            .body,
+        "abuse\n"
+    );
+    for _ in 0..50 {
+        assert_eq!(
+            frontend
+                .update(&format!("hostname={HOST}&myip=203.0.113.2"))
+                .body,
+            "nochg 203.0.113.2\n"
+        );
+    }
+}
+
+#[test]
+fn password_guessing_locks_the_source_out() {
+    let site = Site::with(
+        String::new(),
+        "auth_failures_per_source_per_minute = 3\n".into(),
+    );
+    let frontend = site.start_frontend();
+    for _ in 0..4 {
+        let reply = frontend.get(
+            &format!("/nic/update?hostname={HOST}"),
+            Some((USER, "guess")),
+        );
+        assert_eq!(reply.body, "badauth\n");
+    }
+    // Now even the right password is refused from this source until the minute is over.
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body,
+        "abuse\n"
+    );
+}
+
+#[test]
+fn health_is_json_without_secrets_and_errors_leak_nothing() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    let health = frontend.get("/health", None);
+    assert_eq!(health.status, 200);
+    let json: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert!(!health.body.contains(site.path().to_str().unwrap()));
+    assert!(!health.body.contains("$2"));
+    let missing = frontend.get("/etc/passwd", None);
+    assert_eq!(missing.status, 404);
+    assert!(!missing.body.contains('/'));
+}

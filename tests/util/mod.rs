@@ -1,0 +1,344 @@
+//! Why this exists: one harness that starts the real `dyndns` and `dyndns-worker` binaries on loopback
+//! with a temporary spool, config and fake Plesk, so tests read like the user's story.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+pub const USER: &str = "router";
+pub const PASSWORD: &str = "correct horse";
+pub const HOST: &str = "home.dyn.example.com";
+
+/// A bcrypt hash of PASSWORD at the lowest cost, so tests don't spend seconds in argon2.
+fn password_hash() -> String {
+    bcrypt::hash(PASSWORD, 4).expect("bcrypt hashing cannot fail")
+}
+
+pub fn frontend_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dyndns"))
+}
+
+/// The worker binary is built beside ours by `cargo test --workspace`.
+pub fn worker_binary() -> PathBuf {
+    let path = frontend_binary().with_file_name("dyndns-worker");
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A temporary installation: config, spool, state, and a fake `plesk` keeping records beside itself.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    /// Extra TOML put in `[frontend]` (e.g. trusted proxies).
+    pub frontend_extra: String,
+    /// Extra TOML put in `[frontend.limits]`.
+    pub limits: String,
+}
+
+impl Site {
+    pub fn new() -> Site {
+        Site::with(
+            String::new(),
+            "per_user_per_minute = 0\nper_source_per_minute = 0\n".into(),
+        )
+    }
+
+    pub fn with(frontend_extra: String, limits: String) -> Site {
+        let site = Site {
+            dir: tempfile::tempdir().expect("temp dir"),
+            port: free_port(),
+            frontend_extra,
+            limits,
+        };
+        let plesk_dir = site.path().join("plesk");
+        std::fs::create_dir_all(&plesk_dir).unwrap();
+        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("worker/tests/fake-plesk");
+        std::fs::copy(&fake, plesk_dir.join("plesk")).expect("copy fake-plesk");
+        std::fs::create_dir_all(site.path().join("state")).unwrap();
+        // Packaging creates the spool in production (tmpfiles.d); the frontend only checks it.
+        dyndns_queue::SpoolDirs::at(site.path().join("spool"))
+            .create_all()
+            .unwrap();
+        site.write_config();
+        site
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path().join("dyndns.toml")
+    }
+
+    pub fn write_config(&self) {
+        let text = format!(
+            r#"[frontend]
+listen = "127.0.0.1:{port}"
+{frontend_extra}
+
+[frontend.limits]
+{limits}
+
+[spool]
+dir = "spool"
+
+[worker]
+backend = "plesk"
+state_dir = "state"
+rescan_secs = 1
+
+[[zone]]
+name = "dyn.example.com"
+backend_zone = "example.com"
+ttl = 60
+
+[[user]]
+name = "{USER}"
+password_hash = "{hash}"
+hosts = ["{HOST}", "*.lab.dyn.example.com"]
+
+[[user]]
+name = "other"
+password_hash = "{hash}"
+hosts = ["other.dyn.example.com"]
+
+[backend.plesk]
+command = ["plesk/plesk"]
+timeout_secs = 5
+"#,
+            port = self.port,
+            frontend_extra = self.frontend_extra,
+            limits = self.limits,
+            hash = password_hash(),
+        );
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn spool(&self, folder: &str) -> PathBuf {
+        self.path().join("spool").join(folder)
+    }
+
+    pub fn files_in(&self, folder: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.spool(folder)) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Every argv the fake Plesk was called with, one line each.
+    pub fn plesk_calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path().join("plesk/calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn plesk_records(&self) -> Vec<String> {
+        let mut lines: Vec<String> = std::fs::read_to_string(self.path().join("plesk/records"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    pub fn plesk_control(&self, name: &str, content: &str) {
+        std::fs::write(self.path().join("plesk").join(name), content).unwrap();
+    }
+
+    pub fn remove_plesk_control(&self, name: &str) {
+        let _ = std::fs::remove_file(self.path().join("plesk").join(name));
+    }
+
+    pub fn start_frontend(&self) -> Frontend {
+        let log = std::fs::File::create(self.path().join("frontend.log")).unwrap();
+        let child = Command::new(frontend_binary())
+            .args(["serve", "--config"])
+            .arg(self.config_path())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start dyndns serve");
+        let mut frontend = Frontend {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], self.port)),
+        };
+        frontend.wait_ready(&self.path().join("frontend.log"));
+        frontend
+    }
+
+    pub fn worker_command(&self) -> Command {
+        let mut command = Command::new(worker_binary());
+        command.arg("--config").arg(self.config_path());
+        command
+    }
+
+    /// `dyndns-worker --run-once`, asserting it succeeded.
+    pub fn run_worker_once(&self) -> Output {
+        let output = self
+            .worker_command()
+            .arg("--run-once")
+            .output()
+            .expect("run dyndns-worker");
+        assert!(
+            output.status.success(),
+            "worker failed: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    pub fn frontend_log(&self) -> String {
+        std::fs::read_to_string(self.path().join("frontend.log")).unwrap_or_default()
+    }
+}
+
+/// A running `dyndns serve`, stopped on drop.
+pub struct Frontend {
+    pub child: Child,
+    pub address: SocketAddr,
+}
+
+impl Frontend {
+    fn wait_ready(&mut self, log: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(self.address).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "frontend exited with {status}: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "frontend did not listen on {}: {}",
+            self.address,
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+
+    pub fn get(&self, path_and_query: &str, credentials: Option<(&str, &str)>) -> Response {
+        self.request(path_and_query, credentials, &[])
+    }
+
+    pub fn update(&self, query: &str) -> Response {
+        self.get(&format!("/nic/update?{query}"), Some((USER, PASSWORD)))
+    }
+
+    /// One HTTP/1.1 request on a fresh connection (as ddclient does), read to EOF.
+    pub fn request(
+        &self,
+        path_and_query: &str,
+        credentials: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut stream = TcpStream::connect(self.address).expect("connect to the frontend");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut request =
+            format!("GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if let Some((user, password)) = credentials {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            request.push_str(&format!("Authorization: Basic {token}\r\n"));
+        }
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read the response");
+        Response::parse(&raw)
+    }
+}
+
+impl Drop for Frontend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    fn parse(raw: &[u8]) -> Response {
+        let text = String::from_utf8_lossy(raw);
+        let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .expect("a status line");
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect();
+        Response {
+            status,
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Polls `condition` every 20 ms for at most `limit`.
+pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,43 @@
+//! Why this exists: turns `[worker] backend` and its `[backend.*]` table into the backend object the
+//! worker loop is given.
+
+use std::sync::Arc;
+
+use dyndns_config::{BackendKind, Config};
+
+use super::{Backend, Plesk, ZoneFile, ZoneFileOptions};
+
+#[derive(Debug, thiserror::Error)]
+#[error("[worker] backend = \"{0}\" but the config has no [backend.{0}] table")]
+pub struct MissingBackend(&'static str);
+
+pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, MissingBackend> {
+    let kind = config.worker.backend;
+    match kind {
+        BackendKind::Plesk => {
+            let plesk = config
+                .backends
+                .plesk
+                .as_ref()
+                .ok_or(MissingBackend(kind.as_str()))?;
+            Ok(Arc::new(Plesk::new(plesk.command.clone(), plesk.timeout)))
+        }
+        BackendKind::ZoneFile => {
+            let zonefile = config
+                .backends
+                .zonefile
+                .as_ref()
+                .ok_or(MissingBackend(kind.as_str()))?;
+            // The file's $TTL only matters for records dyndns does not write; use the shortest zone TTL.
+            let default_ttl = config.zones.iter().map(|zone| zone.ttl).min().unwrap_or(60);
+            Ok(Arc::new(ZoneFile::new(ZoneFileOptions {
+                path_template: zonefile.path.clone(),
+                reload: zonefile.reload.clone(),
+                reload_timeout: zonefile.reload_timeout,
+                nameserver: zonefile.nameserver.clone(),
+                hostmaster: zonefile.hostmaster.clone(),
+                default_ttl,
+            })))
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Why this exists: coalescing. Of several pending jobs for one host and address family only the newest
+//! is applied; the others are superseded by it, so backend calls equal distinct changes.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use dyndns_queue::{Family, Job};
+
+/// One host and address family: the unit the backend changes.
+pub type Target = (String, Family);
+
+/// The change to make for one target and the spool files it settles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub target: Target,
+    pub address: IpAddr,
+    /// The spool file name of the newest job for this target (its `received_at` is recorded).
+    pub newest: String,
+    /// Every spool file with an address for this target, the newest included.
+    pub files: Vec<String>,
+}
+
+/// Groups pending jobs (spool file name → job) by target, newest job first by `received_at`, then by
+/// file name so equal times still order deterministically.
+pub fn plan(pending: &BTreeMap<String, Job>) -> Vec<Planned> {
+    let mut by_target: BTreeMap<Target, Planned> = BTreeMap::new();
+    let mut newest_time = BTreeMap::new();
+    for (name, job) in pending {
+        for address in job.addresses() {
+            let target = (job.host.clone(), Family::of(&address));
+            let key = (job.received_at, name.clone());
+            let entry = by_target.entry(target.clone()).or_insert_with(|| Planned {
+                target: target.clone(),
+                address,
+                newest: name.clone(),
+                files: Vec::new(),
+            });
+            entry.files.push(name.clone());
+            let newer = newest_time.get(&target).is_none_or(|best| &key > best);
+            if newer {
+                entry.address = address;
+                entry.newest = name.clone();
+                newest_time.insert(target, key);
+            }
+        }
+    }
+    by_target.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn job(host: &str, v4: Option<&str>, v6: Option<&str>, second: u64) -> Job {
+        Job::new(
+            "router",
+            host,
+            v4.map(|text| text.parse().unwrap()),
+            v6.map(|text| text.parse().unwrap()),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(second),
+            None,
+        )
+    }
+
+    #[test]
+    fn newest_job_per_host_and_family_wins() {
+        let mut pending = BTreeMap::new();
+        pending.insert(
+            "c".to_string(),
+            job("h.example.com", Some("203.0.113.1"), None, 3),
+        );
+        pending.insert(
+            "a".to_string(),
+            job("h.example.com", Some("203.0.113.9"), Some("2001:db8::1"), 9),
+        );
+        pending.insert(
+            "b".to_string(),
+            job("h.example.com", Some("203.0.113.5"), None, 5),
+        );
+        pending.insert(
+            "d".to_string(),
+            job("other.example.com", Some("203.0.113.2"), None, 1),
+        );
+        let planned = plan(&pending);
+        assert_eq!(planned.len(), 3);
+        let v4 = planned
+            .iter()
+            .find(|p| p.target == ("h.example.com".into(), Family::V4))
+            .unwrap();
+        assert_eq!(v4.address, "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(v4.newest, "a");
+        assert_eq!(v4.files.len(), 3);
+        let v6 = planned
+            .iter()
+            .find(|p| p.target == ("h.example.com".into(), Family::V6))
+            .unwrap();
+        assert_eq!(v6.files, ["a"]);
+    }
+}

@@ -1,0 +1,233 @@
+//! Why this exists: every backend that shells out (Plesk's CLI, a zone reload) runs its child the same
+//! safe way — argv never a shell, a cleared environment, its own process group, and a deadline after
+//! which the whole group is killed — so no backend can forget one of those.
+
+use std::fmt::Write as _;
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// `PATH` for children when the caller does not choose one: the usual system folders, nothing from the
+/// worker's own (root) environment.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// How much of each of stdout and stderr is kept; the rest is read and dropped so the child never blocks
+/// on a full pipe.
+pub const DEFAULT_OUTPUT_LIMIT: usize = 1024 * 1024;
+
+/// How a command is run. The environment is exactly `env`: nothing is inherited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// Bytes kept per stream (stdout, stderr).
+    pub output_limit: usize,
+}
+
+impl RunOptions {
+    /// `PATH=`[`DEFAULT_PATH`], `LANG=C` (so messages we match on are not translated), 1 MiB per stream.
+    pub fn new(timeout: Duration) -> RunOptions {
+        RunOptions {
+            env: vec![
+                ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
+                ("LANG".to_owned(), "C".to_owned()),
+            ],
+            timeout,
+            output_limit: DEFAULT_OUTPUT_LIMIT,
+        }
+    }
+}
+
+/// What a command that ran to its end left behind. A non-zero exit is not an error here: what it means
+/// is the caller's business (Plesk's `--add` exits 2 for "already exists").
+#[derive(Debug)]
+pub struct CommandOutput {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// True when the stream was longer than `output_limit` and was cut.
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+}
+
+impl CommandOutput {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("empty command: there is no program to run")]
+    Empty,
+    #[error("could not start `{command}`: {source}")]
+    Spawn { command: String, source: io::Error },
+    #[error("`{command}` timed out after {} and was killed", humantime::format_duration(*.timeout))]
+    TimedOut { command: String, timeout: Duration },
+    #[error("lost track of `{command}` while waiting for it: {source}")]
+    Wait { command: String, source: io::Error },
+}
+
+/// Runs `argv` (program first) and waits for it and for both its output streams, all within
+/// `options.timeout`. On timeout the child's whole process group is SIGKILLed and the child reaped, so a
+/// script's grandchildren do not outlive it either.
+pub async fn run(argv: &[String], options: &RunOptions) -> Result<CommandOutput, CommandError> {
+    let (program, args) = argv.split_first().ok_or(CommandError::Empty)?;
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .envs(options.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own group, so one killpg reaches everything the command started.
+        .process_group(0)
+        // Covers the caller dropping this future (worker shutdown): at least the child dies.
+        .kill_on_drop(true);
+
+    let mut child = command.spawn().map_err(|source| CommandError::Spawn {
+        command: display_argv(argv),
+        source,
+    })?;
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let _group_guard = GroupGuard(group);
+
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let limit = options.output_limit;
+    // Waiting for the streams is part of the deadline: a grandchild holding the pipe open would
+    // otherwise keep us here after the child itself exited.
+    let finished = tokio::time::timeout(options.timeout, async {
+        tokio::join!(
+            child.wait(),
+            read_capped(stdout, limit),
+            read_capped(stderr, limit)
+        )
+    })
+    .await;
+
+    match finished {
+        Ok((status, (stdout, stdout_truncated), (stderr, stderr_truncated))) => {
+            let status = status.map_err(|source| CommandError::Wait {
+                command: display_argv(argv),
+                source,
+            })?;
+            Ok(CommandOutput {
+                status,
+                stdout,
+                stderr,
+                stdout_truncated,
+                stderr_truncated,
+            })
+        }
+        Err(_elapsed) => {
+            if let Some(group) = group {
+                kill_group(group);
+            }
+            // Reap it so no zombie is left; SIGKILL cannot be ignored, so this returns promptly.
+            let _ = child.wait().await;
+            Err(CommandError::TimedOut {
+                command: display_argv(argv),
+                timeout: options.timeout,
+            })
+        }
+    }
+}
+
+/// Kills whatever is left of the group when the run ends: everything, if the caller dropped the future
+/// mid-run; background processes a finished command left behind (the worker runs as root, so no stray
+/// process outlives its command). A group id is not reused while any member exists; once none does,
+/// killpg just finds ESRCH.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(group) = self.0 {
+            kill_group(group);
+        }
+    }
+}
+
+fn kill_group(group: Pid) {
+    match killpg(group, Signal::SIGKILL) {
+        // ESRCH: everyone in the group is already gone, which is what we wanted.
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(errno) => tracing::warn!(pgid = group.as_raw(), %errno, "could not kill process group"),
+    }
+}
+
+async fn read_capped(stream: Option<impl AsyncRead + Unpin>, limit: usize) -> (Vec<u8>, bool) {
+    let Some(mut stream) = stream else {
+        return (Vec::new(), false);
+    };
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = limit.saturating_sub(kept.len());
+                if n > room {
+                    truncated = true;
+                }
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A broken pipe read ends the stream; the exit status still tells what happened.
+            Err(_) => break,
+        }
+    }
+    (kept, truncated)
+}
+
+/// The argv as a reader would type it, for error messages and logs: arguments with spaces, quotes or
+/// nothing in them are single-quoted, so Plesk's apex label shows as `''`.
+pub fn display_argv(argv: &[String]) -> String {
+    let mut shown = String::new();
+    for (i, arg) in argv.iter().enumerate() {
+        if i > 0 {
+            shown.push(' ');
+        }
+        let plain = !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+        if plain {
+            shown.push_str(arg);
+        } else {
+            let _ = write!(shown, "'{}'", arg.replace('\'', r"'\''"));
+        }
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_argv_quotes_empty_and_spaced_arguments() {
+        let argv: Vec<String> = ["plesk", "--add", "example.com", "-a", "", "-ip", "it's x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            display_argv(&argv),
+            r"plesk --add example.com -a '' -ip 'it'\''s x'"
+        );
+    }
+}

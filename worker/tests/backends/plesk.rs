@@ -1,0 +1,404 @@
+//! Why this exists: drives the Plesk backend through the `Backend` trait against `tests/fake-plesk` and
+//! checks the exact argv sequence it sends, since on a real server every call is a change to a zone.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use dyndns_worker::backend::{Applied, Backend, BackendError, Plesk};
+use tempfile::TempDir;
+
+use crate::util::{change, ip, process_gone, read_pid_file};
+
+/// A private copy of `tests/fake-plesk` in its own folder; its state files live beside it.
+struct FakePlesk {
+    dir: TempDir,
+    script: PathBuf,
+}
+
+impl FakePlesk {
+    fn new() -> FakePlesk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let script = dir.path().join("fake-plesk");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-plesk");
+        // Copied by a separate process: if this process held the new file open for writing while
+        // another test thread forks, exec'ing it could fail with ETXTBSY.
+        let status = std::process::Command::new("/bin/cp")
+            .arg(&source)
+            .arg(&script)
+            .status()
+            .expect("run /bin/cp");
+        assert!(status.success(), "copying {} failed", source.display());
+        FakePlesk { dir, script }
+    }
+
+    fn with_records(self, records: &str) -> FakePlesk {
+        self.write("records", records);
+        self
+    }
+
+    fn write(&self, name: &str, content: &str) {
+        std::fs::write(self.dir.path().join(name), content).expect("write fake-plesk state");
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    fn backend(&self, timeout: Duration) -> Box<dyn Backend> {
+        Box::new(Plesk::new(
+            vec![self.script.to_string_lossy().into_owned()],
+            timeout,
+        ))
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.read("calls.log").lines().map(str::to_owned).collect()
+    }
+
+    fn records(&self) -> Vec<String> {
+        let mut records: Vec<String> = self.read("records").lines().map(str::to_owned).collect();
+        records.sort();
+        records
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+const ZONE: &str = "\
+example.com. A 203.0.113.1
+example.com. MX 10 mail.example.com.
+example.com. TXT v=spf1 a mx ~all
+";
+
+fn lines(expected: &[&str]) -> Vec<String> {
+    expected.iter().map(|l| (*l).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn fresh_name_is_added_and_verified() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home.dyn", "198.51.100.7"))
+        .await
+        .expect("apply");
+    assert_eq!(
+        applied,
+        Applied {
+            previous: vec![],
+            changed: true
+        }
+    );
+    assert_eq!(
+        fake.calls(),
+        lines(&[
+            "--info example.com",
+            "--add example.com -a home.dyn -ip 198.51.100.7",
+            "--info example.com",
+        ])
+    );
+    assert!(fake
+        .records()
+        .contains(&"home.dyn.example.com. A 198.51.100.7".to_owned()));
+}
+
+#[tokio::test]
+async fn unchanged_address_only_reads() {
+    let fake = FakePlesk::new().with_records(&format!("{ZONE}home.example.com. A 198.51.100.7\n"));
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect("apply");
+    assert_eq!(
+        applied,
+        Applied {
+            previous: vec![ip("198.51.100.7")],
+            changed: false
+        }
+    );
+    assert_eq!(fake.calls(), lines(&["--info example.com"]));
+}
+
+#[tokio::test]
+async fn stale_value_is_deleted_after_the_new_one_is_added() {
+    let fake = FakePlesk::new().with_records(&format!("{ZONE}home.example.com. A 192.0.2.1\n"));
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect("apply");
+    assert_eq!(
+        applied,
+        Applied {
+            previous: vec![ip("192.0.2.1")],
+            changed: true
+        }
+    );
+    assert_eq!(
+        fake.calls(),
+        lines(&[
+            "--info example.com",
+            "--add example.com -a home -ip 198.51.100.7",
+            "--del example.com -a home -ip 192.0.2.1",
+            "--info example.com",
+        ])
+    );
+    let records = fake.records();
+    assert!(records.contains(&"home.example.com. A 198.51.100.7".to_owned()));
+    assert!(!records.iter().any(|r| r.contains("192.0.2.1")));
+}
+
+#[tokio::test]
+async fn two_stale_values_are_both_deleted() {
+    let fake = FakePlesk::new().with_records(&format!(
+        "{ZONE}home.example.com. A 192.0.2.1\nhome.example.com. A 192.0.2.2\n"
+    ));
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect("apply");
+    assert_eq!(applied.previous, vec![ip("192.0.2.1"), ip("192.0.2.2")]);
+    assert!(applied.changed);
+    assert_eq!(
+        fake.calls(),
+        lines(&[
+            "--info example.com",
+            "--add example.com -a home -ip 198.51.100.7",
+            "--del example.com -a home -ip 192.0.2.1",
+            "--del example.com -a home -ip 192.0.2.2",
+            "--info example.com",
+        ])
+    );
+}
+
+#[tokio::test]
+async fn address_already_present_beside_a_stale_one_is_not_added_again() {
+    let fake = FakePlesk::new().with_records(&format!(
+        "{ZONE}home.example.com. A 198.51.100.7\nhome.example.com. A 192.0.2.1\n"
+    ));
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect("apply");
+    assert!(applied.changed);
+    assert_eq!(
+        fake.calls(),
+        lines(&[
+            "--info example.com",
+            "--del example.com -a home -ip 192.0.2.1",
+            "--info example.com",
+        ])
+    );
+}
+
+#[tokio::test]
+async fn already_exists_on_add_is_tolerated() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    fake.write("add-races", "");
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect("exit 2 from --add is not an error");
+    assert!(applied.changed);
+    assert_eq!(
+        fake.calls(),
+        lines(&[
+            "--info example.com",
+            "--add example.com -a home -ip 198.51.100.7",
+            "--info example.com",
+        ])
+    );
+}
+
+#[tokio::test]
+async fn aaaa_is_compared_as_an_address_not_as_text() {
+    let fake =
+        FakePlesk::new().with_records(&format!("{ZONE}home.example.com. AAAA 2001:DB8::7\n"));
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "2001:db8::7"))
+        .await
+        .expect("apply");
+    assert!(!applied.changed);
+    assert_eq!(fake.calls(), lines(&["--info example.com"]));
+}
+
+#[tokio::test]
+async fn aaaa_change_uses_aaaa_option_and_plesks_spelling_for_delete() {
+    let fake = FakePlesk::new().with_records(&format!(
+        "{ZONE}home.example.com. A 198.51.100.7\nhome.example.com. AAAA 2001:DB8::1\n"
+    ));
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "2001:db8::7"))
+        .await
+        .expect("apply");
+    assert_eq!(applied.previous, vec![ip("2001:db8::1")]);
+    assert_eq!(
+        fake.calls(),
+        lines(&[
+            "--info example.com",
+            "--add example.com -aaaa home -ip 2001:db8::7",
+            "--del example.com -aaaa home -ip 2001:DB8::1",
+            "--info example.com",
+        ])
+    );
+    // The A record of the same name is another RRset and stays.
+    assert!(fake
+        .records()
+        .contains(&"home.example.com. A 198.51.100.7".to_owned()));
+}
+
+#[tokio::test]
+async fn apex_label_is_an_empty_argument() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    let applied = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "", "198.51.100.7"))
+        .await
+        .expect("apply");
+    assert_eq!(applied.previous, vec![ip("203.0.113.1")]);
+    assert_eq!(
+        fake.calls(),
+        lines(&[
+            "--info example.com",
+            "--add example.com -a '' -ip 198.51.100.7",
+            "--del example.com -a '' -ip 203.0.113.1",
+            "--info example.com",
+        ])
+    );
+    assert!(fake
+        .records()
+        .contains(&"example.com. A 198.51.100.7".to_owned()));
+}
+
+#[tokio::test]
+async fn failing_plesk_is_transient_with_its_message() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    fake.write("fail", "ERROR: Unable to connect to the Plesk database\n");
+    let err = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect_err("fails");
+    assert!(err.is_transient(), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("Unable to connect to the Plesk database"),
+        "{message}"
+    );
+    assert!(message.contains("--info example.com"), "{message}");
+    assert_eq!(fake.calls(), lines(&["--info example.com"]));
+}
+
+#[tokio::test]
+async fn hanging_plesk_times_out_and_its_process_group_is_killed() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    fake.write("hang", "");
+    let started = Instant::now();
+    let err = fake
+        .backend(Duration::from_secs(1))
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect_err("times out");
+    let took = started.elapsed();
+    assert!(
+        matches!(&err, BackendError::Transient(m) if m.contains("timed out after 1s")),
+        "{err:?}"
+    );
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(5),
+        "took {took:?}"
+    );
+    let sleep = read_pid_file(&fake.dir.path().join("hang.pid"), Duration::from_secs(1)).await;
+    assert!(
+        process_gone(sleep, Duration::from_secs(2)).await,
+        "fake-plesk's sleep {sleep} survived the timeout"
+    );
+}
+
+#[tokio::test]
+async fn unknown_zone_is_permanent_with_plesks_message() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    fake.write("unknown-zones", "nope.example\n");
+    let err = fake
+        .backend(TIMEOUT)
+        .apply(&change("nope.example", "home", "198.51.100.7"))
+        .await
+        .expect_err("unknown zone");
+    assert!(
+        matches!(&err, BackendError::Permanent(m) if m.contains("Unable to find domain 'nope.example'")),
+        "{err:?}"
+    );
+    assert_eq!(fake.calls(), lines(&["--info nope.example"]));
+}
+
+#[tokio::test]
+async fn zone_with_dns_switched_off_fails_permanently_on_add() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    fake.write("dns-off-zones", "example.com\n");
+    let err = fake
+        .backend(TIMEOUT)
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect_err("dns is off");
+    assert!(
+        matches!(&err, BackendError::Permanent(m) if m.contains("switched off")),
+        "{err:?}"
+    );
+    assert_eq!(
+        fake.calls(),
+        lines(&[
+            "--info example.com",
+            "--add example.com -a home -ip 198.51.100.7",
+        ])
+    );
+}
+
+#[tokio::test]
+async fn change_that_does_not_stick_is_transient_and_says_what_was_seen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let info = dir.path().join("info.txt");
+    std::fs::write(
+        &info,
+        "home.example.com. A 192.0.2.1\nSUCCESS: Getting information for Domain 'example.com' complete.\n",
+    )
+    .expect("write canned output");
+    // Every call prints the same canned `--info` output and exits 0 (the arguments after the script
+    // become bash's $0, $1, … and are ignored): a Plesk that accepts changes but never makes them.
+    let backend = Plesk::new(
+        vec![
+            "/bin/bash".to_owned(),
+            "-c".to_owned(),
+            format!("/bin/cat '{}'", info.display()),
+            "plesk".to_owned(),
+        ],
+        TIMEOUT,
+    );
+    let err = backend
+        .apply(&change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect_err("not verified");
+    assert!(err.is_transient(), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("192.0.2.1"), "{message}");
+    assert!(message.contains("expected only 198.51.100.7"), "{message}");
+}
+
+#[tokio::test]
+async fn mismatched_host_and_label_is_refused_before_any_call() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    let mut bad = change("example.com", "home", "198.51.100.7");
+    bad.label = "-ip".to_owned();
+    let err = fake
+        .backend(TIMEOUT)
+        .apply(&bad)
+        .await
+        .expect_err("refused");
+    assert!(!err.is_transient(), "{err:?}");
+    assert!(fake.calls().is_empty());
+}

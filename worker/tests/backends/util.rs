@@ -1,0 +1,67 @@
+//! Why this exists: small helpers shared by the backend tests (building changes, watching processes).
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dyndns_worker::backend::Change;
+
+/// A change in `zone` for `label` (empty for the apex).
+pub fn change(zone: &str, label: &str, address: &str) -> Change {
+    Change {
+        host: if label.is_empty() {
+            zone.to_owned()
+        } else {
+            format!("{label}.{zone}")
+        },
+        zone: zone.to_owned(),
+        label: label.to_owned(),
+        address: ip(address),
+        ttl: 60,
+    }
+}
+
+pub fn ip(text: &str) -> IpAddr {
+    text.parse().expect("test address literal is valid")
+}
+
+/// Waits up to `within` for a pid file to appear and returns the pid in it.
+pub async fn read_pid_file(path: &Path, within: Duration) -> i32 {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Ok(pid) = text.trim().parse() {
+                return pid;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never held a pid",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// True once `pid` has exited: gone from /proc, or a zombie waiting for a reaper we do not control.
+pub async fn process_gone(pid: i32, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            // The state is the field after the parenthesised command name.
+            Ok(stat)
+                if stat
+                    .rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')) =>
+            {
+                return true
+            }
+            Ok(_) => {}
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
