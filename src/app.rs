@@ -112,3 +112,100 @@ async fn not_found() -> impl IntoResponse {
         "not found\n",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    //! The router without a socket: proxy authentication, which trusts a header only from a proxy.
+
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use crate::client_addr::Peer;
+
+    fn proxy_config(dir: &std::path::Path) -> Config {
+        let text = r#"
+[frontend]
+listen = "127.0.0.1:8245"
+auth = "proxy"
+trusted_proxies = ["127.0.0.1/32"]
+
+[frontend.limits]
+per_user_per_minute = 0
+
+[spool]
+dir = "spool"
+
+[worker]
+backend = "zonefile"
+state_dir = "state"
+
+[[zone]]
+name = "dyn.example.com"
+
+[[user]]
+name = "router"
+hosts = ["home.dyn.example.com"]
+
+[backend.zonefile]
+path = "zone"
+"#;
+        Config::parse(text, &dir.join("dyndns.toml")).expect("test config is valid")
+    }
+
+    async fn call(state: Arc<AppState>, peer: &str, user: Option<&str>) -> (StatusCode, String) {
+        let mut request =
+            Request::get("/nic/update?hostname=home.dyn.example.com&myip=203.0.113.7");
+        if let Some(user) = user {
+            request = request.header("X-Remote-User", user);
+        }
+        let mut request = request.body(Body::empty()).unwrap();
+        request.extensions_mut().insert(ConnectInfo(Peer::Tcp(
+            format!("{peer}:40000").parse().unwrap(),
+        )));
+        let response = app(state).oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn proxy_auth_trusts_the_user_header_only_from_a_trusted_proxy() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        let state = Arc::new(AppState::new(config, system_clock()).unwrap());
+
+        let (status, body) = call(state.clone(), "203.0.113.50", Some("router")).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::UNAUTHORIZED, "badauth\n"),
+            "spoofed from outside"
+        );
+        let (status, _) = call(state.clone(), "127.0.0.1", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "proxy sent no user");
+        let (status, _) = call(state.clone(), "127.0.0.1", Some("mallory")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "unknown user");
+        let (status, body) = call(state.clone(), "127.0.0.1", Some("router")).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "good 203.0.113.7\n")
+        );
+    }
+
+    #[test]
+    fn received_times_strictly_increase_even_if_the_clock_stands_still() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        let fixed = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let state = AppState::new(config, Arc::new(move || fixed)).unwrap();
+        let first = state.received_at();
+        let second = state.received_at();
+        assert_eq!(first, fixed);
+        assert!(second > first);
+    }
+}

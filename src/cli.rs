@@ -86,7 +86,7 @@ fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
 fn run_serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     init_logging();
     let config = Arc::new(load(config)?);
-    for line in crate::summary::summary(&config).lines() {
+    for line in dyndns_config::summary(&config).lines() {
         tracing::info!("{line}");
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -106,7 +106,7 @@ fn run_serve(config: Option<PathBuf>) -> anyhow::Result<()> {
 
 fn check_config(config: Option<PathBuf>) -> anyhow::Result<()> {
     let config = load(config)?;
-    print!("{}", crate::summary::summary(&config));
+    print!("{}", dyndns_config::summary(&config));
     println!("config OK");
     Ok(())
 }

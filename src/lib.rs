@@ -11,5 +11,4 @@ pub mod limits;
 pub mod reply;
 pub mod request;
 pub mod serve;
-pub mod summary;
 pub mod update;

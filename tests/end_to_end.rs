@@ -401,3 +401,32 @@ fn permanent_backend_failure_dead_letters_with_the_backend_message() {
     let reason = std::fs::read_to_string(site.spool("failed").join(&failed[1])).unwrap();
     assert!(reason.contains("Unable to find domain"), "{reason}");
 }
+
+#[test]
+fn sigterm_lets_the_change_in_flight_finish() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    site.plesk_control("delay", "1");
+    let mut worker = site.worker_command().stderr(Stdio::null()).spawn().unwrap();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    let in_flight = eventually(Duration::from_secs(10), || !site.plesk_calls().is_empty());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(worker.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = worker.wait().unwrap();
+    assert!(in_flight, "the worker never called the backend");
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"],
+        "the change finished"
+    );
+    assert!(site.files_in("cur").is_empty(), "and its job left cur/");
+}

@@ -311,3 +311,44 @@ fn health_is_json_without_secrets_and_errors_leak_nothing() {
     assert_eq!(missing.status, 404);
     assert!(!missing.body.contains('/'));
 }
+
+#[test]
+fn unix_socket_listener_serves_and_trusts_the_proxy_headers() {
+    use std::io::{Read, Write};
+    let site = Site::new();
+    let socket = site.path().join("http.sock");
+    let text = std::fs::read_to_string(site.config_path()).unwrap();
+    let listen = format!("listen = \"127.0.0.1:{}\"", site.port);
+    std::fs::write(
+        site.config_path(),
+        text.replace(&listen, &format!("listen = \"unix:{}\"", socket.display())),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(util::frontend_binary())
+        .args(["serve", "--config"])
+        .arg(site.config_path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = util::eventually(std::time::Duration::from_secs(10), || {
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    let mut reply = String::new();
+    if ready {
+        let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+        let token = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{USER}:{PASSWORD}"),
+        );
+        let request = format!(
+            "GET /nic/update?hostname={HOST} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\nX-Real-IP: 203.0.113.44\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.read_to_string(&mut reply).unwrap();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(ready, "the frontend never listened on {}", socket.display());
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("good 203.0.113.44\n"), "{reply}");
+}

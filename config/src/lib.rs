@@ -6,6 +6,7 @@ mod error;
 mod locate;
 pub mod names;
 mod raw;
+mod summary;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub use error::ConfigError;
 pub use locate::Step;
 use names::HostPattern;
 use raw::{RawConfig, RawZoneFile};
+pub use summary::summary;
 
 /// Where the config lives when neither `--config` nor `$DYNDNS_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/dyndns/dyndns.toml";

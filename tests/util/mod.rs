@@ -71,7 +71,14 @@ impl Site {
         let plesk_dir = site.path().join("plesk");
         std::fs::create_dir_all(&plesk_dir).unwrap();
         let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("worker/tests/fake-plesk");
-        std::fs::copy(&fake, plesk_dir.join("plesk")).expect("copy fake-plesk");
+        // cp in a child, not fs::copy: a file this process held open for writing while another test
+        // thread forked would fail to execute with ETXTBSY.
+        let copied = Command::new("/bin/cp")
+            .arg(&fake)
+            .arg(plesk_dir.join("plesk"))
+            .status()
+            .expect("run cp");
+        assert!(copied.success(), "cannot copy {}", fake.display());
         std::fs::create_dir_all(site.path().join("state")).unwrap();
         // Packaging creates the spool in production (tmpfiles.d); the frontend only checks it.
         dyndns_queue::SpoolDirs::at(site.path().join("spool"))
@@ -122,7 +129,7 @@ password_hash = "{hash}"
 hosts = ["other.dyn.example.com"]
 
 [backend.plesk]
-command = ["plesk/plesk"]
+command = ["plesk/plesk", "bin", "dns"]
 timeout_secs = 5
 "#,
             port = self.port,

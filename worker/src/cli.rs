@@ -81,6 +81,9 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         (false, Some(secs)) => Mode::Timeout(Duration::from_secs(secs)),
         (false, None) => Mode::Continuous,
     };
+    for line in dyndns_config::summary(&config).lines() {
+        tracing::info!("{line}");
+    }
     let backend = crate::backend::from_config(&config)?;
     tracing::info!(config = %path.display(), backend = backend.name(), ?mode, "dyndns-worker starting");
     let runtime = tokio::runtime::Builder::new_current_thread()

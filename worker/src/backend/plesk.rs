@@ -103,38 +103,26 @@ impl Plesk {
         values_at(&records, &change.host, change.record_type()).map_err(unreadable)
     }
 
-    async fn add(&self, change: &Change) -> Result<(), BackendError> {
-        let address = change.address.to_string();
+    /// `--add` or `--del` of one value at the change's name and type; `also_fine` is an exit code that
+    /// counts as success too.
+    async fn edit_record(
+        &self,
+        subcommand: &str,
+        change: &Change,
+        value: &str,
+        also_fine: Option<i32>,
+    ) -> Result<(), BackendError> {
         let (argv, output) = self
             .run(&[
-                "--add",
+                subcommand,
                 &change.zone,
                 type_option(change.record_type()),
                 &change.label,
                 "-ip",
-                &address,
+                value,
             ])
             .await?;
-        // "Already exists" means someone (a retry, a human) got there first; the final `--info` checks.
-        if output.status.success() || output.status.code() == Some(EXIT_ALREADY_EXISTS) {
-            Ok(())
-        } else {
-            Err(failure(&argv, &output))
-        }
-    }
-
-    async fn delete(&self, change: &Change, stale: &Listed) -> Result<(), BackendError> {
-        let (argv, output) = self
-            .run(&[
-                "--del",
-                &change.zone,
-                type_option(change.record_type()),
-                &change.label,
-                "-ip",
-                &stale.raw,
-            ])
-            .await?;
-        if output.status.success() {
+        if output.status.success() || (also_fine.is_some() && output.status.code() == also_fine) {
             Ok(())
         } else {
             Err(failure(&argv, &output))
@@ -160,10 +148,15 @@ impl Backend for Plesk {
         }
 
         if !previous.contains(&change.address) {
-            self.add(change).await?;
+            // "Already exists" means someone (a retry, a human) got there first; the final `--info`
+            // checks the outcome either way.
+            let address = change.address.to_string();
+            self.edit_record("--add", change, &address, Some(EXIT_ALREADY_EXISTS))
+                .await?;
         }
         for stale in before.iter().filter(|l| l.address != change.address) {
-            self.delete(change, stale).await?;
+            // Plesk's own spelling of the value: `--del` must repeat the record exactly.
+            self.edit_record("--del", change, &stale.raw, None).await?;
         }
 
         let after = distinct(&self.listed(change).await?);

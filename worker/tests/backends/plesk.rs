@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dyndns_worker::backend::{Applied, Backend, BackendError, Plesk};
+use dyndns_worker::backend::{Applied, Backend, BackendError, Change, Plesk};
 use tempfile::TempDir;
 
 use crate::util::{change, ip, process_gone, read_pid_file};
@@ -51,14 +51,22 @@ impl FakePlesk {
         ))
     }
 
-    fn calls(&self) -> Vec<String> {
-        self.read("calls.log").lines().map(str::to_owned).collect()
+    async fn apply(&self, change: Change) -> Result<Applied, BackendError> {
+        self.backend(TIMEOUT).apply(&change).await
+    }
+
+    /// The argv of every call so far, as fake-plesk logged them.
+    fn assert_calls(&self, expected: &[&str]) {
+        let calls: Vec<String> = self.read("calls.log").lines().map(str::to_owned).collect();
+        assert_eq!(calls, expected);
     }
 
     fn records(&self) -> Vec<String> {
-        let mut records: Vec<String> = self.read("records").lines().map(str::to_owned).collect();
-        records.sort();
-        records
+        self.read("records").lines().map(str::to_owned).collect()
+    }
+
+    fn has_record(&self, record: &str) -> bool {
+        self.records().iter().any(|r| r == record)
     }
 }
 
@@ -70,16 +78,11 @@ example.com. MX 10 mail.example.com.
 example.com. TXT v=spf1 a mx ~all
 ";
 
-fn lines(expected: &[&str]) -> Vec<String> {
-    expected.iter().map(|l| (*l).to_owned()).collect()
-}
-
 #[tokio::test]
 async fn fresh_name_is_added_and_verified() {
     let fake = FakePlesk::new().with_records(ZONE);
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home.dyn", "198.51.100.7"))
+        .apply(change("example.com", "home.dyn", "198.51.100.7"))
         .await
         .expect("apply");
     assert_eq!(
@@ -89,25 +92,19 @@ async fn fresh_name_is_added_and_verified() {
             changed: true
         }
     );
-    assert_eq!(
-        fake.calls(),
-        lines(&[
-            "--info example.com",
-            "--add example.com -a home.dyn -ip 198.51.100.7",
-            "--info example.com",
-        ])
-    );
-    assert!(fake
-        .records()
-        .contains(&"home.dyn.example.com. A 198.51.100.7".to_owned()));
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a home.dyn -ip 198.51.100.7",
+        "--info example.com",
+    ]);
+    assert!(fake.has_record("home.dyn.example.com. A 198.51.100.7"));
 }
 
 #[tokio::test]
 async fn unchanged_address_only_reads() {
     let fake = FakePlesk::new().with_records(&format!("{ZONE}home.example.com. A 198.51.100.7\n"));
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "198.51.100.7"))
+        .apply(change("example.com", "home", "198.51.100.7"))
         .await
         .expect("apply");
     assert_eq!(
@@ -117,15 +114,14 @@ async fn unchanged_address_only_reads() {
             changed: false
         }
     );
-    assert_eq!(fake.calls(), lines(&["--info example.com"]));
+    fake.assert_calls(&["--info example.com"]);
 }
 
 #[tokio::test]
 async fn stale_value_is_deleted_after_the_new_one_is_added() {
     let fake = FakePlesk::new().with_records(&format!("{ZONE}home.example.com. A 192.0.2.1\n"));
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "198.51.100.7"))
+        .apply(change("example.com", "home", "198.51.100.7"))
         .await
         .expect("apply");
     assert_eq!(
@@ -135,15 +131,12 @@ async fn stale_value_is_deleted_after_the_new_one_is_added() {
             changed: true
         }
     );
-    assert_eq!(
-        fake.calls(),
-        lines(&[
-            "--info example.com",
-            "--add example.com -a home -ip 198.51.100.7",
-            "--del example.com -a home -ip 192.0.2.1",
-            "--info example.com",
-        ])
-    );
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a home -ip 198.51.100.7",
+        "--del example.com -a home -ip 192.0.2.1",
+        "--info example.com",
+    ]);
     let records = fake.records();
     assert!(records.contains(&"home.example.com. A 198.51.100.7".to_owned()));
     assert!(!records.iter().any(|r| r.contains("192.0.2.1")));
@@ -155,22 +148,18 @@ async fn two_stale_values_are_both_deleted() {
         "{ZONE}home.example.com. A 192.0.2.1\nhome.example.com. A 192.0.2.2\n"
     ));
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "198.51.100.7"))
+        .apply(change("example.com", "home", "198.51.100.7"))
         .await
         .expect("apply");
     assert_eq!(applied.previous, vec![ip("192.0.2.1"), ip("192.0.2.2")]);
     assert!(applied.changed);
-    assert_eq!(
-        fake.calls(),
-        lines(&[
-            "--info example.com",
-            "--add example.com -a home -ip 198.51.100.7",
-            "--del example.com -a home -ip 192.0.2.1",
-            "--del example.com -a home -ip 192.0.2.2",
-            "--info example.com",
-        ])
-    );
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a home -ip 198.51.100.7",
+        "--del example.com -a home -ip 192.0.2.1",
+        "--del example.com -a home -ip 192.0.2.2",
+        "--info example.com",
+    ]);
 }
 
 #[tokio::test]
@@ -179,19 +168,15 @@ async fn address_already_present_beside_a_stale_one_is_not_added_again() {
         "{ZONE}home.example.com. A 198.51.100.7\nhome.example.com. A 192.0.2.1\n"
     ));
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "198.51.100.7"))
+        .apply(change("example.com", "home", "198.51.100.7"))
         .await
         .expect("apply");
     assert!(applied.changed);
-    assert_eq!(
-        fake.calls(),
-        lines(&[
-            "--info example.com",
-            "--del example.com -a home -ip 192.0.2.1",
-            "--info example.com",
-        ])
-    );
+    fake.assert_calls(&[
+        "--info example.com",
+        "--del example.com -a home -ip 192.0.2.1",
+        "--info example.com",
+    ]);
 }
 
 #[tokio::test]
@@ -199,19 +184,15 @@ async fn already_exists_on_add_is_tolerated() {
     let fake = FakePlesk::new().with_records(ZONE);
     fake.write("add-races", "");
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "198.51.100.7"))
+        .apply(change("example.com", "home", "198.51.100.7"))
         .await
         .expect("exit 2 from --add is not an error");
     assert!(applied.changed);
-    assert_eq!(
-        fake.calls(),
-        lines(&[
-            "--info example.com",
-            "--add example.com -a home -ip 198.51.100.7",
-            "--info example.com",
-        ])
-    );
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a home -ip 198.51.100.7",
+        "--info example.com",
+    ]);
 }
 
 #[tokio::test]
@@ -219,12 +200,11 @@ async fn aaaa_is_compared_as_an_address_not_as_text() {
     let fake =
         FakePlesk::new().with_records(&format!("{ZONE}home.example.com. AAAA 2001:DB8::7\n"));
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "2001:db8::7"))
+        .apply(change("example.com", "home", "2001:db8::7"))
         .await
         .expect("apply");
     assert!(!applied.changed);
-    assert_eq!(fake.calls(), lines(&["--info example.com"]));
+    fake.assert_calls(&["--info example.com"]);
 }
 
 #[tokio::test]
@@ -233,47 +213,35 @@ async fn aaaa_change_uses_aaaa_option_and_plesks_spelling_for_delete() {
         "{ZONE}home.example.com. A 198.51.100.7\nhome.example.com. AAAA 2001:DB8::1\n"
     ));
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "2001:db8::7"))
+        .apply(change("example.com", "home", "2001:db8::7"))
         .await
         .expect("apply");
     assert_eq!(applied.previous, vec![ip("2001:db8::1")]);
-    assert_eq!(
-        fake.calls(),
-        lines(&[
-            "--info example.com",
-            "--add example.com -aaaa home -ip 2001:db8::7",
-            "--del example.com -aaaa home -ip 2001:DB8::1",
-            "--info example.com",
-        ])
-    );
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -aaaa home -ip 2001:db8::7",
+        "--del example.com -aaaa home -ip 2001:DB8::1",
+        "--info example.com",
+    ]);
     // The A record of the same name is another RRset and stays.
-    assert!(fake
-        .records()
-        .contains(&"home.example.com. A 198.51.100.7".to_owned()));
+    assert!(fake.has_record("home.example.com. A 198.51.100.7"));
 }
 
 #[tokio::test]
 async fn apex_label_is_an_empty_argument() {
     let fake = FakePlesk::new().with_records(ZONE);
     let applied = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "", "198.51.100.7"))
+        .apply(change("example.com", "", "198.51.100.7"))
         .await
         .expect("apply");
     assert_eq!(applied.previous, vec![ip("203.0.113.1")]);
-    assert_eq!(
-        fake.calls(),
-        lines(&[
-            "--info example.com",
-            "--add example.com -a '' -ip 198.51.100.7",
-            "--del example.com -a '' -ip 203.0.113.1",
-            "--info example.com",
-        ])
-    );
-    assert!(fake
-        .records()
-        .contains(&"example.com. A 198.51.100.7".to_owned()));
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a '' -ip 198.51.100.7",
+        "--del example.com -a '' -ip 203.0.113.1",
+        "--info example.com",
+    ]);
+    assert!(fake.has_record("example.com. A 198.51.100.7"));
 }
 
 #[tokio::test]
@@ -281,8 +249,7 @@ async fn failing_plesk_is_transient_with_its_message() {
     let fake = FakePlesk::new().with_records(ZONE);
     fake.write("fail", "ERROR: Unable to connect to the Plesk database\n");
     let err = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "198.51.100.7"))
+        .apply(change("example.com", "home", "198.51.100.7"))
         .await
         .expect_err("fails");
     assert!(err.is_transient(), "{err:?}");
@@ -292,7 +259,7 @@ async fn failing_plesk_is_transient_with_its_message() {
         "{message}"
     );
     assert!(message.contains("--info example.com"), "{message}");
-    assert_eq!(fake.calls(), lines(&["--info example.com"]));
+    fake.assert_calls(&["--info example.com"]);
 }
 
 #[tokio::test]
@@ -326,15 +293,14 @@ async fn unknown_zone_is_permanent_with_plesks_message() {
     let fake = FakePlesk::new().with_records(ZONE);
     fake.write("unknown-zones", "nope.example\n");
     let err = fake
-        .backend(TIMEOUT)
-        .apply(&change("nope.example", "home", "198.51.100.7"))
+        .apply(change("nope.example", "home", "198.51.100.7"))
         .await
         .expect_err("unknown zone");
     assert!(
         matches!(&err, BackendError::Permanent(m) if m.contains("Unable to find domain 'nope.example'")),
         "{err:?}"
     );
-    assert_eq!(fake.calls(), lines(&["--info nope.example"]));
+    fake.assert_calls(&["--info nope.example"]);
 }
 
 #[tokio::test]
@@ -342,21 +308,17 @@ async fn zone_with_dns_switched_off_fails_permanently_on_add() {
     let fake = FakePlesk::new().with_records(ZONE);
     fake.write("dns-off-zones", "example.com\n");
     let err = fake
-        .backend(TIMEOUT)
-        .apply(&change("example.com", "home", "198.51.100.7"))
+        .apply(change("example.com", "home", "198.51.100.7"))
         .await
         .expect_err("dns is off");
     assert!(
         matches!(&err, BackendError::Permanent(m) if m.contains("switched off")),
         "{err:?}"
     );
-    assert_eq!(
-        fake.calls(),
-        lines(&[
-            "--info example.com",
-            "--add example.com -a home -ip 198.51.100.7",
-        ])
-    );
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a home -ip 198.51.100.7",
+    ]);
 }
 
 #[tokio::test]
@@ -400,5 +362,5 @@ async fn mismatched_host_and_label_is_refused_before_any_call() {
         .await
         .expect_err("refused");
     assert!(!err.is_transient(), "{err:?}");
-    assert!(fake.calls().is_empty());
+    fake.assert_calls(&[]);
 }

@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use dyndns_config::{AuthMode, Config, Listen};
+use crate::{AuthMode, Config, Listen};
 
+/// Several lines, one fact each; password hashes appear only as their kind and `****`.
 pub fn summary(config: &Config) -> String {
     let mut out = String::new();
     let frontend = &config.frontend;
