@@ -17,6 +17,7 @@ use dyndns_queue::{SpoolDirs, SpoolWriter};
 use crate::accepted::Accepted;
 use crate::auth::Verifier;
 use crate::limits::RateLimits;
+use crate::request_log::RequestLog;
 
 /// The wall clock, injectable so tests can fix `received_at`.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub limits: RateLimits,
     pub accepted: Accepted,
     pub spool: Arc<SpoolWriter>,
+    pub request_log: RequestLog,
     clock: Clock,
     /// Last `received_at` handed out, in nanoseconds since the epoch: jobs are ordered by it, so it
     /// never repeats or goes backwards even if the wall clock does.
@@ -44,7 +46,11 @@ pub enum StartError {
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, clock: Clock) -> Result<AppState, StartError> {
+    pub fn new(
+        config: Arc<Config>,
+        clock: Clock,
+        request_log: RequestLog,
+    ) -> Result<AppState, StartError> {
         let spool = Arc::new(SpoolWriter::open(&config.spool_dir)?);
         let accepted = Accepted::load(&config.worker.state_dir, &SpoolDirs::at(&config.spool_dir));
         Ok(AppState {
@@ -52,6 +58,7 @@ impl AppState {
             limits: RateLimits::new(config.frontend.limits),
             accepted,
             spool,
+            request_log,
             clock,
             last_received: AtomicU64::new(0),
             config,
@@ -177,7 +184,8 @@ path = "zone"
         let dir = tempfile::tempdir().unwrap();
         let config = Arc::new(proxy_config(dir.path()));
         SpoolDirs::at(&config.spool_dir).create_all().unwrap();
-        let state = Arc::new(AppState::new(config, system_clock()).unwrap());
+        let state =
+            Arc::new(AppState::new(config, system_clock(), RequestLog::disabled()).unwrap());
 
         let (status, body) = call(state.clone(), "203.0.113.50", Some("router")).await;
         assert_eq!(
@@ -202,7 +210,7 @@ path = "zone"
         let config = Arc::new(proxy_config(dir.path()));
         SpoolDirs::at(&config.spool_dir).create_all().unwrap();
         let fixed = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let state = AppState::new(config, Arc::new(move || fixed)).unwrap();
+        let state = AppState::new(config, Arc::new(move || fixed), RequestLog::disabled()).unwrap();
         let first = state.received_at();
         let second = state.received_at();
         assert_eq!(first, fixed);

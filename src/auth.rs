@@ -17,14 +17,14 @@ use dyndns_config::User;
 
 type KeyedHash = Hmac<Sha256>;
 
-/// HTTP Basic credentials as sent.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub user: String,
-    pub password: String,
+/// HTTP Basic credentials as sent, borrowed from a [`BasicAuth`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Credentials<'a> {
+    pub user: &'a str,
+    pub password: &'a str,
 }
 
-impl std::fmt::Debug for Credentials {
+impl std::fmt::Debug for Credentials<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
             .field("user", &self.user)
@@ -32,30 +32,58 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Reads `Authorization: Basic base64(user:password)`; `None` when absent or malformed.
-pub fn basic_credentials(headers: &HeaderMap) -> Option<Credentials> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
+/// The decoded `user:password` of `Authorization: Basic base64(user:password)`. Short ones (all real
+/// ones) are decoded on the stack: this runs for every request.
+pub struct BasicAuth {
+    inline: [u8; 192],
+    len: usize,
+    long: Vec<u8>,
+}
+
+impl BasicAuth {
+    /// `None` when the header is absent, not Basic, or not base64.
+    pub fn from_headers(headers: &HeaderMap) -> Option<BasicAuth> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, encoded) = value.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let encoded = encoded.trim();
+        let engine = &base64::engine::general_purpose::STANDARD;
+        let mut decoded = BasicAuth {
+            inline: [0; 192],
+            len: 0,
+            long: Vec::new(),
+        };
+        match engine.decode_slice(encoded, &mut decoded.inline) {
+            Ok(len) => decoded.len = len,
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                decoded.long = engine.decode(encoded).ok()?
+            }
+            Err(base64::DecodeSliceError::DecodeError(_)) => return None,
+        }
+        Some(decoded)
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some(Credentials {
-        user: user.to_string(),
-        password: password.to_string(),
-    })
+
+    /// `None` when the decoded text is not UTF-8 or has no `:`.
+    pub fn credentials(&self) -> Option<Credentials<'_>> {
+        let bytes = if self.long.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.long
+        };
+        let (user, password) = std::str::from_utf8(bytes).ok()?.split_once(':')?;
+        Some(Credentials { user, password })
+    }
 }
 
 /// Checks passwords against the configured hashes, remembering successes for the life of the
 /// process (a restart or reload starts empty).
 pub struct Verifier {
     users: HashMap<String, Option<String>>,
-    /// Random per process: the remembered digests are useless outside it.
-    key: [u8; 32],
+    /// Keyed with 32 random bytes per process, so the remembered digests are useless outside it;
+    /// cloned per request, which skips re-deriving the HMAC key pads.
+    keyed: KeyedHash,
     remembered: RwLock<HashMap<String, [u8; 32]>>,
     /// Verified against for unknown users, so they cost as much as known ones.
     dummy_hash: String,
@@ -66,6 +94,7 @@ pub struct Verifier {
 impl Verifier {
     pub fn new(users: &[User]) -> Verifier {
         let key: [u8; 32] = rand::random();
+        let keyed = KeyedHash::new_from_slice(&key).expect("HMAC takes keys of any length");
         let dummy_hash = hash_password(&hex(&rand::random::<[u8; 16]>()))
             .expect("hashing a random password cannot fail");
         let parallel = std::thread::available_parallelism().map_or(2, usize::from);
@@ -74,7 +103,7 @@ impl Verifier {
                 .iter()
                 .map(|user| (user.name.clone(), user.password_hash.clone()))
                 .collect(),
-            key,
+            keyed,
             remembered: RwLock::new(HashMap::new()),
             dummy_hash,
             slow_checks: Arc::new(Semaphore::new(parallel)),
@@ -82,25 +111,25 @@ impl Verifier {
     }
 
     /// True when the password is right for a configured user.
-    pub async fn verify(&self, credentials: &Credentials) -> bool {
+    pub async fn verify(&self, credentials: &Credentials<'_>) -> bool {
         let digest = self.digest(credentials);
         if let Some(known) = self
             .remembered
             .read()
             .expect("credential cache lock poisoned")
-            .get(&credentials.user)
+            .get(credentials.user)
         {
             if bool::from(known.ct_eq(&digest)) {
                 return true;
             }
         }
-        let hash = match self.users.get(&credentials.user) {
+        let hash = match self.users.get(credentials.user) {
             Some(Some(hash)) => hash.clone(),
             // Unknown user (or one without a password in proxy mode): same work, always false.
             _ => self.dummy_hash.clone(),
         };
-        let known_user = matches!(self.users.get(&credentials.user), Some(Some(_)));
-        let password = credentials.password.clone();
+        let known_user = matches!(self.users.get(credentials.user), Some(Some(_)));
+        let password = credentials.password.to_string();
         let Ok(_permit) = self.slow_checks.clone().acquire_owned().await else {
             return false;
         };
@@ -111,13 +140,13 @@ impl Verifier {
             self.remembered
                 .write()
                 .expect("credential cache lock poisoned")
-                .insert(credentials.user.clone(), digest);
+                .insert(credentials.user.to_string(), digest);
         }
         matches && known_user
     }
 
-    fn digest(&self, credentials: &Credentials) -> [u8; 32] {
-        let mut mac = KeyedHash::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+    fn digest(&self, credentials: &Credentials<'_>) -> [u8; 32] {
+        let mut mac = self.keyed.clone();
         mac.update(credentials.user.as_bytes());
         mac.update(&[0]);
         mac.update(credentials.password.as_bytes());
@@ -169,11 +198,17 @@ mod tests {
         }
     }
 
-    fn creds(user: &str, password: &str) -> Credentials {
-        Credentials {
-            user: user.into(),
-            password: password.into(),
-        }
+    fn creds<'a>(user: &'a str, password: &'a str) -> Credentials<'a> {
+        Credentials { user, password }
+    }
+
+    fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+        let decoded = BasicAuth::from_headers(headers)?;
+        let credentials = decoded.credentials()?;
+        Some((
+            credentials.user.to_string(),
+            credentials.password.to_string(),
+        ))
     }
 
     #[tokio::test]
@@ -205,10 +240,22 @@ mod tests {
             header::AUTHORIZATION,
             "Basic cm91dGVyOnBhOnNz".parse().unwrap(),
         );
-        assert_eq!(basic_credentials(&headers), Some(creds("router", "pa:ss")));
+        assert_eq!(basic(&headers), Some(("router".into(), "pa:ss".into())));
+        let long_password = "x".repeat(500);
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("router:{long_password}"));
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Basic {token}").parse().unwrap(),
+        );
+        assert_eq!(
+            basic(&headers),
+            Some(("router".into(), long_password)),
+            "longer than the stack buffer"
+        );
         headers.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
-        assert_eq!(basic_credentials(&headers), None);
+        assert_eq!(basic(&headers), None);
         headers.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
-        assert_eq!(basic_credentials(&headers), None);
+        assert_eq!(basic(&headers), None);
     }
 }

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use dyndns_config::Config;
 
 use crate::app::{system_clock, AppState};
+use crate::request_log::RequestLog;
 use crate::serve::{bind, serve, shutdown_signal};
 
 const EXIT_CODES: &str = "\
@@ -68,30 +69,25 @@ pub fn main() -> ExitCode {
     }
 }
 
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
 fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
     let path = dyndns_config::resolve_path(path.as_deref());
     Ok(Config::load(&path)?)
 }
 
 fn run_serve(config: Option<PathBuf>) -> anyhow::Result<()> {
-    init_logging();
+    crate::memory::return_large_allocations_to_the_system();
+    let (_log_guard, log_writer) = crate::logging::init().unzip();
     let config = Arc::new(load(config)?);
     for line in dyndns_config::summary(&config).lines() {
         tracing::info!("{line}");
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let state = Arc::new(AppState::new(config.clone(), system_clock())?);
+        let state = Arc::new(AppState::new(
+            config.clone(),
+            system_clock(),
+            RequestLog::new(log_writer),
+        )?);
         let listener = bind(&config.frontend.listen)
             .await
             .with_context(|| format!("cannot listen on {:?}", config.frontend.listen))?;

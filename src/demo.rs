@@ -12,12 +12,14 @@ use dyndns_queue::SpoolDirs;
 
 use crate::app::{system_clock, AppState};
 use crate::auth::{hash_password, random_secret};
+use crate::request_log::RequestLog;
 use crate::serve::{bind, serve, shutdown_signal};
 
 const DEMO_HOST: &str = "home.dyn.example.com";
 
 pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
-    crate::cli::init_logging();
+    crate::memory::return_large_allocations_to_the_system();
+    let (_log_guard, log_writer) = crate::logging::init().unzip();
     let folder = tempfile::Builder::new()
         .prefix("dyndns-demo-")
         .tempdir()
@@ -37,7 +39,7 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let state = Arc::new(AppState::new(config.clone(), system_clock())?);
+        let state = Arc::new(AppState::new(config.clone(), system_clock(), RequestLog::new(log_writer))?);
         let listener = bind(&config.frontend.listen)
             .await
             .with_context(|| format!("cannot listen on {listen} (is another demo running? try --listen 127.0.0.1:18245)"))?;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -15,9 +16,11 @@ pub struct RateLimits {
     per_user: Option<DefaultKeyedRateLimiter<String>>,
     per_source: Option<DefaultKeyedRateLimiter<IpAddr>>,
     auth_failures: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    /// Sources over their failed-login budget, until when. Read on every request, so it is a plain
-    /// map that is empty (and cheap to check) unless someone is guessing passwords.
+    /// Sources over their failed-login budget, until when.
     blocked: RwLock<HashMap<IpAddr, Instant>>,
+    /// Whether `blocked` may hold anything: every request checks, so the usual answer (no) costs one
+    /// uncontended load instead of a lock shared by all cores.
+    any_blocked: AtomicBool,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
@@ -32,6 +35,7 @@ impl RateLimits {
             per_source: limiter(limits.per_source_per_minute),
             auth_failures: limiter(limits.auth_failures_per_source_per_minute),
             blocked: RwLock::new(HashMap::new()),
+            any_blocked: AtomicBool::new(false),
         }
     }
 
@@ -51,10 +55,10 @@ impl RateLimits {
     /// True while `source` is locked out for failed logins.
     pub fn is_blocked(&self, source: Option<IpAddr>) -> bool {
         let Some(source) = source else { return false };
-        let blocked = self.blocked.read().expect("rate limit lock poisoned");
-        if blocked.is_empty() {
+        if !self.any_blocked.load(Ordering::Relaxed) {
             return false;
         }
+        let blocked = self.blocked.read().expect("rate limit lock poisoned");
         blocked
             .get(&source)
             .is_some_and(|until| *until > Instant::now())
@@ -71,6 +75,7 @@ impl RateLimits {
                 .write()
                 .expect("rate limit lock poisoned")
                 .insert(source, until);
+            self.any_blocked.store(true, Ordering::Relaxed);
         }
     }
 
@@ -86,10 +91,10 @@ impl RateLimits {
             limiter.retain_recent();
         }
         let now = Instant::now();
-        self.blocked
-            .write()
-            .expect("rate limit lock poisoned")
-            .retain(|_, until| *until > now);
+        let mut blocked = self.blocked.write().expect("rate limit lock poisoned");
+        blocked.retain(|_, until| *until > now);
+        self.any_blocked
+            .store(!blocked.is_empty(), Ordering::Relaxed);
     }
 }
 

@@ -1,9 +1,11 @@
 //! Why this exists: the dyndns2 answers in one place, so every endpoint speaks the protocol the same
-//! way (bare codes, `text/plain`, a `Content-Length` body that ddclient 3.10 can read).
+//! way (bare codes, `text/plain`, a `Content-Length` body that ddclient 3.10 can read). Lines are
+//! written by hand, not through `core::fmt`: this runs for every `nochg`.
 
 use std::fmt;
 use std::net::IpAddr;
 
+use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -40,20 +42,58 @@ impl Code {
             Code::ServerError => "911",
         }
     }
+
+    /// Appends the line without its newline: `good 203.0.113.7,2001:db8::7` (No-IP's dual-stack form).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.word().as_bytes());
+        if let Code::Good(addresses) | Code::NoChange(addresses) = self {
+            for (index, address) in addresses.iter().enumerate() {
+                out.push(if index == 0 { b' ' } else { b',' });
+                push_ip(out, *address);
+            }
+        }
+    }
 }
 
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.word())?;
-        if let Code::Good(addresses) | Code::NoChange(addresses) = self {
-            // No-IP's form for dual stack: `good 203.0.113.7,2001:db8::7`.
-            for (index, address) in addresses.iter().enumerate() {
-                f.write_str(if index == 0 { " " } else { "," })?;
-                write!(f, "{address}")?;
+        let mut line = Vec::with_capacity(48);
+        self.write_to(&mut line);
+        f.write_str(&String::from_utf8_lossy(&line))
+    }
+}
+
+/// Appends an address in its canonical text form; IPv4 without the formatting machinery.
+pub fn push_ip(out: &mut Vec<u8>, address: IpAddr) {
+    match address {
+        IpAddr::V4(v4) => {
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    out.push(b'.');
+                }
+                push_decimal(out, u32::from(octet));
             }
         }
-        Ok(())
+        IpAddr::V6(v6) => {
+            use std::io::Write;
+            let _ = write!(out, "{v6}");
+        }
     }
+}
+
+/// Appends a number in decimal.
+pub fn push_decimal(out: &mut Vec<u8>, mut value: u32) {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 /// A whole reply: one line per host, or one line for a request-level failure.
@@ -67,35 +107,38 @@ impl Reply {
         Reply { lines: vec![code] }
     }
 
-    pub fn body(&self) -> String {
-        let mut body = String::with_capacity(32 * self.lines.len());
-        for code in &self.lines {
-            body.push_str(&code.to_string());
-            body.push('\n');
+    /// Appends every line joined by `separator`, without a final one.
+    pub fn write_joined(&self, out: &mut Vec<u8>, separator: u8) {
+        for (index, code) in self.lines.iter().enumerate() {
+            if index > 0 {
+                out.push(separator);
+            }
+            code.write_to(out);
         }
+    }
+
+    pub fn body(&self) -> Vec<u8> {
+        let mut body = Vec::with_capacity(32 * self.lines.len());
+        self.write_joined(&mut body, b'\n');
+        body.push(b'\n');
         body
     }
 }
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let body = self.body();
         // Clients decide on the status before reading the body (OPNsense records any 2xx as
         // success, inadyn treats 401 as an auth failure), so failed logins are a 401 challenge.
         let challenge = self.lines.len() == 1 && self.lines[0] == Code::BadAuth;
-        let status = if challenge {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::OK
-        };
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
+        // Built directly: one header insert instead of a default content type replaced afterwards.
+        let mut response = Response::new(Body::from(self.body()));
+        response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
         if challenge {
-            headers.insert(
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"dyndns\""),
             );
@@ -121,8 +164,12 @@ mod tests {
         };
         assert_eq!(
             reply.body(),
-            "good 203.0.113.7,2001:db8::7\nnochg 203.0.113.7\nnohost\n"
+            b"good 203.0.113.7,2001:db8::7\nnochg 203.0.113.7\nnohost\n"
         );
-        assert_eq!(Reply::one(Code::ServerError).body(), "911\n");
+        assert_eq!(Reply::one(Code::ServerError).body(), b"911\n");
+        assert_eq!(
+            Code::NoChange(vec!["0.10.200.255".parse().unwrap()]).to_string(),
+            "nochg 0.10.200.255"
+        );
     }
 }

@@ -1,42 +1,42 @@
 //! Why this exists: routers send the dyndns2 query in many dialects (dual stack in one `myip`, `myipv6`,
 //! a bare host name, legacy flags); this turns all of them into one checked request.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Dyn's limit on host names per request.
 pub const MAX_HOSTS: usize = 20;
 
-/// The query of one update request, before authorisation.
+/// The query of one update request, before authorisation. Values borrow from the query string
+/// unless they were percent-encoded (this runs for every request, `nochg` included).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct UpdateQuery {
+pub struct UpdateQuery<'a> {
     /// As given, comma-separated values split; empty when the client sent none.
-    pub hostnames: Vec<String>,
+    pub hostnames: Vec<Cow<'a, str>>,
     /// Every address value the client sent (`myip`, `myipv6`, `myip6`, `ipv6`), still unparsed.
-    pub addresses: Vec<String>,
+    pub addresses: Vec<Cow<'a, str>>,
     /// `system=`; only `dyndns`, `statdns` and `custom` are known.
-    pub system: Option<String>,
+    pub system: Option<Cow<'a, str>>,
 }
 
-impl UpdateQuery {
-    pub fn parse(query: Option<&str>) -> UpdateQuery {
+impl<'a> UpdateQuery<'a> {
+    pub fn parse(query: Option<&'a str>) -> UpdateQuery<'a> {
         let mut parsed = UpdateQuery::default();
         let Some(query) = query.filter(|query| !query.is_empty()) else {
             return parsed;
         };
         // DD-WRT's and inadyn's `/nic/update?<hostname>`: a bare token is the host name.
         if !query.contains('=') && !query.contains('&') {
-            let host = form_urlencoded::parse(query.as_bytes())
-                .next()
-                .map(|(key, _)| key.into_owned())
-                .unwrap_or_default();
-            parsed.hostnames = split_list(&host);
+            split_list(decode(query), &mut parsed.hostnames);
             return parsed;
         }
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            match key.as_ref() {
-                "hostname" | "host" => parsed.hostnames.extend(split_list(&value)),
-                "myip" | "myipv6" | "myip6" | "ipv6" => parsed.addresses.extend(split_list(&value)),
-                "system" => parsed.system = Some(value.into_owned()),
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = decode(value);
+            match decode(key).as_ref() {
+                "hostname" | "host" => split_list(value, &mut parsed.hostnames),
+                "myip" | "myipv6" | "myip6" | "ipv6" => split_list(value, &mut parsed.addresses),
+                "system" => parsed.system = Some(value),
                 // wildcard, mx, backmx, offline and the rest are legacy Dyn flags: accepted, ignored.
                 _ => {}
             }
@@ -45,13 +45,35 @@ impl UpdateQuery {
     }
 }
 
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
+fn list_items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
-        .map(str::to_string)
-        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` is a space, `%XX` a byte, invalid UTF-8
+/// replaced), borrowing the text when there is nothing to decode: the common case, on every request.
+fn decode(text: &str) -> Cow<'_, str> {
+    if !text.contains(['%', '+']) {
+        return Cow::Borrowed(text);
+    }
+    let plus_as_space: Cow<'_, str> = if text.contains('+') {
+        Cow::Owned(text.replace('+', " "))
+    } else {
+        Cow::Borrowed(text)
+    };
+    match percent_encoding::percent_decode_str(&plus_as_space).decode_utf8_lossy() {
+        Cow::Borrowed(decoded) => Cow::Owned(decoded.to_string()),
+        Cow::Owned(decoded) => Cow::Owned(decoded),
+    }
+}
+
+/// Appends the non-empty, trimmed items of a comma-separated value, borrowing where it can.
+fn split_list<'a>(value: Cow<'a, str>, out: &mut Vec<Cow<'a, str>>) {
+    match value {
+        Cow::Borrowed(text) => out.extend(list_items(text).map(Cow::Borrowed)),
+        Cow::Owned(text) => out.extend(list_items(&text).map(|item| Cow::Owned(item.to_string()))),
+    }
 }
 
 /// The addresses of one request: at most one per family.
@@ -92,14 +114,17 @@ pub enum AddressListError {
 
 /// The addresses to publish: the values sent, classified by family (never by position: some routers
 /// put the IPv6 address first), or the client's own address when none was sent.
-pub fn addresses(values: &[String], client: Option<IpAddr>) -> Result<Addresses, AddressListError> {
+pub fn addresses<S: AsRef<str>>(
+    values: &[S],
+    client: Option<IpAddr>,
+) -> Result<Addresses, AddressListError> {
     let mut addresses = Addresses::default();
     if values.is_empty() {
         addresses.set(client.ok_or(AddressListError::Unknown)?)?;
         return Ok(addresses);
     }
     for value in values {
-        addresses.set(parse_address(value)?)?;
+        addresses.set(parse_address(value.as_ref())?)?;
     }
     Ok(addresses)
 }
@@ -145,6 +170,18 @@ mod tests {
     }
 
     #[test]
+    fn percent_and_plus_are_decoded() {
+        let query = UpdateQuery::parse(Some(
+            "hostname=a.example.com%2Cb.example.com&myip=+203.0.113.7&sys%74em=dyndns",
+        ));
+        assert_eq!(query.hostnames, ["a.example.com", "b.example.com"]);
+        assert_eq!(query.addresses, ["203.0.113.7"]);
+        assert_eq!(query.system.as_deref(), Some("dyndns"));
+        let bad = UpdateQuery::parse(Some("hostname=%FF.example.com"));
+        assert_eq!(bad.hostnames, ["\u{FFFD}.example.com"]);
+    }
+
+    #[test]
     fn bare_token_is_the_host_name() {
         let query = UpdateQuery::parse(Some("home.dyn.example.com"));
         assert_eq!(query.hostnames, ["home.dyn.example.com"]);
@@ -154,10 +191,10 @@ mod tests {
     #[test]
     fn no_address_means_the_client_address() {
         let client: IpAddr = "2001:db8::9".parse().unwrap();
-        let found = addresses(&[], Some(client)).unwrap();
+        let found = addresses::<&str>(&[], Some(client)).unwrap();
         assert_eq!(found.v6, Some("2001:db8::9".parse().unwrap()));
         assert_eq!(found.v4, None);
-        assert_eq!(addresses(&[], None), Err(AddressListError::Unknown));
+        assert_eq!(addresses::<&str>(&[], None), Err(AddressListError::Unknown));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! user's patterns and the zones, answer `nochg` from memory, and spool each change durably before
 //! answering `good`.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
@@ -13,7 +14,7 @@ use dyndns_config::{address, names, AuthMode, User};
 use dyndns_queue::Job;
 
 use crate::app::AppState;
-use crate::auth::basic_credentials;
+use crate::auth::BasicAuth;
 use crate::client_addr::{client_address, peer_is_trusted, Peer};
 use crate::reply::{Code, Reply};
 use crate::request::{addresses, Addresses, UpdateQuery, MAX_HOSTS};
@@ -21,36 +22,30 @@ use crate::request::{addresses, Addresses, UpdateQuery, MAX_HOSTS};
 pub async fn nic_update(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    request: Request,
 ) -> Response {
-    let client = client_address(peer, &headers, &state.config.frontend.trusted_proxies);
-    let outcome = handle(&state, peer, client, &headers, query.as_deref()).await;
+    // Borrow headers and query from the request instead of copying them (this is the hot path).
+    let (parts, _body) = request.into_parts();
+    let client = client_address(peer, &parts.headers, &state.config.frontend.trusted_proxies);
+    let outcome = handle(&state, peer, client, &parts.headers, parts.uri.query()).await;
     // One line per request; never the query string (it may carry credentials) or a password.
-    let results: Vec<String> = outcome
-        .reply
-        .lines
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    tracing::info!(
-        user = outcome.user.as_deref().unwrap_or("-"),
-        hosts = %outcome.hosts.join(","),
-        client = %client.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
-        result = %results.join(","),
-        "update"
+    state.request_log.write(
+        outcome.user.as_deref(),
+        &outcome.hosts,
+        client,
+        &outcome.reply,
     );
     outcome.reply.into_response()
 }
 
-struct Outcome {
-    user: Option<String>,
-    hosts: Vec<String>,
+struct Outcome<'a> {
+    user: Option<Cow<'a, str>>,
+    hosts: Vec<Cow<'a, str>>,
     reply: Reply,
 }
 
-impl Outcome {
-    fn early(user: Option<String>, code: Code) -> Outcome {
+impl<'a> Outcome<'a> {
+    fn early(user: Option<Cow<'a, str>>, code: Code) -> Outcome<'a> {
         Outcome {
             user,
             hosts: Vec::new(),
@@ -59,22 +54,22 @@ impl Outcome {
     }
 }
 
-async fn handle(
-    state: &AppState,
+async fn handle<'a>(
+    state: &'a AppState,
     peer: Peer,
     client: Option<IpAddr>,
     headers: &HeaderMap,
-    query: Option<&str>,
-) -> Outcome {
+    query: Option<&'a str>,
+) -> Outcome<'a> {
     if state.limits.is_blocked(client) {
         return Outcome::early(None, Code::Abuse);
     }
     let user = match authenticate(state, peer, client, headers).await {
         Ok(user) => user,
-        Err(name) => return Outcome::early(name, Code::BadAuth),
+        Err(name) => return Outcome::early(name.map(Cow::Owned), Code::BadAuth),
     };
     let query = UpdateQuery::parse(query);
-    let user_name = Some(user.name.clone());
+    let user_name = Some(Cow::Borrowed(user.name.as_str()));
     if query
         .system
         .as_deref()
@@ -85,7 +80,7 @@ async fn handle(
     let hostnames = if query.hostnames.is_empty() {
         default_host(user)
     } else {
-        query.hostnames.clone()
+        query.hostnames
     };
     if hostnames.is_empty() {
         return Outcome::early(user_name, Code::NotFqdn);
@@ -128,22 +123,23 @@ async fn authenticate<'a>(
                 .ok_or_else(|| Some(name.to_string()))
         }
         AuthMode::Builtin => {
-            let credentials = basic_credentials(headers).ok_or(None)?;
+            let decoded = BasicAuth::from_headers(headers).ok_or(None)?;
+            let credentials = decoded.credentials().ok_or(None)?;
             if !state.verifier.verify(&credentials).await {
                 state.limits.record_auth_failure(client);
-                return Err(Some(credentials.user));
+                return Err(Some(credentials.user.to_string()));
             }
             state
                 .config
-                .user(&credentials.user)
-                .ok_or(Some(credentials.user))
+                .user(credentials.user)
+                .ok_or_else(|| Some(credentials.user.to_string()))
         }
     }
 }
 
 /// Without `hostname=`, a user with exactly one fixed host means that one (as nsupdate.info does
 /// with its per-host logins).
-fn default_host(user: &User) -> Vec<String> {
+fn default_host(user: &User) -> Vec<Cow<'_, str>> {
     let exact: Vec<&str> = user
         .hosts
         .iter()
@@ -153,7 +149,7 @@ fn default_host(user: &User) -> Vec<String> {
         })
         .collect();
     match (exact.as_slice(), user.hosts.len()) {
-        ([only], 1) => vec![(*only).to_string()],
+        ([only], 1) => vec![Cow::Borrowed(*only)],
         _ => Vec::new(),
     }
 }

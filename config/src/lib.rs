@@ -436,12 +436,14 @@ impl Checker<'_> {
                 ]
             };
             let name = names::normalize_host(&entry.name)
+                .map(std::borrow::Cow::into_owned)
                 .map_err(|err| self.error(&at("name"), format!("`{}`: {err}", entry.name)))?;
             if zones.iter().any(|zone| zone.name == name) {
                 return Err(self.error(&at("name"), format!("zone `{name}` is configured twice")));
             }
             let backend_zone = match &entry.backend_zone {
                 Some(text) => names::normalize_host(text)
+                    .map(std::borrow::Cow::into_owned)
                     .map_err(|err| self.error(&at("backend_zone"), format!("`{text}`: {err}")))?,
                 None => name.clone(),
             };

@@ -1,6 +1,7 @@
 //! Why this exists: one definition of a valid host name and of a user's host pattern, shared by the
 //! frontend (which answers `notfqdn`/`nohost`) and the worker (which re-validates every job).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Why a host name was refused.
@@ -21,8 +22,9 @@ pub enum NameError {
 }
 
 /// Lower-cases `input`, drops one trailing dot and checks it is a fully qualified LDH host name
-/// (punycode `xn--` labels included). Returns the canonical form used in jobs, state and backends.
-pub fn normalize_host(input: &str) -> Result<String, NameError> {
+/// (punycode `xn--` labels included). Returns the canonical form used in jobs, state and backends,
+/// borrowed when the input already is canonical (the common case, on every request).
+pub fn normalize_host(input: &str) -> Result<Cow<'_, str>, NameError> {
     let name = input.strip_suffix('.').unwrap_or(input);
     if name.is_empty() {
         return Err(NameError::Empty);
@@ -30,14 +32,18 @@ pub fn normalize_host(input: &str) -> Result<String, NameError> {
     if name.len() > 253 {
         return Err(NameError::TooLong);
     }
-    let name = name.to_ascii_lowercase();
+    let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    };
     let mut labels = 0;
     for label in name.split('.') {
         check_label(label)?;
         labels += 1;
     }
     if labels < 2 {
-        return Err(NameError::NotQualified(name));
+        return Err(NameError::NotQualified(name.into_owned()));
     }
     Ok(name)
 }
@@ -80,8 +86,8 @@ pub enum HostPattern {
 impl HostPattern {
     pub fn parse(pattern: &str) -> Result<HostPattern, NameError> {
         match pattern.strip_prefix("*.") {
-            Some(suffix) => Ok(HostPattern::Below(normalize_host(suffix)?)),
-            None => Ok(HostPattern::Exact(normalize_host(pattern)?)),
+            Some(suffix) => Ok(HostPattern::Below(normalize_host(suffix)?.into_owned())),
+            None => Ok(HostPattern::Exact(normalize_host(pattern)?.into_owned())),
         }
     }
 

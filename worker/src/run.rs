@@ -265,12 +265,16 @@ impl Worker {
             address: planned.address,
             ttl: zone.ttl,
         };
+        let since_request = |now: SystemTime| {
+            now.duration_since(newest.received_at)
+                .map_or(0, |elapsed| elapsed.as_millis())
+        };
+        // Request → backend: how long the job took to reach the backend, and to be confirmed by it.
+        let wait_ms = since_request(SystemTime::now());
         let started = Instant::now();
         let outcome = self.backend.apply(&change).await;
         let millis = started.elapsed().as_millis();
-        let latency_ms = SystemTime::now()
-            .duration_since(newest.received_at)
-            .map_or(0, |elapsed| elapsed.as_millis());
+        let latency_ms = since_request(SystemTime::now());
         let (host, family) = planned.target.clone();
         match outcome {
             Ok(applied) => {
@@ -289,6 +293,7 @@ impl Worker {
                     changed = applied.changed,
                     backend = self.backend.name(),
                     ms = millis as u64,
+                    wait_ms = wait_ms as u64,
                     latency_ms = latency_ms as u64,
                     job = %newest.id,
                     "applied"
