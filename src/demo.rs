@@ -54,26 +54,33 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
             stopped(stop_rx.clone()),
         ));
         let frontend = tokio::spawn(serve(state, listener, stopped(stop_rx)));
-        println!();
-        println!("dyndns demo: frontend on http://{listen}, worker on the zone-file backend.");
-        println!("Folder (removed on exit): {}", folder.path().display());
-        println!("Config:    {}", config_path.display());
-        println!("Zone file: {} (written on the first change)", zone_file.display());
-        println!();
-        println!("Try it (paste into another terminal):");
-        println!(
-            "  curl -u 'demo:{password}' 'http://{listen}/nic/update?hostname={DEMO_HOST}&myip=203.0.113.7'"
-        );
-        println!("  cat {}", zone_file.display());
-        println!("Run the curl line again for `nochg`, or change myip for a new `good`. Ctrl-C stops the demo.");
-        println!();
+        let zone = zone_file.display();
+        say(&format!(
+            "\ndyndns demo: frontend on http://{listen}, worker on the zone-file backend.\n\
+             Folder (removed on exit): {folder}\n\
+             Config:    {config}\n\
+             Zone file: {zone} (written on the first change)\n\n\
+             Try it (paste into another terminal):\n  \
+             curl -u 'demo:{password}' 'http://{listen}/nic/update?hostname={DEMO_HOST}&myip=203.0.113.7'\n  \
+             cat {zone}\n\
+             Run the curl line again for `nochg`, or change myip for a new `good`. Ctrl-C stops the demo.\n",
+            folder = folder.path().display(),
+            config = config_path.display(),
+        ));
         shutdown_signal().await;
         let _ = stop_tx.send(true);
         frontend.await.context("the frontend task failed")?.context("the HTTP server failed")?;
         let report = worker.await.context("the worker task failed")??;
-        println!("demo stopped: {} change(s) applied", report.applied);
+        say(&format!("demo stopped: {} change(s) applied", report.applied));
         Ok(())
     })
+}
+
+/// Prints a message; a closed stdout (`dyndns demo | head`) must not turn into a panic.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 fn write_config(

@@ -54,7 +54,7 @@ fn list_items(text: &str) -> impl Iterator<Item = &str> {
 /// `application/x-www-form-urlencoded` decoding (`+` is a space, `%XX` a byte, invalid UTF-8
 /// replaced), borrowing the text when there is nothing to decode: the common case, on every request.
 fn decode(text: &str) -> Cow<'_, str> {
-    if !text.contains(['%', '+']) {
+    if !text.bytes().any(|byte| byte == b'%' || byte == b'+') {
         return Cow::Borrowed(text);
     }
     let plus_as_space: Cow<'_, str> = if text.contains('+') {

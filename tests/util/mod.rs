@@ -264,33 +264,41 @@ impl Frontend {
         self.get(&format!("/nic/update?{query}"), Some((USER, PASSWORD)))
     }
 
-    /// One HTTP/1.1 request on a fresh connection (as ddclient does), read to EOF.
     pub fn request(
         &self,
         path_and_query: &str,
         credentials: Option<(&str, &str)>,
         headers: &[(&str, &str)],
     ) -> Response {
-        let mut stream = TcpStream::connect(self.address).expect("connect to the frontend");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut request =
-            format!("GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-        if let Some((user, password)) = credentials {
-            let token =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            request.push_str(&format!("Authorization: Basic {token}\r\n"));
-        }
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read the response");
-        Response::parse(&raw)
+        http_get(self.address, path_and_query, credentials, headers)
     }
+}
+
+/// One HTTP/1.1 GET on a fresh connection (as ddclient does), read to EOF.
+pub fn http_get(
+    address: SocketAddr,
+    path_and_query: &str,
+    credentials: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut stream = TcpStream::connect(address).expect("connect to the frontend");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request =
+        format!("GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    if let Some((user, password)) = credentials {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        request.push_str(&format!("Authorization: Basic {token}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    Response::parse(&raw)
 }
 
 impl Drop for Frontend {
