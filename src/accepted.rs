@@ -2,7 +2,7 @@
 //! seeded at start from the worker's applied state and the pending spool, and corrected whenever the
 //! worker reports it handled a job (applied or dead-lettered) so a failed change is sent again.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ impl Changed {
 }
 
 pub struct Accepted {
-    hosts: RwLock<HashMap<String, HostAddresses>>,
+    hosts: RwLock<FxHashMap<String, HostAddresses>>,
     state_path: PathBuf,
     /// Modification time of the state file when last merged, to skip re-reading an unchanged file.
     state_seen: RwLock<Option<SystemTime>>,
@@ -51,7 +51,7 @@ impl Accepted {
     /// Unreadable sources are logged and skipped: the worst outcome is one `good` too many.
     pub fn load(state_dir: &Path, spool: &SpoolDirs) -> Accepted {
         let accepted = Accepted {
-            hosts: RwLock::new(HashMap::new()),
+            hosts: RwLock::new(FxHashMap::default()),
             state_path: AppliedState::path_in(state_dir),
             state_seen: RwLock::new(None),
         };

@@ -9,13 +9,17 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use smallvec::{smallvec, SmallVec};
+
+use crate::request::Addresses;
+
 /// One line of a dyndns2 reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Code {
     /// Accepted and durably spooled; carries the addresses as the client will see them in DNS.
-    Good(Vec<IpAddr>),
+    Good(Addresses),
     /// The address was already the last one accepted for this host; nothing was written.
-    NoChange(Vec<IpAddr>),
+    NoChange(Addresses),
     NoHost,
     NotFqdn,
     NumHost,
@@ -47,9 +51,14 @@ impl Code {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.word().as_bytes());
         if let Code::Good(addresses) | Code::NoChange(addresses) = self {
-            for (index, address) in addresses.iter().enumerate() {
-                out.push(if index == 0 { b' ' } else { b',' });
-                push_ip(out, *address);
+            let mut separator = b' ';
+            for address in [addresses.v4.map(IpAddr::V4), addresses.v6.map(IpAddr::V6)]
+                .into_iter()
+                .flatten()
+            {
+                out.push(separator);
+                push_ip(out, address);
+                separator = b',';
             }
         }
     }
@@ -99,12 +108,14 @@ pub fn push_decimal(out: &mut Vec<u8>, mut value: u32) {
 /// A whole reply: one line per host, or one line for a request-level failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    pub lines: Vec<Code>,
+    pub lines: SmallVec<[Code; 1]>,
 }
 
 impl Reply {
     pub fn one(code: Code) -> Reply {
-        Reply { lines: vec![code] }
+        Reply {
+            lines: smallvec![code],
+        }
     }
 
     /// Appends every line joined by `separator`, without a final one.
@@ -153,12 +164,12 @@ mod tests {
 
     #[test]
     fn lines_carry_the_addresses_comma_separated() {
-        let v4: IpAddr = "203.0.113.7".parse().unwrap();
-        let v6: IpAddr = "2001:db8::7".parse().unwrap();
+        let v4 = Some("203.0.113.7".parse().unwrap());
+        let v6 = Some("2001:db8::7".parse().unwrap());
         let reply = Reply {
-            lines: vec![
-                Code::Good(vec![v4, v6]),
-                Code::NoChange(vec![v4]),
+            lines: smallvec![
+                Code::Good(Addresses { v4, v6 }),
+                Code::NoChange(Addresses { v4, v6: None }),
                 Code::NoHost,
             ],
         };
@@ -168,7 +179,11 @@ mod tests {
         );
         assert_eq!(Reply::one(Code::ServerError).body(), b"911\n");
         assert_eq!(
-            Code::NoChange(vec!["0.10.200.255".parse().unwrap()]).to_string(),
+            Code::NoChange(Addresses {
+                v4: Some("0.10.200.255".parse().unwrap()),
+                v6: None
+            })
+            .to_string(),
             "nochg 0.10.200.255"
         );
     }

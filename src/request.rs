@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use smallvec::SmallVec;
+
 /// Dyn's limit on host names per request.
 pub const MAX_HOSTS: usize = 20;
 
@@ -12,9 +14,9 @@ pub const MAX_HOSTS: usize = 20;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct UpdateQuery<'a> {
     /// As given, comma-separated values split; empty when the client sent none.
-    pub hostnames: Vec<Cow<'a, str>>,
+    pub hostnames: SmallVec<[Cow<'a, str>; 2]>,
     /// Every address value the client sent (`myip`, `myipv6`, `myip6`, `ipv6`), still unparsed.
-    pub addresses: Vec<Cow<'a, str>>,
+    pub addresses: SmallVec<[Cow<'a, str>; 2]>,
     /// `system=`; only `dyndns`, `statdns` and `custom` are known.
     pub system: Option<Cow<'a, str>>,
 }
@@ -30,8 +32,11 @@ impl<'a> UpdateQuery<'a> {
             split_list(decode(query), &mut parsed.hostnames);
             return parsed;
         }
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for pair in split_at_byte(query, b'&') {
+            let (key, value) = match pair.bytes().position(|byte| byte == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, ""),
+            };
             let value = decode(value);
             match decode(key).as_ref() {
                 "hostname" | "host" => split_list(value, &mut parsed.hostnames),
@@ -46,9 +51,30 @@ impl<'a> UpdateQuery<'a> {
 }
 
 fn list_items(text: &str) -> impl Iterator<Item = &str> {
-    text.split(',')
+    split_at_byte(text, b',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
+}
+
+/// Splits at an ASCII separator with a plain byte scan: for the few dozen bytes of a query this is
+/// several times cheaper than `str::split`'s searcher.
+fn split_at_byte(text: &str, separator: u8) -> impl Iterator<Item = &str> {
+    debug_assert!(separator.is_ascii());
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.bytes().position(|byte| byte == separator) {
+            // Cutting at an ASCII byte always leaves valid UTF-8 on both sides.
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// `application/x-www-form-urlencoded` decoding (`+` is a space, `%XX` a byte, invalid UTF-8
@@ -69,7 +95,7 @@ fn decode(text: &str) -> Cow<'_, str> {
 }
 
 /// Appends the non-empty, trimmed items of a comma-separated value, borrowing where it can.
-fn split_list<'a>(value: Cow<'a, str>, out: &mut Vec<Cow<'a, str>>) {
+fn split_list<'a>(value: Cow<'a, str>, out: &mut SmallVec<[Cow<'a, str>; 2]>) {
     match value {
         Cow::Borrowed(text) => out.extend(list_items(text).map(Cow::Borrowed)),
         Cow::Owned(text) => out.extend(list_items(&text).map(|item| Cow::Owned(item.to_string()))),
@@ -152,7 +178,10 @@ mod tests {
         let query = UpdateQuery::parse(Some(
             "system=dyndns&hostname=a.dyn.example.com,b.dyn.example.com&myip=2001:db8::7,203.0.113.7&wildcard=NOCHG&mx=x&backmx=NO&offline=NO",
         ));
-        assert_eq!(query.hostnames, ["a.dyn.example.com", "b.dyn.example.com"]);
+        assert_eq!(
+            query.hostnames.as_slice(),
+            ["a.dyn.example.com", "b.dyn.example.com"]
+        );
         assert_eq!(query.system.as_deref(), Some("dyndns"));
         let found = addresses(&query.addresses, None).unwrap();
         assert_eq!(found.v4, Some("203.0.113.7".parse().unwrap()));
@@ -174,17 +203,20 @@ mod tests {
         let query = UpdateQuery::parse(Some(
             "hostname=a.example.com%2Cb.example.com&myip=+203.0.113.7&sys%74em=dyndns",
         ));
-        assert_eq!(query.hostnames, ["a.example.com", "b.example.com"]);
-        assert_eq!(query.addresses, ["203.0.113.7"]);
+        assert_eq!(
+            query.hostnames.as_slice(),
+            ["a.example.com", "b.example.com"]
+        );
+        assert_eq!(query.addresses.as_slice(), ["203.0.113.7"]);
         assert_eq!(query.system.as_deref(), Some("dyndns"));
         let bad = UpdateQuery::parse(Some("hostname=%FF.example.com"));
-        assert_eq!(bad.hostnames, ["\u{FFFD}.example.com"]);
+        assert_eq!(bad.hostnames.as_slice(), ["\u{FFFD}.example.com"]);
     }
 
     #[test]
     fn bare_token_is_the_host_name() {
         let query = UpdateQuery::parse(Some("home.dyn.example.com"));
-        assert_eq!(query.hostnames, ["home.dyn.example.com"]);
+        assert_eq!(query.hostnames.as_slice(), ["home.dyn.example.com"]);
         assert!(query.addresses.is_empty());
     }
 

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::logging::BatchedStderr;
-use crate::reply::{push_decimal, push_ip, Reply};
+use crate::reply::{push_ip, Reply};
 
 pub struct RequestLog {
     /// `None` when the level filter (RUST_LOG) leaves request lines out, or in tests.
@@ -19,6 +19,8 @@ pub struct RequestLog {
 thread_local! {
     /// The formatted `YYYY-MM-DDTHH:MM:SS` of the last second a line was written on this thread.
     static SECOND: RefCell<(u64, [u8; 19])> = const { RefCell::new((u64::MAX, [0; 19])) };
+    /// The line being written, reused so a request allocates nothing for its log line.
+    static LINE: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(256));
 }
 
 impl RequestLog {
@@ -41,34 +43,47 @@ impl RequestLog {
         reply: &Reply,
     ) {
         let Some(writer) = &self.writer else { return };
-        let mut line = Vec::with_capacity(160);
-        push_time(&mut line, SystemTime::now());
-        line.extend_from_slice(b"  INFO dyndns::update: update user=");
-        match user {
-            Some(user) => {
-                line.push(b'"');
-                push_escaped(&mut line, user);
-                line.push(b'"');
-            }
-            None => line.push(b'-'),
-        }
-        line.extend_from_slice(b" hosts=");
-        for (index, host) in hosts.iter().enumerate() {
-            if index > 0 {
-                line.push(b',');
-            }
-            push_escaped(&mut line, host.as_ref());
-        }
-        line.extend_from_slice(b" client=");
-        match client {
-            Some(ip) => push_ip(&mut line, ip),
-            None => line.push(b'-'),
-        }
-        line.extend_from_slice(b" result=");
-        reply.write_joined(&mut line, b',');
-        line.push(b'\n');
-        let _ = (&*writer).write_all(&line);
+        LINE.with(|line| {
+            let mut line = line.borrow_mut();
+            line.clear();
+            format_line(&mut line, user, hosts, client, reply);
+            let _ = (&*writer).write_all(&line);
+        });
     }
+}
+
+fn format_line<S: AsRef<str>>(
+    line: &mut Vec<u8>,
+    user: Option<&str>,
+    hosts: &[S],
+    client: Option<IpAddr>,
+    reply: &Reply,
+) {
+    push_time(line, SystemTime::now());
+    line.extend_from_slice(b"  INFO dyndns::update: update user=");
+    match user {
+        Some(user) => {
+            line.push(b'"');
+            push_escaped(line, user);
+            line.push(b'"');
+        }
+        None => line.push(b'-'),
+    }
+    line.extend_from_slice(b" hosts=");
+    for (index, host) in hosts.iter().enumerate() {
+        if index > 0 {
+            line.push(b',');
+        }
+        push_escaped(line, host.as_ref());
+    }
+    line.extend_from_slice(b" client=");
+    match client {
+        Some(ip) => push_ip(line, ip),
+        None => line.push(b'-'),
+    }
+    line.extend_from_slice(b" result=");
+    reply.write_joined(line, b',');
+    line.push(b'\n');
 }
 
 /// RFC 3339 UTC with microseconds, as tracing prints it; the date part is formatted once a second.
@@ -89,17 +104,20 @@ fn push_time(out: &mut Vec<u8>, now: SystemTime) {
     });
     out.push(b'.');
     let micros = since_epoch.subsec_micros();
-    let start = out.len();
-    push_decimal(out, micros);
-    let width = out.len() - start;
-    // Left-pad to six digits.
-    out.splice(start..start, std::iter::repeat_n(b'0', 6 - width));
+    for divisor in [100_000, 10_000, 1_000, 100, 10, 1] {
+        out.push(b'0' + (micros / divisor % 10) as u8);
+    }
     out.push(b'Z');
 }
 
 /// Printable ASCII as is; quotes, backslashes, control and non-ASCII characters escaped, so a
 /// request cannot end the line or fake a field.
 fn push_escaped(out: &mut Vec<u8>, text: &str) {
+    let plain = |byte: u8| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\' || byte == b' ';
+    if text.bytes().all(plain) {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
     for ch in text.chars() {
         if ch.is_ascii_graphic() && ch != '"' && ch != '\\' || ch == ' ' {
             out.push(ch as u8);

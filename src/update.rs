@@ -13,6 +13,9 @@ use axum::response::{IntoResponse, Response};
 use dyndns_config::{address, names, AuthMode, User};
 use dyndns_queue::Job;
 
+use smallvec::SmallVec;
+
+use crate::accepted::Changed;
 use crate::app::AppState;
 use crate::auth::BasicAuth;
 use crate::client_addr::{client_address, peer_is_trusted, Peer};
@@ -40,7 +43,7 @@ pub async fn nic_update(
 
 struct Outcome<'a> {
     user: Option<Cow<'a, str>>,
-    hosts: Vec<Cow<'a, str>>,
+    hosts: SmallVec<[Cow<'a, str>; 2]>,
     reply: Reply,
 }
 
@@ -48,7 +51,7 @@ impl<'a> Outcome<'a> {
     fn early(user: Option<Cow<'a, str>>, code: Code) -> Outcome<'a> {
         Outcome {
             user,
-            hosts: Vec::new(),
+            hosts: SmallVec::new(),
             reply: Reply::one(code),
         }
     }
@@ -89,7 +92,7 @@ async fn handle<'a>(
         return Outcome::early(user_name, Code::NumHost);
     }
     let wanted = addresses(&query.addresses, client);
-    let mut lines = Vec::with_capacity(hostnames.len());
+    let mut lines = SmallVec::with_capacity(hostnames.len());
     for hostname in &hostnames {
         lines.push(update_host(state, user, hostname, &wanted, client).await);
     }
@@ -139,18 +142,10 @@ async fn authenticate<'a>(
 
 /// Without `hostname=`, a user with exactly one fixed host means that one (as nsupdate.info does
 /// with its per-host logins).
-fn default_host(user: &User) -> Vec<Cow<'_, str>> {
-    let exact: Vec<&str> = user
-        .hosts
-        .iter()
-        .filter_map(|pattern| match pattern {
-            names::HostPattern::Exact(name) => Some(name.as_str()),
-            names::HostPattern::Below(_) => None,
-        })
-        .collect();
-    match (exact.as_slice(), user.hosts.len()) {
-        ([only], 1) => vec![Cow::Borrowed(*only)],
-        _ => Vec::new(),
+fn default_host(user: &User) -> SmallVec<[Cow<'_, str>; 2]> {
+    match user.hosts.as_slice() {
+        [names::HostPattern::Exact(only)] => smallvec::smallvec![Cow::Borrowed(only.as_str())],
+        _ => SmallVec::new(),
     }
 }
 
@@ -175,24 +170,36 @@ async fn update_host(
     let Ok(wanted) = wanted else {
         return Code::DnsErr;
     };
-    let all = wanted.all();
-    if all
-        .iter()
-        .any(|ip| address::check_address(*ip, zone.allow_private_addresses).is_err())
+    let publishable = |ip: IpAddr| address::check_address(ip, zone.allow_private_addresses).is_ok();
+    if !wanted.v4.map(IpAddr::V4).is_none_or(publishable)
+        || !wanted.v6.map(IpAddr::V6).is_none_or(publishable)
     {
         return Code::DnsErr;
     }
     let changed = state.accepted.changed(&host, *wanted);
     if changed.is_empty() {
-        return Code::NoChange(all);
+        return Code::NoChange(*wanted);
     }
     if !state.limits.allow_change(&user.name, client) {
         return Code::Abuse;
     }
+    // Boxed so the `nochg` path does not carry (and move) the spool write's state.
+    Box::pin(spool_change(state, user, &host, changed, *wanted, client)).await
+}
+
+/// Writes the job durably and remembers the addresses as accepted; `good` only after the fsync.
+async fn spool_change(
+    state: &AppState,
+    user: &User,
+    host: &str,
+    changed: Changed,
+    wanted: Addresses,
+    client: Option<IpAddr>,
+) -> Code {
     let received_at = state.received_at();
     let job = Job::new(
         user.name.clone(),
-        host.clone(),
+        host,
         changed.v4,
         changed.v6,
         received_at,
@@ -203,14 +210,14 @@ async fn update_host(
     match spooled {
         Ok(Ok(_id)) => {
             state.accepted.record(
-                &host,
+                host,
                 Addresses {
                     v4: changed.v4,
                     v6: changed.v6,
                 },
                 received_at,
             );
-            Code::Good(all)
+            Code::Good(wanted)
         }
         Ok(Err(err)) => {
             tracing::error!(host = %host, error = %err, "cannot spool the change");
