@@ -122,6 +122,19 @@ mod tests {
     }
 
     #[test]
+    fn changes_from_one_source_are_limited_across_users() {
+        let busy = Some("198.51.100.7".parse().unwrap());
+        let limits = limits(0, 2, 0);
+        assert!(limits.allow_change("a", busy));
+        assert!(limits.allow_change("b", busy));
+        assert!(
+            !limits.allow_change("c", busy),
+            "the source is over its budget"
+        );
+        assert!(limits.allow_change("c", Some("203.0.113.7".parse().unwrap())));
+    }
+
+    #[test]
     fn zero_switches_a_limit_off() {
         let limits = limits(0, 0, 0);
         for _ in 0..1000 {

@@ -252,15 +252,19 @@ impl Checker<'_> {
             }
             let inner = err.into_inner();
             let message = inner.message().to_string();
-            // Depending on where serde reports an unknown key, the path may stop at its parent.
-            if let Some(unknown) = message
-                .strip_prefix("unknown field `")
-                .and_then(|rest| rest.split('`').next())
-            {
+            // serde reports an unknown or missing key at its table; name the key itself.
+            let named = ["unknown field `", "missing field `"]
+                .iter()
+                .find_map(|prefix| {
+                    message
+                        .strip_prefix(prefix)
+                        .and_then(|rest| rest.split('`').next())
+                });
+            if let Some(field) = named {
                 if key.is_empty() {
-                    key = unknown.to_string();
-                } else if !key.ends_with(&format!(".{unknown}")) && key != unknown {
-                    key = format!("{key}.{unknown}");
+                    key = field.to_string();
+                } else if !key.ends_with(&format!(".{field}")) && key != field {
+                    key = format!("{key}.{field}");
                 }
             }
             let (line, column) = inner
@@ -422,7 +426,7 @@ impl Checker<'_> {
     fn check_zones(&self, raw: &RawConfig) -> Result<Vec<Zone>, ConfigError> {
         if raw.zone.is_empty() {
             return Err(self.error(
-                &[],
+                &key_path(&["zone"]),
                 "no [[zone]] is configured: updates would be refused for every host",
             ));
         }

@@ -88,7 +88,11 @@ fn missing_required_key_is_named() {
     let text = MINIMAL.replace("dir = \"spool\"\n", "");
     let err = error(&text);
     assert!(err.message.contains("missing field `dir`"), "{err}");
-    assert_eq!(err.key, "spool");
+    assert_eq!(err.key, "spool.dir");
+    let err = error(&MINIMAL.replace("[spool]\ndir = \"spool\"\n", ""));
+    assert_eq!(err.key, "spool", "a missing table is named too: {err}");
+    let no_zone = MINIMAL.replace("[[zone]]\nname = \"dyn.example.com\"\n", "");
+    assert_eq!(error(&no_zone).key, "zone");
 }
 
 #[test]
