@@ -430,3 +430,32 @@ fn sigterm_lets_the_change_in_flight_finish() {
     );
     assert!(site.files_in("cur").is_empty(), "and its job left cur/");
 }
+
+#[test]
+fn a_job_older_than_one_already_applied_never_rolls_dns_back() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    site.run_worker_once();
+    // A job from before that change shows up late (say, a dead letter moved back into new/).
+    let stale = r#"{"version":1,"id":"0191f9a0-0000-7000-8000-0000000000aa","user":"router","host":"home.dyn.example.com","ipv4":"203.0.113.1","received_at":"2020-01-01T00:00:00Z"}"#;
+    std::fs::write(site.spool("new").join("stale.json"), stale).unwrap();
+    let calls_before = site.plesk_calls().len();
+    let output = site.run_worker_once();
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"]
+    );
+    assert_eq!(
+        site.plesk_calls().len(),
+        calls_before,
+        "no backend call for a stale job"
+    );
+    assert!(site.files_in("new").is_empty() && site.files_in("cur").is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("superseded=1"));
+}

@@ -253,6 +253,17 @@ impl Worker {
         let Some(newest) = self.pending.get(&planned.newest).cloned() else {
             return;
         };
+        let (host, family) = planned.target.clone();
+        // A job older than one already handled for this host and family (a dead letter moved back
+        // by hand, say) would roll DNS back: it is superseded by what was handled, not applied.
+        if self
+            .state
+            .handled_received_at(&host, family)
+            .is_some_and(|handled| newest.received_at < handled)
+        {
+            self.settle_files(&planned.files, family, "a newer change already handled");
+            return;
+        }
         let Some(zone) = self.config.zone_for(&newest.host) else {
             // Admission checked this; the config cannot change under a running worker.
             self.dead_letter(&planned.newest, "host is outside every configured zone");
@@ -275,7 +286,6 @@ impl Worker {
         let outcome = self.backend.apply(&change).await;
         let millis = started.elapsed().as_millis();
         let latency_ms = since_request(SystemTime::now());
-        let (host, family) = planned.target.clone();
         match outcome {
             Ok(applied) => {
                 self.retry.remove(&planned.target);
