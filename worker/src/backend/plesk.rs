@@ -3,7 +3,7 @@
 //!
 //! Facts used here are from the vendor's reference,
 //! <https://docs.plesk.com/en-US/obsidian/cli-linux/using-command-line-utilities/dns-dns-zones-on-domains.37771>,
-//! and `/work/shared/reference/backends.md` §1:
+//! and the team's backend notes (`shared/reference/backends.md` §1, beside this repository):
 //! - `--info <zone>` prints one record per line, `<owner-fqdn-with-dot> <TYPE> <rdata…>`, blank lines
 //!   between, and ends with a `SUCCESS: Getting information for Domain '<zone>' …` status line (we
 //!   match only its `SUCCESS:` prefix; the tail is not documented).

@@ -1,7 +1,7 @@
 //! Why this exists: for a plain BIND/Knot/NSD primary, dyndns itself keeps the zone file — a valid file
 //! with a bumped SOA serial, written atomically — and then runs the server's reload command.
 //!
-//! What the file looks like and what we touch (see `/work/shared/reference/backends.md` §8):
+//! What the file looks like and what we touch (see the team's backend notes, `shared/reference/backends.md` §8):
 //! - A missing (or empty) file is created with `$ORIGIN`, `$TTL`, a one-line SOA and one NS record. The
 //!   nameserver defaults to `localhost.`: it is outside the zone, so the file needs no glue record and
 //!   `named-checkzone` accepts it as is; set a real one for a zone that is delegated.
