@@ -28,7 +28,7 @@ impl<'a> UpdateQuery<'a> {
             return parsed;
         };
         // DD-WRT's and inadyn's `/nic/update?<hostname>`: a bare token is the host name.
-        if !query.contains('=') && !query.contains('&') {
+        if !query.bytes().any(|byte| byte == b'=' || byte == b'&') {
             split_list(decode(query), &mut parsed.hostnames);
             return parsed;
         }

@@ -32,6 +32,15 @@ pub fn normalize_host(input: &str) -> Result<Cow<'_, str>, NameError> {
     if name.len() > 253 {
         return Err(NameError::TooLong);
     }
+    // One pass over the bytes for the usual, valid name; the label-by-label checks below only run
+    // to say what is wrong with an invalid one.
+    if let Some(has_upper) = scan_ldh(name.as_bytes()) {
+        return Ok(if has_upper {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        });
+    }
     let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(name.to_ascii_lowercase())
     } else {
@@ -46,6 +55,32 @@ pub fn normalize_host(input: &str) -> Result<Cow<'_, str>, NameError> {
         return Err(NameError::NotQualified(name.into_owned()));
     }
     Ok(name)
+}
+
+/// `Some(has_upper_case)` when `name` is at least two LDH labels of 1..=63 bytes that neither start
+/// nor end with `-`; `None` otherwise.
+fn scan_ldh(name: &[u8]) -> Option<bool> {
+    let (mut labels, mut label_len, mut previous, mut has_upper) = (1, 0usize, b'.', false);
+    for &byte in name {
+        match byte {
+            b'.' if label_len > 0 && previous != b'-' => {
+                labels += 1;
+                label_len = 0;
+            }
+            b'a'..=b'z' | b'0'..=b'9' => label_len += 1,
+            b'A'..=b'Z' => {
+                has_upper = true;
+                label_len += 1;
+            }
+            b'-' if label_len > 0 => label_len += 1,
+            _ => return None,
+        }
+        if label_len > 63 {
+            return None;
+        }
+        previous = byte;
+    }
+    (labels >= 2 && label_len > 0 && previous != b'-').then_some(has_upper)
 }
 
 fn check_label(label: &str) -> Result<(), NameError> {
@@ -160,6 +195,37 @@ mod tests {
         ));
         let long_name = format!("{}com", "abcdefghi.".repeat(26));
         assert_eq!(normalize_host(&long_name), Err(NameError::TooLong));
+    }
+
+    #[test]
+    fn the_fast_scan_and_the_detailed_checks_agree() {
+        let label63 = "a".repeat(63);
+        let ok = [
+            "a.b".to_string(),
+            "A-1.Example.COM".to_string(),
+            format!("{label63}.example.com"),
+            "xn--p1ai.example".to_string(),
+        ];
+        for name in &ok {
+            assert_eq!(
+                normalize_host(name).unwrap(),
+                name.to_ascii_lowercase(),
+                "{name}"
+            );
+        }
+        for bad in [
+            "a-.example.com",
+            "a.b-",
+            "-a.b",
+            "a..b",
+            ".a.b",
+            "a.b..",
+            "a",
+            "a b.com",
+            "a.b/c",
+        ] {
+            assert!(normalize_host(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

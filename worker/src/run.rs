@@ -66,7 +66,7 @@ pub struct Worker {
     pending: BTreeMap<String, Job>,
     /// Targets whose last attempt failed transiently: attempts so far and when to try again.
     retry: HashMap<Target, (u32, Instant)>,
-    /// Per target: the families of a file already settled (the file leaves `cur/` when all are).
+    /// Per spool file: the families already settled (the file leaves `cur/` when all of its are).
     settled: BTreeMap<String, BTreeSet<Family>>,
     report: Report,
 }
