@@ -17,11 +17,13 @@ const PAYLOAD: [u8; 250] = [b'x'; 250];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        eprintln!("usage: durable-limit <folder> <writers> <seconds>");
+    if args.len() != 4 && args.len() != 5 {
+        eprintln!("usage: durable-limit <folder> <writers> <seconds> [name-prefix]");
         std::process::exit(2);
     }
     let root = PathBuf::from(&args[1]);
+    // Runs into the same folder use different prefixes, so their files add up like a spool's do.
+    let prefix = args.get(4).cloned().unwrap_or_default();
     let writers: usize = args[2]
         .parse()
         .unwrap_or_else(|_| fail("writers must be a number"));
@@ -38,7 +40,7 @@ fn main() {
     let run_for = Duration::from_secs_f64(seconds);
     let threads: Vec<_> = (0..writers)
         .map(|writer| {
-            let (tmp, new, start) = (tmp.clone(), new.clone(), start.clone());
+            let (tmp, new, start, prefix) = (tmp.clone(), new.clone(), start.clone(), prefix.clone());
             std::thread::spawn(move || {
                 let new_dir = File::open(&new)
                     .unwrap_or_else(|err| fail(&format!("open {}: {err}", new.display())));
@@ -46,7 +48,7 @@ fn main() {
                 let began = Instant::now();
                 let mut items = 0u64;
                 while began.elapsed() < run_for {
-                    let name = format!("{writer:03}-{items:09}.json");
+                    let name = format!("{prefix}{writer:03}-{items:09}.json");
                     spool_one(&tmp.join(&name), &new.join(&name), &new_dir);
                     items += 1;
                 }

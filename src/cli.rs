@@ -9,11 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use dyndns_config::Config;
+use dyndns_config::{Config, Listen};
 
 use crate::app::{system_clock, AppState};
 use crate::request_log::RequestLog;
-use crate::serve::{bind, serve, shutdown_signal};
+use crate::serve::{bind, serve, serve_on_every_core, shutdown_signal};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -81,23 +81,35 @@ fn run_serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     for line in dyndns_config::summary(&config).lines() {
         tracing::info!("{line}");
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let state = Arc::new(AppState::new(
-            config.clone(),
-            system_clock(),
-            RequestLog::new(log_writer),
-        )?);
-        let listener = bind(&config.frontend.listen)
-            .await
-            .with_context(|| format!("cannot listen on {:?}", config.frontend.listen))?;
-        tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
-        serve(state, listener, shutdown_signal())
-            .await
-            .context("the HTTP server failed")?;
-        tracing::info!("dyndns frontend stopped");
-        Ok(())
-    })
+    let state = Arc::new(AppState::new(
+        config.clone(),
+        system_clock(),
+        RequestLog::new(log_writer),
+    )?);
+    let cannot_listen = || format!("cannot listen on {:?}", config.frontend.listen);
+    match &config.frontend.listen {
+        Listen::Tcp(address) => {
+            let listener = std::net::TcpListener::bind(address).with_context(cannot_listen)?;
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
+            serve_on_every_core(state, listener, shutdown_signal())
+                .context("the HTTP server failed")?;
+        }
+        Listen::Unix(_) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(async {
+                let listener = bind(&config.frontend.listen)
+                    .await
+                    .with_context(cannot_listen)?;
+                tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
+                serve(state, listener, shutdown_signal())
+                    .await
+                    .context("the HTTP server failed")
+            })?;
+        }
+    }
+    tracing::info!("dyndns frontend stopped");
+    Ok(())
 }
 
 fn check_config(config: Option<PathBuf>) -> anyhow::Result<()> {

@@ -352,3 +352,27 @@ fn unix_socket_listener_serves_and_trusts_the_proxy_headers() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.ends_with("good 203.0.113.44\n"), "{reply}");
 }
+
+#[test]
+fn sigterm_stops_the_frontend_cleanly() {
+    let site = Site::new();
+    let mut frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(frontend.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let stopped = util::eventually(std::time::Duration::from_secs(10), || {
+        frontend.child.try_wait().ok().flatten().is_some()
+    });
+    assert!(stopped, "the frontend ignored SIGTERM");
+    let status = frontend.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(site.frontend_log().contains("dyndns frontend stopped"));
+}
