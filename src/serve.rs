@@ -131,21 +131,36 @@ where
     listener.set_nonblocking(true)?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // A core whose runtime ends early (it could not start, say) stops the others: better a clean
+    // exit that systemd restarts than a frontend serving on fewer cores or not at all.
+    let core_ended = Arc::new(tokio::sync::Notify::new());
     let mut threads = Vec::with_capacity(cores);
     for core in 0..cores {
         let state = state.clone();
         let stop = stop_rx.clone();
         let own = listener.try_clone()?;
+        let ended = core_ended.clone();
         let thread = std::thread::Builder::new()
             .name(format!("dyndns-http-{core}"))
-            .spawn(move || serve_one_core(state, own, stop, core == 0))?;
+            .spawn(move || {
+                let result = serve_one_core(state, own, stop, core == 0);
+                ended.notify_one();
+                result
+            })?;
         threads.push(thread);
     }
     // Signals need a runtime of their own; this thread has nothing else to do.
     let waited = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map(|runtime| runtime.block_on(shutdown));
+        .map(|runtime| {
+            runtime.block_on(async {
+                tokio::select! {
+                    () = shutdown => {}
+                    () = core_ended.notified() => {}
+                }
+            })
+        });
     let _ = stop_tx.send(true);
     let mut result = waited;
     for thread in threads {
