@@ -130,12 +130,11 @@ impl Verifier {
 
     /// The argon2/bcrypt check, off the async threads and bounded in number.
     async fn verify_hash(&self, credentials: &Credentials<'_>, digest: [u8; 32]) -> bool {
-        let hash = match self.users.get(credentials.user) {
-            Some(Some(hash)) => hash.clone(),
+        let (hash, known_user) = match self.users.get(credentials.user) {
+            Some(Some(hash)) => (hash.clone(), true),
             // Unknown user (or one without a password in proxy mode): same work, always false.
-            _ => UNKNOWN_USER_HASH.to_string(),
+            _ => (UNKNOWN_USER_HASH.to_string(), false),
         };
-        let known_user = matches!(self.users.get(credentials.user), Some(Some(_)));
         let password = credentials.password.to_string();
         let Ok(_permit) = self.slow_checks.clone().acquire_owned().await else {
             return false;
@@ -183,13 +182,12 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
         .to_string())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// A fresh random secret for demo users and tokens (URL- and shell-safe).
+/// A fresh random secret for demo users (hex: URL- and shell-safe).
 pub fn random_secret() -> String {
-    hex(&rand::random::<[u8; 16]>())
+    rand::random::<[u8; 16]>()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

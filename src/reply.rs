@@ -2,7 +2,6 @@
 //! way (bare codes, `text/plain`, a `Content-Length` body that ddclient 3.10 can read). Lines are
 //! written by hand, not through `core::fmt`: this runs for every `nochg`.
 
-use std::fmt;
 use std::net::IpAddr;
 
 use axum::body::Body;
@@ -61,14 +60,6 @@ impl Code {
                 separator = b',';
             }
         }
-    }
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut line = Vec::with_capacity(48);
-        self.write_to(&mut line);
-        f.write_str(&String::from_utf8_lossy(&line))
     }
 }
 
@@ -177,13 +168,12 @@ mod tests {
             b"good 203.0.113.7,2001:db8::7\nnochg 203.0.113.7\nnohost\n"
         );
         assert_eq!(Reply::one(Code::ServerError).body(), b"911\n");
-        assert_eq!(
-            Code::NoChange(Addresses {
-                v4: Some("0.10.200.255".parse().unwrap()),
-                v6: None
-            })
-            .to_string(),
-            "nochg 0.10.200.255"
-        );
+        let mut line = Vec::new();
+        Code::NoChange(Addresses {
+            v4: Some("0.10.200.255".parse().unwrap()),
+            v6: None,
+        })
+        .write_to(&mut line);
+        assert_eq!(line, b"nochg 0.10.200.255");
     }
 }

@@ -110,14 +110,6 @@ pub struct Addresses {
 }
 
 impl Addresses {
-    pub fn all(&self) -> Vec<IpAddr> {
-        self.v4
-            .map(IpAddr::V4)
-            .into_iter()
-            .chain(self.v6.map(IpAddr::V6))
-            .collect()
-    }
-
     fn set(&mut self, address: IpAddr) -> Result<(), AddressListError> {
         match address {
             IpAddr::V4(v4) if self.v4.is_none_or(|old| old == v4) => self.v4 = Some(v4),
@@ -194,7 +186,7 @@ mod tests {
             "hostname=h.example.com&myip=203.0.113.7&myipv6=2001:db8:1:2::/64",
         ));
         let found = addresses(&query.addresses, None).unwrap();
-        assert_eq!(found.all().len(), 2);
+        assert!(found.v4.is_some());
         assert_eq!(found.v6, Some("2001:db8:1:2::".parse().unwrap()));
     }
 

@@ -45,11 +45,7 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
         std::fs::read_to_string(&zone_file).is_ok_and(|text| text.contains("203.0.113.7"))
     });
     let again = http_get(address, path, Some((user, password)), &[]);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(demo.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    util::terminate(&demo);
     let rest: Vec<String> = stdout.map_while(Result::ok).collect();
     let status = demo.wait().unwrap();
     assert!(landed, "the change never reached {zone_file}");

@@ -131,11 +131,7 @@ fn continuous_worker_applies_a_new_job_quickly() {
     );
     let applied = eventually(Duration::from_secs(5), || !site.plesk_records().is_empty());
     // SIGTERM: graceful stop, exit 0.
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(worker.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    util::terminate(&worker);
     let status = worker.wait().unwrap();
     assert!(applied);
     assert!(status.success(), "{status}");
@@ -415,11 +411,7 @@ fn sigterm_lets_the_change_in_flight_finish() {
         200
     );
     let in_flight = eventually(Duration::from_secs(10), || !site.plesk_calls().is_empty());
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(worker.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    util::terminate(&worker);
     let status = worker.wait().unwrap();
     assert!(in_flight, "the worker never called the backend");
     assert!(status.success(), "{status}");

@@ -363,11 +363,7 @@ fn sigterm_stops_the_frontend_cleanly() {
             .status,
         200
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(frontend.child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    util::terminate(&frontend.child);
     let stopped = util::eventually(std::time::Duration::from_secs(10), || {
         frontend.child.try_wait().ok().flatten().is_some()
     });

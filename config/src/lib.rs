@@ -394,7 +394,7 @@ impl Checker<'_> {
             .proxy_user_header
             .clone()
             .unwrap_or_else(|| "X-Remote-User".into());
-        if axum_header_name_invalid(&proxy_user_header) {
+        if invalid_header_name(&proxy_user_header) {
             return Err(self.error(
                 &key_path(&["frontend", "proxy_user_header"]),
                 format!("`{proxy_user_header}` is not a valid HTTP header name"),
@@ -647,7 +647,7 @@ fn key_path(keys: &[&str]) -> Vec<Step> {
 }
 
 /// HTTP header names are RFC 7230 tokens.
-fn axum_header_name_invalid(name: &str) -> bool {
+fn invalid_header_name(name: &str) -> bool {
     name.is_empty()
         || !name
             .bytes()

@@ -344,6 +344,12 @@ impl Response {
     }
 }
 
+/// Sends SIGTERM, as systemd does to stop a service.
+pub fn terminate(child: &Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal the child");
+}
+
 /// Polls `condition` every 20 ms for at most `limit`.
 pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -315,7 +315,8 @@ impl Worker {
                     SystemTime::now(),
                 );
                 self.state_dirty = true;
-                self.settle(&planned, family);
+                // The newest job's change is confirmed: every file of the target has it settled.
+                self.settle_files(&planned.files, family, &planned.newest);
             }
             Err(BackendError::Transient(message)) => {
                 let attempts = self
@@ -352,12 +353,6 @@ impl Worker {
                 self.settle_files(&others, family, &planned.newest);
             }
         }
-    }
-
-    /// The newest job's change is confirmed: every file of the target has this family settled.
-    fn settle(&mut self, planned: &Planned, family: Family) {
-        let files = planned.files.clone();
-        self.settle_files(&files, family, &planned.newest);
     }
 
     fn settle_files(&mut self, files: &[String], family: Family, newest: &str) {
