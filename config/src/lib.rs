@@ -1,12 +1,13 @@
 //! Why this exists: the one config file both binaries read, checked once here so the frontend and the
 //! worker agree on zones, users, hosts and backends, and every mistake names file:line:column:key.
 
-pub mod address;
 mod error;
 mod locate;
-pub mod names;
 mod raw;
 mod summary;
+
+// Host names and publishable addresses are defined once, in `dyndns-names`; these paths stay for callers.
+pub use dyndns_names::{address, names};
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};

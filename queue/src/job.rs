@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use dyndns_names::names::{self, NameError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -56,7 +57,7 @@ pub enum JobError {
     BadHost {
         id: Uuid,
         host: String,
-        why: &'static str,
+        why: NameError,
     },
     #[error("job {id} has an invalid user {user:?}: {why}")]
     BadUser {
@@ -156,7 +157,8 @@ impl Job {
                 host: self.host.clone(),
             });
         }
-        if let Some(why) = host_problem(&self.host) {
+        // The frontend writes only canonical hosts; anything else did not come from it.
+        if let Err(why) = names::check_canonical_host(&self.host) {
             return Err(JobError::BadHost {
                 id: self.id,
                 host: self.host.clone(),
@@ -172,31 +174,6 @@ impl Job {
         }
         Ok(())
     }
-}
-
-/// What is wrong with `host` as a lower-case fully qualified name without trailing dot.
-fn host_problem(host: &str) -> Option<&'static str> {
-    if host.is_empty() {
-        return Some("it is empty");
-    }
-    if host.len() > 253 {
-        return Some("it is longer than 253 bytes");
-    }
-    if host.ends_with('.') {
-        return Some("it ends with a dot");
-    }
-    if host
-        .split('.')
-        .any(|label| label.is_empty() || label.len() > 63)
-    {
-        return Some("a label is empty or longer than 63 bytes");
-    }
-    // Underscores appear in real service names; upper case must have been folded by the frontend.
-    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
-    if !host.chars().all(|c| c == '.' || allowed(c)) {
-        return Some("only a-z, 0-9, '-', '_' and '.' are allowed");
-    }
-    None
 }
 
 /// What is wrong with `user`; user names are free-form but end up in logs and reason files.
@@ -316,13 +293,16 @@ mod tests {
     }
 
     #[test]
-    fn host_must_be_lower_case_without_trailing_dot() {
+    fn job_host_must_follow_the_one_canonical_host_rule() {
         for host in [
             "Home.example.org",
             "home.example.org.",
             "",
             "a..b",
             "a b.org",
+            "a_b.example.org",
+            "localhost",
+            "-a.example.org",
         ] {
             let bytes = json_with(|v| v["host"] = host.into());
             let err = Job::parse(&bytes).expect_err(host);

@@ -1,5 +1,15 @@
-//! Why this exists: one definition of a valid host name and of a user's host pattern, shared by the
-//! frontend (which answers `notfqdn`/`nohost`) and the worker (which re-validates every job).
+//! Why this exists: the one definition of a host name, shared by the frontend (which answers
+//! `notfqdn`/`nohost`), the job format (a job's host must be canonical) and the worker's backends (a
+//! change's host, zone and label must agree before they reach a zone file or an argv).
+//!
+//! The rule, decided once: a host is a fully qualified name of at least two LDH labels (letters,
+//! digits, `-`; 1..=63 bytes, not starting or ending with `-`; punycode `xn--` included), at most 253
+//! bytes without the root dot. Its canonical form, the only one in jobs, state and backends, is lower
+//! case without a trailing dot. No `_`: an address record's owner is a host name (RFC 952, RFC 1123
+//! §2.1); underscore names (`_acme-challenge`) carry TXT and SRV records, which dyndns never writes.
+//! A backend's relative label is what is left of a canonical host after its zone ([`label_in_zone`]).
+//! Names that are not hosts but that a backend writes into a zone file (the SOA's MNAME and RNAME) have
+//! their own, wider rule, [`absolute_domain_name`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -19,6 +29,8 @@ pub enum NameError {
     BadLabel(String),
     #[error("`{0}` is not fully qualified")]
     NotQualified(String),
+    #[error("`{0}` is not in canonical form (lower case, no trailing dot)")]
+    NotCanonical(String),
 }
 
 /// Lower-cases `input`, drops one trailing dot and checks it is a fully qualified LDH host name
@@ -97,6 +109,56 @@ fn check_label(label: &str) -> Result<(), NameError> {
         return Err(NameError::BadLabel(label.to_string()));
     }
     Ok(())
+}
+
+/// Accepts `host` only in the canonical form [`normalize_host`] returns: what a job file and a
+/// backend's change must carry, since they come from our own frontend and are never folded again.
+pub fn check_canonical_host(host: &str) -> Result<(), NameError> {
+    match normalize_host(host)? {
+        Cow::Borrowed(name) if name.len() == host.len() => Ok(()),
+        _ => Err(NameError::NotCanonical(host.to_string())),
+    }
+}
+
+/// `host` relative to `zone` (both canonical): `home.dyn` for `home.dyn.example.com` in
+/// `example.com`, the empty string at the apex, `None` when `host` is not at or below `zone`.
+pub fn label_in_zone<'a>(host: &'a str, zone: &str) -> Option<&'a str> {
+    if host == zone {
+        Some("")
+    } else if is_strictly_below(host, zone) {
+        Some(&host[..host.len() - zone.len() - 1])
+    } else {
+        None
+    }
+}
+
+/// Checks a domain name a backend writes into a zone file although it is not a host (the SOA's MNAME
+/// and RNAME, `hostmaster.example.com.`) and returns it absolute, with its trailing dot. Wider than a
+/// host: one label is enough (`localhost.`) and `_` is allowed (RFC 2181 §11 puts no limit on a
+/// mailbox's labels); narrower than DNS: no character the master-file syntax would need escaped.
+pub fn absolute_domain_name(input: &str) -> Result<String, NameError> {
+    let name = input.strip_suffix('.').unwrap_or(input);
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.len() > 253 {
+        return Err(NameError::TooLong);
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err(NameError::EmptyLabel);
+        }
+        if label.len() > 63 {
+            return Err(NameError::LabelTooLong(label.to_string()));
+        }
+        let plain = label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !plain || label.starts_with('-') || label.ends_with('-') {
+            return Err(NameError::BadLabel(label.to_string()));
+        }
+    }
+    Ok(format!("{name}."))
 }
 
 /// True when `host` is `zone` itself or a name below it (both canonical).
@@ -238,6 +300,55 @@ mod tests {
         let exact = HostPattern::parse("Home.dyn.example.com").unwrap();
         assert!(exact.matches("home.dyn.example.com"));
         assert!(!exact.matches("a.home.dyn.example.com"));
+    }
+
+    #[test]
+    fn only_the_canonical_form_is_canonical() {
+        assert_eq!(check_canonical_host("home.dyn.example.com"), Ok(()));
+        for host in [
+            "Home.dyn.example.com",
+            "home.dyn.example.com.",
+            "",
+            "localhost",
+            "a_b.example.com",
+            "a..example.com",
+            "-a.example.com",
+            "a b.example.com",
+        ] {
+            assert!(check_canonical_host(host).is_err(), "{host:?}");
+        }
+        assert_eq!(
+            check_canonical_host("Home.example.com"),
+            Err(NameError::NotCanonical("Home.example.com".to_string()))
+        );
+    }
+
+    #[test]
+    fn a_label_is_the_host_less_its_zone() {
+        assert_eq!(
+            label_in_zone("home.dyn.example.com", "example.com"),
+            Some("home.dyn")
+        );
+        assert_eq!(label_in_zone("example.com", "example.com"), Some(""));
+        assert_eq!(label_in_zone("xexample.com", "example.com"), None);
+        assert_eq!(label_in_zone("example.com", "home.example.com"), None);
+    }
+
+    #[test]
+    fn soa_names_may_be_single_labels_with_underscores() {
+        assert_eq!(
+            absolute_domain_name("localhost"),
+            Ok("localhost.".to_string())
+        );
+        assert_eq!(
+            absolute_domain_name("dns_admin.Example.net."),
+            Ok("dns_admin.Example.net.".to_string())
+        );
+        for bad in [
+            "", ".", "a..b", "-a.b", "a b.c", "a;b.c", "a\\.b.c", "ns.(x).",
+        ] {
+            assert!(absolute_domain_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
