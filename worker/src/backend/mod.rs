@@ -3,11 +3,15 @@
 
 use std::net::IpAddr;
 
+use dyndns_names::names;
+
+mod error;
 pub mod plesk;
 pub mod zonefile;
 
+pub use error::{BackendError, ChangeError, ChangeProblem, CommandFailed, Failure};
 pub use plesk::Plesk;
-pub use zonefile::{ZoneFile, ZoneFileOptions};
+pub use zonefile::{ZoneFile, ZoneFileError, ZoneFileOptions};
 
 /// The record type a change touches; dyndns only ever manages address records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,7 +39,7 @@ impl RecordType {
 /// One address to publish: after `apply`, the RRset of `record_type()` at `host` holds exactly `address`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    /// Fully qualified, lower case, no trailing dot: `home.dyn.example.com`.
+    /// A canonical host name (`dyndns_names::names`): `home.dyn.example.com`.
     pub host: String,
     /// The zone as the backend knows it (`[[zone]] backend_zone`): `example.com`.
     pub zone: String,
@@ -50,46 +54,26 @@ impl Change {
         RecordType::of(&self.address)
     }
 
-    /// Checks that `host`, `zone` and `label` agree and are plain DNS names, before a backend puts them
-    /// into a zone file line or a command's argv (a label like `-ip` or `x IN NS evil.` must never get
-    /// there). A mismatch is a bug or a bad config, never fixed by retrying, hence permanent.
-    pub fn check_names(&self) -> Result<(), BackendError> {
-        let bad = |why: &str| {
-            BackendError::Permanent(format!(
-                "refusing change for host {:?} in zone {:?} (label {:?}): {why}",
-                self.host, self.zone, self.label
-            ))
+    /// Checks that `host` and `zone` are canonical host names and `label` is the host less its zone,
+    /// by the one rule in `dyndns-names`, before a backend puts them into a zone file line or a
+    /// command's argv (a label like `-ip` or `x IN NS evil.` must never get there).
+    pub fn check_names(&self) -> Result<(), ChangeError> {
+        let refuse = |problem| ChangeError {
+            host: self.host.clone(),
+            zone: self.zone.clone(),
+            label: self.label.clone(),
+            problem,
         };
-        if !is_dns_name(&self.zone) {
-            return Err(bad("the zone is not a plain DNS name"));
+        names::check_canonical_host(&self.host).map_err(|e| refuse(ChangeProblem::Host(e)))?;
+        names::check_canonical_host(&self.zone).map_err(|e| refuse(ChangeProblem::Zone(e)))?;
+        match names::label_in_zone(&self.host, &self.zone) {
+            None => Err(refuse(ChangeProblem::OutsideZone)),
+            Some(expected) if expected != self.label => Err(refuse(ChangeProblem::Label {
+                expected: expected.to_owned(),
+            })),
+            Some(_) => Ok(()),
         }
-        if !self.label.is_empty() && !is_dns_name(&self.label) {
-            return Err(bad("the label is not a plain DNS name"));
-        }
-        let expected = if self.label.is_empty() {
-            self.zone.clone()
-        } else {
-            format!("{}.{}", self.label, self.zone)
-        };
-        if !expected.eq_ignore_ascii_case(&self.host) {
-            return Err(bad("the host is not the label followed by the zone"));
-        }
-        Ok(())
     }
-}
-
-/// Letters, digits, `-` and `_` in non-empty dot-separated labels that do not start with `-`; no
-/// trailing dot. `_` is allowed because service names (`_acme-challenge`) are real.
-fn is_dns_name(name: &str) -> bool {
-    name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
 }
 
 /// What the backend found and did.
@@ -99,21 +83,6 @@ pub struct Applied {
     pub previous: Vec<IpAddr>,
     /// False when the record already held exactly the address and nothing was written.
     pub changed: bool,
-}
-
-/// Transient errors are retried with backoff; permanent ones dead-letter the job with this message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BackendError {
-    #[error("{0}")]
-    Transient(String),
-    #[error("{0}")]
-    Permanent(String),
-}
-
-impl BackendError {
-    pub fn is_transient(&self) -> bool {
-        matches!(self, BackendError::Transient(_))
-    }
 }
 
 #[async_trait::async_trait]
@@ -127,4 +96,58 @@ pub trait Backend: Send + Sync {
 }
 
 mod select;
-pub use select::{from_config, MissingBackend};
+pub use select::{from_config, SelectError};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(host: &str, zone: &str, label: &str) -> Change {
+        Change {
+            host: host.to_owned(),
+            zone: zone.to_owned(),
+            label: label.to_owned(),
+            address: IpAddr::from([192, 0, 2, 1]),
+            ttl: 60,
+        }
+    }
+
+    fn problem(host: &str, zone: &str, label: &str) -> Option<ChangeProblem> {
+        change(host, zone, label)
+            .check_names()
+            .err()
+            .map(|e| e.problem)
+    }
+
+    #[test]
+    fn change_names_follow_the_one_host_name_rule() {
+        assert_eq!(
+            problem("home.dyn.example.com", "example.com", "home.dyn"),
+            None
+        );
+        assert_eq!(problem("example.com", "example.com", ""), None);
+        // The worker once allowed `_` and upper case here while the frontend refused them.
+        assert!(matches!(
+            problem("_x.example.com", "example.com", "_x"),
+            Some(ChangeProblem::Host(_))
+        ));
+        assert!(matches!(
+            problem("Home.example.com", "example.com", "Home"),
+            Some(ChangeProblem::Host(_))
+        ));
+        assert!(matches!(
+            problem("home.example.com", "com", "home.example"),
+            Some(ChangeProblem::Zone(_))
+        ));
+        assert_eq!(
+            problem("home.example.org", "example.com", "home"),
+            Some(ChangeProblem::OutsideZone)
+        );
+        assert_eq!(
+            problem("home.example.com", "example.com", "-ip"),
+            Some(ChangeProblem::Label {
+                expected: "home".to_owned()
+            })
+        );
+    }
+}

@@ -1,17 +1,21 @@
 //! Why this exists: turns `[worker] backend` and its `[backend.*]` table into the backend object the
-//! worker loop is given.
+//! worker loop is given, so a backend's settings are checked once, at start.
 
 use std::sync::Arc;
 
 use dyndns_config::{BackendKind, Config};
 
-use super::{Backend, Plesk, ZoneFile, ZoneFileOptions};
+use super::{Backend, Plesk, ZoneFile, ZoneFileError, ZoneFileOptions};
 
 #[derive(Debug, thiserror::Error)]
-#[error("[worker] backend = \"{0}\" but the config has no [backend.{0}] table")]
-pub struct MissingBackend(&'static str);
+pub enum SelectError {
+    #[error("[worker] backend = \"{0}\" but the config has no [backend.{0}] table")]
+    Missing(&'static str),
+    #[error(transparent)]
+    ZoneFile(ZoneFileError),
+}
 
-pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, MissingBackend> {
+pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
     let kind = config.worker.backend;
     match kind {
         BackendKind::Plesk => {
@@ -19,7 +23,7 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, MissingBackend> 
                 .backends
                 .plesk
                 .as_ref()
-                .ok_or(MissingBackend(kind.as_str()))?;
+                .ok_or(SelectError::Missing(kind.as_str()))?;
             Ok(Arc::new(Plesk::new(plesk.command.clone(), plesk.timeout)))
         }
         BackendKind::ZoneFile => {
@@ -27,17 +31,19 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, MissingBackend> 
                 .backends
                 .zonefile
                 .as_ref()
-                .ok_or(MissingBackend(kind.as_str()))?;
+                .ok_or(SelectError::Missing(kind.as_str()))?;
             // The file's $TTL only matters for records dyndns does not write; use the shortest zone TTL.
             let default_ttl = config.zones.iter().map(|zone| zone.ttl).min().unwrap_or(60);
-            Ok(Arc::new(ZoneFile::new(ZoneFileOptions {
+            let backend = ZoneFile::new(ZoneFileOptions {
                 path_template: zonefile.path.clone(),
                 reload: zonefile.reload.clone(),
                 reload_timeout: zonefile.reload_timeout,
                 nameserver: zonefile.nameserver.clone(),
                 hostmaster: zonefile.hostmaster.clone(),
                 default_ttl,
-            })))
+            })
+            .map_err(SelectError::ZoneFile)?;
+            Ok(Arc::new(backend))
         }
     }
 }

@@ -1,0 +1,107 @@
+//! Why this exists: what a backend reports when a change did not go through, typed so the message
+//! names what failed on which host, zone, file or command (once), and the worker tells a retry from
+//! a dead letter by the variant, never by reading text.
+
+use std::process::ExitStatus;
+
+use dyndns_names::names::NameError;
+
+use super::plesk::PleskError;
+use super::zonefile::ZoneFileError;
+use crate::command::{display_argv, CommandOutput};
+
+/// Transient errors are retried with backoff; permanent ones dead-letter the change with this message.
+/// The failure is boxed so a `Result` carrying it stays two words wide.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0}")]
+    Transient(Box<Failure>),
+    #[error("{0}")]
+    Permanent(Box<Failure>),
+}
+
+impl BackendError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, BackendError::Transient(_))
+    }
+
+    /// What failed, whether or not a retry may help.
+    pub fn failure(&self) -> &Failure {
+        match self {
+            BackendError::Transient(failure) | BackendError::Permanent(failure) => failure,
+        }
+    }
+
+    pub fn transient(failure: impl Into<Failure>) -> BackendError {
+        BackendError::Transient(Box::new(failure.into()))
+    }
+
+    pub fn permanent(failure: impl Into<Failure>) -> BackendError {
+        BackendError::Permanent(Box::new(failure.into()))
+    }
+}
+
+/// What failed. Each backend has its own error; the change's own names are checked for all of them.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error(transparent)]
+    Plesk(#[from] PleskError),
+    #[error(transparent)]
+    ZoneFile(#[from] ZoneFileError),
+}
+
+/// A change whose host, zone and label do not agree or are not host names: a bug or a bad config,
+/// never fixed by retrying.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refusing change for host {host:?} in zone {zone:?} (label {label:?}): {problem}")]
+pub struct ChangeError {
+    pub host: String,
+    pub zone: String,
+    pub label: String,
+    pub problem: ChangeProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeProblem {
+    #[error("the host is not a canonical host name: {0}")]
+    Host(NameError),
+    #[error("the zone is not a canonical host name: {0}")]
+    Zone(NameError),
+    #[error("the host is not in the zone")]
+    OutsideZone,
+    #[error("the label is not the host less its zone ({expected:?})")]
+    Label { expected: String },
+}
+
+/// A command that ran and exited unsuccessfully, with what it said.
+#[derive(Debug, thiserror::Error)]
+#[error("`{command}` failed ({status}): {said}")]
+pub struct CommandFailed {
+    /// The argv as [`display_argv`] shows it.
+    pub command: String,
+    pub status: ExitStatus,
+    /// stderr, or stdout when stderr is empty, trimmed and capped; "no output" when both are empty.
+    pub said: String,
+}
+
+impl CommandFailed {
+    pub fn new(argv: &[String], output: &CommandOutput) -> CommandFailed {
+        const MAX_CHARS: usize = 1000;
+        let stderr = output.stderr_text();
+        let stdout = output.stdout_text();
+        let said = match (stderr.trim(), stdout.trim()) {
+            ("", "") => "no output".to_owned(),
+            ("", text) | (text, _) => match text.char_indices().nth(MAX_CHARS) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text.to_owned(),
+            },
+        };
+        CommandFailed {
+            command: display_argv(argv),
+            status: output.status,
+            said,
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Why this exists: the one change dyndns makes to a zone's text — the RRset of one name and type
+//! replaced, the SOA serial bumped — kept apart from reading the file and from the disk, so every case
+//! is a unit test on a string.
+//!
+//! - A change replaces the RRset of its name and type: the first old entry becomes the new record, the
+//!   other old entries go, and a record that was not there is appended at the end. Every other byte is
+//!   kept, comments included. When a dropped entry's follower relied on it for its (blank) owner, that
+//!   follower gets its owner written out.
+//! - The new record's owner is relative (`home`, `@`) where the zone is the `$ORIGIN`, absolute otherwise.
+//! - The serial becomes max(old + 1, today's `YYYYMMDD00` in UTC); only its token is rewritten, wherever
+//!   in a multi-line SOA it stands.
+//! - A zone whose `$GENERATE` makes A or AAAA records is refused: the generated names could be the
+//!   changed one, and dyndns would then publish a second RRset beside a record it cannot edit.
+
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::master::{self, EntryKind, RecordData, Syntax};
+use crate::backend::Change;
+
+/// SOA timers for files we create: refresh 1 h, retry 15 min, expire 2 weeks (the usual RFC 1912
+/// ballpark); the negative-caching TTL is the file's `$TTL`.
+const SOA_TIMERS: &str = "3600 900 1209600";
+
+/// The outcome of editing a zone's text: what the RRset held, and the new text if it must change.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub previous: Vec<IpAddr>,
+    pub text: Option<Vec<u8>>,
+}
+
+/// Why the zone's text cannot be edited; never fixed by retrying.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{problem}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct EditError {
+    /// Where the problem is, when it is on a line.
+    pub line: Option<usize>,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error(transparent)]
+    Syntax(Syntax),
+    #[error("there is no SOA record, so this is not a zone file dyndns can keep")]
+    NoSoa,
+    #[error("a second SOA record")]
+    SecondSoa,
+    #[error("this file is the zone {found:?}, not {expected:?}")]
+    OtherZone { found: String, expected: String },
+    #[error("SOA serial {0} cannot grow further; reset it by hand (RFC 1982)")]
+    SerialExhausted(u32),
+    #[error("$GENERATE makes {0} records here; dyndns cannot tell whether they include the name it changes (keep dynamic hosts in a zone without them)")]
+    GeneratedAddresses(&'static str),
+}
+
+impl From<master::SyntaxError> for EditError {
+    fn from(error: master::SyntaxError) -> EditError {
+        EditError {
+            line: Some(error.line),
+            problem: Problem::Syntax(error.kind),
+        }
+    }
+}
+
+fn at(line: usize, problem: Problem) -> EditError {
+    EditError {
+        line: Some(line),
+        problem,
+    }
+}
+
+/// Replaces the RRset of the change's name and type in `text`, or says nothing needs writing.
+pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditError> {
+    let zone_name = change.zone.to_ascii_lowercase();
+    let file = master::read(text, &zone_name)?;
+    let host = change.host.to_ascii_lowercase();
+    let record_type = change.record_type();
+
+    let mut soa = None;
+    for (i, entry) in file.entries.iter().enumerate() {
+        match &entry.kind {
+            EntryKind::Generate { makes: Some(t) } => {
+                return Err(at(entry.line, Problem::GeneratedAddresses(t.as_str())))
+            }
+            EntryKind::Record(record) => {
+                if let RecordData::Soa {
+                    serial,
+                    serial_span,
+                } = &record.data
+                {
+                    if soa.is_some() {
+                        return Err(at(entry.line, Problem::SecondSoa));
+                    }
+                    if record.owner != zone_name {
+                        // A path template without `{zone}` would send every zone to one file.
+                        return Err(at(
+                            entry.line,
+                            Problem::OtherZone {
+                                found: record.owner.clone(),
+                                expected: zone_name,
+                            },
+                        ));
+                    }
+                    soa = Some((i, entry.line, *serial, serial_span.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let (soa_index, soa_line, old_serial, serial_span) = soa.ok_or(EditError {
+        line: None,
+        problem: Problem::NoSoa,
+    })?;
+
+    // Indexes of the entries holding the RRset, and its values in file order, each once.
+    let mut matching = Vec::new();
+    let mut previous: Vec<IpAddr> = Vec::new();
+    for (i, entry) in file.entries.iter().enumerate() {
+        if let EntryKind::Record(record) = &entry.kind {
+            if let RecordData::Address(address) = record.data {
+                if record.owner == host && crate::backend::RecordType::of(&address) == record_type {
+                    matching.push(i);
+                    if !previous.contains(&address) {
+                        previous.push(address);
+                    }
+                }
+            }
+        }
+    }
+    if previous == [change.address] {
+        return Ok(Edit {
+            previous,
+            text: None,
+        });
+    }
+    let serial = next_serial(Some(old_serial), today)
+        .ok_or_else(|| at(soa_line, Problem::SerialExhausted(old_serial)))?;
+
+    let mut out = Vec::with_capacity(text.len() + 64);
+    // Bytes of `text` up to here are in `out` already (or deliberately dropped).
+    let mut copied = 0;
+    // The owner a blank-owner entry would inherit in the text written so far.
+    let mut last_owner: Option<&str> = None;
+    for (i, entry) in file.entries.iter().enumerate() {
+        out.extend_from_slice(&text[copied..entry.span.start]);
+        copied = entry.span.end;
+        let EntryKind::Record(record) = &entry.kind else {
+            out.extend_from_slice(&text[entry.span.clone()]);
+            continue;
+        };
+        if matching.first() == Some(&i) {
+            out.extend_from_slice(record_line(change, &record.origin).as_bytes());
+            out.push(b'\n');
+            last_owner = Some(&record.owner);
+            continue;
+        }
+        if matching.contains(&i) {
+            continue;
+        }
+        if !record.owner_written && last_owner != Some(record.owner.as_str()) {
+            // Its owner came from an entry we dropped: spell it out.
+            out.extend_from_slice(record.owner.as_bytes());
+            out.push(b'.');
+        }
+        last_owner = Some(&record.owner);
+        if i == soa_index {
+            out.extend_from_slice(&text[entry.span.start..serial_span.start]);
+            out.extend_from_slice(serial.to_string().as_bytes());
+            out.extend_from_slice(&text[serial_span.end..entry.span.end]);
+        } else {
+            out.extend_from_slice(&text[entry.span.clone()]);
+        }
+    }
+    out.extend_from_slice(&text[copied..]);
+    if matching.is_empty() {
+        if !out.is_empty() && !out.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(record_line(change, &file.final_origin).as_bytes());
+        out.push(b'\n');
+    }
+    Ok(Edit {
+        previous,
+        text: Some(out),
+    })
+}
+
+/// The text of a zone file dyndns creates for `change`; `nameserver` and `hostmaster` are absolute.
+pub fn new_zone(
+    change: &Change,
+    nameserver: &str,
+    hostmaster: &str,
+    default_ttl: u32,
+    today: u32,
+) -> Vec<u8> {
+    let zone = &change.zone;
+    let serial = next_serial(None, today).expect("a fresh serial is today's YYYYMMDD00 and fits");
+    format!(
+        "; Zone {zone}, kept by dyndns: the SOA serial and the A/AAAA records of dynamic hosts are\n\
+         ; rewritten on updates; every other line is kept as it is.\n\
+         $ORIGIN {zone}.\n\
+         $TTL {default_ttl}\n\
+         @ IN SOA {nameserver} {hostmaster} {serial} {SOA_TIMERS} {default_ttl}\n\
+         @ IN NS {nameserver}\n\
+         {}\n",
+        record_line(change, zone)
+    )
+    .into_bytes()
+}
+
+/// `<owner> <ttl> IN <TYPE> <address>`, the owner relative when `origin` is the zone.
+fn record_line(change: &Change, origin: &str) -> String {
+    let owner = if !origin.eq_ignore_ascii_case(&change.zone) {
+        format!("{}.", change.host)
+    } else if change.label.is_empty() {
+        "@".to_owned()
+    } else {
+        change.label.clone()
+    };
+    format!(
+        "{owner} {} IN {} {}",
+        change.ttl,
+        change.record_type().as_str(),
+        change.address
+    )
+}
+
+/// max(old + 1, today's `YYYYMMDD00`); `None` when old + 1 does not fit a serial.
+pub fn next_serial(old: Option<u32>, today_yyyymmdd: u32) -> Option<u32> {
+    let dated = today_yyyymmdd.checked_mul(100)?;
+    match old {
+        None => Some(dated),
+        Some(old) => Some(old.checked_add(1)?.max(dated)),
+    }
+}
+
+/// Today's UTC date as `YYYYMMDD`.
+pub fn today_utc() -> u32 {
+    let days = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    let (year, month, day) = civil_from_days(days);
+    year * 10_000 + month * 100 + day
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    // Years fit u32 for any clock this side of the heat death.
+    (year as u32, month as u32, day as u32)
+}
+
+#[cfg(test)]
+mod tests;
