@@ -613,6 +613,20 @@ impl Checker<'_> {
                 "must be at least 1",
             ));
         }
+        // Names the backend writes into a zone file it creates: refused here, not at the first change.
+        for (key, value) in [
+            ("nameserver", &section.nameserver),
+            ("hostmaster", &section.hostmaster),
+        ] {
+            if let Some(value) = value {
+                names::absolute_domain_name(value).map_err(|err| {
+                    self.error(
+                        &key_path(&["backend", "zonefile", key]),
+                        format!("`{value}`: {err}"),
+                    )
+                })?;
+            }
+        }
         Ok(ZoneFileConfig {
             path: self.resolve(&section.path),
             reload,

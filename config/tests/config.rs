@@ -248,3 +248,16 @@ fn jobs_are_rechecked_against_zones_users_and_addresses() {
         .unwrap_err()
         .contains("private"));
 }
+
+#[test]
+fn zone_file_soa_names_are_checked_at_load() {
+    let text = MINIMAL.replace(
+        "path = \"zones/{zone}.zone\"",
+        "path = \"zones/{zone}.zone\"\nhostmaster = \"admin@example.com\"",
+    );
+    let err = error(&text);
+    assert_eq!(err.key, "backend.zonefile.hostmaster");
+    assert_eq!(err.line, 22, "{err}");
+    assert!(err.message.contains("`admin@example.com`"), "{err}");
+    assert!(err.message.contains("`-` and `_`"), "{err}");
+}

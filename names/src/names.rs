@@ -31,6 +31,10 @@ pub enum NameError {
     NotQualified(String),
     #[error("`{0}` is not in canonical form (lower case, no trailing dot)")]
     NotCanonical(String),
+    #[error(
+        "label `{0}` has a character other than a-z, 0-9, `-` and `_`, or starts or ends with `-`"
+    )]
+    BadDomainLabel(String),
 }
 
 /// Lower-cases `input`, drops one trailing dot and checks it is a fully qualified LDH host name
@@ -155,7 +159,7 @@ pub fn absolute_domain_name(input: &str) -> Result<String, NameError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !plain || label.starts_with('-') || label.ends_with('-') {
-            return Err(NameError::BadLabel(label.to_string()));
+            return Err(NameError::BadDomainLabel(label.to_string()));
         }
     }
     Ok(format!("{name}."))

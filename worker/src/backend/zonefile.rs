@@ -3,19 +3,24 @@
 //! is the backend: which file, the order of read, edit, write and reload, and what a failure means.
 //! Reading the master-file syntax is `master.rs`, the edit is `edit.rs`, the file system is `disk.rs`.
 //!
-//! Facts used (the team's backend notes, `shared/reference/backends.md` §7–8):
+//! Facts used (the team's backend notes, `shared/reference/backends.md` §7–8; BIND 9.18's
+//! `named-checkzone`, which the tests run on every file read and written; Knot's `knotc` manual,
+//! <https://www.knot-dns.cz/docs/3.2/html/man_knotc.html>):
 //! - A missing (or empty) file is created with `$ORIGIN`, `$TTL`, an SOA and one NS record. The
 //!   nameserver defaults to `localhost.`: it is outside the zone, so the file needs no glue record and
 //!   `named-checkzone` accepts it as is; set a real one for a zone that is delegated.
-//! - An existing file may be anything `named-checkzone` accepts except `$INCLUDE` (see `master.rs`);
-//!   only the SOA serial and the changed RRset are rewritten (see `edit.rs`).
+//! - An existing file may be anything `named-checkzone` accepts except `$INCLUDE` and a `$GENERATE` of
+//!   address records (see `master.rs`); only the SOA serial and the changed RRset are rewritten, and
+//!   the serial follows the `YYYYMMDDnn` convention (see `edit.rs`).
 //! - `rndc reload <zone>` (BIND) or `knotc zone-reload <zone>` (Knot) makes the server read the file;
 //!   it is an argv from the config with `{zone}` replaced, run without a shell (`command.rs`).
 //!
 //! One mutex per backend serialises read-edit-write-reload, so concurrent applies cannot lose an update.
 //!
-//! Errors: content the file cannot have (a syntax error, `$INCLUDE`, another zone's SOA, a FIFO or
-//! symlink at the path) is permanent and names file:line; disk and reload failures are transient.
+//! Errors: content dyndns cannot edit (a syntax error, `$INCLUDE`, another zone's SOA) is permanent and
+//! names file:line; so is anything but a regular file at the path (a FIFO, a symlink, a folder): the
+//! path comes from the config and stays wrong until a person fixes it. Disk and reload failures are
+//! transient.
 //!
 //! Reloads: a zone counts as "reload pending" until a reload after its last write succeeded in this
 //! process. A failed reload is a transient error although the file is already right; the retry finds

@@ -450,3 +450,16 @@ async fn empty_file_is_filled_in_and_keeps_its_mode() {
     assert_eq!(mode & 0o777, 0o640);
     named::assert_accepts("example.com", &path);
 }
+
+#[test]
+fn bad_soa_name_stops_the_backend_at_start_not_every_change() {
+    let setup = Setup::new();
+    let mut options = setup.options();
+    options.nameserver = Some("ns1.example.com. IN NS evil.".to_owned());
+    let err = ZoneFile::new(options).expect_err("refused at start");
+    assert!(
+        err.to_string()
+            .starts_with("[backend.zonefile] nameserver = \"ns1.example.com. IN NS evil.\""),
+        "{err}"
+    );
+}
