@@ -25,17 +25,22 @@ impl BackendError {
         matches!(self, BackendError::Transient(_))
     }
 
-    /// What failed, whether or not a retry may help.
-    pub fn failure(&self) -> &Failure {
-        match self {
-            BackendError::Transient(failure) | BackendError::Permanent(failure) => failure,
+    /// The failure, transient or permanent as [`Failure::is_transient`] says.
+    pub fn new(failure: impl Into<Failure>) -> BackendError {
+        let failure = failure.into();
+        if failure.is_transient() {
+            BackendError::Transient(Box::new(failure))
+        } else {
+            BackendError::Permanent(Box::new(failure))
         }
     }
 
+    /// A failure worth retrying whatever its kind (for a fake backend in a test, say).
     pub fn transient(failure: impl Into<Failure>) -> BackendError {
         BackendError::Transient(Box::new(failure.into()))
     }
 
+    /// A failure not worth retrying whatever its kind.
     pub fn permanent(failure: impl Into<Failure>) -> BackendError {
         BackendError::Permanent(Box::new(failure.into()))
     }
@@ -50,6 +55,17 @@ pub enum Failure {
     Plesk(#[from] PleskError),
     #[error(transparent)]
     ZoneFile(#[from] ZoneFileError),
+}
+
+impl Failure {
+    /// Whether a retry may help; each backend's error knows its own cases.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Failure::Change(_) => false,
+            Failure::Plesk(error) => error.is_transient(),
+            Failure::ZoneFile(error) => error.is_transient(),
+        }
+    }
 }
 
 /// A change whose host, zone and label do not agree or are not host names: a bug or a bad config,

@@ -201,14 +201,8 @@ impl Backend for Plesk {
     }
 
     async fn apply(&self, change: &Change) -> Result<Applied, BackendError> {
-        change.check_names().map_err(BackendError::permanent)?;
-        self.apply_change(change).await.map_err(|error| {
-            if error.is_transient() {
-                BackendError::transient(error)
-            } else {
-                BackendError::permanent(error)
-            }
-        })
+        change.check_names().map_err(BackendError::new)?;
+        self.apply_change(change).await.map_err(BackendError::new)
     }
 }
 

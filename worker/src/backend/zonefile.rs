@@ -46,7 +46,7 @@ use edit::Edit;
 pub use error::{ReloadError, ZoneFileError};
 
 /// Zone files larger than this are refused rather than read: a dynamic zone is small.
-pub const MAX_ZONE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_ZONE_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneFileOptions {
@@ -183,14 +183,8 @@ impl Backend for ZoneFile {
     }
 
     async fn apply(&self, change: &Change) -> Result<Applied, BackendError> {
-        change.check_names().map_err(BackendError::permanent)?;
-        self.apply_to_file(change).await.map_err(|error| {
-            if error.is_transient() {
-                BackendError::transient(error)
-            } else {
-                BackendError::permanent(error)
-            }
-        })
+        change.check_names().map_err(BackendError::new)?;
+        self.apply_to_file(change).await.map_err(BackendError::new)
     }
 }
 
