@@ -310,8 +310,7 @@ struct Reader {
 impl Reader {
     fn entry(&mut self, text: &[u8], raw: &RawEntry) -> Result<EntryKind, Syntax> {
         let bytes = |token: &Token| &text[token.span.clone()];
-        let words: Vec<&[u8]> = raw.tokens.iter().map(bytes).collect();
-        let first = words[0];
+        let first = bytes(&raw.tokens[0]);
         if !raw.blank_start && raw.tokens[0].kind == TokenKind::Word && first.starts_with(b"$") {
             return self.directive(first, &raw.tokens[1..], text);
         }
