@@ -4,10 +4,27 @@
 mod util;
 
 use std::os::unix::fs::symlink;
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use util::{eventually, Site, HOST};
+
+/// `dyndns-worker --run-once` logging at info (its default there is warn), asserting exit 0.
+fn run_once_at_info(site: &Site) -> Output {
+    let output = site
+        .worker_command()
+        .arg("--run-once")
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run dyndns-worker");
+    assert!(
+        output.status.success(),
+        "worker failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
 
 #[test]
 fn update_lands_in_plesk_with_the_exact_argv() {
@@ -74,7 +91,7 @@ fn ten_jobs_for_one_host_give_one_backend_change() {
         assert_eq!(reply.body, format!("good 203.0.113.{last}\n"));
     }
     assert_eq!(site.files_in("new").len(), 10);
-    let output = site.run_worker_once();
+    let output = run_once_at_info(&site);
     let adds: Vec<String> = site
         .plesk_calls()
         .into_iter()
@@ -184,10 +201,15 @@ fn hostile_spool_files_are_dead_lettered_and_the_worker_keeps_going() {
     .unwrap();
 
     let started = Instant::now();
-    site.run_worker_once();
+    let output = site.worker_command().arg("--run-once").output().unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "a hostile file stalled the worker"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "dead letters end the run with 3"
     );
     assert_eq!(
         site.plesk_records(),
@@ -391,7 +413,13 @@ fn permanent_backend_failure_dead_letters_with_the_backend_message() {
             .status,
         200
     );
-    site.run_worker_once();
+    let output = site.worker_command().arg("--run-once").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a run that dead-lettered a job says so: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let failed = site.files_in("failed");
     assert_eq!(failed.len(), 2, "{failed:?}");
     let reason = std::fs::read_to_string(site.spool("failed").join(&failed[1])).unwrap();
@@ -438,7 +466,7 @@ fn a_job_older_than_one_already_applied_never_rolls_dns_back() {
     let stale = r#"{"version":1,"id":"0191f9a0-0000-7000-8000-0000000000aa","user":"router","host":"home.dyn.example.com","ipv4":"203.0.113.1","received_at":"2020-01-01T00:00:00Z"}"#;
     std::fs::write(site.spool("new").join("stale.json"), stale).unwrap();
     let calls_before = site.plesk_calls().len();
-    let output = site.run_worker_once();
+    let output = run_once_at_info(&site);
     assert_eq!(
         site.plesk_records(),
         ["home.dyn.example.com. A 203.0.113.7"]
