@@ -60,8 +60,9 @@ pub struct UnreadableName {
 /// Why a claimed job could not be taken over.
 #[derive(Debug, thiserror::Error)]
 pub enum TakeError {
-    /// The entry is not a job the worker will apply: dead-letter it with this reason.
-    #[error(transparent)]
+    /// The entry is not a job the worker will apply: dead-letter it with this reason. (Shown,
+    /// not exposed as a source: a printed chain would say it twice.)
+    #[error("{0}")]
     Rejected(JobError),
     /// Reading failed in a way that may pass (a lease being broken, `EAGAIN`, `EINTR`, no file
     /// descriptors left): the job stays in `cur/` and is read again later.
