@@ -22,7 +22,7 @@ mod state;
 mod writer;
 
 pub use job::{Job, JobError, JOB_VERSION, MAX_JOB_BYTES};
-pub use reader::{Listing, SpoolLock, TakeError, UnreadableName, CLAIMED_FILE_MODE};
+pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};
 pub use spool::{SpoolDirs, SpoolError};
 pub use state::{
     AppliedState, Family, FamilyState, HostState, StateError, STATE_FILE_NAME, STATE_VERSION,

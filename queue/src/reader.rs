@@ -26,7 +26,7 @@ use crate::spool::{check_name, SpoolDirs, SpoolError};
 const LOCK_FILE_MODE: u32 = 0o600;
 /// Mode of a claimed job once the worker owns it: the frontend's group still reads it (to seed
 /// its `nochg` memory from pending jobs), nobody but the worker writes it.
-pub const CLAIMED_FILE_MODE: u32 = 0o640;
+pub(crate) const CLAIMED_FILE_MODE: u32 = 0o640;
 /// Prefix of the worker's temporary copies of claimed jobs, written at the spool's top (where
 /// the frontend cannot create anything) so `cur/` only ever holds whole jobs.
 const CLAIM_TMP_PREFIX: &str = ".claim-";

@@ -63,16 +63,6 @@ impl SpoolError {
             cause,
         }
     }
-
-    /// The operating system's error behind this one, if there is one.
-    pub fn os_error(&self) -> Option<&io::Error> {
-        match self {
-            SpoolError::Io { cause, .. }
-            | SpoolError::Rename { cause, .. }
-            | SpoolError::MissingDir { cause, .. } => Some(cause),
-            _ => None,
-        }
-    }
 }
 
 impl From<JobError> for SpoolError {

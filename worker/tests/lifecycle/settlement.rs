@@ -177,3 +177,27 @@ async fn a_stale_job_never_rolls_dns_back() {
     assert_eq!(report.superseded, 1);
     assert!(files_in(&bench.spool().cur()).is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn dead_letters_past_failed_keep_days_are_removed_at_start() {
+    use dyndns_worker::Clock;
+    let bench = Bench::new();
+    let failed = bench.spool().failed();
+    let day = std::time::Duration::from_secs(86_400);
+    let now = bench.clock.now();
+    for (name, age) in [("old.json", 31 * day), ("young.json", 29 * day)] {
+        std::fs::write(failed.join(name), b"{}").expect("dead letter");
+        let reason = failed.join(format!("{name}.reason"));
+        std::fs::write(&reason, b"why\n").expect("reason");
+        std::fs::File::options()
+            .write(true)
+            .open(&reason)
+            .expect("open")
+            .set_modified(now - age)
+            .expect("age the reason");
+    }
+
+    bench.run_once().await;
+
+    assert_eq!(files_in(&failed), ["young.json", "young.json.reason"]);
+}
