@@ -5,8 +5,9 @@
 use std::fmt::{self, Display, Write};
 use std::path::Path;
 
-/// Shows a value in double quotes with quotes, backslashes and control characters escaped as in
-/// a Rust string literal: `"job\nhost=evil"` stays one value on one line.
+/// Shows a value in double quotes with `"`, `\\`, control characters, line and paragraph separators
+/// and bidirectional overrides escaped as in a Rust string literal: `"job\nhost=evil"` stays one
+/// value on one line, and reads as written.
 #[derive(Debug, Clone, Copy)]
 pub struct Shown<T>(pub T);
 
@@ -15,12 +16,21 @@ impl<T: Display> Display for Shown<T> {
         let text = self.0.to_string();
         f.write_char('"')?;
         for c in text.chars() {
-            for escaped in c.escape_debug() {
-                f.write_char(escaped)?;
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                c if c.is_control() => write!(f, "{}", c.escape_debug())?,
+                c if is_deceptive(c) => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                c => f.write_char(c)?,
             }
         }
         f.write_char('"')
     }
+}
+
+/// Not control characters, but they end a line in some viewers or reorder what follows.
+fn is_deceptive(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A path, shown as [`Shown`] does (lossy for names that are not UTF-8).
@@ -34,8 +44,8 @@ mod tests {
 
     #[test]
     fn a_newline_or_quote_in_a_value_cannot_start_another_line_or_key() {
-        let shown = Shown("job\nhost=evil \"x\"\u{1b}[31m\\").to_string();
-        assert_eq!(shown, r#""job\nhost=evil \"x\"\u{1b}[31m\\""#);
+        let shown = Shown("job\nhost=evil \"x\"\u{1b}[31m\\ it's\u{202e}").to_string();
+        assert_eq!(shown, r#""job\nhost=evil \"x\"\u{1b}[31m\\ it's\u{202e}""#);
         assert!(!shown.contains('\n') && !shown.contains('\u{1b}'));
         assert_eq!(
             path(Path::new("/spool/new/a\rb")).to_string(),
