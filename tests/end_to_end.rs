@@ -4,10 +4,27 @@
 mod util;
 
 use std::os::unix::fs::symlink;
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use util::{eventually, Site, HOST};
+
+/// `dyndns-worker --run-once` logging at info (its default there is warn), asserting exit 0.
+fn run_once_at_info(site: &Site) -> Output {
+    let output = site
+        .worker_command()
+        .arg("--run-once")
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run dyndns-worker");
+    assert!(
+        output.status.success(),
+        "worker failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
 
 #[test]
 fn update_lands_in_plesk_with_the_exact_argv() {
@@ -74,7 +91,7 @@ fn ten_jobs_for_one_host_give_one_backend_change() {
         assert_eq!(reply.body, format!("good 203.0.113.{last}\n"));
     }
     assert_eq!(site.files_in("new").len(), 10);
-    let output = site.run_worker_once();
+    let output = run_once_at_info(&site);
     let adds: Vec<String> = site
         .plesk_calls()
         .into_iter()
@@ -184,10 +201,15 @@ fn hostile_spool_files_are_dead_lettered_and_the_worker_keeps_going() {
     .unwrap();
 
     let started = Instant::now();
-    site.run_worker_once();
+    let output = site.worker_command().arg("--run-once").output().unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "a hostile file stalled the worker"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "dead letters end the run with 3"
     );
     assert_eq!(
         site.plesk_records(),
@@ -391,7 +413,13 @@ fn permanent_backend_failure_dead_letters_with_the_backend_message() {
             .status,
         200
     );
-    site.run_worker_once();
+    let output = site.worker_command().arg("--run-once").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a run that dead-lettered a job says so: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let failed = site.files_in("failed");
     assert_eq!(failed.len(), 2, "{failed:?}");
     let reason = std::fs::read_to_string(site.spool("failed").join(&failed[1])).unwrap();
@@ -438,7 +466,7 @@ fn a_job_older_than_one_already_applied_never_rolls_dns_back() {
     let stale = r#"{"version":1,"id":"0191f9a0-0000-7000-8000-0000000000aa","user":"router","host":"home.dyn.example.com","ipv4":"203.0.113.1","received_at":"2020-01-01T00:00:00Z"}"#;
     std::fs::write(site.spool("new").join("stale.json"), stale).unwrap();
     let calls_before = site.plesk_calls().len();
-    let output = site.run_worker_once();
+    let output = run_once_at_info(&site);
     assert_eq!(
         site.plesk_records(),
         ["home.dyn.example.com. A 203.0.113.7"]
@@ -450,4 +478,168 @@ fn a_job_older_than_one_already_applied_never_rolls_dns_back() {
     );
     assert!(site.files_in("new").is_empty() && site.files_in("cur").is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("superseded=1"));
+}
+
+#[test]
+fn permanent_v4_failure_still_applies_v6_and_the_frontend_learns_it() {
+    let site = Site::new();
+    // Plesk lists an A value the backend cannot read: every v4 change of the host fails for good.
+    site.plesk_control("extra-info", &format!("{HOST}. A not-an-address\n"));
+    let frontend = site.start_frontend();
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7,2001:db8::7"));
+    assert_eq!(reply.body, "good 203.0.113.7,2001:db8::7\n");
+
+    let output = site.worker_command().arg("--run-once").output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{log}");
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. AAAA 2001:db8::7"],
+        "the v6 half was applied"
+    );
+    assert!(site.files_in("cur").is_empty());
+    let failed = site.files_in("failed");
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let letter = std::fs::read_to_string(site.spool("failed").join(&failed[0])).unwrap();
+    assert!(
+        letter.contains("203.0.113.7") && !letter.contains("2001:db8::7"),
+        "only the failed family is dead-lettered: {letter}"
+    );
+    let reason = std::fs::read_to_string(site.spool("failed").join(&failed[1])).unwrap();
+    assert!(reason.contains("not an address"), "{reason}");
+
+    // The frontend learns from applied.json that the v4 address did not land: sent again, it is a
+    // new `good`, while the v6 address that landed stays `nochg`.
+    let relearned = eventually(Duration::from_secs(10), || {
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body
+            == "good 203.0.113.7\n"
+    });
+    assert!(
+        relearned,
+        "the frontend kept answering nochg for the lost address"
+    );
+    let reply = frontend.update(&format!("hostname={HOST}&myip=2001:db8::7"));
+    assert_eq!(reply.body, "nochg 2001:db8::7\n");
+}
+
+#[test]
+fn a_hostile_file_name_cannot_forge_a_worker_log_line() {
+    let site = Site::new();
+    std::fs::write(
+        site.spool("new").join("job\nhost=evil result=applied.json"),
+        b"{not json",
+    )
+    .unwrap();
+    let output = site
+        .worker_command()
+        .arg("--run-once")
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains(r#""job\nhost=evil result=applied.json""#),
+        "the name is quoted and escaped: {log}"
+    );
+    for line in log.lines() {
+        assert!(
+            !line.trim_start().starts_with("host=evil"),
+            "a forged line: {line:?}"
+        );
+        assert!(!line.contains(" host=evil"), "a forged key: {line:?}");
+    }
+}
+
+#[test]
+fn cron_modes_log_only_warnings_and_errors_by_default() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .status,
+        200
+    );
+    let output = site
+        .worker_command()
+        .arg("--run-once")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "a healthy cron run prints nothing, so cron mails nothing"
+    );
+    assert_eq!(
+        site.plesk_records(),
+        ["home.dyn.example.com. A 203.0.113.7"]
+    );
+    // RUST_LOG still overrides.
+    let output = run_once_at_info(&site);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("dyndns-worker stopped"));
+}
+
+#[test]
+fn worker_help_lists_runonce_and_the_help_command_works() {
+    let output = std::process::Command::new(util::worker_binary())
+        .arg("help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{help}");
+    assert!(help.contains("--run-once"), "{help}");
+    assert!(help.contains("runonce"), "the alias is listed: {help}");
+    assert!(help.contains("--config"), "{help}");
+    assert!(
+        help.contains("  3 "),
+        "the dead-letter status is documented: {help}"
+    );
+    let explicit = std::process::Command::new(util::worker_binary())
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    assert!(explicit.status.success());
+}
+
+#[test]
+fn a_worker_without_root_is_told_it_runs_as_root() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let site = Site::new();
+    // Let an unprivileged user reach the config and the spool, as on a real server; only the
+    // lock (root, 0600) stops it.
+    std::fs::set_permissions(site.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(site.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(site.spool("worker.lock"), b"").unwrap();
+    std::fs::set_permissions(
+        site.spool("worker.lock"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    // A copy of the binary beside the config, so `nobody` can run it wherever the build is.
+    let binary = site.path().join("dyndns-worker");
+    let copied = std::process::Command::new("/bin/cp")
+        .arg(util::worker_binary())
+        .arg(&binary)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let output = std::process::Command::new(&binary)
+        .arg("--config")
+        .arg(site.config_path())
+        .arg("--run-once")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains("worker.lock"), "{message}");
+    assert!(message.contains("runs as root"), "{message}");
+    assert_eq!(message.matches("Permission denied").count(), 1, "{message}");
 }

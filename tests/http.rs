@@ -225,7 +225,12 @@ fn a_dead_lettered_change_is_accepted_again() {
             .body,
         "good 203.0.113.7\n"
     );
-    site.run_worker_once();
+    let run = site.worker_command().arg("--run-once").output().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(3),
+        "the worker dead-lettered the job"
+    );
     // The frontend learns from the worker's state that the change never landed.
     let retried = util::eventually(std::time::Duration::from_secs(5), || {
         frontend

@@ -4,6 +4,7 @@
 mod error;
 mod locate;
 mod raw;
+mod rejection;
 mod summary;
 
 // Host names and publishable addresses are defined once, in `dyndns-names`; these paths stay for callers.
@@ -19,6 +20,7 @@ pub use error::ConfigError;
 pub use locate::Step;
 use names::HostPattern;
 use raw::{RawConfig, RawZoneFile};
+pub use rejection::JobRejection;
 pub use summary::summary;
 
 /// Where the config lives when neither `--config` nor `$DYNDNS_CONFIG` says otherwise.
@@ -91,6 +93,8 @@ pub struct WorkerConfig {
     pub state_dir: PathBuf,
     /// How often the spool is rescanned in case a filesystem event was lost.
     pub rescan: Duration,
+    /// How long dead letters stay in `failed/`; `None` keeps them for ever (`failed_keep_days = 0`).
+    pub failed_keep: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,24 +219,43 @@ impl Config {
 
     /// The rule the worker re-applies to every job: the host is canonical, inside a zone, the user
     /// exists and may update it, and the address may be published in that zone.
-    pub fn check_job(&self, user: &str, host: &str, addresses: &[IpAddr]) -> Result<&Zone, String> {
-        let canonical =
-            names::normalize_host(host).map_err(|err| format!("host `{host}`: {err}"))?;
+    pub fn check_job(
+        &self,
+        user: &str,
+        host: &str,
+        addresses: &[IpAddr],
+    ) -> Result<&Zone, JobRejection> {
+        let canonical = names::normalize_host(host).map_err(|problem| JobRejection::BadHost {
+            host: host.to_owned(),
+            problem,
+        })?;
         if canonical != host {
-            return Err(format!("host `{host}` is not in canonical form"));
+            return Err(JobRejection::NotCanonical {
+                host: host.to_owned(),
+            });
         }
         let zone = self
             .zone_for(host)
-            .ok_or_else(|| format!("host `{host}` is outside every configured zone"))?;
-        let user_entry = self
-            .user(user)
-            .ok_or_else(|| format!("user `{user}` is not configured"))?;
+            .ok_or_else(|| JobRejection::OutsideZones {
+                host: host.to_owned(),
+            })?;
+        let user_entry = self.user(user).ok_or_else(|| JobRejection::UnknownUser {
+            user: user.to_owned(),
+        })?;
         if !user_entry.may_update(host) {
-            return Err(format!("user `{user}` may not update host `{host}`"));
+            return Err(JobRejection::NotAllowed {
+                user: user.to_owned(),
+                host: host.to_owned(),
+            });
         }
         for address in addresses {
-            address::check_address(*address, zone.allow_private_addresses)
-                .map_err(|err| format!("address {address} for `{host}`: {err}"))?;
+            address::check_address(*address, zone.allow_private_addresses).map_err(|problem| {
+                JobRejection::Unpublishable {
+                    address: *address,
+                    host: host.to_owned(),
+                    problem,
+                }
+            })?;
         }
         Ok(zone)
     }
@@ -327,6 +350,16 @@ impl Checker<'_> {
         if rescan_secs == 0 {
             return Err(self.error(&key_path(&["worker", "rescan_secs"]), "must be at least 1"));
         }
+        let failed_keep = match raw.worker.failed_keep_days.unwrap_or(30) {
+            0 => None,
+            days @ 1..=36_500 => Some(Duration::from_secs(days * 86_400)),
+            _ => {
+                return Err(self.error(
+                    &key_path(&["worker", "failed_keep_days"]),
+                    "must be at most 36500 (use 0 to keep dead letters for ever)",
+                ))
+            }
+        };
         Ok(Config {
             source: self.path.to_path_buf(),
             frontend,
@@ -335,6 +368,7 @@ impl Checker<'_> {
                 backend,
                 state_dir: self.resolve(&raw.worker.state_dir),
                 rescan: Duration::from_secs(rescan_secs),
+                failed_keep,
             },
             zones,
             users,

@@ -48,6 +48,7 @@ pub struct RawWorker {
     pub backend: String,
     pub state_dir: String,
     pub rescan_secs: Option<u64>,
+    pub failed_keep_days: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -33,9 +33,13 @@ pub fn summary(config: &Config) -> String {
         limits.per_user_per_minute, limits.per_source_per_minute, limits.auth_failures_per_source_per_minute
     );
     let _ = writeln!(out, "spool: {}", config.spool_dir.display());
+    let keep = match config.worker.failed_keep {
+        Some(keep) => format!("{} days", keep.as_secs() / 86_400),
+        None => "for ever".to_owned(),
+    };
     let _ = writeln!(
         out,
-        "worker: backend {}, state {}, rescan every {}s",
+        "worker: backend {}, state {}, rescan every {}s, dead letters kept {keep}",
         config.worker.backend.as_str(),
         config.worker.state_dir.display(),
         config.worker.rescan.as_secs()

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use dyndns_config::{AuthMode, BackendKind, Config, ConfigError, Listen};
+use dyndns_config::{AuthMode, BackendKind, Config, ConfigError, JobRejection, Listen};
 
 const MINIMAL: &str = r#"
 [frontend]
@@ -226,27 +226,41 @@ fn jobs_are_rechecked_against_zones_users_and_addresses() {
     assert!(config
         .check_job("router", "home.dyn.example.com", &public)
         .is_ok());
-    assert!(config
-        .check_job("router", "other.dyn.example.com", &public)
-        .unwrap_err()
-        .contains("may not update"));
-    assert!(config
-        .check_job("router", "www.example.org", &public)
-        .unwrap_err()
-        .contains("outside every"));
-    assert!(config
-        .check_job("ghost", "home.dyn.example.com", &public)
-        .unwrap_err()
-        .contains("not configured"));
-    assert!(config
-        .check_job("router", "HOME.dyn.example.com", &public)
-        .unwrap_err()
-        .contains("canonical"));
+    let refused = |user: &str, host: &str, addresses: &[std::net::IpAddr]| {
+        config.check_job(user, host, addresses).unwrap_err()
+    };
+    let err = refused("router", "other.dyn.example.com", &public);
+    assert!(matches!(err, JobRejection::NotAllowed { .. }), "{err}");
+    assert!(err.to_string().contains("may not update"), "{err}");
+    let err = refused("router", "www.example.org", &public);
+    assert!(matches!(err, JobRejection::OutsideZones { .. }), "{err}");
+    let err = refused("ghost", "home.dyn.example.com", &public);
+    assert!(matches!(err, JobRejection::UnknownUser { .. }), "{err}");
+    let err = refused("router", "HOME.dyn.example.com", &public);
+    assert!(matches!(err, JobRejection::NotCanonical { .. }), "{err}");
+    let err = refused("router", "home..example.com", &public);
+    assert!(matches!(err, JobRejection::BadHost { .. }), "{err}");
     let private = ["192.168.1.2".parse().unwrap()];
-    assert!(config
-        .check_job("router", "home.dyn.example.com", &private)
-        .unwrap_err()
-        .contains("private"));
+    let err = refused("router", "home.dyn.example.com", &private);
+    assert!(matches!(err, JobRejection::Unpublishable { .. }), "{err}");
+    assert!(err.to_string().contains("private"), "{err}");
+}
+
+#[test]
+fn failed_keep_days_defaults_to_thirty_and_zero_keeps_for_ever() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(
+        config.worker.failed_keep,
+        Some(std::time::Duration::from_secs(30 * 86_400))
+    );
+    let with = |days: &str| {
+        MINIMAL.replace(
+            "[worker]\n",
+            &format!("[worker]\nfailed_keep_days = {days}\n"),
+        )
+    };
+    assert_eq!(parse(&with("0")).unwrap().worker.failed_keep, None);
+    assert_eq!(error(&with("100000")).key, "worker.failed_keep_days");
 }
 
 #[test]

@@ -90,3 +90,40 @@ pub(crate) fn sync_dir(path: &Path) -> Result<(), DurableError> {
         .sync_all()
         .map_err(step("fsync", path))
 }
+
+/// Like [`write_then_rename`], but the file gets exactly `mode` (whatever the umask) and, when
+/// given, the group `gid`, both set on the open handle before any byte is written: for files whose
+/// owner and mode are part of the privilege split, such as a claimed job in `cur/`.
+pub(crate) fn write_exact_then_rename(
+    tmp: &Path,
+    dest: &Path,
+    bytes: &[u8],
+    mode: u32,
+    gid: Option<u32>,
+) -> Result<(), DurableError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(OFlag::O_NOFOLLOW.bits())
+        .open(tmp)
+        .map_err(step("create", tmp))?;
+    let mut guard = TempFileGuard { path: Some(tmp) };
+    let metadata = file.metadata().map_err(step("inspect", tmp))?;
+    if let Some(gid) = gid.filter(|gid| *gid != metadata.gid()) {
+        std::os::unix::fs::fchown(&file, None, Some(gid))
+            .map_err(step("change the group of", tmp))?;
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(step("set the mode of", tmp))?;
+    file.write_all(bytes).map_err(step("write", tmp))?;
+    file.sync_all().map_err(step("fsync", tmp))?;
+    std::fs::rename(tmp, dest).map_err(|source| DurableError::Rename {
+        from: tmp.to_path_buf(),
+        to: dest.to_path_buf(),
+        source,
+    })?;
+    guard.path = None; // renamed away: nothing left to clean up
+    Ok(())
+}

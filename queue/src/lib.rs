@@ -5,12 +5,15 @@
 //! - The frontend only ever writes in `tmp/` and renames into `new/` ([`SpoolWriter`]).
 //! - `submit` returns only after the job file and its `new/` entry are on disk.
 //! - The worker treats every spool entry as hostile: no symlinks followed, no FIFOs opened for
-//!   blocking reads, sizes capped before reading, and strict parsing ([`SpoolDirs::read_claimed`]).
-//! - A job leaves `cur/` only by [`SpoolDirs::complete`] or [`SpoolDirs::dead_letter`].
-//! - Only one worker touches `cur/` and `failed/`: it holds [`SpoolLock`] (from
-//!   [`SpoolDirs::lock`]) for as long as it calls the claim/read/complete/dead-letter methods.
+//!   blocking reads, sizes capped before reading, and strict parsing; a job it took over is a
+//!   copy it owns, which the frontend cannot change ([`SpoolLock::take_claimed`]).
+//! - A job leaves `cur/` only by [`SpoolLock::complete`], [`SpoolLock::dead_letter`] or
+//!   [`SpoolLock::dead_letter_part`].
+//! - Only one worker touches `cur/` and `failed/`: claiming, reading, completing and
+//!   dead-lettering are methods of [`SpoolLock`], which only [`SpoolDirs::lock`] returns.
 
 mod durable;
+mod failed;
 mod job;
 mod reader;
 pub mod rfc3339;
@@ -19,7 +22,7 @@ mod state;
 mod writer;
 
 pub use job::{Job, JobError, JOB_VERSION, MAX_JOB_BYTES};
-pub use reader::SpoolLock;
+pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};
 pub use spool::{SpoolDirs, SpoolError};
 pub use state::{
     AppliedState, Family, FamilyState, HostState, StateError, STATE_FILE_NAME, STATE_VERSION,

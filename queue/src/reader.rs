@@ -1,14 +1,15 @@
-//! Why this exists: the worker's side of the spool — claim, read, complete, dead-letter — written
-//! for a root process reading files an unprivileged (and possibly compromised) frontend controls.
+//! Why this exists: the worker's side of the spool — lock, list, claim, read — written for a root
+//! process reading files an unprivileged (and possibly compromised) frontend controls, and
+//! reachable only through the one [`SpoolLock`] value, so nothing but the lock holder can claim.
 //!
 //! Every entry is hostile until parsed: it may be a symlink, a FIFO, a directory, huge, hard
-//! linked to a secret, or have a name that is not UTF-8. None of these may crash or block the
-//! worker, and none may stay in the spool forever.
+//! linked to a secret, have a name that is not UTF-8, or be held open for writing by the frontend.
+//! None of these may crash or block the worker, change a job after it was read, or stay in the
+//! spool forever.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -17,33 +18,192 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 
 use crate::durable;
+use crate::failed;
 use crate::job::{Job, JobError, MAX_JOB_BYTES};
-use crate::rfc3339;
 use crate::spool::{check_name, SpoolDirs, SpoolError};
 
 /// Mode of `worker.lock`: only root has any business with it.
 const LOCK_FILE_MODE: u32 = 0o600;
-/// Mode of reason files: readable by the group that administers the spool.
-const REASON_FILE_MODE: u32 = 0o640;
-/// Reasons are for people; a longer one is noise (and may be attacker-chosen text).
-const MAX_REASON_BYTES: usize = 4096;
-/// Dead-letter names longer than this are shortened so `<name>.reason` plus a uniqueness
-/// suffix still fits in NAME_MAX (255 bytes).
-const MAX_FAILED_NAME_BYTES: usize = 200;
-/// How much of an over-long name is kept, leaving room for `.truncated`.
-const KEPT_NAME_BYTES: usize = 150;
+/// Mode of a claimed job once the worker owns it: the frontend's group still reads it (to seed
+/// its `nochg` memory from pending jobs), nobody but the worker writes it.
+pub(crate) const CLAIMED_FILE_MODE: u32 = 0o640;
+/// Prefix of the worker's temporary copies of claimed jobs, written at the spool's top (where
+/// the frontend cannot create anything) so `cur/` only ever holds whole jobs.
+const CLAIM_TMP_PREFIX: &str = ".claim-";
 
-/// Proof that this process is the one worker on the spool; released on drop.
+/// Proof that this process is the one worker on the spool, and the only way to claim, read,
+/// complete or dead-letter jobs; the lock is released on drop.
 #[derive(Debug)]
 pub struct SpoolLock {
     /// `None` only during drop.
     lock: Option<Flock<File>>,
     path: PathBuf,
+    dirs: SpoolDirs,
+}
+
+/// The names in a spool directory, oldest first, and what became of entries whose names are
+/// not UTF-8 (no dyndns frontend writes those, so they were moved to `failed/`).
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub names: Vec<String>,
+    pub unreadable: Vec<UnreadableName>,
+}
+
+/// An entry with a non-UTF-8 name and where it went (or why it could not be moved: it is tried
+/// again on the next listing).
+#[derive(Debug)]
+pub struct UnreadableName {
+    pub name: OsString,
+    pub moved_to: Result<PathBuf, SpoolError>,
+}
+
+/// Why a claimed job could not be taken over.
+#[derive(Debug, thiserror::Error)]
+pub enum TakeError {
+    /// The entry is not a job the worker will apply: dead-letter it with this reason. (Shown,
+    /// not exposed as a source: a printed chain would say it twice.)
+    #[error("{0}")]
+    Rejected(JobError),
+    /// Reading failed in a way that may pass (a lease being broken, `EAGAIN`, `EINTR`, no file
+    /// descriptors left): the job stays in `cur/` and is read again later.
+    #[error("cannot read {path} yet: {cause}")]
+    NotYet { path: PathBuf, cause: io::Error },
+    /// The job was read but its root-owned copy could not be written (a full disk, say): it stays
+    /// in `cur/` and is taken again later.
+    #[error("cannot take over the claimed job {path}: {cause}")]
+    Copy { path: PathBuf, cause: SpoolError },
+    /// Nothing is there any more.
+    #[error("{path} vanished before it could be read")]
+    Vanished { path: PathBuf },
 }
 
 impl SpoolLock {
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn dirs(&self) -> &SpoolDirs {
+        &self.dirs
+    }
+
+    /// Names in `new/`, oldest first.
+    pub fn list_new(&self) -> Result<Listing, SpoolError> {
+        self.list(&self.dirs.new())
+    }
+
+    /// Names in `cur/`, oldest first: jobs claimed and not yet settled.
+    pub fn list_cur(&self) -> Result<Listing, SpoolError> {
+        self.list(&self.dirs.cur())
+    }
+
+    fn list(&self, dir: &Path) -> Result<Listing, SpoolError> {
+        let entries = std::fs::read_dir(dir).map_err(|cause| SpoolError::io("list", dir, cause))?;
+        let mut listing = Listing::default();
+        for entry in entries {
+            let entry = entry.map_err(|cause| SpoolError::io("list", dir, cause))?;
+            match entry.file_name().into_string() {
+                Ok(name) => listing.names.push(name),
+                Err(raw) => {
+                    let shown = raw.to_string_lossy();
+                    let reason =
+                        format!("file name {shown:?} is not UTF-8, so no dyndns frontend wrote it");
+                    let moved_to = failed::dead_letter_from(&self.dirs, dir, &raw, &reason);
+                    if !matches!(moved_to, Err(SpoolError::Vanished { .. })) {
+                        listing.unreadable.push(UnreadableName {
+                            name: raw,
+                            moved_to,
+                        });
+                    }
+                }
+            }
+        }
+        listing.names.sort_unstable();
+        Ok(listing)
+    }
+
+    /// Moves `new/<name>` to `cur/<name>`. [`SpoolError::Vanished`] if it is gone (a scan
+    /// can race with another scan's claim), which callers ignore. No fsync: after a crash the
+    /// job is in `new/` or in `cur/`, and the worker scans both.
+    pub fn claim(&self, name: &str) -> Result<(), SpoolError> {
+        check_name(name)?;
+        let from = self.dirs.new().join(name);
+        let to = self.dirs.cur().join(name);
+        match std::fs::symlink_metadata(&to) {
+            // rename would silently replace the claimed job with this one.
+            Ok(_) => {
+                let reason = "a job with this name was already claimed in cur/";
+                let moved_to = failed::dead_letter_from(
+                    &self.dirs,
+                    &self.dirs.new(),
+                    OsStr::new(name),
+                    reason,
+                )?;
+                return Err(SpoolError::Duplicate {
+                    path: from,
+                    moved_to,
+                });
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(cause) => return Err(SpoolError::io("inspect", to, cause)),
+        }
+        rename_or_vanished(&from, &to)
+    }
+
+    /// Reads `cur/<name>` as hostile input — without following a symlink, blocking on a FIFO, or
+    /// reading more than [`MAX_JOB_BYTES`] plus one — and then replaces it by a copy of the bytes
+    /// read that belongs to this process (group: `cur/`'s, mode [`CLAIMED_FILE_MODE`]).
+    ///
+    /// The frontend wrote the original and may still hold it open; changing the owner of that
+    /// inode would not stop such a writer. After the replacement its descriptors point at an
+    /// unlinked inode, and what stays in `cur/` is exactly what the worker read and applies.
+    pub fn take_claimed(&self, name: &str) -> Result<Job, TakeError> {
+        let path = self.dirs.cur().join(name);
+        if check_name(name).is_err() {
+            let source = io::Error::new(io::ErrorKind::InvalidInput, "not a spool file name");
+            return Err(TakeError::Rejected(JobError::Read { path, source }));
+        }
+        let bytes = read_hostile(&path)?;
+        let job = Job::parse(&bytes).map_err(TakeError::Rejected)?;
+        self.replace_claimed(&path, &bytes)
+            .map_err(|cause| TakeError::Copy {
+                path: path.clone(),
+                cause,
+            })?;
+        Ok(job)
+    }
+
+    fn replace_claimed(&self, path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
+        let cur = self.dirs.cur();
+        let group = std::fs::metadata(&cur)
+            .map_err(|cause| SpoolError::io("inspect", &cur, cause))?
+            .gid();
+        let tmp = self.dirs.root().join(format!(
+            "{CLAIM_TMP_PREFIX}{}.tmp",
+            uuid::Uuid::new_v4().simple()
+        ));
+        durable::write_exact_then_rename(&tmp, path, bytes, CLAIMED_FILE_MODE, Some(group))?;
+        Ok(())
+    }
+
+    /// Removes `cur/<name>` once every family of its job is settled; already gone is fine. No
+    /// fsync: if the removal is lost in a crash, the job is applied again, which is a no-change.
+    pub fn complete(&self, name: &str) -> Result<(), SpoolError> {
+        check_name(name)?;
+        let path = self.dirs.cur().join(name);
+        match std::fs::remove_file(&path) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                Err(SpoolError::io("remove", path, err))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes regular files older than `older_than` from `tmp/`: left by a frontend that
+    /// crashed between create and rename. Returns how many were removed. Anything else in
+    /// `tmp/` (symlinks, directories, FIFOs) is left for a person to look at.
+    pub fn recover_tmp(&self, older_than: Duration, now: SystemTime) -> Result<usize, SpoolError> {
+        let dir = self.dirs.tmp();
+        remove_stale_files(&dir, now, |_, age| age > older_than)
     }
 }
 
@@ -52,7 +212,7 @@ impl Drop for SpoolLock {
         // nix's own drop panics if unlocking fails; a worker shutting down must not panic.
         if let Some(lock) = self.lock.take() {
             if let Err((lock, errno)) = lock.unlock() {
-                tracing::warn!(path = %self.path.display(), %errno, "cannot unlock the spool; it stays locked until this process exits");
+                tracing::warn!(path = ?self.path, %errno, "cannot unlock the spool; it stays locked until this process exits");
                 std::mem::forget(lock);
             }
         }
@@ -60,7 +220,8 @@ impl Drop for SpoolLock {
 }
 
 impl SpoolDirs {
-    /// Takes `worker.lock`, so two workers never claim from one spool.
+    /// Takes `worker.lock`, so two workers never claim from one spool; the returned value is the
+    /// only way to claim, read, complete and dead-letter jobs.
     pub fn lock(&self) -> Result<SpoolLock, SpoolError> {
         let path = self.lock_path();
         let file = OpenOptions::new()
@@ -72,242 +233,147 @@ impl SpoolDirs {
             // O_NONBLOCK: a FIFO planted under this name must not hang the worker's start.
             .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
             .open(&path)
-            .map_err(|source| SpoolError::io("open", &path, source))?;
+            .map_err(|cause| SpoolError::io("open", &path, cause))?;
         let is_file = file
             .metadata()
-            .map_err(|source| SpoolError::io("inspect", &path, source))?
+            .map_err(|cause| SpoolError::io("inspect", &path, cause))?
             .is_file();
         if !is_file {
-            let source = io::Error::other("not a regular file");
-            return Err(SpoolError::io("lock", &path, source));
+            let cause = io::Error::other("not a regular file");
+            return Err(SpoolError::io("lock", &path, cause));
         }
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => Ok(SpoolLock {
+        let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => SpoolLock {
                 lock: Some(lock),
                 path,
-            }),
-            Err((_, Errno::EWOULDBLOCK)) => Err(SpoolError::Locked { path }),
-            Err((_, errno)) => Err(SpoolError::io("lock", &path, errno.into())),
-        }
-    }
-
-    /// Names in `new/`, oldest first. Entries whose names are not UTF-8 cannot come from our
-    /// frontend; they are dead-lettered here rather than returned.
-    pub fn list_new(&self) -> Result<Vec<String>, SpoolError> {
-        self.list(&self.new())
-    }
-
-    /// Names in `cur/`, oldest first: jobs claimed by a worker that stopped before finishing.
-    pub fn list_cur(&self) -> Result<Vec<String>, SpoolError> {
-        self.list(&self.cur())
-    }
-
-    fn list(&self, dir: &Path) -> Result<Vec<String>, SpoolError> {
-        let entries =
-            std::fs::read_dir(dir).map_err(|source| SpoolError::io("list", dir, source))?;
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| SpoolError::io("list", dir, source))?;
-            match entry.file_name().into_string() {
-                Ok(name) => names.push(name),
-                Err(raw) => self.dead_letter_unreadable_name(dir, &raw),
-            }
-        }
-        names.sort_unstable();
-        Ok(names)
-    }
-
-    /// Moves an entry with a non-UTF-8 name to `failed/`. A failure is logged and retried on
-    /// the next scan: one bad name must not stop the good jobs behind it.
-    fn dead_letter_unreadable_name(&self, dir: &Path, raw: &OsStr) {
-        let shown = raw.to_string_lossy();
-        let reason = format!("file name {shown:?} is not UTF-8, so no dyndns frontend wrote it");
-        match self.dead_letter_from(dir, raw, &reason) {
-            Ok(moved_to) => {
-                tracing::warn!(name = ?shown, moved_to = %moved_to.display(), "dead-lettered a spool entry with a non-UTF-8 name")
-            }
-            Err(SpoolError::Vanished { .. }) => {}
-            Err(error) => {
-                tracing::warn!(name = ?shown, %error, "cannot dead-letter a spool entry with a non-UTF-8 name; retrying on the next scan")
-            }
-        }
-    }
-
-    /// Moves `new/<name>` to `cur/<name>`. [`SpoolError::Vanished`] if it is gone (a scan
-    /// can race with another scan's claim), which callers ignore. No fsync: after a crash the
-    /// job is in `new/` or in `cur/`, and the worker scans both.
-    pub fn claim(&self, name: &str) -> Result<(), SpoolError> {
-        check_name(name)?;
-        let from = self.new().join(name);
-        let to = self.cur().join(name);
-        match std::fs::symlink_metadata(&to) {
-            // rename would silently replace the claimed job with this one.
-            Ok(_) => {
-                let reason = "a job with this name was already claimed in cur/";
-                let moved_to = self.dead_letter_from(&self.new(), OsStr::new(name), reason)?;
-                return Err(SpoolError::Duplicate {
-                    path: from,
-                    moved_to,
-                });
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(SpoolError::io("inspect", to, source)),
-        }
-        rename_or_vanished(&from, &to)
-    }
-
-    /// Reads and validates `cur/<name>` without following a symlink, blocking on a FIFO, or
-    /// reading more than [`MAX_JOB_BYTES`] plus one.
-    pub fn read_claimed(&self, name: &str) -> Result<Job, JobError> {
-        let path = self.cur().join(name);
-        if check_name(name).is_err() {
-            let source = io::Error::new(io::ErrorKind::InvalidInput, "not a spool file name");
-            return Err(JobError::Read { path, source });
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
-            .open(&path)
-            .map_err(
-                |source| match Errno::from_raw(source.raw_os_error().unwrap_or(0)) {
-                    Errno::ELOOP => JobError::Symlink,
-                    // open(2) on a Unix socket fails this way instead of opening it.
-                    Errno::ENXIO => JobError::NotRegular("socket"),
-                    _ => JobError::Read {
-                        path: path.clone(),
-                        source,
-                    },
-                },
-            )?;
-        let metadata = file.metadata().map_err(|source| JobError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if !metadata.is_file() {
-            return Err(JobError::NotRegular(kind_of(&metadata.file_type())));
-        }
-        // A second link means the file is also somewhere else, e.g. a secret the frontend
-        // cannot read but hoped root would quote back in an error.
-        if metadata.nlink() != 1 {
-            return Err(JobError::HardLinked(metadata.nlink()));
-        }
-        if metadata.len() > MAX_JOB_BYTES {
-            return Err(JobError::TooLarge(metadata.len()));
-        }
-        // The file may grow after fstat; one byte over the cap is enough to know.
-        let mut bytes = Vec::new();
-        file.take(MAX_JOB_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|source| JobError::Read { path, source })?;
-        let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-        if read > MAX_JOB_BYTES {
-            return Err(JobError::TooLarge(read));
-        }
-        Job::parse(&bytes)
-    }
-
-    /// Removes `cur/<name>` once its job is applied; already gone is fine. No fsync: if the
-    /// removal is lost in a crash, the job is applied again, which is a no-change.
-    pub fn complete(&self, name: &str) -> Result<(), SpoolError> {
-        check_name(name)?;
-        let path = self.cur().join(name);
-        match std::fs::remove_file(&path) {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => {
-                Err(SpoolError::io("remove", path, err))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Moves `cur/<name>` (whatever kind of entry it is) to `failed/`, beside a `.reason` file
-    /// saying why and when. Returns the new path, which gets a numeric suffix if `failed/`
-    /// already holds that name.
-    pub fn dead_letter(&self, name: &str, reason: &str) -> Result<PathBuf, SpoolError> {
-        check_name(name)?;
-        self.dead_letter_from(&self.cur(), OsStr::new(name), reason)
-    }
-
-    fn dead_letter_from(
-        &self,
-        dir: &Path,
-        name: &OsStr,
-        reason: &str,
-    ) -> Result<PathBuf, SpoolError> {
-        let from = dir.join(name);
-        match std::fs::symlink_metadata(&from) {
-            Ok(_) => {}
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                return Err(SpoolError::Vanished { path: from })
-            }
-            Err(source) => return Err(SpoolError::io("inspect", from, source)),
-        }
-        let failed = self.failed();
-        let (target, renamed) = free_failed_name(&failed, name)?;
-        let to = failed.join(&target);
-        let reason_path = failed.join(with_suffix(&target, ".reason"));
-
-        let mut text = match rfc3339::format(SystemTime::now()) {
-            Some(now) => format!("{now}: {}", printable(reason)),
-            None => format!("(clock outside 1970..=9999): {}", printable(reason)),
+                dirs: self.clone(),
+            },
+            Err((_, Errno::EWOULDBLOCK)) => return Err(SpoolError::Locked { path }),
+            Err((_, errno)) => return Err(SpoolError::io("lock", &path, errno.into())),
         };
-        if renamed {
-            let original = name.to_string_lossy();
-            text.push_str(&format!(" (original name {original:?})"));
-        }
-        text.push('\n');
-
-        // Written under a temporary name first so a reason file is never seen half-written.
-        let tmp = failed.join(format!(".tmp-{}.reason", uuid::Uuid::new_v4().simple()));
-        durable::write_then_rename(&tmp, &reason_path, text.as_bytes(), REASON_FILE_MODE)?;
-
-        if let Err(err) = rename_or_vanished(&from, &to) {
-            // Otherwise the retry would leave this reason behind without its job.
-            let _ = std::fs::remove_file(&reason_path);
-            return Err(err);
-        }
-        durable::sync_dir(&failed)?;
-        Ok(to)
-    }
-
-    /// Removes regular files older than `older_than` from `tmp/`: left by a frontend that
-    /// crashed between create and rename. Returns how many were removed. Anything else in
-    /// `tmp/` (symlinks, directories, FIFOs) is left for a person to look at.
-    pub fn recover_tmp(&self, older_than: Duration) -> Result<usize, SpoolError> {
-        let dir = self.tmp();
-        let entries =
-            std::fs::read_dir(&dir).map_err(|source| SpoolError::io("list", &dir, source))?;
-        let now = SystemTime::now();
-        let mut removed = 0;
-        for entry in entries {
-            let entry = entry.map_err(|source| SpoolError::io("list", &dir, source))?;
-            let path = entry.path();
-            // DirEntry::metadata is lstat: a symlink is seen as a symlink, never its target.
-            let Ok(metadata) = entry.metadata() else {
-                continue; // gone already: the frontend renamed it
-            };
-            let stale = metadata
-                .modified()
-                .ok()
-                .and_then(|modified| now.duration_since(modified).ok())
-                .is_some_and(|age| age > older_than);
-            if !metadata.is_file() || !stale {
-                continue;
-            }
-            // unlink never follows a symlink, even if the entry was swapped since lstat.
-            match std::fs::remove_file(&path) {
-                Ok(()) => removed += 1,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), %error, "cannot remove a stale temporary job file")
-                }
-            }
-        }
-        Ok(removed)
+        // Copies of claimed jobs a crash left before their rename into cur/: the jobs themselves
+        // are still in cur/ and are taken over again.
+        remove_stale_files(self.root(), SystemTime::now(), |name, _| {
+            name.starts_with(CLAIM_TMP_PREFIX)
+        })?;
+        Ok(lock)
     }
 }
 
+/// Opens and reads `path` as hostile input; see [`SpoolLock::take_claimed`].
+fn read_hostile(path: &Path) -> Result<Vec<u8>, TakeError> {
+    let read_error = |source: io::Error| {
+        let errno = Errno::from_raw(source.raw_os_error().unwrap_or(0));
+        if errno == Errno::ENOENT {
+            TakeError::Vanished {
+                path: path.to_path_buf(),
+            }
+        } else if may_pass(errno) {
+            TakeError::NotYet {
+                path: path.to_path_buf(),
+                cause: source,
+            }
+        } else {
+            TakeError::Rejected(JobError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+        .open(path)
+        .map_err(
+            |source| match Errno::from_raw(source.raw_os_error().unwrap_or(0)) {
+                Errno::ELOOP => TakeError::Rejected(JobError::Symlink),
+                // open(2) on a Unix socket fails this way instead of opening it.
+                Errno::ENXIO => TakeError::Rejected(JobError::NotRegular("socket")),
+                _ => read_error(source),
+            },
+        )?;
+    let metadata = file.metadata().map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(TakeError::Rejected(JobError::NotRegular(kind_of(
+            &metadata.file_type(),
+        ))));
+    }
+    // A second link means the file is also somewhere else, e.g. a secret the frontend
+    // cannot read but hoped root would quote back in an error.
+    if metadata.nlink() != 1 {
+        return Err(TakeError::Rejected(JobError::HardLinked(metadata.nlink())));
+    }
+    if metadata.len() > MAX_JOB_BYTES {
+        return Err(TakeError::Rejected(JobError::TooLarge(metadata.len())));
+    }
+    // The file may grow after fstat; one byte over the cap is enough to know.
+    let mut bytes = Vec::new();
+    file.take(MAX_JOB_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if read > MAX_JOB_BYTES {
+        return Err(TakeError::Rejected(JobError::TooLarge(read)));
+    }
+    Ok(bytes)
+}
+
+/// Errors after which the same read may well succeed: the file is fine, the moment is not. A
+/// lease held by the frontend makes a non-blocking open fail with `EWOULDBLOCK` until the kernel
+/// breaks it; `ETXTBSY`, `EBUSY` and running out of descriptors or memory pass too.
+pub(crate) fn may_pass(errno: Errno) -> bool {
+    matches!(
+        errno,
+        Errno::EAGAIN
+            | Errno::EINTR
+            | Errno::ETXTBSY
+            | Errno::EBUSY
+            | Errno::ENFILE
+            | Errno::EMFILE
+            | Errno::ENOMEM
+            | Errno::ENOBUFS
+    )
+}
+
+/// Removes the regular files in `dir` for which `stale(name, age)` holds (age by modification
+/// time, zero if in the future). Returns how many were removed. Symlinks, directories and other
+/// kinds are never touched: only a person should remove what the worker never writes.
+pub(crate) fn remove_stale_files(
+    dir: &Path,
+    now: SystemTime,
+    stale: impl Fn(&str, Duration) -> bool,
+) -> Result<usize, SpoolError> {
+    let entries = std::fs::read_dir(dir).map_err(|cause| SpoolError::io("list", dir, cause))?;
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|cause| SpoolError::io("list", dir, cause))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // DirEntry::metadata is lstat: a symlink is seen as a symlink, never its target.
+        let Ok(metadata) = entry.metadata() else {
+            continue; // gone already
+        };
+        let age = metadata
+            .modified()
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok())
+            .unwrap_or_default();
+        if !metadata.is_file() || !stale(&name, age) {
+            continue;
+        }
+        let path = entry.path();
+        // unlink never follows a symlink, even if the entry was swapped since lstat.
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(cause) => return Err(SpoolError::io("remove", path, cause)),
+        }
+    }
+    Ok(removed)
+}
+
 /// rename(2), reporting a missing source as [`SpoolError::Vanished`].
-fn rename_or_vanished(from: &Path, to: &Path) -> Result<(), SpoolError> {
+pub(crate) fn rename_or_vanished(from: &Path, to: &Path) -> Result<(), SpoolError> {
     match std::fs::rename(from, to) {
         Ok(()) => Ok(()),
         // ENOENT may also mean the target directory is missing; only a missing source vanished.
@@ -320,63 +386,12 @@ fn rename_or_vanished(from: &Path, to: &Path) -> Result<(), SpoolError> {
                 path: from.to_path_buf(),
             })
         }
-        Err(source) => Err(SpoolError::Rename {
+        Err(cause) => Err(SpoolError::Rename {
             from: from.to_path_buf(),
             to: to.to_path_buf(),
-            source,
+            cause,
         }),
     }
-}
-
-/// A name in `failed/` not yet taken by a dead letter or a reason file, and whether it differs
-/// from `name`. Only the lock holder writes `failed/`, so checking first is race-free.
-fn free_failed_name(failed: &Path, name: &OsStr) -> Result<(OsString, bool), SpoolError> {
-    let bytes = name.as_bytes();
-    let shortened = bytes.len() > MAX_FAILED_NAME_BYTES;
-    let base = if shortened {
-        with_suffix(OsStr::from_bytes(&bytes[..KEPT_NAME_BYTES]), ".truncated")
-    } else {
-        name.to_os_string()
-    };
-    let taken = |path: PathBuf| match std::fs::symlink_metadata(&path) {
-        Ok(_) => Ok(true),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(SpoolError::io("inspect", path, source)),
-    };
-    let mut candidate = base.clone();
-    let mut attempt = 0u64;
-    // Terminates: failed/ holds finitely many entries.
-    loop {
-        let reason = failed.join(with_suffix(&candidate, ".reason"));
-        if !taken(failed.join(&candidate))? && !taken(reason)? {
-            return Ok((candidate, shortened || attempt > 0));
-        }
-        attempt += 1;
-        candidate = with_suffix(&base, &format!(".{attempt}"));
-    }
-}
-
-fn with_suffix(name: &OsStr, suffix: &str) -> OsString {
-    let mut out = name.to_os_string();
-    out.push(suffix);
-    out
-}
-
-/// `reason` on one line and of bounded length: it may quote attacker-chosen text.
-fn printable(reason: &str) -> String {
-    let mut out = String::with_capacity(reason.len().min(MAX_REASON_BYTES));
-    for c in reason.chars() {
-        if out.len() >= MAX_REASON_BYTES {
-            out.push_str(" ...(truncated)");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Words for the kind of a non-regular file, for reasons and logs.

@@ -19,22 +19,25 @@ pub struct SpoolDirs {
 }
 
 /// What went wrong with the spool, naming the path involved.
+///
+/// Each message carries its cause, and no variant exposes that cause again as its `source`: a
+/// caller printing the chain (`{:#}`) would otherwise say it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: io::Error,
+        cause: io::Error,
     },
-    #[error("cannot move {from} to {to}: {source}")]
+    #[error("cannot move {from} to {to}: {cause}")]
     Rename {
         from: PathBuf,
         to: PathBuf,
-        source: io::Error,
+        cause: io::Error,
     },
-    #[error("spool directory {path} is not usable: {source}")]
-    MissingDir { path: PathBuf, source: io::Error },
+    #[error("spool directory {path} is not usable: {cause}")]
+    MissingDir { path: PathBuf, cause: io::Error },
     #[error("spool directory {path} is not a directory")]
     NotADirectory { path: PathBuf },
     #[error("another dyndns-worker is already running on this spool ({path} is locked)")]
@@ -49,16 +52,22 @@ pub enum SpoolError {
     #[error("{name:?} is not a spool file name")]
     BadName { name: String },
     #[error("refusing to spool an invalid job: {0}")]
-    InvalidJob(#[from] JobError),
+    InvalidJob(JobError),
 }
 
 impl SpoolError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, cause: io::Error) -> Self {
         SpoolError::Io {
             action,
             path: path.into(),
-            source,
+            cause,
         }
+    }
+}
+
+impl From<JobError> for SpoolError {
+    fn from(err: JobError) -> Self {
+        SpoolError::InvalidJob(err)
     }
 }
 
@@ -72,9 +81,13 @@ impl From<DurableError> for SpoolError {
             } => SpoolError::Io {
                 action,
                 path,
-                source,
+                cause: source,
             },
-            DurableError::Rename { from, to, source } => SpoolError::Rename { from, to, source },
+            DurableError::Rename { from, to, source } => SpoolError::Rename {
+                from,
+                to,
+                cause: source,
+            },
         }
     }
 }
@@ -119,11 +132,26 @@ impl SpoolDirs {
         Ok(())
     }
 
+    /// Checks that the spool's top and its four folders exist and are directories: packaging
+    /// creates them, and a worker or frontend must not guess at owners and modes by creating them.
+    pub fn require_all(&self) -> Result<(), SpoolError> {
+        for dir in [
+            self.root.clone(),
+            self.tmp(),
+            self.new(),
+            self.cur(),
+            self.failed(),
+        ] {
+            SpoolDirs::require_dir(&dir)?;
+        }
+        Ok(())
+    }
+
     /// Checks that `dir` exists and is a directory.
     pub(crate) fn require_dir(dir: &Path) -> Result<(), SpoolError> {
-        let metadata = std::fs::metadata(dir).map_err(|source| SpoolError::MissingDir {
+        let metadata = std::fs::metadata(dir).map_err(|cause| SpoolError::MissingDir {
             path: dir.to_path_buf(),
-            source,
+            cause,
         })?;
         if !metadata.is_dir() {
             return Err(SpoolError::NotADirectory {

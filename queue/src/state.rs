@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::durable::{self, DurableError};
+use crate::rfc3339;
 
 /// The only state-file format this build reads and writes.
 pub const STATE_VERSION: u32 = 1;
@@ -103,31 +104,51 @@ pub struct AppliedState {
     hosts: BTreeMap<String, HostState>,
 }
 
-/// Why the applied state could not be loaded or saved, naming the file.
+/// Why the applied state could not be loaded or saved, naming the file once. Each message carries
+/// its cause, which is not exposed again as `source`, so a printed chain says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot read applied state {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error("applied state {path} is corrupt: {source}")]
+    #[error("cannot read the applied state {path}: {cause}")]
+    Read { path: PathBuf, cause: io::Error },
+    #[error("the applied state {path} is corrupt: {cause}")]
     Corrupt {
         path: PathBuf,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
-    #[error("applied state {path} has version {version}, but this dyndns only understands version {STATE_VERSION}")]
+    #[error("the applied state {path} has version {version}, but this dyndns only understands version {STATE_VERSION}")]
     UnknownVersion { path: PathBuf, version: u64 },
-    #[error("applied state {path} is inconsistent: {why}")]
-    Inconsistent { path: PathBuf, why: String },
-    #[error("cannot encode applied state for {path}: {source}")]
+    #[error(
+        "the applied state {path} is inconsistent: host {host:?} has {address} under {family}"
+    )]
+    Inconsistent {
+        path: PathBuf,
+        host: String,
+        family: Family,
+        address: IpAddr,
+    },
+    #[error("cannot encode the applied state for {path}: {cause}")]
     Encode {
         path: PathBuf,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {cause}")]
     Write {
         action: &'static str,
         path: PathBuf,
-        source: io::Error,
+        cause: io::Error,
     },
+}
+
+impl StateError {
+    /// Whether the file holds something this build cannot use, but a fresh state would: it may
+    /// be moved aside ([`AppliedState::set_aside`]). An unknown version is not: it is a newer
+    /// dyndns's record, and replacing it would lose that on upgrade.
+    pub fn is_corrupt(&self) -> bool {
+        matches!(
+            self,
+            StateError::Corrupt { .. } | StateError::Inconsistent { .. }
+        )
+    }
 }
 
 impl From<DurableError> for StateError {
@@ -140,12 +161,12 @@ impl From<DurableError> for StateError {
             } => StateError::Write {
                 action,
                 path,
-                source,
+                cause: source,
             },
             DurableError::Rename { to, source, .. } => StateError::Write {
                 action: "replace",
                 path: to,
-                source,
+                cause: source,
             },
         }
     }
@@ -183,16 +204,16 @@ impl AppliedState {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(AppliedState::default()),
-            Err(source) => {
+            Err(cause) => {
                 return Err(StateError::Read {
                     path: path.to_path_buf(),
-                    source,
+                    cause,
                 })
             }
         };
-        let corrupt = |source| StateError::Corrupt {
+        let corrupt = |cause| StateError::Corrupt {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let probe: VersionProbe = serde_json::from_slice(&bytes).map_err(corrupt)?;
         if probe.version != u64::from(STATE_VERSION) {
@@ -203,24 +224,50 @@ impl AppliedState {
         }
         let file: StateFileIn = serde_json::from_slice(&bytes).map_err(corrupt)?;
         let state = AppliedState { hosts: file.hosts };
-        if let Some(why) = state.inconsistency() {
+        if let Some((host, family, address)) = state.inconsistency() {
             return Err(StateError::Inconsistent {
                 path: path.to_path_buf(),
-                why,
+                host: host.to_owned(),
+                family,
+                address,
             });
         }
         Ok(state)
     }
 
     /// An address stored under the wrong family would be published as the wrong record type.
-    fn inconsistency(&self) -> Option<String> {
+    fn inconsistency(&self) -> Option<(&str, Family, IpAddr)> {
         self.hosts.iter().find_map(|(host, state)| {
             [Family::V4, Family::V6].into_iter().find_map(|family| {
                 let address = state.family(family)?.address?;
-                (Family::of(&address) != family)
-                    .then(|| format!("host {host:?} has {address} under {family}"))
+                (Family::of(&address) != family).then_some((host.as_str(), family, address))
             })
         })
+    }
+
+    /// Renames a corrupt `path` to `<name>.corrupt-<time>` beside it (with a random suffix if
+    /// that is taken), so a fresh state never silently replaces it. Returns the new name.
+    pub fn set_aside(path: &Path, now: SystemTime) -> Result<PathBuf, StateError> {
+        let stamp = rfc3339::format(now).unwrap_or_else(|| "unknown-time".to_owned());
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".corrupt-{stamp}"));
+        let mut aside = PathBuf::from(name);
+        if std::fs::symlink_metadata(&aside).is_ok() {
+            let mut unique = aside.into_os_string();
+            unique.push(format!(".{}", uuid::Uuid::new_v4().simple()));
+            aside = PathBuf::from(unique);
+        }
+        std::fs::rename(path, &aside).map_err(|cause| StateError::Write {
+            action: "move aside",
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        durable::sync_dir(dir)?;
+        Ok(aside)
     }
 
     /// Writes the state to `path` atomically: temporary file in the same directory, fsync,
@@ -230,18 +277,18 @@ impl AppliedState {
             version: STATE_VERSION,
             hosts: &self.hosts,
         })
-        .map_err(|source| StateError::Encode {
+        .map_err(|cause| StateError::Encode {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         bytes.push(b'\n');
 
         let Some(file_name) = path.file_name() else {
-            let source = io::Error::new(io::ErrorKind::InvalidInput, "path has no file name");
+            let cause = io::Error::new(io::ErrorKind::InvalidInput, "path has no file name");
             return Err(StateError::Write {
                 action: "save to",
                 path: path.to_path_buf(),
-                source,
+                cause,
             });
         };
         let dir = match path.parent() {
@@ -468,5 +515,47 @@ mod tests {
             r#"{"version":1,"hosts":{"h":{"ipv6":{"address":"192.0.2.1","handled_received_at":"2026-11-23T16:00:00Z"}}}}"#,
         );
         assert!(matches!(err, StateError::Inconsistent { .. }), "{err}");
+    }
+
+    #[test]
+    fn corrupt_state_is_set_aside_under_a_new_name_and_the_version_check_is_told_apart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = AppliedState::path_in(dir.path());
+        std::fs::write(&path, "{not json").expect("write");
+        let err = AppliedState::load(&path).expect_err("corrupt");
+        assert!(err.is_corrupt(), "{err}");
+        let aside = AppliedState::set_aside(&path, at(0)).expect("set aside");
+        assert_eq!(
+            aside.file_name().expect("name"),
+            "applied.json.corrupt-2026-11-23T16:00:00.123456789Z"
+        );
+        assert_eq!(std::fs::read(&aside).expect("kept"), b"{not json");
+        assert!(!path.exists());
+        // The same second again: a unique name, never an overwrite.
+        std::fs::write(&path, "[]").expect("write");
+        let second = AppliedState::set_aside(&path, at(0)).expect("set aside again");
+        assert_ne!(second, aside);
+        assert_eq!(std::fs::read(&aside).expect("first kept"), b"{not json");
+
+        std::fs::write(&path, r#"{"version":2,"hosts":{}}"#).expect("write");
+        let err = AppliedState::load(&path).expect_err("newer version");
+        assert!(!err.is_corrupt(), "a newer version is not corrupt: {err}");
+    }
+
+    #[test]
+    fn state_errors_say_the_path_and_cause_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("not-a-dir").join(STATE_FILE_NAME);
+        std::fs::write(dir.path().join("not-a-dir"), b"").expect("a file where a folder belongs");
+        let err = AppliedState::default()
+            .save(&path)
+            .expect_err("cannot save");
+        let text = err.to_string();
+        assert_eq!(text.matches("not-a-dir").count(), 1, "{text}");
+        assert!(text.contains("Not a directory"), "{text}");
+        assert!(
+            std::error::Error::source(&err).is_none(),
+            "the cause is not repeated as source"
+        );
     }
 }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use dyndns_queue::{Family, Job};
+use dyndns_queue::Family;
+
+use crate::pending::PendingFile;
 
 /// One host and address family: the unit the backend changes.
 pub type Target = (String, Family);
@@ -20,13 +22,15 @@ pub struct Planned {
     pub files: Vec<String>,
 }
 
-/// Groups pending jobs (spool file name → job) by target, newest job first by `received_at`, then by
-/// file name so equal times still order deterministically.
-pub fn plan(pending: &BTreeMap<String, Job>) -> Vec<Planned> {
+/// Groups the unsettled families of pending jobs (spool file name → job) by target, newest job
+/// first by `received_at`, then by file name so equal times still order deterministically. A
+/// family already settled is never planned again, whatever its file's other families wait for.
+pub fn plan(pending: &BTreeMap<String, PendingFile>) -> Vec<Planned> {
     let mut by_target: BTreeMap<Target, Planned> = BTreeMap::new();
     let mut newest_time = BTreeMap::new();
-    for (name, job) in pending {
-        for address in job.addresses() {
+    for (name, file) in pending {
+        let job = &file.job;
+        for address in file.unsettled() {
             let target = (job.host.clone(), Family::of(&address));
             let key = (job.received_at, name.clone());
             let entry = by_target.entry(target.clone()).or_insert_with(|| Planned {
@@ -50,17 +54,19 @@ pub fn plan(pending: &BTreeMap<String, Job>) -> Vec<Planned> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pending::Settlement;
+    use dyndns_queue::Job;
     use std::time::{Duration, SystemTime};
 
-    fn job(host: &str, v4: Option<&str>, v6: Option<&str>, second: u64) -> Job {
-        Job::new(
+    fn job(host: &str, v4: Option<&str>, v6: Option<&str>, second: u64) -> PendingFile {
+        PendingFile::new(Job::new(
             "router",
             host,
             v4.map(|text| text.parse().unwrap()),
             v6.map(|text| text.parse().unwrap()),
             SystemTime::UNIX_EPOCH + Duration::from_secs(second),
             None,
-        )
+        ))
     }
 
     #[test]
@@ -96,5 +102,16 @@ mod tests {
             .find(|p| p.target == ("h.example.com".into(), Family::V6))
             .unwrap();
         assert_eq!(v6.files, ["a"]);
+    }
+
+    #[test]
+    fn a_settled_family_is_not_planned_again() {
+        let mut pending = BTreeMap::new();
+        let mut dual = job("h.example.com", Some("203.0.113.9"), Some("2001:db8::1"), 9);
+        dual.settle(Family::V4, Settlement::Done);
+        pending.insert("a".to_string(), dual);
+        let planned = plan(&pending);
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].target, ("h.example.com".into(), Family::V6));
     }
 }

@@ -6,53 +6,92 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 use dyndns_config::Config;
-use dyndns_queue::SpoolError;
 
-use crate::run::{run, Mode, WorkerError};
+use crate::run::{run, Mode, Report};
+use crate::startup::WorkerError;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0   done: everything pending was applied (or --timeout/SIGTERM ended a healthy run)
-  1   error: bad config, unusable spool or state directory, or (--run-once) changes left
-      waiting after a transient backend failure; they stay in cur/ for the next run
+  1   error: bad config, unusable spool or state directory; or (--run-once) jobs left waiting
+      in cur/ after a transient backend failure, or (--run-once, --timeout) applied.json could
+      not be saved; what waits is taken up by the next run
   2   wrong command-line usage
+  3   (--run-once, --timeout) one or more jobs were dead-lettered: see failed/ and the log;
+      takes precedence over 1
   75  another dyndns-worker already holds this spool's lock (safe for overlapping cron runs)";
 
 /// Self-hosted dynamic DNS: the privileged worker. It watches the spool the `dyndns` frontend writes
 /// and applies each change through the configured DNS backend (Plesk, zone file).
 ///
 /// With neither --run-once nor --timeout it runs until SIGTERM or SIGINT (systemd); shutdown is
-/// graceful: the change in flight finishes.
+/// graceful: the change in flight finishes. `dyndns-worker` alone is `dyndns-worker run`.
 #[derive(Debug, Parser)]
-#[command(name = "dyndns-worker", version, after_help = EXIT_CODES)]
+#[command(
+    name = "dyndns-worker",
+    version,
+    after_help = EXIT_CODES,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Config file [default: /etc/dyndns/dyndns.toml]
-    #[arg(long, env = "DYNDNS_CONFIG", value_name = "PATH")]
+    #[arg(long, env = "DYNDNS_CONFIG", value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
 
-    /// Process what is pending, then exit (logs at debug level; for debugging and scripts).
-    #[arg(long, alias = "runonce", conflicts_with = "timeout")]
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending changes (the default when no command is given)
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+}
+
+/// How long a run lasts.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Process what is pending, then exit (for scripts; logs warnings and errors only)
+    #[arg(long, visible_alias = "runonce", conflicts_with = "timeout")]
     pub run_once: bool,
 
-    /// Run for this many seconds, then exit 0 (for an hourly cron job: --timeout 3570).
+    /// Run for this many seconds, then exit (hourly cron: --timeout 3570; logs warnings and errors only)
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
 }
 
+impl RunArgs {
+    fn mode(&self) -> Mode {
+        match (self.run_once, self.timeout) {
+            (true, _) => Mode::RunOnce,
+            (false, Some(secs)) => Mode::Timeout(Duration::from_secs(secs)),
+            (false, None) => Mode::Continuous,
+        }
+    }
+}
+
 const EXIT_LOCKED: u8 = 75;
+const EXIT_DEAD_LETTERED: u8 = 3;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.run_once);
-    match run_cli(cli) {
+    let args = match &cli.command {
+        Some(Command::Run(args)) => args.clone(),
+        None => cli.run.clone(),
+    };
+    let mode = args.mode();
+    init_logging(mode);
+    match run_cli(cli.config, mode) {
         Ok(code) => code,
         Err(err) => {
-            if let Some(WorkerError::Spool(SpoolError::Locked { .. })) =
-                err.downcast_ref::<WorkerError>()
-            {
+            if let Some(WorkerError::Locked { .. }) = err.downcast_ref::<WorkerError>() {
                 eprintln!("dyndns-worker: {err:#}; exiting");
                 return ExitCode::from(EXIT_LOCKED);
             }
@@ -62,8 +101,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(run_once: bool) {
-    let default = if run_once { "debug" } else { "info" };
+/// `info` under systemd; warnings and errors only in the cron modes, where every line is mailed.
+/// `RUST_LOG` overrides either.
+fn init_logging(mode: Mode) {
+    let default = match mode {
+        Mode::Continuous => "info",
+        Mode::RunOnce | Mode::Timeout(_) => "warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
@@ -73,14 +117,9 @@ fn init_logging(run_once: bool) {
         .try_init();
 }
 
-fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
-    let path = dyndns_config::resolve_path(cli.config.as_deref());
+fn run_cli(config: Option<PathBuf>, mode: Mode) -> anyhow::Result<ExitCode> {
+    let path = dyndns_config::resolve_path(config.as_deref());
     let config = Arc::new(Config::load(&path)?);
-    let mode = match (cli.run_once, cli.timeout) {
-        (true, _) => Mode::RunOnce,
-        (false, Some(secs)) => Mode::Timeout(Duration::from_secs(secs)),
-        (false, None) => Mode::Continuous,
-    };
     for line in dyndns_config::summary(&config).lines() {
         tracing::info!("{line}");
     }
@@ -97,16 +136,37 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         superseded = report.superseded,
         dead_lettered = report.dead_lettered,
         deferred = report.deferred,
+        left_in_cur = report.left_in_cur,
         "dyndns-worker stopped"
     );
-    if mode == Mode::RunOnce && report.deferred > 0 {
-        eprintln!(
-            "dyndns-worker: {} change(s) left waiting after transient backend failures",
-            report.deferred
-        );
-        return Ok(ExitCode::FAILURE);
+    Ok(exit_code(mode, &report))
+}
+
+/// The exit status of a finished run; see [`EXIT_CODES`]. Under systemd (continuous mode) a stop is
+/// always a success: problems are in the journal, and a failed unit would not say more.
+fn exit_code(mode: Mode, report: &Report) -> ExitCode {
+    if mode == Mode::Continuous {
+        return ExitCode::SUCCESS;
     }
-    Ok(ExitCode::SUCCESS)
+    if report.dead_lettered > 0 {
+        eprintln!(
+            "dyndns-worker: {} job(s) dead-lettered; see failed/ and the log above",
+            report.dead_lettered
+        );
+        return ExitCode::from(EXIT_DEAD_LETTERED);
+    }
+    if report.state_unsaved {
+        eprintln!("dyndns-worker: the applied state could not be saved; the applied jobs wait in cur/ for the next run");
+        return ExitCode::FAILURE;
+    }
+    if mode == Mode::RunOnce && report.left_in_cur > 0 {
+        eprintln!(
+            "dyndns-worker: {} job(s) left waiting in cur/ after transient failures; the next run retries them",
+            report.left_in_cur
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 /// Resolves on SIGTERM or SIGINT.

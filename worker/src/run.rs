@@ -1,20 +1,21 @@
 //! Why this exists: the worker's life cycle. It takes the spool lock, resumes `cur/`, claims `new/`,
-//! applies each distinct change through the backend, and only then lets the jobs leave `cur/`.
+//! applies each distinct change through the backend, records it, and only then lets the jobs leave
+//! `cur/`; it ends when its mode says so.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use dyndns_config::Config;
-use dyndns_queue::{AppliedState, Family, Job, SpoolDirs, SpoolError};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
-use crate::backend::{Backend, BackendError, Change};
-use crate::batch::{plan, Planned, Target};
+use crate::backend::Backend;
+use crate::clock::{Clock, SystemClock};
+use crate::startup::{self, WorkerError};
 use crate::watch::SpoolWatch;
+use crate::worker::Worker;
 
 /// How long the worker runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,40 +37,18 @@ pub struct Report {
     pub unchanged: usize,
     /// Jobs (per family) made moot by a newer job for the same host and family.
     pub superseded: usize,
-    /// Spool files moved to `failed/`.
+    /// Spool entries moved to `failed/`.
     pub dead_lettered: usize,
-    /// Changes still waiting after a transient backend failure (left in `cur/`).
+    /// Changes (per host and family) still waiting at the end, after transient failures.
     pub deferred: usize,
+    /// Job files still in `cur/` at the end, for whatever reason; the next run takes them up.
+    pub left_in_cur: usize,
+    /// The last changes could not be recorded in `applied.json`.
+    pub state_unsaved: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
-    #[error(transparent)]
-    Spool(#[from] SpoolError),
-    #[error("cannot save the applied state {path}: {message}")]
-    State { path: PathBuf, message: String },
-}
-
-/// Backoff after transient failures: 1 s, doubling, at most 5 minutes; never a busy loop.
-fn backoff(attempts: u32) -> Duration {
-    Duration::from_secs(1u64 << attempts.min(8)).min(Duration::from_secs(300))
-}
-
-pub struct Worker {
-    config: Arc<Config>,
-    backend: Arc<dyn Backend>,
-    spool: SpoolDirs,
-    state_path: PathBuf,
-    state: AppliedState,
-    state_dirty: bool,
-    /// Valid jobs claimed into `cur/`, by spool file name.
-    pending: BTreeMap<String, Job>,
-    /// Targets whose last attempt failed transiently: attempts so far and when to try again.
-    retry: HashMap<Target, (u32, Instant)>,
-    /// Per spool file: the families already settled (the file leaves `cur/` when all of its are).
-    settled: BTreeMap<String, BTreeSet<Family>>,
-    report: Report,
-}
+/// When no filesystem events arrive, polling is the only way to stay near the 100 ms promise.
+const POLL_WITHOUT_EVENTS: Duration = Duration::from_millis(100);
 
 /// Runs the worker on `config`'s spool with `backend` until `mode` or `shutdown` ends it.
 pub async fn run<F>(
@@ -81,8 +60,23 @@ pub async fn run<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let spool = SpoolDirs::at(&config.spool_dir);
-    let _lock = spool.lock()?;
+    run_with_clock(config, backend, mode, shutdown, Arc::new(SystemClock)).await
+}
+
+/// [`run`] with the wall clock given; waiting (backoff, rescans, `--timeout`) follows tokio's
+/// time, which tests pause and advance.
+pub async fn run_with_clock<F>(
+    config: Arc<Config>,
+    backend: Arc<dyn Backend>,
+    mode: Mode,
+    shutdown: F,
+    clock: Arc<dyn Clock>,
+) -> Result<Report, WorkerError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let lock = startup::take_spool(&config)?;
+    let (state_path, state) = startup::load_state(&config, clock.now())?;
     let stopping = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     {
@@ -93,33 +87,35 @@ where
             wake.notify_one();
         });
     }
-    let watch = SpoolWatch::start(&spool.new(), wake.clone());
+    let watch = SpoolWatch::start(&lock.dirs().new(), wake.clone());
     let deadline = match mode {
         Mode::Timeout(limit) => Some(Instant::now() + limit),
         Mode::RunOnce | Mode::Continuous => None,
     };
-    let mut worker = Worker::new(config, backend, spool);
-    tracing::debug!(spool = %worker.spool.root().display(), backend = worker.backend.name(), "worker started");
-    if let Err(err) = worker.spool.recover_tmp(Duration::from_secs(3600)) {
-        tracing::warn!(error = %err, "cannot clean stale files from tmp/");
-    }
+    let run_once = mode == Mode::RunOnce;
+    let mut worker = Worker::new(config, backend, lock, state_path, state, clock);
+    worker.housekeeping();
     worker.resume_cur();
     loop {
+        if worker.housekeeping_due() {
+            worker.housekeeping();
+        }
         worker.intake_new();
-        worker.apply_due(&stopping, mode == Mode::RunOnce).await;
-        worker.save_state()?;
+        worker.retry_unadmitted();
+        worker.apply_due(&stopping, run_once).await;
+        worker.save_state(run_once);
+        worker.finish_settled();
         let stop =
             stopping.load(Ordering::SeqCst) || deadline.is_some_and(|at| Instant::now() >= at);
-        if stop || mode == Mode::RunOnce {
+        if stop || run_once {
             break;
         }
-        let mut sleep = worker.config.worker.rescan;
+        let mut sleep = worker.rescan_interval();
         if !watch.is_active() {
-            // Without filesystem events, polling is the only way to stay near the 100 ms promise.
-            sleep = sleep.min(Duration::from_millis(100));
+            sleep = sleep.min(POLL_WITHOUT_EVENTS);
         }
-        if let Some(next_retry) = worker.retry.values().map(|(_, at)| *at).min() {
-            sleep = sleep.min(next_retry.saturating_duration_since(Instant::now()));
+        if let Some(at) = worker.next_wake() {
+            sleep = sleep.min(at.saturating_duration_since(Instant::now()));
         }
         if let Some(at) = deadline {
             sleep = sleep.min(at.saturating_duration_since(Instant::now()));
@@ -129,274 +125,5 @@ where
             _ = tokio::time::sleep(sleep) => {}
         }
     }
-    worker.report.deferred = worker.pending_targets();
-    Ok(worker.report)
-}
-
-impl Worker {
-    fn new(config: Arc<Config>, backend: Arc<dyn Backend>, spool: SpoolDirs) -> Worker {
-        let state_path = AppliedState::path_in(&config.worker.state_dir);
-        let state = AppliedState::load(&state_path).unwrap_or_else(|err| {
-            // The state is a record, not the truth (the backend is): start afresh rather than stop.
-            tracing::warn!(error = %err, "cannot read the applied state; starting with an empty one");
-            AppliedState::default()
-        });
-        Worker {
-            config,
-            backend,
-            spool,
-            state_path,
-            state,
-            state_dirty: false,
-            pending: BTreeMap::new(),
-            retry: HashMap::new(),
-            settled: BTreeMap::new(),
-            report: Report::default(),
-        }
-    }
-
-    /// Jobs left in `cur/` by a previous run were claimed but not confirmed: take them up again.
-    fn resume_cur(&mut self) {
-        match self.spool.list_cur() {
-            Ok(names) => {
-                for name in names {
-                    if !self.pending.contains_key(&name) {
-                        tracing::info!(file = %name, "resuming a job claimed by an earlier run");
-                        self.admit(name);
-                    }
-                }
-            }
-            Err(err) => tracing::error!(error = %err, "cannot list cur/"),
-        }
-    }
-
-    /// Claims everything in `new/` (including files written while no worker ran).
-    fn intake_new(&mut self) {
-        let names = match self.spool.list_new() {
-            Ok(names) => names,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot list new/");
-                return;
-            }
-        };
-        for name in names {
-            match self.spool.claim(&name) {
-                Ok(()) => self.admit(name),
-                Err(SpoolError::Vanished { .. }) => {}
-                Err(SpoolError::Duplicate { path, moved_to }) => {
-                    tracing::warn!(file = %path.display(), moved_to = %moved_to.display(), "dead-lettered a duplicate job name");
-                    self.report.dead_lettered += 1;
-                }
-                Err(err) => tracing::error!(file = %name, error = %err, "cannot claim job"),
-            }
-        }
-    }
-
-    /// Reads a claimed file as hostile input; a valid job joins `pending`, anything else is dead-lettered.
-    fn admit(&mut self, name: String) {
-        let checked = self
-            .spool
-            .read_claimed(&name)
-            .map_err(|err| err.to_string())
-            .and_then(|job| {
-                let addresses: Vec<_> = job.addresses().collect();
-                self.config.check_job(&job.user, &job.host, &addresses)?;
-                Ok(job)
-            });
-        match checked {
-            Ok(job) => {
-                tracing::debug!(file = %name, job = %job.id, host = %job.host, "job claimed");
-                self.pending.insert(name, job);
-            }
-            Err(reason) => self.dead_letter(&name, &reason),
-        }
-    }
-
-    fn dead_letter(&mut self, name: &str, reason: &str) {
-        match self.spool.dead_letter(name, reason) {
-            Ok(path) => {
-                tracing::warn!(file = %name, moved_to = %path.display(), reason = %reason, "job dead-lettered");
-                self.report.dead_lettered += 1;
-            }
-            Err(err) => {
-                tracing::error!(file = %name, error = %err, reason = %reason, "cannot dead-letter job")
-            }
-        }
-        self.pending.remove(name);
-        self.settled.remove(name);
-    }
-
-    fn pending_targets(&self) -> usize {
-        plan(&self.pending).len()
-    }
-
-    /// Applies every planned change whose retry time has come. In run-once mode each change is tried
-    /// once, whatever its backoff.
-    async fn apply_due(&mut self, stopping: &AtomicBool, run_once: bool) {
-        let now = Instant::now();
-        for planned in plan(&self.pending) {
-            if stopping.load(Ordering::SeqCst) {
-                // The change in flight has finished; the rest stays in cur/ for the next start.
-                return;
-            }
-            let due = self
-                .retry
-                .get(&planned.target)
-                .is_none_or(|(_, at)| *at <= now || run_once);
-            if due {
-                self.apply_one(planned).await;
-            }
-        }
-    }
-
-    async fn apply_one(&mut self, planned: Planned) {
-        let Some(newest) = self.pending.get(&planned.newest).cloned() else {
-            return;
-        };
-        let (host, family) = planned.target.clone();
-        // A job older than one already handled for this host and family (a dead letter moved back
-        // by hand, say) would roll DNS back: it is superseded by what was handled, not applied.
-        if self
-            .state
-            .handled_received_at(&host, family)
-            .is_some_and(|handled| newest.received_at < handled)
-        {
-            self.settle_files(&planned.files, family, "a newer change already handled");
-            return;
-        }
-        let Some(zone) = self.config.zone_for(&newest.host) else {
-            // Admission checked this; the config cannot change under a running worker.
-            self.dead_letter(&planned.newest, "host is outside every configured zone");
-            return;
-        };
-        let change = Change {
-            host: newest.host.clone(),
-            zone: zone.backend_zone.clone(),
-            label: zone.label_of(&newest.host),
-            address: planned.address,
-            ttl: zone.ttl,
-        };
-        let since_request = |now: SystemTime| {
-            now.duration_since(newest.received_at)
-                .map_or(0, |elapsed| elapsed.as_millis())
-        };
-        // Request → backend: how long the job took to reach the backend, and to be confirmed by it.
-        let wait_ms = since_request(SystemTime::now());
-        let started = Instant::now();
-        let outcome = self.backend.apply(&change).await;
-        let millis = started.elapsed().as_millis();
-        let latency_ms = since_request(SystemTime::now());
-        match outcome {
-            Ok(applied) => {
-                self.retry.remove(&planned.target);
-                let previous: Vec<String> =
-                    applied.previous.iter().map(ToString::to_string).collect();
-                if applied.changed {
-                    self.report.applied += 1;
-                } else {
-                    self.report.unchanged += 1;
-                }
-                tracing::info!(
-                    host = %host,
-                    old = %if previous.is_empty() { "-".to_string() } else { previous.join(",") },
-                    new = %planned.address,
-                    changed = applied.changed,
-                    backend = self.backend.name(),
-                    ms = millis as u64,
-                    wait_ms = wait_ms as u64,
-                    latency_ms = latency_ms as u64,
-                    job = %newest.id,
-                    "applied"
-                );
-                self.state.record_applied(
-                    &host,
-                    planned.address,
-                    newest.received_at,
-                    SystemTime::now(),
-                );
-                self.state_dirty = true;
-                // The newest job's change is confirmed: every file of the target has it settled.
-                self.settle_files(&planned.files, family, &planned.newest);
-            }
-            Err(BackendError::Transient(message)) => {
-                let attempts = self
-                    .retry
-                    .get(&planned.target)
-                    .map_or(0, |(attempts, _)| *attempts)
-                    + 1;
-                let delay = backoff(attempts - 1);
-                tracing::warn!(
-                    host = %host, family = family.as_str(), backend = self.backend.name(), attempts,
-                    retry_in_s = delay.as_secs(), error = %message, "transient backend failure; will retry"
-                );
-                self.retry
-                    .insert(planned.target.clone(), (attempts, Instant::now() + delay));
-            }
-            Err(BackendError::Permanent(message)) => {
-                self.retry.remove(&planned.target);
-                tracing::error!(host = %host, family = family.as_str(), backend = self.backend.name(), error = %message, "permanent backend failure");
-                self.state.record_handled(&host, family, newest.received_at);
-                self.state_dirty = true;
-                let reason = format!(
-                    "backend {} refused {} {}: {message}",
-                    self.backend.name(),
-                    host,
-                    planned.address
-                );
-                let others: Vec<String> = planned
-                    .files
-                    .iter()
-                    .filter(|name| **name != planned.newest)
-                    .cloned()
-                    .collect();
-                self.dead_letter(&planned.newest, &reason);
-                self.settle_files(&others, family, &planned.newest);
-            }
-        }
-    }
-
-    fn settle_files(&mut self, files: &[String], family: Family, newest: &str) {
-        for name in files {
-            if name != newest {
-                self.report.superseded += 1;
-                if let Some(job) = self.pending.get(name) {
-                    tracing::info!(job = %job.id, host = %job.host, family = family.as_str(), by = %newest, "superseded");
-                }
-            }
-            let Some(job) = self.pending.get(name) else {
-                continue;
-            };
-            let families: BTreeSet<Family> = job
-                .addresses()
-                .map(|address| Family::of(&address))
-                .collect();
-            let done = self.settled.entry(name.clone()).or_default();
-            done.insert(family);
-            if families.is_subset(done) {
-                match self.spool.complete(name) {
-                    Ok(()) => {
-                        self.pending.remove(name);
-                        self.settled.remove(name);
-                    }
-                    Err(err) => {
-                        tracing::error!(file = %name, error = %err, "cannot remove finished job from cur/")
-                    }
-                }
-            }
-        }
-    }
-
-    fn save_state(&mut self) -> Result<(), WorkerError> {
-        if !self.state_dirty {
-            return Ok(());
-        }
-        self.state
-            .save(&self.state_path)
-            .map_err(|err| WorkerError::State {
-                path: self.state_path.clone(),
-                message: err.to_string(),
-            })?;
-        self.state_dirty = false;
-        Ok(())
-    }
+    Ok(worker.into_report())
 }

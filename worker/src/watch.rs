@@ -36,3 +36,21 @@ impl SpoolWatch {
         self.watcher.is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_file_landing_in_the_folder_wakes_the_waiter() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let wake = Arc::new(Notify::new());
+        let watch = SpoolWatch::start(dir.path(), wake.clone());
+        assert!(watch.is_active(), "inotify is available here");
+        std::fs::write(dir.path().join("job.json"), b"{}").expect("write");
+        tokio::time::timeout(Duration::from_secs(5), wake.notified())
+            .await
+            .expect("woken by the event within 5 s");
+    }
+}

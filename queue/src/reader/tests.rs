@@ -4,6 +4,7 @@
 use super::*;
 use crate::SpoolWriter;
 use std::net::Ipv4Addr;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::sync::mpsc;
 
@@ -12,6 +13,20 @@ fn spool() -> (tempfile::TempDir, SpoolDirs) {
     let dirs = SpoolDirs::at(root.path().join("spool"));
     dirs.create_all().expect("create spool");
     (root, dirs)
+}
+
+/// The spool and its lock, for tests of what only the lock holder may do.
+fn locked() -> (tempfile::TempDir, SpoolDirs, SpoolLock) {
+    let (root, dirs) = spool();
+    let lock = dirs.lock().expect("lock the spool");
+    (root, dirs, lock)
+}
+
+fn rejected(result: Result<Job, TakeError>) -> JobError {
+    match result {
+        Err(TakeError::Rejected(err)) => err,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
 }
 
 fn job() -> Job {
@@ -46,33 +61,165 @@ fn names(dir: &Path) -> Vec<OsString> {
     names
 }
 
-/// Runs `read_claimed` on another thread so a blocking open fails the test instead of hanging it.
-fn read_within_a_second(dirs: &SpoolDirs, name: &str) -> Result<Job, JobError> {
+/// Runs `take_claimed` on another thread so a blocking open fails the test instead of hanging it.
+fn take_within_a_second(lock: SpoolLock, name: &str) -> Result<Job, TakeError> {
     let (tx, rx) = mpsc::channel();
-    let (dirs, name) = (dirs.clone(), name.to_owned());
+    let name = name.to_owned();
     std::thread::spawn(move || {
-        let _ = tx.send(dirs.read_claimed(&name));
+        let _ = tx.send(lock.take_claimed(&name));
     });
     rx.recv_timeout(Duration::from_secs(1))
-        .expect("read_claimed returned within a second")
+        .expect("take_claimed returned within a second")
 }
 
 #[test]
 fn submitted_job_is_claimed_read_and_completed() {
-    let (_root, dirs) = spool();
+    let (_root, dirs, lock) = locked();
     let writer = SpoolWriter::open(dirs.root()).expect("open writer");
     let job = job();
     writer.submit(&job).expect("submit");
 
-    let listed = dirs.list_new().expect("list new");
+    let listed = lock.list_new().expect("list new").names;
     assert_eq!(listed.len(), 1);
-    dirs.claim(&listed[0]).expect("claim");
-    assert!(dirs.list_new().expect("list new").is_empty());
-    assert_eq!(dirs.list_cur().expect("list cur"), listed);
-    assert_eq!(dirs.read_claimed(&listed[0]).expect("read"), job);
-    dirs.complete(&listed[0]).expect("complete");
-    assert!(dirs.list_cur().expect("list cur").is_empty());
-    dirs.complete(&listed[0]).expect("completing twice is fine");
+    lock.claim(&listed[0]).expect("claim");
+    assert!(lock.list_new().expect("list new").names.is_empty());
+    assert_eq!(lock.list_cur().expect("list cur").names, listed);
+    assert_eq!(lock.take_claimed(&listed[0]).expect("read"), job);
+    lock.complete(&listed[0]).expect("complete");
+    assert!(lock.list_cur().expect("list cur").names.is_empty());
+    lock.complete(&listed[0]).expect("completing twice is fine");
+}
+
+#[test]
+fn claimed_job_is_replaced_by_a_worker_owned_copy_the_frontend_cannot_change() {
+    use std::io::{Seek, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let (_root, dirs, lock) = locked();
+    let writer = SpoolWriter::open(dirs.root()).expect("open writer");
+    let original = job();
+    let path = writer.submit(&original).expect("submit");
+    let name = path
+        .file_name()
+        .expect("name")
+        .to_str()
+        .expect("UTF-8")
+        .to_owned();
+    // The frontend's file: its own user, writable by it, and (compromised) still held open.
+    nix::unistd::chown(&path, Some(65534.into()), Some(65534.into())).expect("chown");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let mut held = File::options()
+        .write(true)
+        .open(&path)
+        .expect("open before claim");
+    let before = std::fs::metadata(&path).expect("stat").ino();
+
+    lock.claim(&name).expect("claim");
+    let taken = lock.take_claimed(&name).expect("take");
+    let claimed = dirs.cur().join(&name);
+    let after = std::fs::metadata(&claimed).expect("stat claimed");
+    assert_ne!(after.ino(), before, "cur/ holds a new inode");
+    assert_eq!(
+        after.uid(),
+        nix::unistd::geteuid().as_raw(),
+        "owned by the worker"
+    );
+    let cur_group = std::fs::metadata(dirs.cur()).expect("stat cur").gid();
+    assert_eq!(after.gid(), cur_group, "group of cur/, not the frontend's");
+    assert_eq!(after.permissions().mode() & 0o7777, 0o640);
+
+    // Writing through the descriptor opened before the claim changes neither what the worker
+    // applies nor what cur/ holds.
+    let mut forged = original.clone();
+    forged.ipv4 = Some(Ipv4Addr::new(192, 0, 2, 66));
+    held.rewind().expect("rewind");
+    held.write_all(&forged.to_json())
+        .expect("write through the old descriptor");
+    held.sync_all().expect("sync");
+    assert_eq!(taken, original);
+    assert_eq!(
+        std::fs::read(&claimed).expect("read claimed"),
+        original.to_json()
+    );
+    assert_eq!(lock.take_claimed(&name).expect("take again"), original);
+    assert!(
+        !names(dirs.root())
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with(".claim-")),
+        "no temporary copy left at the spool's top"
+    );
+}
+
+#[test]
+fn a_lease_held_by_the_frontend_defers_the_job_instead_of_dead_lettering_it() {
+    let (_root, dirs, lock) = locked();
+    plant_claimed(&dirs, "leased.json", &job().to_json());
+    // A write lease makes a non-blocking open fail with EWOULDBLOCK until the kernel breaks it.
+    // perl (Debian's perl-base is essential) holds one and ignores the break signal.
+    let script = r#"use Fcntl qw(F_SETLEASE F_WRLCK); $SIG{IO} = "IGNORE";
+        open(my $f, "<", $ARGV[0]) or die "open: $!";
+        fcntl($f, F_SETLEASE, F_WRLCK) or die "lease: $!";
+        print "leased
+"; STDOUT->flush(); sleep 60;"#;
+    let mut holder = std::process::Command::new("perl")
+        .args(["-e", script])
+        .arg(dirs.cur().join("leased.json"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start perl");
+    let mut ready = String::new();
+    let stdout = holder.stdout.take().expect("piped stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready)
+        .expect("read from perl");
+    assert_eq!(ready, "leased\n", "perl took the lease");
+
+    let first = lock.take_claimed("leased.json");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        matches!(&first, Err(TakeError::NotYet { cause, .. }) if cause.raw_os_error() == Some(libc_ewouldblock())),
+        "{first:?}"
+    );
+    assert_eq!(names(&dirs.cur()), ["leased.json"], "still waiting in cur/");
+    assert!(names(&dirs.failed()).is_empty());
+    // Once the lease is gone, the same job is taken.
+    assert_eq!(
+        lock.take_claimed("leased.json")
+            .expect("take after the lease")
+            .host,
+        "home.example.org"
+    );
+}
+
+fn libc_ewouldblock() -> i32 {
+    Errno::EWOULDBLOCK as i32
+}
+
+#[test]
+fn errors_that_may_pass_are_told_apart_from_bad_files() {
+    for errno in [
+        Errno::EAGAIN,
+        Errno::EINTR,
+        Errno::ETXTBSY,
+        Errno::EMFILE,
+        Errno::ENFILE,
+    ] {
+        assert!(may_pass(errno), "{errno}");
+    }
+    for errno in [Errno::EACCES, Errno::EISDIR, Errno::EINVAL, Errno::ELOOP] {
+        assert!(!may_pass(errno), "{errno}");
+    }
+}
+
+#[test]
+fn lock_removes_copies_a_crash_left_at_the_spool_top() {
+    let (_root, dirs) = spool();
+    std::fs::write(dirs.root().join(".claim-0123.tmp"), b"{").expect("plant");
+    std::fs::write(dirs.root().join("notes.txt"), b"keep").expect("plant");
+    let _lock = dirs.lock().expect("lock");
+    assert_eq!(
+        names(dirs.root()),
+        ["cur", "failed", "new", "notes.txt", "tmp", "worker.lock"]
+    );
 }
 
 #[test]
@@ -107,7 +254,7 @@ fn lock_refuses_a_planted_symlink() {
 
 #[test]
 fn listing_returns_every_kind_of_entry_sorted() {
-    let (root, dirs) = spool();
+    let (root, dirs, lock) = locked();
     let new = dirs.new();
     std::fs::write(new.join("2.job.json"), b"{}").expect("file");
     std::fs::write(new.join(".hidden"), b"").expect("dotfile");
@@ -115,37 +262,44 @@ fn listing_returns_every_kind_of_entry_sorted() {
     nix::unistd::mkfifo(&new.join("1.fifo"), nix::sys::stat::Mode::S_IRWXU).expect("fifo");
     symlink(root.path(), new.join("0.link")).expect("symlink");
     assert_eq!(
-        dirs.list_new().expect("list"),
+        lock.list_new().expect("list").names,
         [".hidden", "0.link", "1.fifo", "2.job.json", "3.dir"]
     );
 }
 
 #[test]
 fn non_utf8_name_is_dead_lettered_not_listed() {
-    let (_root, dirs) = spool();
+    let (_root, dirs, lock) = locked();
     let raw = OsStr::from_bytes(b"bad-\xff-name");
     std::fs::write(dirs.new().join(raw), b"{}").expect("plant");
     std::fs::write(dirs.new().join("good.json"), b"{}").expect("plant");
-    assert_eq!(dirs.list_new().expect("list"), ["good.json"]);
+    let listing = lock.list_new().expect("list");
+    assert_eq!(listing.names, ["good.json"]);
+    assert_eq!(listing.unreadable.len(), 1);
+    assert_eq!(listing.unreadable[0].name, raw);
+    assert_eq!(
+        listing.unreadable[0].moved_to.as_ref().expect("moved"),
+        &dirs.failed().join(raw)
+    );
     assert!(dirs.failed().join(raw).exists());
-    let reason = std::fs::read_to_string(dirs.failed().join(with_suffix(raw, ".reason")))
+    let reason = std::fs::read_to_string(dirs.failed().join(failed::with_suffix(raw, ".reason")))
         .expect("reason file");
     assert!(reason.contains("not UTF-8"), "{reason}");
 }
 
 #[test]
 fn claim_of_a_vanished_file_is_distinguishable() {
-    let (_root, dirs) = spool();
-    let err = dirs.claim("gone.json").expect_err("nothing to claim");
+    let (_root, _dirs, lock) = locked();
+    let err = lock.claim("gone.json").expect_err("nothing to claim");
     assert!(matches!(err, SpoolError::Vanished { .. }), "{err}");
 }
 
 #[test]
 fn claim_does_not_overwrite_a_claimed_job() {
-    let (_root, dirs) = spool();
+    let (_root, dirs, lock) = locked();
     plant_claimed(&dirs, "same.json", b"claimed");
     std::fs::write(dirs.new().join("same.json"), b"impostor").expect("plant");
-    let err = dirs.claim("same.json").expect_err("duplicate");
+    let err = lock.claim("same.json").expect_err("duplicate");
     assert!(matches!(err, SpoolError::Duplicate { .. }), "{err}");
     assert_eq!(
         std::fs::read(dirs.cur().join("same.json")).expect("read"),
@@ -159,83 +313,83 @@ fn claim_does_not_overwrite_a_claimed_job() {
 
 #[test]
 fn names_reaching_outside_the_spool_are_refused() {
-    let (_root, dirs) = spool();
+    let (_root, _dirs, lock) = locked();
     for name in ["../worker.lock", "..", ""] {
-        assert!(matches!(dirs.claim(name), Err(SpoolError::BadName { .. })));
+        assert!(matches!(lock.claim(name), Err(SpoolError::BadName { .. })));
         assert!(matches!(
-            dirs.complete(name),
+            lock.complete(name),
             Err(SpoolError::BadName { .. })
         ));
         assert!(matches!(
-            dirs.dead_letter(name, "x"),
+            lock.dead_letter(name, "x"),
             Err(SpoolError::BadName { .. })
         ));
         assert!(matches!(
-            dirs.read_claimed(name),
-            Err(JobError::Read { .. })
+            rejected(lock.take_claimed(name)),
+            JobError::Read { .. }
         ));
     }
 }
 
 #[test]
 fn symlink_to_a_valid_job_is_refused() {
-    let (root, dirs) = spool();
+    let (root, dirs, lock) = locked();
     let elsewhere = root.path().join("valid.json");
     std::fs::write(&elsewhere, job().to_json()).expect("valid job elsewhere");
     symlink(&elsewhere, dirs.cur().join("link.json")).expect("plant symlink");
-    let err = dirs.read_claimed("link.json").expect_err("symlink");
+    let err = rejected(lock.take_claimed("link.json"));
     assert!(matches!(err, JobError::Symlink), "{err}");
 }
 
 #[test]
 fn fifo_is_refused_without_blocking() {
-    let (_root, dirs) = spool();
+    let (_root, dirs, lock) = locked();
     nix::unistd::mkfifo(&dirs.cur().join("fifo.json"), nix::sys::stat::Mode::S_IRWXU)
         .expect("mkfifo");
-    let err = read_within_a_second(&dirs, "fifo.json").expect_err("fifo");
+    let err = rejected(take_within_a_second(lock, "fifo.json"));
     assert!(matches!(err, JobError::NotRegular("fifo")), "{err}");
 }
 
 #[test]
 fn directory_is_refused() {
-    let (_root, dirs) = spool();
+    let (_root, dirs, lock) = locked();
     std::fs::create_dir(dirs.cur().join("dir.json")).expect("mkdir");
-    let err = dirs.read_claimed("dir.json").expect_err("directory");
+    let err = rejected(lock.take_claimed("dir.json"));
     assert!(matches!(err, JobError::NotRegular("directory")), "{err}");
 }
 
 #[test]
 fn socket_is_refused() {
-    let (_root, dirs) = spool();
+    let (_root, dirs, lock) = locked();
     let _listener =
         std::os::unix::net::UnixListener::bind(dirs.cur().join("sock.json")).expect("bind");
-    let err = read_within_a_second(&dirs, "sock.json").expect_err("socket");
+    let err = rejected(take_within_a_second(lock, "sock.json"));
     assert!(matches!(err, JobError::NotRegular("socket")), "{err}");
 }
 
 #[test]
 fn hard_link_is_refused() {
-    let (root, dirs) = spool();
+    let (root, dirs, lock) = locked();
     let secret = root.path().join("secret");
     std::fs::write(&secret, job().to_json()).expect("secret");
     std::fs::hard_link(&secret, dirs.cur().join("linked.json")).expect("hard link");
-    let err = dirs.read_claimed("linked.json").expect_err("hard link");
+    let err = rejected(lock.take_claimed("linked.json"));
     assert!(matches!(err, JobError::HardLinked(2)), "{err}");
 }
 
 #[test]
 fn oversized_file_is_refused_before_reading() {
-    let (_root, dirs) = spool();
+    let (_root, dirs, lock) = locked();
     plant_claimed(&dirs, "big.json", &vec![b' '; 10 * 1024 * 1024]);
-    let err = dirs.read_claimed("big.json").expect_err("10 MB");
+    let err = rejected(lock.take_claimed("big.json"));
     assert!(matches!(err, JobError::TooLarge(10_485_760)), "{err}");
 }
 
 #[test]
 fn bad_contents_are_refused() {
-    let (_root, dirs) = spool();
+    let (_root, dirs, lock) = locked();
     plant_claimed(&dirs, "garbage.json", b"\x00\xffnot json");
-    let err = dirs.read_claimed("garbage.json").expect_err("garbage");
+    let err = rejected(lock.take_claimed("garbage.json"));
     assert!(matches!(err, JobError::Json(_)), "{err}");
 
     plant_claimed(
@@ -243,7 +397,7 @@ fn bad_contents_are_refused() {
         "v9.json",
         &job_json_with(|v| v["version"] = 9.into()),
     );
-    let err = dirs.read_claimed("v9.json").expect_err("version 9");
+    let err = rejected(lock.take_claimed("v9.json"));
     assert!(matches!(err, JobError::UnknownVersion(9)), "{err}");
 
     plant_claimed(
@@ -251,118 +405,14 @@ fn bad_contents_are_refused() {
         "extra.json",
         &job_json_with(|v| v["zone"] = "x".into()),
     );
-    let err = dirs.read_claimed("extra.json").expect_err("unknown field");
+    let err = rejected(lock.take_claimed("extra.json"));
     assert!(matches!(err, JobError::Json(_)), "{err}");
     assert!(err.to_string().contains("zone"), "{err}");
 }
 
 #[test]
-fn dead_letter_moves_the_entry_beside_its_reason() {
-    let (_root, dirs) = spool();
-    plant_claimed(&dirs, "bad.json", b"nope");
-    let moved = dirs
-        .dead_letter("bad.json", "not a well-formed job")
-        .expect("dead letter");
-    assert_eq!(moved, dirs.failed().join("bad.json"));
-    assert!(!dirs.cur().join("bad.json").exists());
-    assert_eq!(std::fs::read(&moved).expect("moved file"), b"nope");
-    let reason = std::fs::read_to_string(dirs.failed().join("bad.json.reason")).expect("reason");
-    assert!(reason.ends_with(": not a well-formed job\n"), "{reason:?}");
-    let time = reason.split(": ").next().expect("time prefix");
-    assert!(rfc3339::parse(time).is_ok(), "{reason:?}");
-    assert_eq!(
-        names(&dirs.failed()),
-        ["bad.json", "bad.json.reason"],
-        "no temporary reason file left behind"
-    );
-}
-
-#[test]
-fn dead_letter_picks_a_free_name() {
-    let (_root, dirs) = spool();
-    for round in 0..3 {
-        plant_claimed(&dirs, "dup.json", format!("round {round}").as_bytes());
-        dirs.dead_letter("dup.json", "again").expect("dead letter");
-    }
-    assert_eq!(
-        names(&dirs.failed()),
-        [
-            "dup.json",
-            "dup.json.1",
-            "dup.json.1.reason",
-            "dup.json.2",
-            "dup.json.2.reason",
-            "dup.json.reason"
-        ]
-    );
-    assert_eq!(
-        std::fs::read(dirs.failed().join("dup.json.2")).expect("read"),
-        b"round 2"
-    );
-}
-
-#[test]
-fn dead_letter_moves_entries_that_are_not_files() {
-    let (root, dirs) = spool();
-    std::fs::create_dir(dirs.cur().join("dir")).expect("mkdir");
-    nix::unistd::mkfifo(&dirs.cur().join("fifo"), nix::sys::stat::Mode::S_IRWXU).expect("fifo");
-    let target = root.path().join("target");
-    std::fs::write(&target, b"keep").expect("target");
-    symlink(&target, dirs.cur().join("link")).expect("symlink");
-    for name in ["dir", "fifo", "link"] {
-        dirs.dead_letter(name, "not a regular file").expect(name);
-    }
-    assert!(names(&dirs.cur()).is_empty());
-    assert!(dirs.failed().join("dir").is_dir());
-    let link = std::fs::symlink_metadata(dirs.failed().join("link")).expect("lstat");
-    assert!(link.file_type().is_symlink());
-    assert_eq!(std::fs::read(&target).expect("target"), b"keep");
-}
-
-#[test]
-fn dead_letter_reason_is_one_bounded_line() {
-    let (_root, dirs) = spool();
-    plant_claimed(&dirs, "x", b"");
-    let hostile = format!("line one\nline two\r{}", "a".repeat(10_000));
-    dirs.dead_letter("x", &hostile).expect("dead letter");
-    let reason = std::fs::read_to_string(dirs.failed().join("x.reason")).expect("reason");
-    assert_eq!(reason.lines().count(), 1, "{reason:?}");
-    assert!(reason.contains(r"line one\nline two\r"), "{reason:?}");
-    assert!(
-        reason.len() < MAX_REASON_BYTES + 100,
-        "{} bytes",
-        reason.len()
-    );
-}
-
-#[test]
-fn dead_letter_shortens_names_too_long_for_a_reason_file() {
-    let (_root, dirs) = spool();
-    let long = "x".repeat(250);
-    plant_claimed(&dirs, &long, b"");
-    let moved = dirs.dead_letter(&long, "odd").expect("dead letter");
-    let moved_name = moved
-        .file_name()
-        .expect("name")
-        .to_string_lossy()
-        .into_owned();
-    assert_eq!(moved_name, format!("{}.truncated", "x".repeat(150)));
-    let reason =
-        std::fs::read_to_string(with_suffix(moved.as_os_str(), ".reason")).expect("reason");
-    assert!(reason.contains(&long), "original name kept in the reason");
-}
-
-#[test]
-fn dead_letter_of_a_vanished_entry_writes_no_reason() {
-    let (_root, dirs) = spool();
-    let err = dirs.dead_letter("gone", "why").expect_err("vanished");
-    assert!(matches!(err, SpoolError::Vanished { .. }), "{err}");
-    assert!(names(&dirs.failed()).is_empty());
-}
-
-#[test]
 fn recover_tmp_removes_only_old_regular_files() {
-    let (root, dirs) = spool();
+    let (root, dirs, lock) = locked();
     let tmp = dirs.tmp();
     let old = SystemTime::now() - Duration::from_secs(3600);
     let age = |path: &Path| {
@@ -378,7 +428,9 @@ fn recover_tmp_removes_only_old_regular_files() {
     symlink(&outside, tmp.join("link.json")).expect("symlink");
     std::fs::create_dir(tmp.join("dir")).expect("dir");
 
-    let removed = dirs.recover_tmp(Duration::from_secs(60)).expect("recover");
+    let removed = lock
+        .recover_tmp(Duration::from_secs(60), SystemTime::now())
+        .expect("recover");
     assert_eq!(removed, 1);
     assert_eq!(names(&tmp), ["dir", "fresh.json", "link.json"]);
     assert_eq!(std::fs::read(&outside).expect("outside"), b"keep");

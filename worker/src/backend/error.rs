@@ -55,6 +55,10 @@ pub enum Failure {
     Plesk(#[from] PleskError),
     #[error(transparent)]
     ZoneFile(#[from] ZoneFileError),
+    /// What a DNS server or API said, as it said it, when there is nothing more to type (and what a
+    /// scripted backend in a test says).
+    #[error("{0}")]
+    Said(String),
 }
 
 impl Failure {
@@ -64,6 +68,8 @@ impl Failure {
             Failure::Change(_) => false,
             Failure::Plesk(error) => error.is_transient(),
             Failure::ZoneFile(error) => error.is_transient(),
+            // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
+            Failure::Said(_) => false,
         }
     }
 }

@@ -1,0 +1,133 @@
+//! Why this exists: what the worker holds between passes — the spool lock, the applied state, the
+//! claimed jobs and their settlement, retry timers — and the periodic clean-up of the spool; the
+//! passes themselves live in `intake.rs`, `apply.rs` and `finish.rs`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dyndns_config::Config;
+use dyndns_queue::{AppliedState, SpoolLock};
+use tokio::time::Instant;
+
+use crate::backend::Backend;
+use crate::batch::{plan, Target};
+use crate::clock::Clock;
+use crate::pending::PendingFile;
+use crate::run::Report;
+use crate::shown::Shown;
+
+/// Temporary job files older than this in `tmp/` were left by a frontend that crashed.
+const STALE_TMP: Duration = Duration::from_secs(3600);
+/// How often `tmp/` and `failed/` are cleaned while the worker runs.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
+
+/// A retry timer: failures so far and when to try again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retry {
+    pub failures: u32,
+    pub at: Instant,
+}
+
+pub(crate) struct Worker {
+    pub config: Arc<Config>,
+    pub backend: Arc<dyn Backend>,
+    pub lock: SpoolLock,
+    pub clock: Arc<dyn Clock>,
+    pub state_path: PathBuf,
+    pub state: AppliedState,
+    /// The in-memory state has changes `applied.json` lacks; no job leaves `cur/` meanwhile.
+    pub state_dirty: bool,
+    /// Set while saving `applied.json` keeps failing.
+    pub save_retry: Option<Retry>,
+    /// Valid jobs claimed into `cur/`, by spool file name.
+    pub pending: BTreeMap<String, PendingFile>,
+    /// Files in `cur/` that could not be read or taken over yet (a lease, a full disk).
+    pub unadmitted: BTreeSet<String>,
+    /// Targets whose last attempt failed transiently.
+    pub retry: HashMap<Target, Retry>,
+    pub last_housekeeping: Option<Instant>,
+    pub report: Report,
+}
+
+impl Worker {
+    pub fn new(
+        config: Arc<Config>,
+        backend: Arc<dyn Backend>,
+        lock: SpoolLock,
+        state_path: PathBuf,
+        state: AppliedState,
+        clock: Arc<dyn Clock>,
+    ) -> Worker {
+        Worker {
+            config,
+            backend,
+            lock,
+            clock,
+            state_path,
+            state,
+            state_dirty: false,
+            save_retry: None,
+            pending: BTreeMap::new(),
+            unadmitted: BTreeSet::new(),
+            retry: HashMap::new(),
+            last_housekeeping: None,
+            report: Report::default(),
+        }
+    }
+
+    pub fn rescan_interval(&self) -> Duration {
+        self.config.worker.rescan
+    }
+
+    /// The earliest moment something is due without an event: a retry, a save, housekeeping.
+    pub fn next_wake(&self) -> Option<Instant> {
+        let retries = self.retry.values().map(|retry| retry.at);
+        let save = self
+            .save_retry
+            .filter(|_| self.state_dirty)
+            .map(|retry| retry.at);
+        let housekeeping = self.last_housekeeping.map(|at| at + HOUSEKEEPING_EVERY);
+        retries.chain(save).chain(housekeeping).min()
+    }
+
+    pub fn housekeeping_due(&self) -> bool {
+        self.last_housekeeping
+            .is_none_or(|at| at.elapsed() >= HOUSEKEEPING_EVERY)
+    }
+
+    /// Removes what a crashed frontend left in `tmp/` and dead letters past their retention.
+    pub fn housekeeping(&mut self) {
+        self.last_housekeeping = Some(Instant::now());
+        let now = self.clock.now();
+        match self.lock.recover_tmp(STALE_TMP, now) {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed stale temporary files from tmp/"),
+            Err(error) => {
+                tracing::warn!(error = %Shown(&error), "cannot clean stale files from tmp/")
+            }
+        }
+        let Some(keep) = self.config.worker.failed_keep else {
+            return;
+        };
+        match self.lock.remove_expired_dead_letters(keep, now) {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(
+                removed,
+                keep_days = keep.as_secs() / 86_400,
+                "removed dead letters older than [worker] failed_keep_days"
+            ),
+            Err(error) => {
+                tracing::warn!(error = %Shown(&error), "cannot remove expired dead letters from failed/")
+            }
+        }
+    }
+
+    pub fn into_report(mut self) -> Report {
+        self.report.deferred = plan(&self.pending).len();
+        self.report.left_in_cur = self.pending.len() + self.unadmitted.len();
+        self.report.state_unsaved = self.state_dirty;
+        self.report
+    }
+}

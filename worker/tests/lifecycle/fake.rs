@@ -1,0 +1,108 @@
+//! Why this exists: a backend whose answers a test scripts per host and family (applied, transient
+//! or permanent failure), which keeps the records it was asked for and when each call came.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use dyndns_queue::Family;
+use dyndns_worker::backend::{Applied, Backend, BackendError, Change, Failure};
+use tokio::time::Instant;
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Apply,
+    Transient(&'static str),
+    Permanent(&'static str),
+}
+
+/// A call the worker made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub change: Change,
+    pub at: Instant,
+}
+
+type Hook = Box<dyn FnMut(&Change) + Send>;
+
+#[derive(Default)]
+pub struct FakeBackend {
+    /// Answers per (host, family), in order; once used up, every call applies.
+    script: Mutex<HashMap<(String, Family), VecDeque<Step>>>,
+    calls: Mutex<Vec<Call>>,
+    records: Mutex<HashMap<(String, Family), IpAddr>>,
+    /// Runs inside each call, before it answers: the test acting "while the backend works".
+    hook: Mutex<Option<Hook>>,
+}
+
+impl FakeBackend {
+    pub fn script(&self, host: &str, family: Family, steps: impl IntoIterator<Item = Step>) {
+        self.script
+            .lock()
+            .expect("script lock")
+            .entry((host.to_owned(), family))
+            .or_default()
+            .extend(steps);
+    }
+
+    pub fn on_call(&self, hook: impl FnMut(&Change) + Send + 'static) {
+        *self.hook.lock().expect("hook lock") = Some(Box::new(hook));
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().expect("calls lock").clone()
+    }
+
+    pub fn record(&self, host: &str, family: Family) -> Option<IpAddr> {
+        self.records
+            .lock()
+            .expect("records lock")
+            .get(&(host.to_owned(), family))
+            .copied()
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for FakeBackend {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    async fn apply(&self, change: &Change) -> Result<Applied, BackendError> {
+        self.calls.lock().expect("calls lock").push(Call {
+            change: change.clone(),
+            at: Instant::now(),
+        });
+        if let Some(hook) = self.hook.lock().expect("hook lock").as_mut() {
+            hook(change);
+        }
+        let key = (change.host.clone(), Family::of(&change.address));
+        let step = self
+            .script
+            .lock()
+            .expect("script lock")
+            .get_mut(&key)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(Step::Apply);
+        match step {
+            Step::Apply => {
+                let previous = self
+                    .records
+                    .lock()
+                    .expect("records lock")
+                    .insert(key, change.address);
+                Ok(Applied {
+                    previous: previous.into_iter().collect(),
+                    changed: previous != Some(change.address),
+                })
+            }
+            Step::Transient(message) => {
+                Err(BackendError::transient(Failure::Said(message.to_owned())))
+            }
+            Step::Permanent(message) => {
+                Err(BackendError::permanent(Failure::Said(message.to_owned())))
+            }
+        }
+    }
+}

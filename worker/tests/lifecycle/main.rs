@@ -1,0 +1,11 @@
+//! Why this exists: the worker's life cycle tested in-process, with a scripted fake backend and the
+//! clock in the test's hands (tokio's paused time for waits, a wall clock derived from it), so
+//! settlement, superseding, stale and future jobs, backoff and a failing state save are each
+//! checked exactly instead of by sleeping.
+
+mod admission;
+mod fake;
+mod settlement;
+mod state;
+mod timing;
+mod util;
