@@ -23,10 +23,24 @@ pub use summary::summary;
 /// Where the config lives when neither `--config` nor `$DYNDNS_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/dyndns/dyndns.toml";
 
-/// `--config PATH`, else `$DYNDNS_CONFIG`, else [`DEFAULT_PATH`]. (clap reads the env var into the
-/// option, so callers pass the option here.)
+/// The environment variable naming the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "DYNDNS_CONFIG";
+
+/// `--config PATH`, else `$DYNDNS_CONFIG`, else [`DEFAULT_PATH`]. An empty value counts as unset
+/// (`DYNDNS_CONFIG= dyndns serve`, or a unit's `Environment=DYNDNS_CONFIG=`), so both binaries read
+/// the variable here and not through clap, which refuses an empty value.
 pub fn resolve_path(option: Option<&Path>) -> PathBuf {
-    option.map_or_else(|| PathBuf::from(DEFAULT_PATH), Path::to_path_buf)
+    resolve_path_with(option, std::env::var_os(CONFIG_ENV))
+}
+
+fn resolve_path_with(option: Option<&Path>, env: Option<std::ffi::OsString>) -> PathBuf {
+    let given = |path: &&Path| !path.as_os_str().is_empty();
+    if let Some(path) = option.filter(given) {
+        return path.to_path_buf();
+    }
+    env.map(PathBuf::from)
+        .filter(|path| !path.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
 }
 
 #[derive(Debug, Clone)]
@@ -659,4 +673,29 @@ fn is_supported_hash(hash: &str) -> bool {
         || ["$2a$", "$2b$", "$2y$"]
             .iter()
             .any(|prefix| hash.starts_with(prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_dyndns_config_counts_as_unset() {
+        let default = PathBuf::from(DEFAULT_PATH);
+        assert_eq!(resolve_path_with(None, Some("".into())), default);
+        assert_eq!(resolve_path_with(None, None), default);
+        assert_eq!(
+            resolve_path_with(None, Some("/x.toml".into())),
+            Path::new("/x.toml")
+        );
+        assert_eq!(
+            resolve_path_with(Some(Path::new("/y.toml")), Some("/x.toml".into())),
+            Path::new("/y.toml"),
+            "--config wins over the environment"
+        );
+        assert_eq!(
+            resolve_path_with(Some(Path::new("")), Some("/x.toml".into())),
+            Path::new("/x.toml")
+        );
+    }
 }

@@ -47,6 +47,22 @@ fn shipped_example_parses() {
 }
 
 #[test]
+fn example_reload_names_the_backend_zone_not_the_update_zone() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dyndns.example.toml");
+    let config = Config::load(&path).unwrap_or_else(|err| panic!("{err}"));
+    let reload = config.backends.zonefile.unwrap().reload.unwrap();
+    for zone in &config.zones {
+        assert!(
+            !reload.contains(&zone.name) || zone.name == zone.backend_zone,
+            "the zone file written is {}.zone, but reload names {}: {reload:?}",
+            zone.backend_zone,
+            zone.name
+        );
+    }
+    assert!(reload.iter().any(|arg| arg == "{zone}"), "{reload:?}");
+}
+
+#[test]
 fn relative_paths_resolve_against_the_config_folder() {
     let config = parse(MINIMAL).unwrap();
     assert_eq!(config.spool_dir, Path::new("/etc/dyndns/spool"));
