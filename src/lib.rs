@@ -14,4 +14,5 @@ pub mod reply;
 pub mod request;
 pub mod request_log;
 pub mod serve;
+pub mod start;
 pub mod update;

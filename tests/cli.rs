@@ -149,3 +149,90 @@ fn help_and_version_work_on_every_command() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+fn serve_output(site: &Site) -> (Option<i32>, String) {
+    let output = Command::new(frontend_binary())
+        .args(["serve", "--allow-root", "--config"])
+        .arg(site.config_path())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn missing_spool_is_reported_once_with_the_fix() {
+    let site = Site::new();
+    std::fs::remove_dir_all(site.path().join("spool")).unwrap();
+    let (code, stderr) = serve_output(&site);
+    assert_eq!(code, Some(1), "{stderr}");
+    let tmp = site.spool("tmp");
+    assert_eq!(
+        stderr.matches(tmp.to_str().unwrap()).count(),
+        1,
+        "the path once: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+    assert!(
+        stderr.contains("systemd-tmpfiles --create dyndns.conf"),
+        "the fix: {stderr}"
+    );
+}
+
+#[test]
+fn listen_address_in_use_names_the_key_not_a_debug_form() {
+    let site = Site::new();
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", site.port)).unwrap();
+    let (code, stderr) = serve_output(&site);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!(
+        "dyndns: frontend.listen = \"127.0.0.1:{}\": address in use (is another dyndns serve running?",
+        site.port
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("Tcp("), "{stderr}");
+}
+
+#[test]
+fn config_option_only_on_commands_that_read_the_config() {
+    for args in [
+        vec!["hash-password", "--config", "x.toml"],
+        vec!["demo", "--config", "x.toml"],
+        vec!["--config", "x.toml", "check-config"],
+    ] {
+        let output = Command::new(frontend_binary())
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+    for command in ["serve", "check-config"] {
+        let output = Command::new(frontend_binary())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&output.stdout).contains("--config <PATH>"));
+    }
+}
+
+#[test]
+fn empty_dyndns_config_means_the_default_path() {
+    let output = Command::new(frontend_binary())
+        .arg("check-config")
+        .env("DYNDNS_CONFIG", "")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(dyndns_config::DEFAULT_PATH),
+        "an empty variable is unset, not a usage error: {stderr}"
+    );
+}

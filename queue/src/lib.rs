@@ -12,6 +12,7 @@
 
 mod durable;
 mod job;
+mod probe;
 mod reader;
 pub mod rfc3339;
 mod spool;

@@ -320,10 +320,10 @@ fn rename_or_vanished(from: &Path, to: &Path) -> Result<(), SpoolError> {
                 path: from.to_path_buf(),
             })
         }
-        Err(source) => Err(SpoolError::Rename {
+        Err(cause) => Err(SpoolError::Rename {
             from: from.to_path_buf(),
             to: to.to_path_buf(),
-            source,
+            cause,
         }),
     }
 }

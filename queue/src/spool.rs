@@ -19,24 +19,29 @@ pub struct SpoolDirs {
 }
 
 /// What went wrong with the spool, naming the path involved.
+///
+/// The I/O cause is part of each message and deliberately not exposed as `source()`: logs print
+/// these with `{}` and the binaries with anyhow's `{:#}`, and either must show the cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: io::Error,
+        cause: io::Error,
     },
-    #[error("cannot move {from} to {to}: {source}")]
+    #[error("cannot move {from} to {to}: {cause}")]
     Rename {
         from: PathBuf,
         to: PathBuf,
-        source: io::Error,
+        cause: io::Error,
     },
-    #[error("spool directory {path} is not usable: {source}")]
-    MissingDir { path: PathBuf, source: io::Error },
+    #[error("spool directory {path} is not usable: {cause}")]
+    MissingDir { path: PathBuf, cause: io::Error },
     #[error("spool directory {path} is not a directory")]
     NotADirectory { path: PathBuf },
+    #[error("spool directory {path} is not writable by this process: {cause}")]
+    NotWritable { path: PathBuf, cause: io::Error },
     #[error("another dyndns-worker is already running on this spool ({path} is locked)")]
     Locked { path: PathBuf },
     /// The entry was gone when we went to move it; callers scanning the spool ignore this.
@@ -53,11 +58,11 @@ pub enum SpoolError {
 }
 
 impl SpoolError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, cause: io::Error) -> Self {
         SpoolError::Io {
             action,
             path: path.into(),
-            source,
+            cause,
         }
     }
 }
@@ -72,9 +77,13 @@ impl From<DurableError> for SpoolError {
             } => SpoolError::Io {
                 action,
                 path,
-                source,
+                cause: source,
             },
-            DurableError::Rename { from, to, source } => SpoolError::Rename { from, to, source },
+            DurableError::Rename { from, to, source } => SpoolError::Rename {
+                from,
+                to,
+                cause: source,
+            },
         }
     }
 }
@@ -121,9 +130,9 @@ impl SpoolDirs {
 
     /// Checks that `dir` exists and is a directory.
     pub(crate) fn require_dir(dir: &Path) -> Result<(), SpoolError> {
-        let metadata = std::fs::metadata(dir).map_err(|source| SpoolError::MissingDir {
+        let metadata = std::fs::metadata(dir).map_err(|cause| SpoolError::MissingDir {
             path: dir.to_path_buf(),
-            source,
+            cause,
         })?;
         if !metadata.is_dir() {
             return Err(SpoolError::NotADirectory {
