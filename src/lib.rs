@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod client_addr;
 pub mod demo;
+pub mod demo_worker;
 pub mod limits;
 pub mod logging;
 pub mod memory;
