@@ -10,11 +10,15 @@ use clap::{Args, Parser, Subcommand};
 
 use dyndns_config::Config;
 
+use crate::check::Severity;
+
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (check-config: the config is valid and the installation can work)
+  0  success (check-config: the config is valid and nothing in the installation stops it from
+     working; warnings may have been printed)
   1  error: the config is invalid, the spool or listener cannot be used, serve was started as
-     root without --allow-root, check-config found a problem, or the service failed
+     root without --allow-root, check-config found an error (or, with --strict, a warning),
+     or the service failed
   2  wrong command-line usage";
 
 /// Self-hosted dynamic DNS: the dyndns2 HTTP frontend (unprivileged). It authenticates each update,
@@ -54,10 +58,18 @@ pub enum Command {
         #[arg(long)]
         allow_root: bool,
     },
-    /// Check the config file and print a summary with secrets masked; exit 0 if valid, 1 if not.
+    /// Check the config file and the installation it describes (spool and state folders and their
+    /// owners and modes, backend commands, who may read the secrets), and print a summary with
+    /// secrets masked. Errors exit 1; warnings are printed, and fail too with --strict.
     CheckConfig {
         #[command(flatten)]
         config: ConfigArg,
+        /// The user `dyndns serve` runs as, whose access to the spool, state and config is judged.
+        #[arg(long, value_name = "NAME", default_value = "dyndns")]
+        user: String,
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        strict: bool,
     },
     /// Read a password from stdin (or prompt without echo) and print its argon2id hash for
     /// `[[user]] password_hash`.
@@ -75,7 +87,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config, allow_root } => crate::start::run_serve(&config, allow_root),
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig {
+            config,
+            user,
+            strict,
+        } => check_config(&config, &user, strict),
         Command::HashPassword => hash_password(),
         Command::Demo { listen } => crate::demo::run(listen),
     };
@@ -88,10 +104,30 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn check_config(config: &ConfigArg) -> anyhow::Result<()> {
+fn check_config(config: &ConfigArg, frontend_user: &str, strict: bool) -> anyhow::Result<()> {
     let config = config.load()?;
     print!("{}", dyndns_config::summary(&config));
-    println!("config OK");
+    let findings = crate::check::check_installation(&config, frontend_user);
+    for finding in findings.iter() {
+        println!("{finding}");
+    }
+    let errors = findings.count(Severity::Error);
+    let warnings = findings.count(Severity::Warning);
+    if errors > 0 || (strict && warnings > 0) {
+        anyhow::bail!(
+            "check-config found {errors} error(s) and {warnings} warning(s){}",
+            if strict {
+                " (--strict: warnings fail too)"
+            } else {
+                ""
+            }
+        );
+    }
+    if warnings > 0 {
+        println!("config OK, with {warnings} warning(s)");
+    } else {
+        println!("config OK");
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 pub mod accepted;
 pub mod app;
 pub mod auth;
+pub mod check;
 pub mod cli;
 pub mod client_addr;
 pub mod demo;

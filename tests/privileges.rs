@@ -121,3 +121,204 @@ fn serve_exits_1_naming_the_spool_folder_and_the_fix_when_tmp_is_not_writable() 
         "{stderr}"
     );
 }
+
+/// `dyndns check-config --user nobody ARGS...` on the site: exit code and stdout + stderr.
+fn check_config_for_nobody(site: &Site, args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(frontend_binary())
+        .args(["check-config", "--user", "nobody", "--config"])
+        .arg(site.config_path())
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+fn chown(path: &std::path::Path, user: u32, group: u32) {
+    nix::unistd::chown(
+        path,
+        Some(nix::unistd::Uid::from_raw(user)),
+        Some(nix::unistd::Gid::from_raw(group)),
+    )
+    .unwrap();
+}
+
+const NOBODY: u32 = 65534;
+const NOGROUP: u32 = 65534;
+
+#[test]
+fn check_config_passes_the_packaged_owners_and_modes_even_with_strict() {
+    if !running_as_root() {
+        return;
+    }
+    let site = Site::new();
+    site.apply_packaged_modes();
+    let (code, out) = check_config_for_nobody(&site, &["--strict"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.ends_with("config OK\n"), "{out}");
+}
+
+#[test]
+fn check_config_fails_when_the_frontend_user_cannot_spool() {
+    if !running_as_root() {
+        return;
+    }
+    for (folder, mode) in [("tmp", 0o750), ("new", 0o750), ("", 0o700)] {
+        let site = Site::new();
+        site.apply_packaged_modes();
+        chmod(&site.spool(folder), mode);
+        let (code, out) = check_config_for_nobody(&site, &[]);
+        assert_eq!(code, Some(1), "{folder}: {out}");
+        let path = site.spool(folder);
+        let path = path.to_str().unwrap().trim_end_matches('/');
+        assert!(
+            out.contains(&format!("error: {path}: user nobody cannot")),
+            "{folder}: {out}"
+        );
+        assert!(out.contains("packaged 07"), "{folder}: {out}");
+    }
+}
+
+#[test]
+fn check_config_fails_when_the_frontend_user_could_change_what_the_worker_trusts() {
+    if !running_as_root() {
+        return;
+    }
+    /// What is wrong, where (from the site), and the consequence the error must name.
+    type Case = (&'static str, fn(&Site) -> std::path::PathBuf, &'static str);
+    let cases: [Case; 6] = [
+        (
+            "spool root group-writable",
+            |site| site.spool(""),
+            "rename cur/ or failed/ away",
+        ),
+        (
+            "cur/ group-writable",
+            |site| site.spool("cur"),
+            "rewrite or remove jobs",
+        ),
+        (
+            "failed/ owned by nobody",
+            |site| site.spool("failed"),
+            "dead letters",
+        ),
+        (
+            "state owned by nobody",
+            |site| site.path().join("state"),
+            "forge applied.json",
+        ),
+        (
+            "config owned by nobody",
+            |site| site.config_path(),
+            "give itself users and hosts",
+        ),
+        (
+            "config folder group-writable",
+            |site| site.path().to_path_buf(),
+            "replace the config",
+        ),
+    ];
+    for (case, path_of, consequence) in cases {
+        let site = Site::new();
+        site.apply_packaged_modes();
+        let path = path_of(&site);
+        if case.contains("group-writable") {
+            chmod(&path, 0o770);
+        } else {
+            chown(&path, NOBODY, NOGROUP);
+        }
+        let (code, out) = check_config_for_nobody(&site, &[]);
+        assert_eq!(code, Some(1), "{case}: {out}");
+        let path = path.to_str().unwrap().trim_end_matches('/').to_owned();
+        assert!(
+            out.contains(&format!("error: {path}: user nobody can change it")),
+            "{case}: {out}"
+        );
+        assert!(out.contains(consequence), "{case}: {out}");
+    }
+}
+
+#[test]
+fn check_config_fails_when_the_frontend_user_could_take_the_worker_lock() {
+    if !running_as_root() {
+        return;
+    }
+    let site = Site::new();
+    site.apply_packaged_modes();
+    let lock = site.spool("worker.lock");
+    std::fs::write(&lock, "").unwrap();
+    chmod(&lock, 0o644);
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: {}: user nobody can open it",
+            lock.display()
+        )),
+        "{out}"
+    );
+    chmod(&lock, 0o600);
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(0), "the worker's own 0600 lock is fine: {out}");
+}
+
+#[test]
+fn check_config_warns_when_the_state_folder_is_not_set_group_id_or_unreadable() {
+    if !running_as_root() {
+        return;
+    }
+    let site = Site::new();
+    site.apply_packaged_modes();
+    let state = site.path().join("state");
+    chmod(&state, 0o750);
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("not set-group-ID (0750 root:nogroup)"),
+        "{out}"
+    );
+    let (code, _) = check_config_for_nobody(&site, &["--strict"]);
+    assert_eq!(code, Some(1));
+    chmod(&state, 0o2700);
+    let (_, out) = check_config_for_nobody(&site, &[]);
+    assert!(out.contains("user nobody cannot read it"), "{out}");
+}
+
+#[test]
+fn check_config_fails_when_the_frontend_user_cannot_read_the_config() {
+    if !running_as_root() {
+        return;
+    }
+    let site = Site::new();
+    site.apply_packaged_modes();
+    chmod(&site.config_path(), 0o600);
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: {}: user nobody cannot read it (0600 root:nogroup), so `dyndns serve` cannot start",
+            site.config_path().display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_config_refuses_root_as_the_frontend_user() {
+    let site = Site::new();
+    let output = Command::new(frontend_binary())
+        .args(["check-config", "--user", "root", "--config"])
+        .arg(site.config_path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("error: --user root: the frontend must not run as root"),
+        "{out}"
+    );
+}

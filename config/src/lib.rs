@@ -25,6 +25,12 @@ pub use summary::summary;
 /// Where the config lives when neither `--config` nor `$DYNDNS_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/dyndns/dyndns.toml";
 
+/// `PATH` for the worker's backend commands: a bare program name in `[backend.plesk] command` or
+/// `[backend.zonefile] reload` is looked up here, never in the caller's environment.
+/// `dyndns check-config` looks there too.
+pub const WORKER_COMMAND_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// The environment variable naming the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "DYNDNS_CONFIG";
 
@@ -54,7 +60,22 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub zones: Vec<Zone>,
     pub users: Vec<User>,
+    /// The `password_hash_file` of each user that has one (one entry per such user), so
+    /// `check-config` can judge who may read the secrets; every other hash is in the file itself.
+    pub password_hash_files: Vec<PathBuf>,
     pub backends: Backends,
+}
+
+impl Config {
+    /// Whether the config file itself holds a password hash (and so must not be readable by all).
+    pub fn holds_password_hashes(&self) -> bool {
+        let hashed = self
+            .users
+            .iter()
+            .filter(|user| user.password_hash.is_some())
+            .count();
+        hashed > self.password_hash_files.len()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,7 +341,7 @@ impl Checker<'_> {
     fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let frontend = self.check_frontend(&raw)?;
         let zones = self.check_zones(&raw)?;
-        let users = self.check_users(&raw, &zones, frontend.auth)?;
+        let (users, password_hash_files) = self.check_users(&raw, &zones, frontend.auth)?;
         let backends = self.check_backends(&raw)?;
         let backend = match raw.worker.backend.as_str() {
             "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
@@ -353,6 +374,7 @@ impl Checker<'_> {
             },
             zones,
             users,
+            password_hash_files,
             backends,
         })
     }
@@ -492,8 +514,9 @@ impl Checker<'_> {
         raw: &RawConfig,
         zones: &[Zone],
         auth: AuthMode,
-    ) -> Result<Vec<User>, ConfigError> {
+    ) -> Result<(Vec<User>, Vec<PathBuf>), ConfigError> {
         let mut users: Vec<User> = Vec::new();
+        let mut hash_files = Vec::new();
         for (index, entry) in raw.user.iter().enumerate() {
             let at = |key: &str| {
                 vec![
@@ -545,7 +568,9 @@ impl Checker<'_> {
                             format!("{}: {err}", file.display()),
                         )
                     })?;
-                    Some(hash.to_string())
+                    let hash = hash.to_string();
+                    hash_files.push(file);
+                    Some(hash)
                 }
                 (None, None) if auth == AuthMode::Proxy => None,
                 (None, None) => {
@@ -580,7 +605,7 @@ impl Checker<'_> {
                 hosts,
             });
         }
-        Ok(users)
+        Ok((users, hash_files))
     }
 
     fn check_backends(&self, raw: &RawConfig) -> Result<Backends, ConfigError> {
