@@ -81,7 +81,8 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
     })
 }
 
-/// What the worker recorded in `applied.json`, read after it stopped.
+/// The last address the worker applied per host and family (its `applied.json`), read after it
+/// stopped.
 fn applied_summary(state_dir: &Path) -> String {
     let path = AppliedState::path_in(state_dir);
     let state = match AppliedState::load(&path) {
@@ -97,11 +98,10 @@ fn applied_summary(state_dir: &Path) -> String {
         }
     }
     if applied.is_empty() {
-        return "demo stopped; the worker applied no change".into();
+        return "demo stopped; the worker applied nothing".into();
     }
     format!(
-        "demo stopped; the worker applied {} change(s): {}",
-        applied.len(),
+        "demo stopped; in DNS as the worker left it: {}",
         applied.join(", ")
     )
 }

@@ -92,7 +92,7 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
     assert!(status.success(), "{status}");
     assert!(
         rest.iter().any(|line| line
-            == "demo stopped; the worker applied 1 change(s): home.dyn.example.com 203.0.113.7"),
+            == "demo stopped; in DNS as the worker left it: home.dyn.example.com 203.0.113.7"),
         "{rest:?}"
     );
     assert!(
