@@ -225,7 +225,7 @@ impl Config {
             line: 0,
             column: 0,
             key: String::new(),
-            message: format!("cannot read the config file: {err}"),
+            message: format!("cannot read the config file: {err}{}", unreadable_fix(&err)),
         })?;
         Config::parse(&source, path)
     }
@@ -677,6 +677,20 @@ impl Checker<'_> {
             argv[0] = self.resolve(program).to_string_lossy().into_owned();
         }
         Ok(argv)
+    }
+}
+
+/// What usually fixes a config file that cannot be read.
+fn unreadable_fix(err: &std::io::Error) -> &'static str {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            " (name it with --config PATH or $DYNDNS_CONFIG; dyndns.example.toml documents every key)"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            " (the frontend reads it as user dyndns: packaged root:dyndns 0640 in /etc/dyndns, \
+             root:dyndns 0750)"
+        }
+        _ => "",
     }
 }
 

@@ -214,6 +214,7 @@ fn unreadable_file_names_the_path() {
             .starts_with("/nonexistent/dyndns.toml: cannot read"),
         "{err}"
     );
+    assert!(err.message.contains("--config PATH"), "the fix: {err}");
 }
 
 #[test]
