@@ -24,6 +24,16 @@ fn running_as_root() -> bool {
     false
 }
 
+/// A site with the packaged owners and modes, or `None` when not root (see [`running_as_root`]).
+fn packaged_site() -> Option<Site> {
+    if !running_as_root() {
+        return None;
+    }
+    let site = Site::new();
+    site.apply_packaged_modes();
+    Some(site)
+}
+
 fn chmod(path: &std::path::Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -53,11 +63,9 @@ fn serve_as_root_without_allow_root_exits_1_saying_why_and_how() {
 
 #[test]
 fn serve_runs_as_nobody_with_the_packaged_owners_and_modes() {
-    if !running_as_root() {
+    let Some(site) = packaged_site() else {
         return;
-    }
-    let site = Site::new();
-    site.apply_packaged_modes();
+    };
     let frontend = site.start_frontend_as_nobody();
     let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
     assert_eq!(reply.body, "good 203.0.113.7\n", "{}", site.frontend_log());
@@ -73,11 +81,9 @@ fn serve_runs_as_nobody_with_the_packaged_owners_and_modes() {
 
 #[test]
 fn health_is_503_while_the_spool_is_not_writable_by_the_frontend_user() {
-    if !running_as_root() {
+    let Some(site) = packaged_site() else {
         return;
-    }
-    let site = Site::new();
-    site.apply_packaged_modes();
+    };
     let frontend = site.start_frontend_as_nobody();
     assert_eq!(frontend.get("/health", None).status, 200);
     // As root the check would pass whatever the mode: it has to run as the frontend's user.
@@ -98,11 +104,9 @@ fn health_is_503_while_the_spool_is_not_writable_by_the_frontend_user() {
 
 #[test]
 fn serve_exits_1_naming_the_spool_folder_and_the_fix_when_tmp_is_not_writable() {
-    if !running_as_root() {
+    let Some(site) = packaged_site() else {
         return;
-    }
-    let site = Site::new();
-    site.apply_packaged_modes();
+    };
     chmod(&site.spool("tmp"), 0o750);
     let output = util::as_nobody()
         .arg(frontend_binary())
@@ -152,11 +156,9 @@ const NOGROUP: u32 = 65534;
 
 #[test]
 fn check_config_passes_the_packaged_owners_and_modes_even_with_strict() {
-    if !running_as_root() {
+    let Some(site) = packaged_site() else {
         return;
-    }
-    let site = Site::new();
-    site.apply_packaged_modes();
+    };
     let (code, out) = check_config_for_nobody(&site, &["--strict"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.ends_with("config OK\n"), "{out}");
@@ -164,12 +166,10 @@ fn check_config_passes_the_packaged_owners_and_modes_even_with_strict() {
 
 #[test]
 fn check_config_fails_when_the_frontend_user_cannot_spool() {
-    if !running_as_root() {
-        return;
-    }
     for (folder, mode) in [("tmp", 0o750), ("new", 0o750), ("", 0o700)] {
-        let site = Site::new();
-        site.apply_packaged_modes();
+        let Some(site) = packaged_site() else {
+            return;
+        };
         chmod(&site.spool(folder), mode);
         let (code, out) = check_config_for_nobody(&site, &[]);
         assert_eq!(code, Some(1), "{folder}: {out}");
@@ -185,9 +185,6 @@ fn check_config_fails_when_the_frontend_user_cannot_spool() {
 
 #[test]
 fn check_config_fails_when_the_frontend_user_could_change_what_the_worker_trusts() {
-    if !running_as_root() {
-        return;
-    }
     /// What is wrong, where (from the site), and the consequence the error must name.
     type Case = (&'static str, fn(&Site) -> std::path::PathBuf, &'static str);
     let cases: [Case; 6] = [
@@ -223,8 +220,9 @@ fn check_config_fails_when_the_frontend_user_could_change_what_the_worker_trusts
         ),
     ];
     for (case, path_of, consequence) in cases {
-        let site = Site::new();
-        site.apply_packaged_modes();
+        let Some(site) = packaged_site() else {
+            return;
+        };
         let path = path_of(&site);
         if case.contains("group-writable") {
             chmod(&path, 0o770);
@@ -244,11 +242,9 @@ fn check_config_fails_when_the_frontend_user_could_change_what_the_worker_trusts
 
 #[test]
 fn check_config_fails_when_the_frontend_user_could_take_the_worker_lock() {
-    if !running_as_root() {
+    let Some(site) = packaged_site() else {
         return;
-    }
-    let site = Site::new();
-    site.apply_packaged_modes();
+    };
     let lock = site.spool("worker.lock");
     std::fs::write(&lock, "").unwrap();
     chmod(&lock, 0o644);
@@ -268,11 +264,9 @@ fn check_config_fails_when_the_frontend_user_could_take_the_worker_lock() {
 
 #[test]
 fn check_config_warns_when_the_state_folder_is_not_set_group_id_or_unreadable() {
-    if !running_as_root() {
+    let Some(site) = packaged_site() else {
         return;
-    }
-    let site = Site::new();
-    site.apply_packaged_modes();
+    };
     let state = site.path().join("state");
     chmod(&state, 0o750);
     let (code, out) = check_config_for_nobody(&site, &[]);
@@ -290,11 +284,9 @@ fn check_config_warns_when_the_state_folder_is_not_set_group_id_or_unreadable() 
 
 #[test]
 fn check_config_fails_when_the_frontend_user_cannot_read_the_config() {
-    if !running_as_root() {
+    let Some(site) = packaged_site() else {
         return;
-    }
-    let site = Site::new();
-    site.apply_packaged_modes();
+    };
     chmod(&site.config_path(), 0o600);
     let (code, out) = check_config_for_nobody(&site, &[]);
     assert_eq!(code, Some(1), "{out}");
