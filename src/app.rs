@@ -39,10 +39,17 @@ pub struct AppState {
     last_received: AtomicU64,
 }
 
+/// Why the frontend cannot start on this config. The cause is part of the message, not a
+/// `source()`, so anyhow's `{:#}` shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot use the spool: {0}")]
-    Spool(#[from] dyndns_queue::SpoolError),
+    #[error(
+        "cannot spool jobs: {cause}. The spool must exist with the packaged owners and modes \
+         (tmp/ and new/ writable by the frontend's user): run `systemd-tmpfiles --create \
+         dyndns.conf` as root (packaging/tmpfiles.d/dyndns.conf), and `dyndns check-config` \
+         to see what else is off"
+    )]
+    Spool { cause: dyndns_queue::SpoolError },
 }
 
 impl AppState {
@@ -51,8 +58,11 @@ impl AppState {
         clock: Clock,
         request_log: RequestLog,
     ) -> Result<AppState, StartError> {
-        let spool = Arc::new(SpoolWriter::open(&config.spool_dir)?);
-        let accepted = Accepted::load(&config.worker.state_dir, &SpoolDirs::at(&config.spool_dir));
+        let spool_error = |cause| StartError::Spool { cause };
+        let dirs = SpoolDirs::at(&config.spool_dir);
+        dirs.probe_writable().map_err(spool_error)?;
+        let spool = Arc::new(SpoolWriter::open(&config.spool_dir).map_err(spool_error)?);
+        let accepted = Accepted::load(&config.worker.state_dir, &dirs);
         Ok(AppState {
             verifier: Verifier::new(&config.users),
             limits: RateLimits::new(config.frontend.limits),
@@ -97,14 +107,15 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let spool_ok = state.spool.dirs().new().is_dir() && state.spool.dirs().tmp().is_dir();
+    // access(2) on two folders: cheap enough for every probe of a load balancer.
+    let spool_ok = state.spool.dirs().is_writable();
     let status = if spool_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = serde_json::json!({
-        "status": if spool_ok { "ok" } else { "spool unavailable" },
+        "status": if spool_ok { "ok" } else { "spool not writable" },
         "version": env!("CARGO_PKG_VERSION"),
         "zones": state.config.zones.len(),
         "users": state.config.users.len(),

@@ -4,21 +4,21 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use dyndns_config::{Config, Listen};
+use dyndns_config::Config;
 
-use crate::app::{system_clock, AppState};
-use crate::request_log::RequestLog;
-use crate::serve::{bind, serve, serve_on_every_core, shutdown_signal};
+use crate::check::Severity;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (check-config: the config is valid)
-  1  error: the config is invalid, the spool or listener cannot be used, or the service failed
+  0  success (check-config: the config is valid and nothing in the installation stops it from
+     working; warnings may have been printed)
+  1  error: the config is invalid, the spool or listener cannot be used, serve was started as
+     root without --allow-root, check-config found an error (or, with --strict, a warning),
+     or the service failed
   2  wrong command-line usage";
 
 /// Self-hosted dynamic DNS: the dyndns2 HTTP frontend (unprivileged). It authenticates each update,
@@ -26,20 +26,51 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "dyndns", version, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Config file [default: /etc/dyndns/dyndns.toml]
-    #[arg(long, global = true, env = "DYNDNS_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
-
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--config`, only on the commands that read the config.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Config file [default: $DYNDNS_CONFIG if set and not empty, else /etc/dyndns/dyndns.toml]
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let path = dyndns_config::resolve_path(self.config.as_deref());
+        Ok(Config::load(&path)?)
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP frontend until SIGTERM or ctrl-c (answers /nic/update, /update and /health).
-    Serve,
-    /// Check the config file and print a summary with secrets masked; exit 0 if valid, 1 if not.
-    CheckConfig,
+    /// Runs as the service user (`dyndns`), never as root.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Run even as root: only for a container that has no other user. Everywhere else run it
+        /// as the service user (systemd `User=dyndns`; by hand `setpriv --reuid=dyndns
+        /// --regid=dyndns --init-groups dyndns serve`).
+        #[arg(long)]
+        allow_root: bool,
+    },
+    /// Check the config file and the installation it describes (spool and state folders and their
+    /// owners and modes, backend commands, who may read the secrets), and print a summary with
+    /// secrets masked. Errors exit 1; warnings are printed, and fail too with --strict.
+    CheckConfig {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The user `dyndns serve` runs as, whose access to the spool, state and config is judged.
+        #[arg(long, value_name = "NAME", default_value = "dyndns")]
+        user: String,
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Read a password from stdin (or prompt without echo) and print its argon2id hash for
     /// `[[user]] password_hash`.
     HashPassword,
@@ -55,8 +86,12 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve => run_serve(cli.config),
-        Command::CheckConfig => check_config(cli.config),
+        Command::Serve { config, allow_root } => crate::start::run_serve(&config, allow_root),
+        Command::CheckConfig {
+            config,
+            user,
+            strict,
+        } => check_config(&config, &user, strict),
         Command::HashPassword => hash_password(),
         Command::Demo { listen } => crate::demo::run(listen),
     };
@@ -69,53 +104,30 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
-    let path = dyndns_config::resolve_path(path.as_deref());
-    Ok(Config::load(&path)?)
-}
-
-fn run_serve(config: Option<PathBuf>) -> anyhow::Result<()> {
-    crate::memory::return_large_allocations_to_the_system();
-    let (_log_guard, log_writer) = crate::logging::init().unzip();
-    let config = Arc::new(load(config)?);
-    for line in dyndns_config::summary(&config).lines() {
-        tracing::info!("{line}");
-    }
-    let state = Arc::new(AppState::new(
-        config.clone(),
-        system_clock(),
-        RequestLog::new(log_writer),
-    )?);
-    let cannot_listen = || format!("cannot listen on {:?}", config.frontend.listen);
-    match &config.frontend.listen {
-        Listen::Tcp(address) => {
-            let listener = std::net::TcpListener::bind(address).with_context(cannot_listen)?;
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
-            serve_on_every_core(state, listener, shutdown_signal())
-                .context("the HTTP server failed")?;
-        }
-        Listen::Unix(_) => {
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(async {
-                let listener = bind(&config.frontend.listen)
-                    .await
-                    .with_context(cannot_listen)?;
-                tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
-                serve(state, listener, shutdown_signal())
-                    .await
-                    .context("the HTTP server failed")
-            })?;
-        }
-    }
-    tracing::info!("dyndns frontend stopped");
-    Ok(())
-}
-
-fn check_config(config: Option<PathBuf>) -> anyhow::Result<()> {
-    let config = load(config)?;
+fn check_config(config: &ConfigArg, frontend_user: &str, strict: bool) -> anyhow::Result<()> {
+    let config = config.load()?;
     print!("{}", dyndns_config::summary(&config));
-    println!("config OK");
+    let findings = crate::check::check_installation(&config, frontend_user);
+    for finding in findings.iter() {
+        println!("{finding}");
+    }
+    let errors = findings.count(Severity::Error);
+    let warnings = findings.count(Severity::Warning);
+    if errors > 0 || (strict && warnings > 0) {
+        anyhow::bail!(
+            "check-config found {errors} error(s) and {warnings} warning(s){}",
+            if strict {
+                " (--strict: warnings fail too)"
+            } else {
+                ""
+            }
+        );
+    }
+    if warnings > 0 {
+        println!("config OK, with {warnings} warning(s)");
+    } else {
+        println!("config OK");
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! Why this exists: `cargo run --release -- demo` shows the whole flow on any machine: frontend and
-//! worker in one process, a temporary config, a random password, and a zone file that visibly changes.
+//! Why this exists: `cargo run --release -- demo` shows the whole flow on any machine: the frontend
+//! in this process, the real `dyndns-worker` binary as a child (the same two processes as in
+//! production), a temporary config, a random password, and a zone file that visibly changes.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -8,10 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use dyndns_config::Config;
-use dyndns_queue::SpoolDirs;
+use dyndns_queue::{AppliedState, Family, SpoolDirs};
 
 use crate::app::{system_clock, AppState};
 use crate::auth::{hash_password, random_secret};
+use crate::demo_worker::WorkerChild;
 use crate::request_log::RequestLog;
 use crate::serve::{bind, serve, shutdown_signal};
 
@@ -19,6 +21,8 @@ const DEMO_HOST: &str = "home.dyn.example.com";
 
 pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
     crate::memory::return_large_allocations_to_the_system();
+    // Before anything else: building the worker may take a while, and its absence ends the demo.
+    let worker_binary = crate::demo_worker::locate_or_build()?;
     let (_log_guard, log_writer) = crate::logging::init().unzip();
     let folder = tempfile::Builder::new()
         .prefix("dyndns-demo-")
@@ -35,7 +39,6 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
     let zone_file = folder.path().join("zones").join("dyn.example.com.zone");
     std::fs::create_dir_all(folder.path().join("zones"))
         .context("cannot create the demo zones folder")?;
-    let backend = dyndns_worker::backend::from_config(&config)?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
@@ -43,20 +46,15 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
         let listener = bind(&config.frontend.listen)
             .await
             .with_context(|| format!("cannot listen on {listen} (is another demo running? try --listen 127.0.0.1:18245)"))?;
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        let worker = tokio::spawn(dyndns_worker::run(
-            config.clone(),
-            backend,
-            dyndns_worker::Mode::Continuous,
-            stopped(stop_rx.clone()),
-        ));
-        let frontend = tokio::spawn(serve(state, listener, stopped(stop_rx)));
+        let mut worker = WorkerChild::start(&worker_binary, &config_path)?;
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let frontend = tokio::spawn(serve(state, listener, async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        }));
         let zone = zone_file.display();
         say(&format!(
-            "\ndyndns demo: frontend on http://{listen}, worker on the zone-file backend.\n\
+            "\ndyndns demo: frontend on http://{listen} (this process), worker on the zone-file backend\n\
+             (`{worker}`, a second process, as in production).\n\
              Folder (removed on exit): {folder}\n\
              Config:    {config}\n\
              Zone file: {zone} (written on the first change)\n\n\
@@ -64,16 +62,48 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
              curl -u 'demo:{password}' 'http://{listen}/nic/update?hostname={DEMO_HOST}&myip=203.0.113.7'\n  \
              cat {zone}\n\
              Run the curl line again for `nochg`, or change myip for a new `good`. Ctrl-C stops the demo.\n",
+            worker = worker_binary.display(),
             folder = folder.path().display(),
             config = config_path.display(),
         ));
-        shutdown_signal().await;
+        let worker_died = tokio::select! {
+            () = shutdown_signal() => None,
+            status = worker.exited() => Some(status?),
+        };
         let _ = stop_tx.send(true);
         frontend.await.context("the frontend task failed")?.context("the HTTP server failed")?;
-        let report = worker.await.context("the worker task failed")??;
-        say(&format!("demo stopped: {} change(s) applied", report.applied));
+        if let Some(status) = worker_died {
+            anyhow::bail!("dyndns-worker exited with {status} while the demo ran (its messages are above)");
+        }
+        worker.stop().await?;
+        say(&applied_summary(&config.worker.state_dir));
         Ok(())
     })
+}
+
+/// The last address the worker applied per host and family (its `applied.json`), read after it
+/// stopped.
+fn applied_summary(state_dir: &Path) -> String {
+    let path = AppliedState::path_in(state_dir);
+    let state = match AppliedState::load(&path) {
+        Ok(state) => state,
+        Err(err) => return format!("demo stopped; {err}"),
+    };
+    let mut applied = Vec::new();
+    for (host, _) in state.hosts() {
+        for family in [Family::V4, Family::V6] {
+            if let Some(address) = state.applied_address(host, family) {
+                applied.push(format!("{host} {address}"));
+            }
+        }
+    }
+    if applied.is_empty() {
+        return "demo stopped; the worker applied nothing".into();
+    }
+    format!(
+        "demo stopped; in DNS as the worker left it: {}",
+        applied.join(", ")
+    )
 }
 
 /// Prints a message; a closed stdout (`dyndns demo | head`) must not turn into a panic.

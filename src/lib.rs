@@ -4,9 +4,11 @@
 pub mod accepted;
 pub mod app;
 pub mod auth;
+pub mod check;
 pub mod cli;
 pub mod client_addr;
 pub mod demo;
+pub mod demo_worker;
 pub mod limits;
 pub mod logging;
 pub mod memory;
@@ -14,4 +16,5 @@ pub mod reply;
 pub mod request;
 pub mod request_log;
 pub mod serve;
+pub mod start;
 pub mod update;

@@ -24,20 +24,161 @@ fn check_config_prints_a_masked_summary() {
         "{text}"
     );
     assert!(!text.contains("$2"), "hashes are masked: {text}");
-    assert!(text.ends_with("config OK\n"));
+    // Warnings only (no user dyndns here, a config readable by all): still valid.
+    assert!(text.contains("\nconfig OK"), "{text}");
+}
+
+/// `dyndns check-config --config <site> ARGS...`: exit code and stdout.
+fn check_config(site: &Site, args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(frontend_binary())
+        .args(["check-config", "--config"])
+        .arg(site.config_path())
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), format!("{stdout}{stderr}"))
+}
+
+fn edit_config(site: &Site, from: &str, to: &str) {
+    let text = std::fs::read_to_string(site.config_path()).unwrap();
+    assert!(text.contains(from), "{from}");
+    std::fs::write(site.config_path(), text.replace(from, to)).unwrap();
 }
 
 #[test]
-fn the_example_config_is_valid() {
+fn check_config_refuses_the_examples_published_password_hash() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/dyndns.example.toml");
     let output = Command::new(frontend_binary())
         .args(["check-config", "--config", example])
         .output()
         .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    // The file itself is valid: the summary is printed, and the hash is the problem.
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        stdout.contains("user: router (argon2 hash ****)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "error: user `router` has the password hash published in dyndns.example.toml"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_config_finds_missing_spool_and_state_folders() {
+    let site = Site::new();
+    std::fs::remove_dir(site.spool("new")).unwrap();
+    std::fs::remove_dir(site.path().join("state")).unwrap();
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    let new = site.spool("new");
+    assert!(
+        out.contains(&format!(
+            "error: {}: does not exist; fix: run `systemd-tmpfiles --create dyndns.conf`",
+            new.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("error: worker.state_dir") && out.contains("state: does not exist"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_config_finds_a_backend_command_that_is_not_there() {
+    let site = Site::new();
+    edit_config(&site, "\"plesk/plesk\"", "\"no-such-plesk-dyndns\"");
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("error: backend.plesk.command: `no-such-plesk-dyndns` is not found in the worker's PATH"),
+        "{out}"
+    );
+    edit_config(&site, "\"no-such-plesk-dyndns\"", "\"/nonexistent/plesk\"");
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("`/nonexistent/plesk` is not an executable file"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_config_finds_a_missing_zone_folder_and_reload_command() {
+    let site = Site::new();
+    let text = std::fs::read_to_string(site.config_path()).unwrap();
+    let text = text.replace("backend = \"plesk\"", "backend = \"zonefile\"")
+        + "\n[backend.zonefile]\npath = \"zones/{zone}.zone\"\nreload = [\"no-such-rndc-dyndns\", \"reload\", \"{zone}\"]\n";
+    std::fs::write(site.config_path(), text).unwrap();
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("error: backend.zonefile.reload: `no-such-rndc-dyndns`"),
+        "{out}"
+    );
+    let zones = site.path().join("zones");
+    assert!(
+        out.contains(&format!(
+            "error: backend.zonefile.path: the folder {} of",
+            zones.display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_config_warns_about_a_user_without_hosts_and_strict_fails_on_it() {
+    let site = Site::new();
+    edit_config(&site, "hosts = [\"other.dyn.example.com\"]", "hosts = []");
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("warning: user `other` has no hosts"), "{out}");
+    let (code, out) = check_config(&site, &["--strict"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("(--strict: warnings fail too)"), "{out}");
+}
+
+#[test]
+fn check_config_warns_when_a_config_with_hashes_is_readable_by_all() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new();
+    let path = site.config_path();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_, out) = check_config(&site, &[]);
+    let warning = format!(
+        "warning: {}: every user of this machine can read it",
+        path.display()
+    );
+    assert!(out.contains(&warning), "{out}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (_, out) = check_config(&site, &[]);
+    assert!(!out.contains(&warning), "{out}");
+}
+
+#[test]
+fn check_config_finds_a_unix_socket_folder_that_is_not_there() {
+    let site = Site::new();
+    let socket = site.path().join("run/http.sock");
+    edit_config(
+        &site,
+        &format!("listen = \"127.0.0.1:{}\"", site.port),
+        &format!("listen = \"unix:{}\"", socket.display()),
+    );
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: frontend.listen = \"unix:{}\": the folder {} does not exist",
+            socket.display(),
+            site.path().join("run").display()
+        )),
+        "{out}"
     );
 }
 
@@ -147,5 +288,92 @@ fn help_and_version_work_on_every_command() {
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn serve_output(site: &Site) -> (Option<i32>, String) {
+    let output = Command::new(frontend_binary())
+        .args(["serve", "--allow-root", "--config"])
+        .arg(site.config_path())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn missing_spool_is_reported_once_with_the_fix() {
+    let site = Site::new();
+    std::fs::remove_dir_all(site.path().join("spool")).unwrap();
+    let (code, stderr) = serve_output(&site);
+    assert_eq!(code, Some(1), "{stderr}");
+    let tmp = site.spool("tmp");
+    assert_eq!(
+        stderr.matches(tmp.to_str().unwrap()).count(),
+        1,
+        "the path once: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+    assert!(
+        stderr.contains("systemd-tmpfiles --create dyndns.conf"),
+        "the fix: {stderr}"
+    );
+}
+
+#[test]
+fn listen_address_in_use_names_the_key_not_a_debug_form() {
+    let site = Site::new();
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", site.port)).unwrap();
+    let (code, stderr) = serve_output(&site);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!(
+        "dyndns: frontend.listen = \"127.0.0.1:{}\": address in use (is another dyndns serve running?",
+        site.port
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("Tcp("), "{stderr}");
+}
+
+#[test]
+fn config_option_only_on_commands_that_read_the_config() {
+    for args in [
+        vec!["hash-password", "--config", "x.toml"],
+        vec!["demo", "--config", "x.toml"],
+        vec!["--config", "x.toml", "check-config"],
+    ] {
+        let output = Command::new(frontend_binary())
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+    for command in ["serve", "check-config"] {
+        let output = Command::new(frontend_binary())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&output.stdout).contains("--config <PATH>"));
+    }
+}
+
+#[test]
+fn empty_dyndns_config_means_the_default_path() {
+    let output = Command::new(frontend_binary())
+        .arg("check-config")
+        .env("DYNDNS_CONFIG", "")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(dyndns_config::DEFAULT_PATH),
+        "an empty variable is unset, not a usage error: {stderr}"
     );
 }

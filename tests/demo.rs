@@ -1,17 +1,49 @@
-//! README's first command: `dyndns demo` runs the whole flow with no config, and the curl line it
-//! prints really changes the zone file it names.
+//! README's first command: `dyndns demo` runs the whole flow with no config, the worker as a second
+//! process (the real `dyndns-worker` binary), and the curl line it prints really changes the zone file
+//! it names.
 
 mod util;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use util::{eventually, free_port, frontend_binary, http_get};
+use util::{eventually, free_port, frontend_binary, http_get, worker_binary};
+
+/// Pids of the processes whose parent is `parent` and whose name is `name`.
+fn children_named(parent: u32, name: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may contain spaces, so split after the last ')'.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let comm = head.split_once(" (").map_or("", |(_, comm)| comm);
+        let ppid = rest
+            .split(' ')
+            .nth(1)
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        if comm == name && ppid == Some(parent) {
+            found.extend(
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|pid| pid.parse::<u32>().ok()),
+            );
+        }
+    }
+    found
+}
 
 #[test]
 fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
+    // The demo runs the worker binary that sits beside its own.
+    worker_binary();
     let port = free_port();
     let mut demo = Command::new(frontend_binary())
         .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
@@ -39,6 +71,13 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
     let url = parts[3];
     let path = &url[url.find("/nic/update").expect("an update URL")..];
     let address = SocketAddr::from(([127, 0, 0, 1], port));
+    // comm is cut at 15 bytes: "dyndns-worker" fits.
+    let workers = children_named(demo.id(), "dyndns-worker");
+    assert_eq!(
+        workers.len(),
+        1,
+        "the worker is a child process: {workers:?}"
+    );
     let reply = http_get(address, path, Some((user, password)), &[]);
     assert_eq!(reply.body, "good 203.0.113.7\n");
     let landed = eventually(Duration::from_secs(10), || {
@@ -52,7 +91,35 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
     assert_eq!(again.body, "nochg 203.0.113.7\n");
     assert!(status.success(), "{status}");
     assert!(
-        rest.iter().any(|line| line.contains("1 change(s) applied")),
+        rest.iter().any(|line| line
+            == "demo stopped; in DNS as the worker left it: home.dyn.example.com 203.0.113.7"),
         "{rest:?}"
     );
+    assert!(
+        !Path::new(&format!("/proc/{}", workers[0])).exists(),
+        "the worker stopped with the demo"
+    );
+}
+
+#[test]
+fn demo_without_the_worker_binary_says_how_to_build_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let lonely = folder.path().join("dyndns");
+    // cp in a child, not fs::copy: see util's note on ETXTBSY.
+    let copied = Command::new("/bin/cp")
+        .arg(frontend_binary())
+        .arg(&lonely)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let output = Command::new(&lonely)
+        .args(["demo", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env_remove("CARGO")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let missing = folder.path().join("dyndns-worker");
+    assert!(stderr.contains(missing.to_str().unwrap()), "{stderr}");
+    assert!(stderr.contains("cargo build --release"), "{stderr}");
 }

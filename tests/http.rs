@@ -330,7 +330,7 @@ fn unix_socket_listener_serves_and_trusts_the_proxy_headers() {
     )
     .unwrap();
     let mut child = std::process::Command::new(util::frontend_binary())
-        .args(["serve", "--config"])
+        .args(["serve", "--allow-root", "--config"])
         .arg(site.config_path())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -3,12 +3,13 @@
 
 mod error;
 mod locate;
+pub mod password_hash;
 mod raw;
 mod rejection;
 mod summary;
 
-// Host names and publishable addresses are defined once, in `dyndns-names`; these paths stay for callers.
-pub use dyndns_names::{address, names};
+// Host names, user names and publishable addresses are defined once, in `dyndns-names`; these paths stay for callers.
+pub use dyndns_names::{address, names, user_name};
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -26,10 +27,30 @@ pub use summary::summary;
 /// Where the config lives when neither `--config` nor `$DYNDNS_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/dyndns/dyndns.toml";
 
-/// `--config PATH`, else `$DYNDNS_CONFIG`, else [`DEFAULT_PATH`]. (clap reads the env var into the
-/// option, so callers pass the option here.)
+/// `PATH` for the worker's backend commands: a bare program name in `[backend.plesk] command` or
+/// `[backend.zonefile] reload` is looked up here, never in the caller's environment.
+/// `dyndns check-config` looks there too.
+pub const WORKER_COMMAND_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The environment variable naming the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "DYNDNS_CONFIG";
+
+/// `--config PATH`, else `$DYNDNS_CONFIG`, else [`DEFAULT_PATH`]. An empty value counts as unset
+/// (`DYNDNS_CONFIG= dyndns serve`, or a unit's `Environment=DYNDNS_CONFIG=`), so both binaries read
+/// the variable here and not through clap, which refuses an empty value.
 pub fn resolve_path(option: Option<&Path>) -> PathBuf {
-    option.map_or_else(|| PathBuf::from(DEFAULT_PATH), Path::to_path_buf)
+    resolve_path_with(option, std::env::var_os(CONFIG_ENV))
+}
+
+fn resolve_path_with(option: Option<&Path>, env: Option<std::ffi::OsString>) -> PathBuf {
+    let given = |path: &&Path| !path.as_os_str().is_empty();
+    if let Some(path) = option.filter(given) {
+        return path.to_path_buf();
+    }
+    env.map(PathBuf::from)
+        .filter(|path| !path.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +62,22 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub zones: Vec<Zone>,
     pub users: Vec<User>,
+    /// The `password_hash_file` of each user that has one (one entry per such user), so
+    /// `check-config` can judge who may read the secrets; every other hash is in the file itself.
+    pub password_hash_files: Vec<PathBuf>,
     pub backends: Backends,
+}
+
+impl Config {
+    /// Whether the config file itself holds a password hash (and so must not be readable by all).
+    pub fn holds_password_hashes(&self) -> bool {
+        let hashed = self
+            .users
+            .iter()
+            .filter(|user| user.password_hash.is_some())
+            .count();
+        hashed > self.password_hash_files.len()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +229,7 @@ impl Config {
             line: 0,
             column: 0,
             key: String::new(),
-            message: format!("cannot read the config file: {err}"),
+            message: format!("cannot read the config file: {err}{}", unreadable_fix(&err)),
         })?;
         Config::parse(&source, path)
     }
@@ -328,7 +364,7 @@ impl Checker<'_> {
     fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let frontend = self.check_frontend(&raw)?;
         let zones = self.check_zones(&raw)?;
-        let users = self.check_users(&raw, &zones, frontend.auth)?;
+        let (users, password_hash_files) = self.check_users(&raw, &zones, frontend.auth)?;
         let backends = self.check_backends(&raw)?;
         let backend = match raw.worker.backend.as_str() {
             "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
@@ -372,6 +408,7 @@ impl Checker<'_> {
             },
             zones,
             users,
+            password_hash_files,
             backends,
         })
     }
@@ -511,8 +548,9 @@ impl Checker<'_> {
         raw: &RawConfig,
         zones: &[Zone],
         auth: AuthMode,
-    ) -> Result<Vec<User>, ConfigError> {
+    ) -> Result<(Vec<User>, Vec<PathBuf>), ConfigError> {
         let mut users: Vec<User> = Vec::new();
+        let mut hash_files = Vec::new();
         for (index, entry) in raw.user.iter().enumerate() {
             let at = |key: &str| {
                 vec![
@@ -521,13 +559,13 @@ impl Checker<'_> {
                     Step::Key(key.into()),
                 ]
             };
-            if entry.name.is_empty()
-                || entry.name.contains(':')
-                || entry.name.chars().any(char::is_control)
-            {
+            if let Some(problem) = user_name::user_name_problem(&entry.name) {
+                return Err(self.error(&at("name"), problem.to_string()));
+            }
+            if entry.name.contains(':') {
                 return Err(self.error(
                     &at("name"),
-                    "must be non-empty, without `:` or control characters",
+                    "it contains `:`, which HTTP Basic auth cannot carry in a user name",
                 ));
             }
             if users.iter().any(|user| user.name == entry.name) {
@@ -543,7 +581,12 @@ impl Checker<'_> {
                         "give `password_hash` or `password_hash_file`, not both",
                     ))
                 }
-                (Some(hash), None) => Some(hash.trim().to_string()),
+                (Some(hash), None) => {
+                    let hash = hash.trim();
+                    password_hash::check_hash(hash)
+                        .map_err(|err| self.error(&at("password_hash"), err.to_string()))?;
+                    Some(hash.to_string())
+                }
                 (None, Some(file)) => {
                     let file = self.resolve(file);
                     let text = std::fs::read_to_string(&file).map_err(|err| {
@@ -552,7 +595,16 @@ impl Checker<'_> {
                             format!("cannot read {}: {err}", file.display()),
                         )
                     })?;
-                    Some(text.trim().to_string())
+                    let hash = text.trim();
+                    password_hash::check_hash(hash).map_err(|err| {
+                        self.error(
+                            &at("password_hash_file"),
+                            format!("{}: {err}", file.display()),
+                        )
+                    })?;
+                    let hash = hash.to_string();
+                    hash_files.push(file);
+                    Some(hash)
                 }
                 (None, None) if auth == AuthMode::Proxy => None,
                 (None, None) => {
@@ -565,19 +617,6 @@ impl Checker<'_> {
                     ))
                 }
             };
-            if let Some(hash) = &password_hash {
-                if !is_supported_hash(hash) {
-                    let key = if entry.password_hash.is_some() {
-                        "password_hash"
-                    } else {
-                        "password_hash_file"
-                    };
-                    return Err(self.error(
-                        &at(key),
-                        "not an argon2 PHC string (`$argon2id$...`, from `dyndns hash-password`) or a bcrypt hash (`$2y$`/`$2b$`)",
-                    ));
-                }
-            }
             let mut hosts = Vec::new();
             for (host_index, text) in entry.hosts.iter().enumerate() {
                 let mut path = at("hosts");
@@ -600,7 +639,7 @@ impl Checker<'_> {
                 hosts,
             });
         }
-        Ok(users)
+        Ok((users, hash_files))
     }
 
     fn check_backends(&self, raw: &RawConfig) -> Result<Backends, ConfigError> {
@@ -689,6 +728,20 @@ impl Checker<'_> {
     }
 }
 
+/// What usually fixes a config file that cannot be read.
+fn unreadable_fix(err: &std::io::Error) -> &'static str {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            " (name it with --config PATH or $DYNDNS_CONFIG; dyndns.example.toml documents every key)"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            " (the frontend reads it as user dyndns: packaged root:dyndns 0640 in /etc/dyndns, \
+             root:dyndns 0750)"
+        }
+        _ => "",
+    }
+}
+
 fn key_path(keys: &[&str]) -> Vec<Step> {
     keys.iter()
         .map(|key| Step::Key((*key).to_string()))
@@ -703,9 +756,27 @@ fn invalid_header_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn is_supported_hash(hash: &str) -> bool {
-    hash.starts_with("$argon2")
-        || ["$2a$", "$2b$", "$2y$"]
-            .iter()
-            .any(|prefix| hash.starts_with(prefix))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_dyndns_config_counts_as_unset() {
+        let default = PathBuf::from(DEFAULT_PATH);
+        assert_eq!(resolve_path_with(None, Some("".into())), default);
+        assert_eq!(resolve_path_with(None, None), default);
+        assert_eq!(
+            resolve_path_with(None, Some("/x.toml".into())),
+            Path::new("/x.toml")
+        );
+        assert_eq!(
+            resolve_path_with(Some(Path::new("/y.toml")), Some("/x.toml".into())),
+            Path::new("/y.toml"),
+            "--config wins over the environment"
+        );
+        assert_eq!(
+            resolve_path_with(Some(Path::new("")), Some("/x.toml".into())),
+            Path::new("/x.toml")
+        );
+    }
 }

@@ -20,7 +20,7 @@ name = "dyn.example.com"
 
 [[user]]
 name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0"
 hosts = ["home.dyn.example.com"]
 
 [backend.zonefile]
@@ -44,6 +44,22 @@ fn shipped_example_parses() {
     assert_eq!(config.zones[0].label_of("home.dyn.example.com"), "home.dyn");
     assert!(config.backends.plesk.is_some() && config.backends.zonefile.is_some());
     assert_eq!(config.frontend.auth, AuthMode::Builtin);
+}
+
+#[test]
+fn example_reload_names_the_backend_zone_not_the_update_zone() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dyndns.example.toml");
+    let config = Config::load(&path).unwrap_or_else(|err| panic!("{err}"));
+    let reload = config.backends.zonefile.unwrap().reload.unwrap();
+    for zone in &config.zones {
+        assert!(
+            !reload.contains(&zone.name) || zone.name == zone.backend_zone,
+            "the zone file written is {}.zone, but reload names {}: {reload:?}",
+            zone.backend_zone,
+            zone.name
+        );
+    }
+    assert!(reload.iter().any(|arg| arg == "{zone}"), "{reload:?}");
 }
 
 #[test]
@@ -173,7 +189,7 @@ fn password_hash_file_is_read_relative_to_the_config() {
     )
     .unwrap();
     let text = MINIMAL.replace(
-        "password_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\"",
+        "password_hash = \"$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0\"",
         "password_hash_file = \"router.hash\"",
     );
     let path = dir.path().join("dyndns.toml");
@@ -198,6 +214,7 @@ fn unreadable_file_names_the_path() {
             .starts_with("/nonexistent/dyndns.toml: cannot read"),
         "{err}"
     );
+    assert!(err.message.contains("--config PATH"), "the fix: {err}");
 }
 
 #[test]
@@ -212,7 +229,7 @@ fn proxy_mode_needs_trusted_proxies_and_no_passwords() {
         "auth = \"proxy\"\ntrusted_proxies = [\"127.0.0.1\"]",
     );
     let text = text.replace(
-        "password_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\"\n",
+        "password_hash = \"$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0\"\n",
         "",
     );
     let config = parse(&text).unwrap_or_else(|err| panic!("{err}"));
@@ -274,4 +291,55 @@ fn zone_file_soa_names_are_checked_at_load() {
     assert_eq!(err.line, 22, "{err}");
     assert!(err.message.contains("`admin@example.com`"), "{err}");
     assert!(err.message.contains("`-` and `_`"), "{err}");
+}
+
+const GOOD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0";
+
+#[test]
+fn truncated_password_hash_is_a_config_error_at_its_key() {
+    let cut = &GOOD_HASH[..GOOD_HASH.len() - 10];
+    let err = error(&MINIMAL.replace(GOOD_HASH, cut));
+    assert_eq!(err.key, "user[0].password_hash", "{err}");
+    assert_eq!((err.line, err.column), (17, 1), "{err}");
+    assert!(err.message.contains("cut short"), "{err}");
+    let bcrypt = "$2y$05$abcdefghijklmnopqrstuuJ0xY1bVu9bKqHpNqZ2M6KpK6bT2m1J";
+    let err = error(&MINIMAL.replace(GOOD_HASH, bcrypt));
+    assert_eq!(err.key, "user[0].password_hash", "{err}");
+    assert!(err.message.contains("bcrypt"), "{err}");
+}
+
+#[test]
+fn truncated_hash_in_password_hash_file_names_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash_file = dir.path().join("router.hash");
+    std::fs::write(&hash_file, &GOOD_HASH[..60]).unwrap();
+    let text = MINIMAL.replace(
+        &format!("password_hash = \"{GOOD_HASH}\""),
+        "password_hash_file = \"router.hash\"",
+    );
+    let path = dir.path().join("dyndns.toml");
+    std::fs::write(&path, text).unwrap();
+    let err = Config::load(&path).unwrap_err();
+    assert_eq!(err.key, "user[0].password_hash_file", "{err}");
+    assert_eq!(err.line, 17, "{err}");
+    assert!(
+        err.message
+            .starts_with(&format!("{}: ", hash_file.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn user_name_longer_than_a_job_carries_is_a_config_error() {
+    let long = "r".repeat(dyndns_config::user_name::MAX_USER_BYTES + 1);
+    let err = error(&MINIMAL.replace("name = \"router\"", &format!("name = \"{long}\"")));
+    assert_eq!(err.key, "user[0].name", "{err}");
+    assert!(err.message.contains("longer than 256 bytes"), "{err}");
+    let err = error(&MINIMAL.replace("name = \"router\"", "name = \"rou\\u0007ter\""));
+    assert!(err.message.contains("control characters"), "{err}");
+    let err = error(&MINIMAL.replace("name = \"router\"", "name = \"rou:ter\""));
+    assert!(err.message.contains("Basic auth"), "{err}");
+    let longest = "r".repeat(dyndns_config::user_name::MAX_USER_BYTES);
+    parse(&MINIMAL.replace("name = \"router\"", &format!("name = \"{longest}\"")))
+        .unwrap_or_else(|err| panic!("{err}"));
 }

@@ -17,9 +17,6 @@ pub const JOB_VERSION: u32 = 1;
 /// A real job is a few hundred bytes; anything near this is not from our frontend.
 pub const MAX_JOB_BYTES: u64 = 64 * 1024;
 
-/// Longest user name a job may carry; user names end up in logs and reason files.
-const MAX_USER_BYTES: usize = 256;
-
 /// One update request accepted by the frontend, waiting for the worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,18 +173,10 @@ impl Job {
     }
 }
 
-/// What is wrong with `user`; user names are free-form but end up in logs and reason files.
+/// What is wrong with `user`; user names are free-form but end up in logs and reason files. The
+/// rule is the one the config applies, so every configured user fits in a job.
 fn user_problem(user: &str) -> Option<&'static str> {
-    if user.is_empty() {
-        return Some("it is empty");
-    }
-    if user.len() > MAX_USER_BYTES {
-        return Some("it is longer than 256 bytes");
-    }
-    if user.chars().any(char::is_control) {
-        return Some("it contains control characters");
-    }
-    None
+    dyndns_names::user_name::user_name_problem(user).map(|problem| problem.as_str())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 mod durable;
 mod failed;
 mod job;
+mod probe;
 mod reader;
 pub mod rfc3339;
 mod spool;

@@ -40,6 +40,8 @@ pub enum SpoolError {
     MissingDir { path: PathBuf, cause: io::Error },
     #[error("spool directory {path} is not a directory")]
     NotADirectory { path: PathBuf },
+    #[error("spool directory {path} is not writable by this process: {cause}")]
+    NotWritable { path: PathBuf, cause: io::Error },
     #[error("another dyndns-worker is already running on this spool ({path} is locked)")]
     Locked { path: PathBuf },
     /// The entry was gone when we went to move it; callers scanning the spool ignore this.

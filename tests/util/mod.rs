@@ -184,11 +184,55 @@ timeout_secs = 5
         let _ = std::fs::remove_file(self.path().join("plesk").join(name));
     }
 
+    /// `dyndns serve --allow-root`: tests run as root (CI does), and only the privilege tests
+    /// care who the frontend runs as.
     pub fn start_frontend(&self) -> Frontend {
-        let log = std::fs::File::create(self.path().join("frontend.log")).unwrap();
-        let child = Command::new(frontend_binary())
+        let mut command = Command::new(frontend_binary());
+        command
+            .args(["serve", "--allow-root", "--config"])
+            .arg(self.config_path());
+        self.spawn_frontend(command)
+    }
+
+    /// `dyndns serve` as `nobody`, without `--allow-root`, as the packaged service runs it (after
+    /// [`Site::apply_packaged_modes`]).
+    pub fn start_frontend_as_nobody(&self) -> Frontend {
+        let mut command = as_nobody();
+        command
+            .arg(frontend_binary())
             .args(["serve", "--config"])
-            .arg(self.config_path())
+            .arg(self.config_path());
+        self.spawn_frontend(command)
+    }
+
+    /// Owners and modes as packaging/tmpfiles.d/dyndns.conf sets them, with `nogroup` standing in
+    /// for the group `dyndns` (every Debian system has nobody:nogroup). Takes root.
+    pub fn apply_packaged_modes(&self) {
+        let group = nix::unistd::Group::from_name("nogroup")
+            .unwrap()
+            .expect("group nogroup exists")
+            .gid;
+        let set = |path: PathBuf, mode: u32, group: Option<nix::unistd::Gid>| {
+            nix::unistd::chown(&path, Some(nix::unistd::Uid::from_raw(0)), group)
+                .unwrap_or_else(|err| panic!("chown {}: {err}", path.display()));
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .unwrap_or_else(|err| panic!("chmod {}: {err}", path.display()));
+        };
+        let root = Some(nix::unistd::Gid::from_raw(0));
+        // The site folder stands for /etc/dyndns and holds the config, spool and state.
+        set(self.path().to_path_buf(), 0o750, Some(group));
+        set(self.config_path(), 0o640, Some(group));
+        set(self.path().join("spool"), 0o750, Some(group));
+        set(self.spool("tmp"), 0o770, Some(group));
+        set(self.spool("new"), 0o770, Some(group));
+        set(self.spool("cur"), 0o750, Some(group));
+        set(self.spool("failed"), 0o700, root);
+        set(self.path().join("state"), 0o2750, Some(group));
+    }
+
+    fn spawn_frontend(&self, mut command: Command) -> Frontend {
+        let log = std::fs::File::create(self.path().join("frontend.log")).unwrap();
+        let child = command
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -342,6 +386,20 @@ impl Response {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+}
+
+/// A command prefix that runs the program after it as `nobody:nogroup` without supplementary
+/// groups (util-linux `setpriv`; Debian has it in every installation).
+pub fn as_nobody() -> Command {
+    let setpriv = Path::new("/usr/bin/setpriv");
+    assert!(
+        setpriv.exists(),
+        "{} is missing (apt-get install util-linux)",
+        setpriv.display()
+    );
+    let mut command = Command::new(setpriv);
+    command.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"]);
+    command
 }
 
 /// Sends SIGTERM, as systemd does to stop a service.

@@ -37,8 +37,8 @@ Exit codes:
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
-    /// Config file [default: /etc/dyndns/dyndns.toml]
-    #[arg(long, env = "DYNDNS_CONFIG", value_name = "PATH", global = true)]
+    /// Config file [default: $DYNDNS_CONFIG, else /etc/dyndns/dyndns.toml; empty counts as unset]
+    #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
 
     #[command(flatten)]

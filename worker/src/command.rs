@@ -12,9 +12,9 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// `PATH` for children when the caller does not choose one: the usual system folders, nothing from the
-/// worker's own (root) environment.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// `PATH` for children when the caller does not choose one: the config's, so `dyndns check-config`
+/// looks for backend commands where the worker will run them.
+pub const DEFAULT_PATH: &str = dyndns_config::WORKER_COMMAND_PATH;
 
 /// How much of each of stdout and stderr is kept; the rest is read and dropped so the child never blocks
 /// on a full pipe.

@@ -77,7 +77,7 @@ backend_zone = "example.com"
 
 [[user]]
 name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$pCo1hhnvnRFyDG0NwEtJag$c7C8W5Fix7yHkvomRxg75R8EQ1L9i2n5gx7SbwxKcAQ"
 hosts = ["{HOST}", "{OTHER}"]
 
 [backend.zonefile]

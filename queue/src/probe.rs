@@ -1,0 +1,91 @@
+//! Why this exists: the frontend must not start, or call itself healthy, when it could not spool a
+//! job. A real write in `tmp/` (create, fsync, remove) proves the folder works end to end; `new/` is
+//! only checked for permission, because any file there would be taken by the worker as a job.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::unistd::{eaccess, AccessFlags};
+
+use crate::spool::{SpoolDirs, SpoolError};
+
+impl SpoolDirs {
+    /// Proves this process can spool: `tmp/` takes a durable file and `new/` is writable. The probe
+    /// file is hidden (`.probe-…`) and removed at once; one left by a crash is old `tmp/` litter
+    /// the worker clears like any other.
+    pub fn probe_writable(&self) -> Result<(), SpoolError> {
+        let tmp = self.tmp();
+        let new = self.new();
+        SpoolDirs::require_dir(&tmp)?;
+        SpoolDirs::require_dir(&new)?;
+        let probe = tmp.join(format!(".probe-{}", uuid::Uuid::new_v4().simple()));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&probe)
+            .map_err(|cause| SpoolError::NotWritable {
+                path: tmp.clone(),
+                cause,
+            })?;
+        let written = file
+            .write_all(b"dyndns spool probe\n")
+            .and_then(|()| file.sync_all());
+        drop(file);
+        let removed = std::fs::remove_file(&probe);
+        written.map_err(|cause| SpoolError::io("write and fsync", &probe, cause))?;
+        removed.map_err(|cause| SpoolError::io("remove", &probe, cause))?;
+        writable(&new)
+    }
+
+    /// The cheap check behind `/health`: this process may create entries in `tmp/` and `new/`
+    /// (`access(2)` with the effective ids, so a read-only mount or a changed mode shows up; root
+    /// passes any mode, as it would when writing).
+    pub fn is_writable(&self) -> bool {
+        writable(&self.tmp()).is_ok() && writable(&self.new()).is_ok()
+    }
+}
+
+fn writable(dir: &Path) -> Result<(), SpoolError> {
+    eaccess(dir, AccessFlags::W_OK | AccessFlags::X_OK).map_err(|errno| SpoolError::NotWritable {
+        path: dir.to_path_buf(),
+        cause: errno.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_leaves_nothing_behind() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let dirs = SpoolDirs::at(root.path());
+        dirs.create_all().expect("create the spool");
+        dirs.probe_writable().expect("a fresh spool is writable");
+        assert!(dirs.is_writable());
+        for dir in [dirs.tmp(), dirs.new()] {
+            let left: Vec<_> = std::fs::read_dir(&dir).expect("list").collect();
+            assert!(left.is_empty(), "{}: {left:?}", dir.display());
+        }
+    }
+
+    #[test]
+    fn probe_of_a_missing_spool_names_the_folder_once() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let dirs = SpoolDirs::at(root.path().join("absent"));
+        let err = dirs.probe_writable().expect_err("no spool");
+        let text = err.to_string();
+        assert!(matches!(err, SpoolError::MissingDir { .. }), "{text}");
+        assert_eq!(text.matches("absent/tmp").count(), 1, "{text}");
+        assert_eq!(text.matches("os error 2").count(), 1, "{text}");
+        assert!(
+            std::error::Error::source(&err).is_none(),
+            "the cause is in the message"
+        );
+        assert!(!dirs.is_writable());
+    }
+}

@@ -1,0 +1,107 @@
+//! Why this exists: the worker runs its backend's commands (Plesk's CLI, a zone reload) by argv with a
+//! fixed PATH; a command that is not there fails every change, hours later and in the worker's log.
+//! check-config looks each one up the way the worker will.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use dyndns_config::{BackendKind, Config, WORKER_COMMAND_PATH};
+
+use super::Findings;
+
+pub fn check_backend(config: &Config, findings: &mut Findings) {
+    match config.worker.backend {
+        BackendKind::Plesk => {
+            if let Some(plesk) = &config.backends.plesk {
+                check_program("backend.plesk.command", &plesk.command, findings);
+            }
+        }
+        BackendKind::ZoneFile => {
+            if let Some(zonefile) = &config.backends.zonefile {
+                if let Some(reload) = &zonefile.reload {
+                    check_program("backend.zonefile.reload", reload, findings);
+                }
+                check_zone_folders(config, &zonefile.path, findings);
+            }
+        }
+    }
+}
+
+fn check_program(key: &str, argv: &[String], findings: &mut Findings) {
+    let Some(program) = argv.first() else { return };
+    if program.contains('/') {
+        if !is_executable(Path::new(program)) {
+            findings.error(format!(
+                "{key}: `{program}` is not an executable file, so the worker would fail every change"
+            ));
+        }
+        return;
+    }
+    if find_in_path(program).is_none() {
+        findings.error(format!(
+            "{key}: `{program}` is not found in the worker's PATH ({WORKER_COMMAND_PATH}), so the \
+             worker would fail every change; install it or give its full path"
+        ));
+    }
+}
+
+/// The worker's lookup of a bare program name.
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    WORKER_COMMAND_PATH
+        .split(':')
+        .map(|folder| Path::new(folder).join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+}
+
+/// The zone-file backend writes `<folder>/<zone>.zone` atomically beside the file: the folder must
+/// exist (the DNS server's, e.g. /var/lib/bind; dyndns makes none).
+fn check_zone_folders(config: &Config, template: &Path, findings: &mut Findings) {
+    let mut zones: Vec<&str> = config
+        .zones
+        .iter()
+        .map(|zone| zone.backend_zone.as_str())
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    for zone in zones {
+        let file = PathBuf::from(template.to_string_lossy().replace("{zone}", zone));
+        let Some(folder) = file.parent() else {
+            continue;
+        };
+        if !folder.is_dir() {
+            findings.error(format!(
+                "backend.zonefile.path: the folder {} of {} does not exist; the worker writes the \
+                 zone file there but makes no folders (put it where the DNS server reads its zones)",
+                folder.display(),
+                file.display()
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_name_is_looked_up_in_the_workers_path() {
+        assert!(find_in_path("sh").is_some());
+        assert!(find_in_path("no-such-program-dyndns").is_none());
+        let mut findings = Findings::default();
+        check_program("k", &["/nonexistent/plesk".into()], &mut findings);
+        check_program("k", &["no-such-program-dyndns".into()], &mut findings);
+        check_program("k", &["sh".into()], &mut findings);
+        let texts: Vec<String> = findings.iter().map(ToString::to_string).collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].contains("not an executable file"), "{texts:?}");
+        assert!(
+            texts[1].contains("not found in the worker's PATH"),
+            "{texts:?}"
+        );
+    }
+}

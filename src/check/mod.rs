@@ -1,0 +1,148 @@
+//! Why this exists: a config can parse and still not work on this machine: a spool that is missing,
+//! owners and modes that break the privilege split, a backend command that is not there, secrets
+//! readable by everyone. `dyndns check-config` finds these before the first router does: errors
+//! (it cannot work, or the split is broken: exit 1) and warnings (doubtful; `--strict` fails them).
+
+mod account;
+mod commands;
+mod files;
+mod layout;
+mod users;
+
+use std::fmt;
+use std::path::Path;
+
+use dyndns_config::Config;
+
+pub use account::{Access, Account};
+
+/// What fixes a missing or mis-owned spool or state folder.
+const TMPFILES_FIX: &str = "fix: run `systemd-tmpfiles --create dyndns.conf` as root (owners and \
+                            modes: packaging/tmpfiles.d/dyndns.conf)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// It cannot work, or the privilege split is broken.
+    Error,
+    /// It works, but probably not as meant, or less safely than packaged.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub text: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{label}: {}", self.text)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn error(&mut self, text: impl Into<String>) {
+        self.0.push(Finding {
+            severity: Severity::Error,
+            text: text.into(),
+        });
+    }
+
+    fn warning(&mut self, text: impl Into<String>) {
+        self.0.push(Finding {
+            severity: Severity::Warning,
+            text: text.into(),
+        });
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Finding> {
+        self.0.iter()
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.0
+            .iter()
+            .filter(|finding| finding.severity == severity)
+            .count()
+    }
+}
+
+/// Checks the installation `config` describes, judging owners and modes from the side of the
+/// frontend's user `frontend_user` (packaged: `dyndns`).
+pub fn check_installation(config: &Config, frontend_user: &str) -> Findings {
+    let mut findings = Findings::default();
+    let account = match Account::lookup(frontend_user) {
+        Ok(account) if account.is_root() => {
+            findings.error(format!(
+                "--user {frontend_user}: the frontend must not run as root (`dyndns serve` refuses \
+                 to); packaged: user dyndns (packaging/sysusers.d/dyndns.conf)"
+            ));
+            None
+        }
+        Ok(account) => Some(account),
+        Err(err) => {
+            findings.warning(format!(
+                "{err}: the owner and mode checks for the frontend were skipped; name the user \
+                 `dyndns serve` runs as with --user NAME (packaged: dyndns, from \
+                 packaging/sysusers.d/dyndns.conf)"
+            ));
+            None
+        }
+    };
+    let account = account.as_ref();
+    layout::check_spool(config, account, &mut findings);
+    layout::check_state(config, account, &mut findings);
+    files::check_config_file(config, account, &mut findings);
+    files::check_listen(config, account, &mut findings);
+    commands::check_backend(config, &mut findings);
+    users::check_users(config, &mut findings);
+    findings
+}
+
+/// The metadata of `path`, or `None` after recording why not: a missing path is `missing`'s
+/// finding; a path this process may not inspect is a warning (run as root for the full check).
+fn inspect(
+    path: &Path,
+    findings: &mut Findings,
+    missing: impl FnOnce(&mut Findings),
+) -> Option<std::fs::Metadata> {
+    match std::fs::metadata(path) {
+        Ok(metadata) => Some(metadata),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            missing(findings);
+            None
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            findings.warning(format!(
+                "{}: cannot inspect it ({err}); run check-config as root for the full check",
+                path.display()
+            ));
+            None
+        }
+        Err(err) => {
+            findings.error(format!("{}: cannot inspect it: {err}", path.display()));
+            None
+        }
+    }
+}
+
+/// `0750 root:dyndns`, as `ls -l` people read it.
+fn describe(metadata: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let user = nix::unistd::User::from_uid(metadata.uid().into())
+        .ok()
+        .flatten()
+        .map_or_else(|| metadata.uid().to_string(), |user| user.name);
+    let group = nix::unistd::Group::from_gid(metadata.gid().into())
+        .ok()
+        .flatten()
+        .map_or_else(|| metadata.gid().to_string(), |group| group.name);
+    format!("{:04o} {user}:{group}", metadata.mode() & 0o7777)
+}
