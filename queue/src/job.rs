@@ -115,18 +115,8 @@ impl Job {
         v4.into_iter().chain(v6)
     }
 
-    /// The job file's bytes.
-    ///
-    /// # Panics
-    /// If `received_at` lies outside 1970..=9999, which no running clock reports; use
-    /// [`Job::try_to_json`] where the time did not come from this machine's clock.
-    pub fn to_json(&self) -> Vec<u8> {
-        self.try_to_json()
-            .expect("received_at comes from a clock reading between 1970 and 9999")
-    }
-
-    /// The job file's bytes, or why the job cannot be written.
-    pub fn try_to_json(&self) -> Result<Vec<u8>, JobError> {
+    /// The job file's bytes, or why the job cannot be written (`received_at` outside 1970..=9999).
+    pub fn to_json(&self) -> Result<Vec<u8>, JobError> {
         serde_json::to_vec(self).map_err(|source| JobError::Unwritable {
             id: self.id,
             source,
@@ -208,7 +198,8 @@ mod tests {
 
     fn json_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
         let mut value: serde_json::Value =
-            serde_json::from_slice(&sample().to_json()).expect("a job is a JSON object");
+            serde_json::from_slice(&sample().to_json().expect("sample job writes"))
+                .expect("a job is a JSON object");
         edit(&mut value);
         serde_json::to_vec(&value).expect("a JSON value serializes")
     }
@@ -216,7 +207,7 @@ mod tests {
     #[test]
     fn round_trips_through_json() {
         let job = sample();
-        let bytes = job.to_json();
+        let bytes = job.to_json().expect("sample job writes");
         let text = std::str::from_utf8(&bytes).expect("JSON is UTF-8");
         assert!(
             text.contains(r#""received_at":"2026-11-23T16:00:00.123456789Z""#),
@@ -231,7 +222,8 @@ mod tests {
         let mut job = sample();
         job.ipv6 = None;
         job.client = None;
-        let text = String::from_utf8(job.to_json()).expect("JSON is UTF-8");
+        let text =
+            String::from_utf8(job.to_json().expect("sample job writes")).expect("JSON is UTF-8");
         assert!(!text.contains("ipv6") && !text.contains("client"), "{text}");
         assert_eq!(Job::parse(text.as_bytes()).expect("parses"), job);
     }
@@ -288,7 +280,11 @@ mod tests {
         let bad_time = json_with(|v| v["received_at"] = "yesterday".into());
         let err = Job::parse(&bad_time).expect_err("bad time");
         assert!(err.to_string().contains("yesterday"), "{err}");
-        let trailing = [sample().to_json(), b"{}".to_vec()].concat();
+        let trailing = [
+            sample().to_json().expect("sample job writes"),
+            b"{}".to_vec(),
+        ]
+        .concat();
         assert!(matches!(Job::parse(&trailing), Err(JobError::Json(_))));
     }
 
@@ -323,9 +319,6 @@ mod tests {
     fn time_before_1970_is_unwritable_not_a_panic() {
         let mut job = sample();
         job.received_at = UNIX_EPOCH - Duration::from_secs(1);
-        assert!(matches!(
-            job.try_to_json(),
-            Err(JobError::Unwritable { .. })
-        ));
+        assert!(matches!(job.to_json(), Err(JobError::Unwritable { .. })));
     }
 }
