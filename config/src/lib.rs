@@ -123,15 +123,15 @@ pub struct Zone {
 }
 
 impl Zone {
-    /// `host` relative to the backend zone (`home.dyn` in `example.com`; empty at the apex).
-    pub fn label_of(&self, host: &str) -> String {
+    /// `host` relative to the backend zone (`home.dyn` in `example.com`; empty at the apex);
+    /// `None` when `host` does not lie in the backend zone.
+    pub fn label_of(&self, host: &str) -> Option<String> {
         if host == self.backend_zone {
-            return String::new();
+            return Some(String::new());
         }
-        host.strip_suffix(&self.backend_zone)
-            .and_then(|prefix| prefix.strip_suffix('.'))
-            .expect("hosts are only matched to zones they lie in")
-            .to_string()
+        host.strip_suffix(&self.backend_zone)?
+            .strip_suffix('.')
+            .map(str::to_owned)
     }
 }
 
