@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// The only job format this build writes and accepts. Bump it, and teach `Job::parse` the old
 /// one, when the shape changes: a worker must never guess at a frontend it does not know.
-pub const JOB_VERSION: u32 = 1;
+const JOB_VERSION: u32 = 1;
 
 /// A real job is a few hundred bytes; anything near this is not from our frontend.
 pub const MAX_JOB_BYTES: u64 = 64 * 1024;
@@ -24,8 +24,8 @@ const MAX_USER_BYTES: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Job {
-    /// Always [`JOB_VERSION`] when written.
-    pub version: u32,
+    /// Always `JOB_VERSION` when written.
+    version: u32,
     /// `Uuid::now_v7()`, so ids sort by creation time too.
     pub id: Uuid,
     pub user: String,
@@ -40,7 +40,7 @@ pub struct Job {
     pub received_at: SystemTime,
     /// Address the request came from, for the worker's logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client: Option<IpAddr>,
+    client: Option<IpAddr>,
 }
 
 /// Why a job file was not accepted. The messages are written into `failed/<name>.reason`, so
@@ -137,7 +137,7 @@ impl Job {
 
     /// Checks what serde cannot: an address is present and user and host are sane. The
     /// frontend calls this (through `submit`) so it never spools a job the worker would reject.
-    pub fn validate(&self) -> Result<(), JobError> {
+    pub(crate) fn validate(&self) -> Result<(), JobError> {
         if self.version != JOB_VERSION {
             return Err(JobError::UnknownVersion(self.version.into()));
         }

@@ -15,7 +15,7 @@ use crate::job::JobError;
 /// - `worker.lock`: held by the one running worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpoolDirs {
-    pub root: PathBuf,
+    root: PathBuf,
 }
 
 /// What went wrong with the spool, naming the path involved.
@@ -98,7 +98,7 @@ impl SpoolDirs {
         SpoolDirs { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
@@ -119,7 +119,7 @@ impl SpoolDirs {
         self.root.join("failed")
     }
 
-    pub fn lock_path(&self) -> PathBuf {
+    pub(crate) fn lock_path(&self) -> PathBuf {
         self.root.join("worker.lock")
     }
 

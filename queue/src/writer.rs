@@ -62,7 +62,8 @@ impl SpoolWriter {
     }
 
     /// How many times `new/` has been fsynced; fewer than submitted jobs under contention.
-    pub fn dir_syncs(&self) -> u64 {
+    #[cfg(test)]
+    fn dir_syncs(&self) -> u64 {
         self.dir_syncs.load(Ordering::Relaxed)
     }
 

@@ -239,7 +239,7 @@ fn second_lock_fails_while_the_first_is_held() {
         "{err}"
     );
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(first.path())
+    let mode = std::fs::metadata(dirs.lock_path())
         .expect("stat")
         .permissions()
         .mode();
