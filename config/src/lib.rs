@@ -17,16 +17,16 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use error::ConfigError;
-pub use locate::Step;
+use locate::Step;
 use names::HostPattern;
 use raw::{RawConfig, RawZoneFile};
 pub use rejection::JobRejection;
 pub use summary::summary;
 
 /// Where the config lives when neither `--config` nor `$DYNDNS_CONFIG` says otherwise.
-pub const DEFAULT_PATH: &str = "/etc/dyndns/dyndns.toml";
+const DEFAULT_PATH: &str = "/etc/dyndns/dyndns.toml";
 
-/// `--config PATH`, else `$DYNDNS_CONFIG`, else [`DEFAULT_PATH`]. (clap reads the env var into the
+/// `--config PATH`, else `$DYNDNS_CONFIG`, else `/etc/dyndns/dyndns.toml`. (clap reads the env var into the
 /// option, so callers pass the option here.)
 pub fn resolve_path(option: Option<&Path>) -> PathBuf {
     option.map_or_else(|| PathBuf::from(DEFAULT_PATH), Path::to_path_buf)
@@ -35,7 +35,7 @@ pub fn resolve_path(option: Option<&Path>) -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file this was read from; relative paths inside it were resolved against its folder.
-    pub source: PathBuf,
+    source: PathBuf,
     pub frontend: FrontendConfig,
     pub spool_dir: PathBuf,
     pub worker: WorkerConfig,
@@ -79,7 +79,7 @@ pub struct Limits {
 impl Limits {
     /// Generous enough for a router that changes address every few seconds; tight enough to stop a
     /// script gone wild or a password guesser.
-    pub const DEFAULT: Limits = Limits {
+    const DEFAULT: Limits = Limits {
         per_user_per_minute: 60,
         per_source_per_minute: 120,
         auth_failures_per_source_per_minute: 10,
@@ -115,7 +115,7 @@ impl BackendKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zone {
     /// Updates are allowed for this name and the names below it.
-    pub name: String,
+    name: String,
     /// The zone as the backend knows it; equal to `name` or a parent of it.
     pub backend_zone: String,
     pub ttl: u32,
