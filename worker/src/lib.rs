@@ -10,7 +10,7 @@ pub mod command;
 mod finish;
 mod intake;
 mod pending;
-pub mod run;
+mod run;
 mod shown;
 mod startup;
 mod watch;
