@@ -124,7 +124,7 @@ impl Job {
     }
 
     /// Reads a job file's bytes: version first, then the strict shape, then the rules the
-    /// type cannot express ([`Job::validate`]).
+    /// type cannot express (`Job::validate`).
     pub fn parse(bytes: &[u8]) -> Result<Job, JobError> {
         let probe: VersionProbe = serde_json::from_slice(bytes)?;
         if probe.version != u64::from(JOB_VERSION) {

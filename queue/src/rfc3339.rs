@@ -1,5 +1,5 @@
 //! Why this exists: the job and state files carry times as RFC 3339 UTC text with nanoseconds,
-//! so people can read them and both sides agree on one spelling: [`format`] and [`parse`] for
+//! so people can read them and both sides agree on one spelling: [`format()`] and [`parse()`] for
 //! everyone, `#[serde(with = "crate::rfc3339")]` for this crate's job and state files.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
