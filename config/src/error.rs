@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// 1-based; 0 when the error is not about a place in the file (e.g. the file cannot be read).
     pub line: usize,
     pub column: usize,

@@ -18,7 +18,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use error::ConfigError;
-pub use locate::Step;
+use locate::Step;
 use names::HostPattern;
 use raw::{RawConfig, RawZoneFile};
 pub use rejection::JobRejection;
@@ -115,7 +115,7 @@ pub struct Limits {
 impl Limits {
     /// Generous enough for a router that changes address every few seconds; tight enough to stop a
     /// script gone wild or a password guesser.
-    pub const DEFAULT: Limits = Limits {
+    const DEFAULT: Limits = Limits {
         per_user_per_minute: 60,
         per_source_per_minute: 120,
         auth_failures_per_source_per_minute: 10,
@@ -159,15 +159,15 @@ pub struct Zone {
 }
 
 impl Zone {
-    /// `host` relative to the backend zone (`home.dyn` in `example.com`; empty at the apex).
-    pub fn label_of(&self, host: &str) -> String {
+    /// `host` relative to the backend zone (`home.dyn` in `example.com`; empty at the apex);
+    /// `None` when `host` does not lie in the backend zone.
+    pub fn label_of(&self, host: &str) -> Option<String> {
         if host == self.backend_zone {
-            return String::new();
+            return Some(String::new());
         }
-        host.strip_suffix(&self.backend_zone)
-            .and_then(|prefix| prefix.strip_suffix('.'))
-            .expect("hosts are only matched to zones they lie in")
-            .to_string()
+        host.strip_suffix(&self.backend_zone)?
+            .strip_suffix('.')
+            .map(str::to_owned)
     }
 }
 

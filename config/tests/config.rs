@@ -1,5 +1,8 @@
 //! The config contract: the shipped example parses, and every mistake names file:line:column:key.
 
+// Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use dyndns_config::{AuthMode, BackendKind, Config, ConfigError, JobRejection, Listen};
@@ -41,7 +44,10 @@ fn shipped_example_parses() {
     let config = Config::load(&path).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(config.worker.backend, BackendKind::Plesk);
     assert_eq!(config.zones[0].backend_zone, "example.com");
-    assert_eq!(config.zones[0].label_of("home.dyn.example.com"), "home.dyn");
+    assert_eq!(
+        config.zones[0].label_of("home.dyn.example.com").as_deref(),
+        Some("home.dyn")
+    );
     assert!(config.backends.plesk.is_some() && config.backends.zonefile.is_some());
     assert_eq!(config.frontend.auth, AuthMode::Builtin);
 }
@@ -178,6 +184,15 @@ fn backend_zone_must_contain_the_zone() {
     let err = error(&text);
     assert_eq!(err.key, "zone[0].backend_zone");
     assert_eq!(err.line, 14);
+}
+
+#[test]
+fn label_of_a_host_outside_the_backend_zone_is_none_not_a_panic() {
+    let config = parse(MINIMAL).unwrap_or_else(|err| panic!("{err}"));
+    let zone = &config.zones[0];
+    assert_eq!(zone.label_of(&zone.backend_zone).as_deref(), Some(""));
+    assert_eq!(zone.label_of("home.example.org"), None);
+    assert_eq!(zone.label_of(&format!("x{}", zone.backend_zone)), None);
 }
 
 #[test]

@@ -51,7 +51,7 @@ impl SpoolLock {
         check_name(name)?;
         let from = self.dirs().cur().join(name);
         exists_or_vanished(&from)?;
-        let bytes = part.try_to_json()?;
+        let bytes = part.to_json()?;
         let failed = self.dirs().failed();
         let (target, renamed) = free_failed_name(&failed, OsStr::new(name))?;
         let to = failed.join(&target);

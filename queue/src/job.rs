@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// The only job format this build writes and accepts. Bump it, and teach `Job::parse` the old
 /// one, when the shape changes: a worker must never guess at a frontend it does not know.
-pub const JOB_VERSION: u32 = 1;
+const JOB_VERSION: u32 = 1;
 
 /// A real job is a few hundred bytes; anything near this is not from our frontend.
 pub const MAX_JOB_BYTES: u64 = 64 * 1024;
@@ -21,8 +21,8 @@ pub const MAX_JOB_BYTES: u64 = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Job {
-    /// Always [`JOB_VERSION`] when written.
-    pub version: u32,
+    /// Always `JOB_VERSION` when written.
+    version: u32,
     /// `Uuid::now_v7()`, so ids sort by creation time too.
     pub id: Uuid,
     pub user: String,
@@ -37,7 +37,7 @@ pub struct Job {
     pub received_at: SystemTime,
     /// Address the request came from, for the worker's logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client: Option<IpAddr>,
+    client: Option<IpAddr>,
 }
 
 /// Why a job file was not accepted. The messages are written into `failed/<name>.reason`, so
@@ -112,18 +112,8 @@ impl Job {
         v4.into_iter().chain(v6)
     }
 
-    /// The job file's bytes.
-    ///
-    /// # Panics
-    /// If `received_at` lies outside 1970..=9999, which no running clock reports; use
-    /// [`Job::try_to_json`] where the time did not come from this machine's clock.
-    pub fn to_json(&self) -> Vec<u8> {
-        self.try_to_json()
-            .expect("received_at comes from a clock reading between 1970 and 9999")
-    }
-
-    /// The job file's bytes, or why the job cannot be written.
-    pub fn try_to_json(&self) -> Result<Vec<u8>, JobError> {
+    /// The job file's bytes, or why the job cannot be written (`received_at` outside 1970..=9999).
+    pub fn to_json(&self) -> Result<Vec<u8>, JobError> {
         serde_json::to_vec(self).map_err(|source| JobError::Unwritable {
             id: self.id,
             source,
@@ -131,7 +121,7 @@ impl Job {
     }
 
     /// Reads a job file's bytes: version first, then the strict shape, then the rules the
-    /// type cannot express ([`Job::validate`]).
+    /// type cannot express (`Job::validate`).
     pub fn parse(bytes: &[u8]) -> Result<Job, JobError> {
         let probe: VersionProbe = serde_json::from_slice(bytes)?;
         if probe.version != u64::from(JOB_VERSION) {
@@ -144,7 +134,7 @@ impl Job {
 
     /// Checks what serde cannot: an address is present and user and host are sane. The
     /// frontend calls this (through `submit`) so it never spools a job the worker would reject.
-    pub fn validate(&self) -> Result<(), JobError> {
+    pub(crate) fn validate(&self) -> Result<(), JobError> {
         if self.version != JOB_VERSION {
             return Err(JobError::UnknownVersion(self.version.into()));
         }
@@ -197,7 +187,8 @@ mod tests {
 
     fn json_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
         let mut value: serde_json::Value =
-            serde_json::from_slice(&sample().to_json()).expect("a job is a JSON object");
+            serde_json::from_slice(&sample().to_json().expect("sample job writes"))
+                .expect("a job is a JSON object");
         edit(&mut value);
         serde_json::to_vec(&value).expect("a JSON value serializes")
     }
@@ -205,7 +196,7 @@ mod tests {
     #[test]
     fn round_trips_through_json() {
         let job = sample();
-        let bytes = job.to_json();
+        let bytes = job.to_json().expect("sample job writes");
         let text = std::str::from_utf8(&bytes).expect("JSON is UTF-8");
         assert!(
             text.contains(r#""received_at":"2026-11-23T16:00:00.123456789Z""#),
@@ -220,7 +211,8 @@ mod tests {
         let mut job = sample();
         job.ipv6 = None;
         job.client = None;
-        let text = String::from_utf8(job.to_json()).expect("JSON is UTF-8");
+        let text =
+            String::from_utf8(job.to_json().expect("sample job writes")).expect("JSON is UTF-8");
         assert!(!text.contains("ipv6") && !text.contains("client"), "{text}");
         assert_eq!(Job::parse(text.as_bytes()).expect("parses"), job);
     }
@@ -277,7 +269,11 @@ mod tests {
         let bad_time = json_with(|v| v["received_at"] = "yesterday".into());
         let err = Job::parse(&bad_time).expect_err("bad time");
         assert!(err.to_string().contains("yesterday"), "{err}");
-        let trailing = [sample().to_json(), b"{}".to_vec()].concat();
+        let trailing = [
+            sample().to_json().expect("sample job writes"),
+            b"{}".to_vec(),
+        ]
+        .concat();
         assert!(matches!(Job::parse(&trailing), Err(JobError::Json(_))));
     }
 
@@ -312,9 +308,6 @@ mod tests {
     fn time_before_1970_is_unwritable_not_a_panic() {
         let mut job = sample();
         job.received_at = UNIX_EPOCH - Duration::from_secs(1);
-        assert!(matches!(
-            job.try_to_json(),
-            Err(JobError::Unwritable { .. })
-        ));
+        assert!(matches!(job.to_json(), Err(JobError::Unwritable { .. })));
     }
 }

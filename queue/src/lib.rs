@@ -22,10 +22,8 @@ mod spool;
 mod state;
 mod writer;
 
-pub use job::{Job, JobError, JOB_VERSION, MAX_JOB_BYTES};
+pub use job::{Job, JobError, MAX_JOB_BYTES};
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};
 pub use spool::{SpoolDirs, SpoolError};
-pub use state::{
-    AppliedState, Family, FamilyState, HostState, StateError, STATE_FILE_NAME, STATE_VERSION,
-};
+pub use state::{AppliedState, Family, FamilyState, HostState, StateError, STATE_FILE_NAME};
 pub use writer::SpoolWriter;

@@ -37,7 +37,6 @@ const CLAIM_TMP_PREFIX: &str = ".claim-";
 pub struct SpoolLock {
     /// `None` only during drop.
     lock: Option<Flock<File>>,
-    path: PathBuf,
     dirs: SpoolDirs,
 }
 
@@ -78,10 +77,6 @@ pub enum TakeError {
 }
 
 impl SpoolLock {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub fn dirs(&self) -> &SpoolDirs {
         &self.dirs
     }
@@ -212,7 +207,7 @@ impl Drop for SpoolLock {
         // nix's own drop panics if unlocking fails; a worker shutting down must not panic.
         if let Some(lock) = self.lock.take() {
             if let Err((lock, errno)) = lock.unlock() {
-                tracing::warn!(path = ?self.path, %errno, "cannot unlock the spool; it stays locked until this process exits");
+                tracing::warn!(path = ?self.dirs.lock_path(), %errno, "cannot unlock the spool; it stays locked until this process exits");
                 std::mem::forget(lock);
             }
         }
@@ -245,7 +240,6 @@ impl SpoolDirs {
         let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => SpoolLock {
                 lock: Some(lock),
-                path,
                 dirs: self.clone(),
             },
             Err((_, Errno::EWOULDBLOCK)) => return Err(SpoolError::Locked { path }),

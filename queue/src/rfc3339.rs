@@ -1,5 +1,6 @@
 //! Why this exists: the job and state files carry times as RFC 3339 UTC text with nanoseconds,
-//! so people can read them and both sides agree on one spelling; use with `#[serde(with = ...)]`.
+//! so people can read them and both sides agree on one spelling: [`format()`] and [`parse()`] for
+//! everyone, `#[serde(with = "crate::rfc3339")]` for this crate's job and state files.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,7 +22,10 @@ pub fn parse(text: &str) -> Result<SystemTime, humantime::TimestampError> {
     humantime::parse_rfc3339(text)
 }
 
-pub fn serialize<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: Serializer>(
+    time: &SystemTime,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match format(*time) {
         Some(text) => serializer.serialize_str(&text),
         None => Err(serde::ser::Error::custom(
@@ -30,17 +34,19 @@ pub fn serialize<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::O
     }
 }
 
-pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SystemTime, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SystemTime, D::Error> {
     // An owned String, because a borrowed &str fails on JSON strings containing escapes.
     let text = String::deserialize(deserializer)?;
     parse(&text).map_err(|err| de::Error::custom(format_args!("bad RFC 3339 time {text:?}: {err}")))
 }
 
 /// The same for `Option<SystemTime>`, written as `null` when absent.
-pub mod option {
+pub(crate) mod option {
     use super::*;
 
-    pub fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         time: &Option<SystemTime>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
@@ -50,7 +56,7 @@ pub mod option {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<SystemTime>, D::Error> {
         match Option::<String>::deserialize(deserializer)? {

@@ -15,7 +15,7 @@ use crate::job::JobError;
 /// - `worker.lock`: held by the one running worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpoolDirs {
-    pub root: PathBuf,
+    root: PathBuf,
 }
 
 /// What went wrong with the spool, naming the path involved.

@@ -14,7 +14,7 @@ use crate::durable::{self, DurableError};
 use crate::rfc3339;
 
 /// The only state-file format this build reads and writes.
-pub const STATE_VERSION: u32 = 1;
+const STATE_VERSION: u32 = 1;
 
 /// The state file's name inside the state directory.
 pub const STATE_FILE_NAME: &str = "applied.json";
@@ -69,7 +69,7 @@ pub struct FamilyState {
         skip_serializing_if = "Option::is_none",
         with = "crate::rfc3339::option"
     )]
-    pub applied_at: Option<SystemTime>,
+    applied_at: Option<SystemTime>,
 }
 
 /// Both families of one host.
@@ -83,7 +83,7 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn family(&self, family: Family) -> Option<&FamilyState> {
+    fn family(&self, family: Family) -> Option<&FamilyState> {
         match family {
             Family::V4 => self.ipv4.as_ref(),
             Family::V6 => self.ipv6.as_ref(),
@@ -371,21 +371,10 @@ impl AppliedState {
         Some(self.family(host, family)?.handled_received_at)
     }
 
-    /// Whether a job received at `received_at` is no newer than one already handled, so
-    /// applying it could only roll DNS back (or repeat a job replayed after a crash).
-    pub fn already_handled(&self, host: &str, family: Family, received_at: SystemTime) -> bool {
-        self.handled_received_at(host, family)
-            .is_some_and(|handled| received_at <= handled)
-    }
-
     pub fn hosts(&self) -> impl Iterator<Item = (&str, &HostState)> {
         self.hosts
             .iter()
             .map(|(host, state)| (host.as_str(), state))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty()
     }
 }
 
@@ -416,7 +405,7 @@ mod tests {
     fn missing_file_is_an_empty_state() {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = AppliedState::load(&AppliedState::path_in(dir.path())).expect("load");
-        assert!(state.is_empty());
+        assert!(state.hosts().next().is_none());
     }
 
     #[test]
@@ -464,9 +453,7 @@ mod tests {
 
         state.record_handled(HOST, Family::V4, at(5));
         assert_eq!(state.handled_received_at(HOST, Family::V4), Some(at(20)));
-        assert!(state.already_handled(HOST, Family::V4, at(20)));
-        assert!(!state.already_handled(HOST, Family::V4, at(21)));
-        assert!(!state.already_handled(HOST, Family::V6, at(0)));
+        assert_eq!(state.handled_received_at(HOST, Family::V6), None);
     }
 
     #[test]

@@ -62,7 +62,8 @@ impl SpoolWriter {
     }
 
     /// How many times `new/` has been fsynced; fewer than submitted jobs under contention.
-    pub fn dir_syncs(&self) -> u64 {
+    #[cfg(test)]
+    fn dir_syncs(&self) -> u64 {
         self.dir_syncs.load(Ordering::Relaxed)
     }
 
@@ -72,7 +73,7 @@ impl SpoolWriter {
     /// `new/` and may still be applied: the client retries and the worker sees a no-change.
     pub fn submit(&self, job: &Job) -> Result<PathBuf, SpoolError> {
         job.validate()?;
-        let bytes = job.try_to_json()?;
+        let bytes = job.to_json()?;
         let name = file_name(job);
         let tmp_path = self.dirs.tmp().join(&name);
         let new_path = self.dirs.new().join(&name);
@@ -124,7 +125,7 @@ impl SpoolWriter {
 
 /// `<received_at as unix nanoseconds, 20 digits>.<id>.json`: sorts by arrival, never collides.
 fn file_name(job: &Job) -> String {
-    // try_to_json has already refused times before 1970.
+    // to_json has already refused times before 1970.
     let nanos = job
         .received_at
         .duration_since(UNIX_EPOCH)
@@ -187,7 +188,7 @@ mod tests {
         let name = path.file_name().and_then(|n| n.to_str()).expect("name");
         assert_eq!(name, format!("01795449600000000005.{}.json", job.id));
         let bytes = std::fs::read(&path).expect("read job");
-        assert_eq!(bytes, job.to_json());
+        assert_eq!(bytes, job.to_json().expect("sample job writes"));
         assert_eq!(Job::parse(&bytes).expect("parse"), job);
         assert!(names_in(&dirs.tmp()).is_empty());
         assert_eq!(writer.dir_syncs(), 1);

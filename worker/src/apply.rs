@@ -63,8 +63,13 @@ impl Worker {
             self.settle(&planned, None, "a newer change already handled");
             return;
         }
-        let Some(zone) = self.config.zone_for(&newest.host) else {
-            // Admission checked this; the config cannot change under a running worker.
+        let located = self.config.zone_for(&newest.host).and_then(|zone| {
+            let label = zone.label_of(&newest.host)?;
+            Some((zone, label))
+        });
+        let Some((zone, label)) = located else {
+            // Admission checked this, and a backend zone is its zone or a parent of it; the config
+            // cannot change under a running worker.
             let reason = "host is outside every configured zone".to_owned();
             self.settle(&planned, Some(Settlement::Failed(reason)), &planned.newest);
             return;
@@ -72,7 +77,7 @@ impl Worker {
         let change = Change {
             host: newest.host.clone(),
             zone: zone.backend_zone.clone(),
-            label: zone.label_of(&newest.host),
+            label,
             address: planned.address,
             ttl: zone.ttl,
         };

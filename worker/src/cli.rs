@@ -36,7 +36,7 @@ Exit codes:
     after_help = EXIT_CODES,
     args_conflicts_with_subcommands = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Config file [default: $DYNDNS_CONFIG, else /etc/dyndns/dyndns.toml; empty counts as unset]
     #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
@@ -49,7 +49,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Apply pending changes (the default when no command is given)
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
@@ -57,7 +57,7 @@ pub enum Command {
 
 /// How long a run lasts.
 #[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Process what is pending, then exit (for scripts; logs warnings and errors only)
     #[arg(long, visible_alias = "runonce", conflicts_with = "timeout")]
     pub run_once: bool,
@@ -170,7 +170,7 @@ fn exit_code(mode: Mode, report: &Report) -> ExitCode {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),

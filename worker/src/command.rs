@@ -18,13 +18,13 @@ pub const DEFAULT_PATH: &str = dyndns_config::WORKER_COMMAND_PATH;
 
 /// How much of each of stdout and stderr is kept; the rest is read and dropped so the child never blocks
 /// on a full pipe.
-pub const DEFAULT_OUTPUT_LIMIT: usize = 1024 * 1024;
+pub(crate) const DEFAULT_OUTPUT_LIMIT: usize = 1024 * 1024;
 
 /// How a command is run. The environment is exactly `env`: nothing is inherited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
     pub env: Vec<(String, String)>,
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Bytes kept per stream (stdout, stderr).
     pub output_limit: usize,
 }
@@ -49,7 +49,7 @@ impl RunOptions {
 pub struct CommandOutput {
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
     /// True when the stream was longer than `output_limit` and was cut.
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
@@ -196,7 +196,7 @@ async fn read_capped(stream: Option<impl AsyncRead + Unpin>, limit: usize) -> (V
 
 /// The argv as a reader would type it, for error messages and logs: arguments with spaces, quotes or
 /// nothing in them are single-quoted, so Plesk's apex label shows as `''`.
-pub fn display_argv(argv: &[String]) -> String {
+pub(crate) fn display_argv(argv: &[String]) -> String {
     let mut shown = String::new();
     for (i, arg) in argv.iter().enumerate() {
         if i > 0 {

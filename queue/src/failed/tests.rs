@@ -171,7 +171,11 @@ fn dead_letter_part_keeps_only_the_failed_family_and_removes_the_claimed_job() {
         SystemTime::now(),
         None,
     );
-    plant_claimed(&dirs, "dual.json", &job.to_json());
+    plant_claimed(
+        &dirs,
+        "dual.json",
+        &job.to_json().expect("sample job writes"),
+    );
     let mut part = job.clone();
     part.ipv6 = None;
     let moved = lock

@@ -47,7 +47,8 @@ fn plant_claimed(dirs: &SpoolDirs, name: &str, bytes: &[u8]) {
 
 fn job_json_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     let mut value: serde_json::Value =
-        serde_json::from_slice(&job().to_json()).expect("a job is a JSON object");
+        serde_json::from_slice(&job().to_json().expect("sample job writes"))
+            .expect("a job is a JSON object");
     edit(&mut value);
     serde_json::to_vec(&value).expect("a JSON value serializes")
 }
@@ -132,13 +133,13 @@ fn claimed_job_is_replaced_by_a_worker_owned_copy_the_frontend_cannot_change() {
     let mut forged = original.clone();
     forged.ipv4 = Some(Ipv4Addr::new(192, 0, 2, 66));
     held.rewind().expect("rewind");
-    held.write_all(&forged.to_json())
+    held.write_all(&forged.to_json().expect("sample job writes"))
         .expect("write through the old descriptor");
     held.sync_all().expect("sync");
     assert_eq!(taken, original);
     assert_eq!(
         std::fs::read(&claimed).expect("read claimed"),
-        original.to_json()
+        original.to_json().expect("sample job writes")
     );
     assert_eq!(lock.take_claimed(&name).expect("take again"), original);
     assert!(
@@ -152,7 +153,11 @@ fn claimed_job_is_replaced_by_a_worker_owned_copy_the_frontend_cannot_change() {
 #[test]
 fn a_lease_held_by_the_frontend_defers_the_job_instead_of_dead_lettering_it() {
     let (_root, dirs, lock) = locked();
-    plant_claimed(&dirs, "leased.json", &job().to_json());
+    plant_claimed(
+        &dirs,
+        "leased.json",
+        &job().to_json().expect("sample job writes"),
+    );
     // A write lease makes a non-blocking open fail with EWOULDBLOCK until the kernel breaks it.
     // perl (Debian's perl-base is essential) holds one and ignores the break signal.
     let script = r#"use Fcntl qw(F_SETLEASE F_WRLCK); $SIG{IO} = "IGNORE";
@@ -234,7 +239,7 @@ fn second_lock_fails_while_the_first_is_held() {
         "{err}"
     );
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(first.path())
+    let mode = std::fs::metadata(dirs.lock_path())
         .expect("stat")
         .permissions()
         .mode();
@@ -335,7 +340,8 @@ fn names_reaching_outside_the_spool_are_refused() {
 fn symlink_to_a_valid_job_is_refused() {
     let (root, dirs, lock) = locked();
     let elsewhere = root.path().join("valid.json");
-    std::fs::write(&elsewhere, job().to_json()).expect("valid job elsewhere");
+    std::fs::write(&elsewhere, job().to_json().expect("sample job writes"))
+        .expect("valid job elsewhere");
     symlink(&elsewhere, dirs.cur().join("link.json")).expect("plant symlink");
     let err = rejected(lock.take_claimed("link.json"));
     assert!(matches!(err, JobError::Symlink), "{err}");
@@ -371,7 +377,7 @@ fn socket_is_refused() {
 fn hard_link_is_refused() {
     let (root, dirs, lock) = locked();
     let secret = root.path().join("secret");
-    std::fs::write(&secret, job().to_json()).expect("secret");
+    std::fs::write(&secret, job().to_json().expect("sample job writes")).expect("secret");
     std::fs::hard_link(&secret, dirs.cur().join("linked.json")).expect("hard link");
     let err = rejected(lock.take_claimed("linked.json"));
     assert!(matches!(err, JobError::HardLinked(2)), "{err}");

@@ -26,7 +26,7 @@ impl BackendError {
     }
 
     /// The failure, transient or permanent as [`Failure::is_transient`] says.
-    pub fn new(failure: impl Into<Failure>) -> BackendError {
+    pub(crate) fn new(failure: impl Into<Failure>) -> BackendError {
         let failure = failure.into();
         if failure.is_transient() {
             BackendError::Transient(Box::new(failure))
@@ -63,7 +63,7 @@ pub enum Failure {
 
 impl Failure {
     /// Whether a retry may help; each backend's error knows its own cases.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
             Failure::Change(_) => false,
             Failure::Plesk(error) => error.is_transient(),
@@ -79,10 +79,10 @@ impl Failure {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("refusing change for host {host:?} in zone {zone:?} (label {label:?}): {problem}")]
 pub struct ChangeError {
-    pub host: String,
-    pub zone: String,
-    pub label: String,
-    pub problem: ChangeProblem,
+    pub(crate) host: String,
+    pub(crate) zone: String,
+    pub(crate) label: String,
+    pub(crate) problem: ChangeProblem,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,14 +102,14 @@ pub enum ChangeProblem {
 #[error("`{command}` failed ({status}): {said}")]
 pub struct CommandFailed {
     /// The argv as [`display_argv`] shows it.
-    pub command: String,
-    pub status: ExitStatus,
+    pub(crate) command: String,
+    pub(crate) status: ExitStatus,
     /// stderr, or stdout when stderr is empty, trimmed and capped; "no output" when both are empty.
-    pub said: String,
+    pub(crate) said: String,
 }
 
 impl CommandFailed {
-    pub fn new(argv: &[String], output: &CommandOutput) -> CommandFailed {
+    pub(crate) fn new(argv: &[String], output: &CommandOutput) -> CommandFailed {
         const MAX_CHARS: usize = 1000;
         let stderr = output.stderr_text();
         let stdout = output.stdout_text();

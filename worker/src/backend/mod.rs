@@ -9,7 +9,8 @@ mod error;
 pub mod plesk;
 pub mod zonefile;
 
-pub use error::{BackendError, ChangeError, ChangeProblem, CommandFailed, Failure};
+use error::ChangeProblem;
+pub use error::{BackendError, ChangeError, CommandFailed, Failure};
 pub use plesk::Plesk;
 pub use zonefile::{ZoneFile, ZoneFileError, ZoneFileOptions};
 
@@ -21,7 +22,7 @@ pub enum RecordType {
 }
 
 impl RecordType {
-    pub fn of(address: &IpAddr) -> RecordType {
+    pub(crate) fn of(address: &IpAddr) -> RecordType {
         match address {
             IpAddr::V4(_) => RecordType::A,
             IpAddr::V6(_) => RecordType::Aaaa,
@@ -57,7 +58,7 @@ impl Change {
     /// Checks that `host` and `zone` are canonical host names and `label` is the host less its zone,
     /// by the one rule in `dyndns-names`, before a backend puts them into a zone file line or a
     /// command's argv (a label like `-ip` or `x IN NS evil.` must never get there).
-    pub fn check_names(&self) -> Result<(), ChangeError> {
+    pub(crate) fn check_names(&self) -> Result<(), ChangeError> {
         let refuse = |problem| ChangeError {
             host: self.host.clone(),
             zone: self.zone.clone(),

@@ -72,7 +72,7 @@ pub enum PleskError {
 impl PleskError {
     /// Timeouts, odd exit codes and a failed verification may pass; a zone Plesk says it cannot use,
     /// and output we cannot read, stay as they are.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
             PleskError::Run(_) | PleskError::NotVerified { .. } => true,
             PleskError::Failed(failed) => !says_zone_unusable(&failed.said),

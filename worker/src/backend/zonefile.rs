@@ -133,31 +133,29 @@ impl ZoneFile {
             .as_ref()
             .filter(|f| !f.text.iter().all(u8::is_ascii_whitespace))
         {
-            Some(file) => {
-                edit::edit_zone(&file.text, change, edit::today_utc()).map_err(|error| {
-                    ZoneFileError::Content {
-                        path: path.clone(),
-                        error,
-                    }
-                })?
-            }
+            Some(file) => edit::edit_zone(&file.text, change, edit::today_utc()),
             None => {
                 let hostmaster = self
                     .hostmaster
                     .clone()
                     .unwrap_or_else(|| format!("hostmaster.{}.", change.zone));
-                Edit {
+                edit::new_zone(
+                    change,
+                    &self.nameserver,
+                    &hostmaster,
+                    self.options.default_ttl,
+                    edit::today_utc(),
+                )
+                .map(|text| Edit {
                     previous: Vec::new(),
-                    text: Some(edit::new_zone(
-                        change,
-                        &self.nameserver,
-                        &hostmaster,
-                        self.options.default_ttl,
-                        edit::today_utc(),
-                    )),
-                }
+                    text: Some(text),
+                })
             }
-        };
+        }
+        .map_err(|error| ZoneFileError::Content {
+            path: path.clone(),
+            error,
+        })?;
 
         let changed = edit.text.is_some();
         if let Some(text) = edit.text {

@@ -3,6 +3,9 @@
 //! settlement, superseding, stale and future jobs, backoff and a failing state save are each
 //! checked exactly instead of by sleeping.
 
+// Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod admission;
 mod fake;
 mod settlement;

@@ -137,7 +137,11 @@ path = "zones/{{zone}}.zone"
             .expect("after 1970")
             .as_nanos();
         let name = format!("{nanos:020}.{}.json", job.id);
-        std::fs::write(self.spool().new().join(&name), job.to_json()).expect("spool job");
+        std::fs::write(
+            self.spool().new().join(&name),
+            job.to_json().expect("sample job writes"),
+        )
+        .expect("spool job");
         name
     }
 

@@ -50,6 +50,8 @@ pub enum Problem {
     OtherZone { found: String, expected: String },
     #[error("SOA serial {0} cannot grow further; reset it by hand (RFC 1982)")]
     SerialExhausted(u32),
+    #[error("today ({0}, YYYYMMDD) is past the last date a YYYYMMDDnn serial can hold")]
+    DateBeyondSerials(u32),
     #[error("$GENERATE makes {0} records here; dyndns cannot tell whether they include the name it changes (keep dynamic hosts in a zone without them)")]
     GeneratedAddresses(&'static str),
 }
@@ -193,10 +195,13 @@ pub fn new_zone(
     hostmaster: &str,
     default_ttl: u32,
     today: u32,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, EditError> {
     let zone = &change.zone;
-    let serial = next_serial(None, today).expect("a fresh serial is today's YYYYMMDD00 and fits");
-    format!(
+    let serial = next_serial(None, today).ok_or(EditError {
+        line: None,
+        problem: Problem::DateBeyondSerials(today),
+    })?;
+    Ok(format!(
         "; Zone {zone}, kept by dyndns: the SOA serial and the A/AAAA records of dynamic hosts are\n\
          ; rewritten on updates; every other line is kept as it is.\n\
          $ORIGIN {zone}.\n\
@@ -206,7 +211,7 @@ pub fn new_zone(
          {}\n",
         record_line(change, zone)
     )
-    .into_bytes()
+    .into_bytes())
 }
 
 /// `<owner> <ttl> IN <TYPE> <address>`, the owner relative when `origin` is the zone.

@@ -69,7 +69,7 @@ pub enum ReloadError {
 impl ZoneFileError {
     /// Disk and reload trouble may pass; a file of the wrong kind or content stays wrong until a
     /// person changes it.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
             ZoneFileError::Read { .. }
             | ZoneFileError::Write { .. }

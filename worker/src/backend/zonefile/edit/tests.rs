@@ -271,8 +271,30 @@ fn bytes_that_are_not_utf8_are_kept() {
 #[test]
 fn a_created_zone_reads_back_with_the_record() {
     let home = change("home", "192.0.2.1");
-    let text = new_zone(&home, "localhost.", "hostmaster.example.com.", 300, TODAY);
+    let text = new_zone(&home, "localhost.", "hostmaster.example.com.", 300, TODAY)
+        .expect("today fits a serial");
     let edit = edit_zone(&text, &home, TODAY).expect("own output reads");
     assert_eq!(edit.text, None);
     assert_eq!(edit.previous, vec![ip("192.0.2.1")]);
+}
+
+#[test]
+fn a_created_zone_past_the_last_serial_date_is_an_error_not_a_panic() {
+    let home = change("home", "192.0.2.1");
+    let year_4295 = 42_950_101;
+    let err = new_zone(
+        &home,
+        "localhost.",
+        "hostmaster.example.com.",
+        300,
+        year_4295,
+    )
+    .expect_err("4295010100 does not fit a u32 serial");
+    assert_eq!(
+        err,
+        EditError {
+            line: None,
+            problem: Problem::DateBeyondSerials(year_4295),
+        }
+    );
 }
