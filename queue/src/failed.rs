@@ -112,9 +112,14 @@ impl SpoolLock {
             if bytes.starts_with(TMP_PREFIX.as_bytes()) {
                 remove_entry(&entry.path())?;
             } else if let Some(letter) = bytes.strip_suffix(REASON_SUFFIX.as_bytes()) {
-                remove_entry(&failed.join(OsStr::from_bytes(letter)))?;
+                // `.reason`, `..reason` and `...reason` would name failed/ itself or the spool's
+                // top (an older worker kept such hostile names as they were).
+                let letter = OsStr::from_bytes(letter);
+                if check_name(&letter.to_string_lossy()).is_ok() {
+                    remove_entry(&failed.join(letter))?;
+                    removed += 1;
+                }
                 remove_entry(&entry.path())?;
-                removed += 1;
             }
         }
         Ok(removed)
@@ -197,6 +202,10 @@ fn free_failed_name(failed: &Path, name: &OsStr) -> Result<(OsString, bool), Spo
     if disguised {
         base = with_suffix(OsStr::new("_"), &base.to_string_lossy());
     }
+    // One ending like a reason file would be taken for the reason of another dead letter (of
+    // `..` for `...reason`) when retention comes: it always gets the suffix, so every `.reason`
+    // in failed/ is one the worker wrote.
+    let like_a_reason = base.as_bytes().ends_with(REASON_SUFFIX.as_bytes());
     let taken = |path: PathBuf| match std::fs::symlink_metadata(&path) {
         Ok(_) => Ok(true),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -206,7 +215,7 @@ fn free_failed_name(failed: &Path, name: &OsStr) -> Result<(OsString, bool), Spo
         Ok(!taken(failed.join(candidate))?
             && !taken(failed.join(with_suffix(candidate, REASON_SUFFIX)))?)
     };
-    if free(&base)? {
+    if !like_a_reason && free(&base)? {
         return Ok((base, shortened || disguised));
     }
     loop {

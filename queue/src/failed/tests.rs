@@ -95,7 +95,10 @@ fn a_hostile_name_looking_like_a_temporary_file_is_not_swept_away() {
     let moved = lock
         .dead_letter(".tmp-x.reason", "odd")
         .expect("dead letter");
-    assert_eq!(moved, dirs.failed().join("_.tmp-x.reason"));
+    let moved = moved.file_name().expect("name").to_string_lossy();
+    // Nor is it taken for the reason of `_.tmp-x` when retention comes.
+    assert!(moved.starts_with("_.tmp-x.reason."), "{moved}");
+    assert!(!moved.ends_with(".reason"), "{moved}");
 }
 
 #[test]
@@ -224,4 +227,25 @@ fn dead_letters_older_than_the_retention_are_removed_with_their_reasons() {
         .expect("retention");
     assert_eq!(removed, 2);
     assert_eq!(names(&failed), ["new.json", "new.json.reason", "notes"]);
+}
+
+#[test]
+fn an_old_reason_file_naming_dot_or_dot_dot_removes_only_itself() {
+    let (_root, dirs, lock) = locked();
+    let failed = dirs.failed();
+    // As an older worker left hostile names: the "reasons" of "", "." and "..".
+    for name in [".reason", "..reason", "...reason"] {
+        std::fs::write(failed.join(name), b"not a job").expect("plant");
+        age(&failed.join(name), 31 * DAY);
+    }
+    std::fs::write(dirs.new().join("job.json"), b"{}").expect("pending job");
+
+    let removed = lock
+        .remove_expired_dead_letters(30 * DAY, SystemTime::now())
+        .expect("retention");
+
+    assert_eq!(removed, 0);
+    assert!(names(&failed).is_empty());
+    assert_eq!(names(&dirs.new()), ["job.json"]);
+    assert!(dirs.lock_path().is_file());
 }

@@ -5,6 +5,7 @@
 
 mod admission;
 mod fake;
+mod hostile;
 mod settlement;
 mod state;
 mod timing;
