@@ -378,6 +378,17 @@ impl AppliedState {
             .is_some_and(|handled| received_at <= handled)
     }
 
+    /// The newest `received_at` handled for any host and family: a time the machine's clock has
+    /// already passed, whatever it says now.
+    pub fn newest_handled(&self) -> Option<SystemTime> {
+        self.hosts
+            .values()
+            .flat_map(|host| [&host.ipv4, &host.ipv6])
+            .flatten()
+            .map(|family| family.handled_received_at)
+            .max()
+    }
+
     pub fn hosts(&self) -> impl Iterator<Item = (&str, &HostState)> {
         self.hosts
             .iter()
