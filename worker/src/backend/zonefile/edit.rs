@@ -9,6 +9,8 @@
 //! - The new record's owner is relative (`home`, `@`) where the zone is the `$ORIGIN`, absolute otherwise.
 //! - The serial becomes max(old + 1, today's `YYYYMMDD00` in UTC); only its token is rewritten, wherever
 //!   in a multi-line SOA it stands.
+//! - A host that is an alias (CNAME) is refused: an address beside it would make BIND refuse the
+//!   whole zone at its next load.
 //! - A zone whose `$GENERATE` makes A or AAAA records is refused: the generated names could be the
 //!   changed one, and dyndns would then publish a second RRset beside a record it cannot edit.
 
@@ -16,7 +18,7 @@ use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::master::{self, EntryKind, RecordData, Syntax};
-use crate::backend::Change;
+use crate::backend::{Change, RecordType};
 
 /// SOA timers for files we create: refresh 1 h, retry 15 min, expire 2 weeks (the usual RFC 1912
 /// ballpark); the negative-caching TTL is the file's `$TTL`.
@@ -50,6 +52,8 @@ pub enum Problem {
     OtherZone { found: String, expected: String },
     #[error("SOA serial {0} cannot grow further; reset it by hand (RFC 1982)")]
     SerialExhausted(u32),
+    #[error("{host} is an alias (CNAME) here; an address record beside it is not valid DNS and BIND would refuse the whole zone (RFC 1034 §3.6.2): remove the CNAME to let dyndns keep this name")]
+    AliasAtHost { host: String },
     #[error("$GENERATE makes {0} records here; dyndns cannot tell whether they include the name it changes (keep dynamic hosts in a zone without them)")]
     GeneratedAddresses(&'static str),
 }
@@ -117,15 +121,23 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
     let mut matching = Vec::new();
     let mut previous: Vec<IpAddr> = Vec::new();
     for (i, entry) in file.entries.iter().enumerate() {
-        if let EntryKind::Record(record) = &entry.kind {
-            if let RecordData::Address(address) = record.data {
-                if record.owner == host && crate::backend::RecordType::of(&address) == record_type {
-                    matching.push(i);
-                    if !previous.contains(&address) {
-                        previous.push(address);
-                    }
+        let EntryKind::Record(record) = &entry.kind else {
+            continue;
+        };
+        if record.owner != host {
+            continue;
+        }
+        match record.data {
+            RecordData::Address(address) if RecordType::of(&address) == record_type => {
+                matching.push(i);
+                if !previous.contains(&address) {
+                    previous.push(address);
                 }
             }
+            RecordData::Cname => {
+                return Err(at(entry.line, Problem::AliasAtHost { host }));
+            }
+            _ => {}
         }
     }
     if previous == [change.address] {
