@@ -7,8 +7,9 @@
 //!   kept, comments included. When a dropped entry's follower relied on it for its (blank) owner, that
 //!   follower gets its owner written out.
 //! - The new record's owner is relative (`home`, `@`) where the zone is the `$ORIGIN`, absolute otherwise.
-//! - The serial becomes max(old + 1, today's `YYYYMMDD00` in UTC); only its token is rewritten, wherever
-//!   in a multi-line SOA it stands.
+//! - The serial becomes today's `YYYYMMDD00` in UTC if that follows the old one, else the old one plus
+//!   one, in RFC 1982 arithmetic (so 4294967295 moves on instead of refusing every update); only its
+//!   token is rewritten, wherever in a multi-line SOA it stands.
 //! - A host that is an alias (CNAME) is refused: an address beside it would make BIND refuse the
 //!   whole zone at its next load.
 //! - A zone whose `$GENERATE` makes A or AAAA records is refused: the generated names could be the
@@ -50,8 +51,6 @@ pub enum Problem {
     SecondSoa,
     #[error("this file is the zone {found:?}, not {expected:?}")]
     OtherZone { found: String, expected: String },
-    #[error("SOA serial {0} cannot grow further; reset it by hand (RFC 1982)")]
-    SerialExhausted(u32),
     #[error("{host} is an alias (CNAME) here; an address record beside it is not valid DNS and BIND would refuse the whole zone (RFC 1034 §3.6.2): remove the CNAME to let dyndns keep this name")]
     AliasAtHost { host: String },
     #[error("$GENERATE makes {0} records here; dyndns cannot tell whether they include the name it changes (keep dynamic hosts in a zone without them)")]
@@ -106,13 +105,13 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
                             },
                         ));
                     }
-                    soa = Some((i, entry.line, *serial, serial_span.clone()));
+                    soa = Some((i, *serial, serial_span.clone()));
                 }
             }
             _ => {}
         }
     }
-    let (soa_index, soa_line, old_serial, serial_span) = soa.ok_or(EditError {
+    let (soa_index, old_serial, serial_span) = soa.ok_or(EditError {
         line: None,
         problem: Problem::NoSoa,
     })?;
@@ -146,8 +145,7 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
             text: None,
         });
     }
-    let serial = next_serial(Some(old_serial), today)
-        .ok_or_else(|| at(soa_line, Problem::SerialExhausted(old_serial)))?;
+    let serial = next_serial(old_serial, today);
 
     let mut out = Vec::with_capacity(text.len() + 64);
     // Bytes of `text` up to here are in `out` already (or deliberately dropped).
@@ -207,7 +205,7 @@ pub fn new_zone(
     today: u32,
 ) -> Vec<u8> {
     let zone = &change.zone;
-    let serial = next_serial(None, today).expect("a fresh serial is today's YYYYMMDD00 and fits");
+    let serial = dated_serial(today).expect("a fresh serial is today's YYYYMMDD00 and fits");
     format!(
         "; Zone {zone}, kept by dyndns: the SOA serial and the A/AAAA records of dynamic hosts are\n\
          ; rewritten on updates; every other line is kept as it is.\n\
@@ -238,13 +236,19 @@ fn record_line(change: &Change, origin: &str) -> String {
     )
 }
 
-/// max(old + 1, today's `YYYYMMDD00`); `None` when old + 1 does not fit a serial.
-pub fn next_serial(old: Option<u32>, today_yyyymmdd: u32) -> Option<u32> {
-    let dated = today_yyyymmdd.checked_mul(100)?;
-    match old {
-        None => Some(dated),
-        Some(old) => Some(old.checked_add(1)?.max(dated)),
-    }
+/// Today's `YYYYMMDD00`, the serial of a new zone; `None` after the year 4294.
+pub fn dated_serial(today_yyyymmdd: u32) -> Option<u32> {
+    today_yyyymmdd.checked_mul(100)
+}
+
+/// The serial after `old` as secondaries compare serials (RFC 1982, modulo 2^32): today's
+/// [`dated_serial`] if that follows `old`, else `old + 1`, wrapping from 4294967295 to 0.
+pub fn next_serial(old: u32, today_yyyymmdd: u32) -> u32 {
+    // RFC 1982 §3.2: `dated` follows `old` when it is 1 to 2^31 - 1 ahead, counting modulo 2^32.
+    let follows = |dated: &u32| (1..1 << 31).contains(&dated.wrapping_sub(old));
+    dated_serial(today_yyyymmdd)
+        .filter(follows)
+        .unwrap_or(old.wrapping_add(1))
 }
 
 /// Today's UTC date as `YYYYMMDD`.
