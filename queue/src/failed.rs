@@ -14,6 +14,7 @@ use crate::job::Job;
 use crate::reader::{rename_or_vanished, SpoolLock, CLAIMED_FILE_MODE};
 use crate::rfc3339;
 use crate::spool::{check_name, SpoolDirs, SpoolError};
+use crate::text::is_deceptive;
 
 /// Mode of reason files: readable by the group that administers the spool.
 const REASON_FILE_MODE: u32 = 0o640;
@@ -248,7 +249,7 @@ pub(crate) fn with_suffix(name: &OsStr, suffix: &str) -> OsString {
     out
 }
 
-/// `reason` on one line and of bounded length: it may quote attacker-chosen text.
+/// `reason` on one line, undisguised and of bounded length: it may quote attacker-chosen text.
 fn printable(reason: &str) -> String {
     let mut out = String::with_capacity(reason.len().min(MAX_REASON_BYTES));
     for c in reason.chars() {
@@ -256,7 +257,7 @@ fn printable(reason: &str) -> String {
             out.push_str(" ...(truncated)");
             break;
         }
-        if c.is_control() {
+        if c.is_control() || is_deceptive(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

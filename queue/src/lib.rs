@@ -19,6 +19,7 @@ mod reader;
 pub mod rfc3339;
 mod spool;
 mod state;
+mod text;
 mod writer;
 
 pub use job::{Job, JobError, JOB_VERSION, MAX_JOB_BYTES};
@@ -27,4 +28,5 @@ pub use spool::{SpoolDirs, SpoolError};
 pub use state::{
     AppliedState, Family, FamilyState, HostState, StateError, STATE_FILE_NAME, STATE_VERSION,
 };
+pub use text::is_deceptive;
 pub use writer::SpoolWriter;

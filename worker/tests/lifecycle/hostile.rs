@@ -49,3 +49,26 @@ async fn a_dead_letter_named_like_a_reason_cannot_make_retention_delete_outside_
         "nothing in failed/ expired"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_user_name_cannot_disguise_or_split_a_reason_file() {
+    let bench = Bench::new();
+    let mut job = bench.job(HOST, Some("203.0.113.7"), None, 1);
+    // Not control characters, so a job may carry them; shown raw they reorder or break the line.
+    job.user = "ghost\u{202e}gnp.exe\u{2028}2026-01-01T00:00:00Z: fine".into();
+    let name = bench.spool_job(&job);
+
+    let report = bench.run_once().await;
+
+    assert_eq!(report.dead_lettered, 1);
+    let reason = std::fs::read_to_string(bench.spool().failed().join(format!("{name}.reason")))
+        .expect("reason");
+    assert!(
+        !reason.contains(['\u{202e}', '\u{2028}']),
+        "shown raw: {reason:?}"
+    );
+    assert!(
+        reason.contains(r"ghost\u{202e}gnp.exe\u{2028}2026"),
+        "{reason}"
+    );
+}
