@@ -26,7 +26,8 @@ pub use job::{Job, JobError, JOB_VERSION, MAX_JOB_BYTES};
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};
 pub use spool::{SpoolDirs, SpoolError};
 pub use state::{
-    AppliedState, Family, FamilyState, HostState, StateError, STATE_FILE_NAME, STATE_VERSION,
+    AppliedState, Family, FamilyState, HostState, StateError, MAX_STATE_BYTES, STATE_FILE_NAME,
+    STATE_VERSION,
 };
 pub use text::is_deceptive;
 pub use writer::SpoolWriter;
