@@ -83,17 +83,19 @@ impl SpoolLock {
     }
 
     /// Removes dead letters whose `.reason` is older than `keep` (and that reason), plus
-    /// temporary files a crash left in `failed/`. Returns how many dead letters went. An entry
-    /// without a reason file was not put there by the worker and is left alone.
+    /// temporary files a crash left in `failed/`. An entry without a reason file was not put there
+    /// by the worker and is left alone, and so is a directory that is not empty: a frontend built
+    /// it, and root never descends into such a tree. What cannot be removed is reported in
+    /// [`Retention::left`], and the rest is still removed.
     pub fn remove_expired_dead_letters(
         &self,
         keep: Duration,
         now: SystemTime,
-    ) -> Result<usize, SpoolError> {
+    ) -> Result<Retention, SpoolError> {
         let failed = self.dirs().failed();
         let entries =
             std::fs::read_dir(&failed).map_err(|cause| SpoolError::io("list", &failed, cause))?;
-        let mut removed = 0;
+        let mut retention = Retention::default();
         for entry in entries {
             let entry = entry.map_err(|cause| SpoolError::io("list", &failed, cause))?;
             let name = entry.file_name();
@@ -110,21 +112,39 @@ impl SpoolLock {
             if !expired || !metadata.is_file() {
                 continue;
             }
-            if bytes.starts_with(TMP_PREFIX.as_bytes()) {
-                remove_entry(&entry.path())?;
+            let result = if bytes.starts_with(TMP_PREFIX.as_bytes()) {
+                remove_entry(&entry.path())
             } else if let Some(letter) = bytes.strip_suffix(REASON_SUFFIX.as_bytes()) {
                 // `.reason`, `..reason` and `...reason` would name failed/ itself or the spool's
                 // top (an older worker kept such hostile names as they were).
                 let letter = OsStr::from_bytes(letter);
-                if check_name(&letter.to_string_lossy()).is_ok() {
-                    remove_entry(&failed.join(letter))?;
-                    removed += 1;
+                if check_name(&letter.to_string_lossy()).is_err() {
+                    remove_entry(&entry.path())
+                } else {
+                    // The reason goes only with its letter: a letter left behind keeps it.
+                    remove_entry(&failed.join(letter)).and_then(|()| {
+                        retention.removed += 1;
+                        remove_entry(&entry.path())
+                    })
                 }
-                remove_entry(&entry.path())?;
+            } else {
+                Ok(())
+            };
+            if let Err(error) = result {
+                retention.left.push(error);
             }
         }
-        Ok(removed)
+        Ok(retention)
     }
+}
+
+/// What a retention pass did.
+#[derive(Debug, Default)]
+pub struct Retention {
+    /// Dead letters removed with their reasons.
+    pub removed: usize,
+    /// Expired entries that could not be removed, and why (a directory that is not empty, say).
+    pub left: Vec<SpoolError>,
 }
 
 /// Moves `dir/<name>` to `failed/`; also used for entries of `new/` that are never claimed.
@@ -228,10 +248,12 @@ fn free_failed_name(failed: &Path, name: &OsStr) -> Result<(OsString, bool), Spo
     }
 }
 
-/// Removes a file, symlink or (recursively, never following symlinks) directory; gone is fine.
+/// Removes a file, symlink, FIFO or socket (never following a link), or an empty directory; gone
+/// is fine. A directory with anything in it stays: removing a tree a frontend built recursively
+/// as root could overflow the stack or run out of descriptors on a deep enough one.
 fn remove_entry(path: &Path) -> Result<(), SpoolError> {
     let result = match std::fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.is_dir() => std::fs::remove_dir_all(path),
+        Ok(metadata) if metadata.is_dir() => std::fs::remove_dir(path),
         Ok(_) => std::fs::remove_file(path),
         Err(err) => Err(err),
     };

@@ -22,6 +22,7 @@ mod state;
 mod text;
 mod writer;
 
+pub use failed::Retention;
 pub use job::{Job, JobError, JOB_VERSION, MAX_JOB_BYTES};
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};
 pub use spool::{SpoolDirs, SpoolError};

@@ -128,12 +128,18 @@ impl Worker {
             return;
         };
         match self.lock.remove_expired_dead_letters(keep, now) {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(
-                removed,
-                keep_days = keep.as_secs() / 86_400,
-                "removed dead letters older than [worker] failed_keep_days"
-            ),
+            Ok(retention) => {
+                if retention.removed > 0 {
+                    tracing::info!(
+                        removed = retention.removed,
+                        keep_days = keep.as_secs() / 86_400,
+                        "removed dead letters older than [worker] failed_keep_days"
+                    );
+                }
+                for error in retention.left {
+                    tracing::warn!(error = %Shown(&error), "an expired dead letter stays in failed/; remove it by hand");
+                }
+            }
             Err(error) => {
                 tracing::warn!(error = %Shown(&error), "cannot remove expired dead letters from failed/")
             }
