@@ -23,7 +23,7 @@ mod text;
 mod writer;
 
 pub use failed::Retention;
-pub use job::{Job, JobError, JOB_VERSION, MAX_JOB_BYTES};
+pub use job::{Job, JobError, JOB_VERSION, MAX_FUTURE, MAX_JOB_BYTES};
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};
 pub use spool::{SpoolDirs, SpoolError};
 pub use state::{

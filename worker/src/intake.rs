@@ -2,19 +2,11 @@
 //! hostile input and taken over, and only a job that fits the config and the clock joins the
 //! pending ones; anything else is dead-lettered at once, and a read that may pass is retried.
 
-use std::time::Duration;
-
-use dyndns_queue::{Listing, SpoolError, TakeError};
+use dyndns_queue::{Listing, SpoolError, TakeError, MAX_FUTURE};
 
 use crate::pending::PendingFile;
 use crate::shown::{self, Shown};
 use crate::worker::Worker;
-
-/// How far ahead of the worker's clock a job may be dated. A frontend on this machine is never
-/// ahead; a job dated later is forged or from a broken clock, and applying it would make every
-/// real update after it look stale until that date. "The clock" never goes back here
-/// ([`Worker::latest_time`]), as the frontend's dates never do.
-pub const MAX_FUTURE: Duration = Duration::from_secs(5 * 60);
 
 impl Worker {
     /// Jobs left in `cur/` by a previous run were claimed but not settled: take them up again.
@@ -110,6 +102,8 @@ impl Worker {
         if let Err(rejection) = self.config.check_job(&job.user, &job.host, &addresses) {
             return self.dead_letter(&name, &rejection.to_string());
         }
+        // "The clock" never goes back here (see `Worker::latest_time`), as the frontend's dates
+        // never do.
         let now = self.latest_time();
         if job.received_at > now + MAX_FUTURE {
             let at = |time| dyndns_queue::rfc3339::format(time).unwrap_or_else(|| "?".into());

@@ -18,6 +18,6 @@ mod worker;
 
 pub use apply::{backoff, MAX_BACKOFF};
 pub use clock::{Clock, SystemClock};
-pub use intake::MAX_FUTURE;
+pub use dyndns_queue::MAX_FUTURE;
 pub use run::{run, run_with_clock, Mode, Report};
 pub use startup::WorkerError;

@@ -230,7 +230,10 @@ fn second_lock_fails_while_the_first_is_held() {
     let in_flight = dirs.root().join(".claim-0123.tmp");
     std::fs::write(&in_flight, b"{").expect("plant");
     let err = dirs.lock().expect_err("second lock");
-    assert!(in_flight.exists(), "a second worker removed the first's copy");
+    assert!(
+        in_flight.exists(),
+        "a second worker removed the first's copy"
+    );
     assert!(matches!(err, SpoolError::Locked { .. }), "{err}");
     assert!(
         err.to_string()
