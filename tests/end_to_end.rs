@@ -554,6 +554,37 @@ fn a_hostile_file_name_cannot_forge_a_worker_log_line() {
 }
 
 #[test]
+fn a_backend_message_cannot_forge_a_worker_log_line_or_a_reason() {
+    let site = Site::new();
+    // Plesk refusing the zone for good, with what a hostile or broken backend could print.
+    site.plesk_control(
+        "fail",
+        "Unable to find domain 'example.com'.\n2026-01-01T00:00:00Z ERROR host=evil \u{1b}[2J\u{202e}",
+    );
+    let frontend = site.start_frontend();
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
+    assert_eq!(reply.status, 200);
+
+    let output = site.worker_command().arg("--run-once").output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{log}");
+    assert!(
+        log.contains(r"'example.com'.\n2026-01-01T00:00:00Z ERROR"),
+        "{log}"
+    );
+    let failed = site.files_in("failed");
+    let reason = std::fs::read_to_string(site.spool("failed").join(&failed[1])).unwrap();
+    assert!(reason.contains(r"\u{1b}[2J\u{202e}"), "{reason}");
+    for text in [&*log, &*reason] {
+        assert!(!text.contains(['\u{1b}', '\u{202e}']), "raw: {text:?}");
+        for line in text.lines() {
+            assert!(!line.starts_with("2026-01-01"), "a forged line: {line:?}");
+        }
+    }
+    assert_eq!(reason.lines().count(), 1, "{reason}");
+}
+
+#[test]
 fn cron_modes_log_only_warnings_and_errors_by_default() {
     let site = Site::new();
     let frontend = site.start_frontend();

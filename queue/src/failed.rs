@@ -14,6 +14,7 @@ use crate::job::Job;
 use crate::reader::{rename_or_vanished, SpoolLock, CLAIMED_FILE_MODE};
 use crate::rfc3339;
 use crate::spool::{check_name, SpoolDirs, SpoolError};
+use crate::text::is_deceptive;
 
 /// Mode of reason files: readable by the group that administers the spool.
 const REASON_FILE_MODE: u32 = 0o640;
@@ -82,17 +83,19 @@ impl SpoolLock {
     }
 
     /// Removes dead letters whose `.reason` is older than `keep` (and that reason), plus
-    /// temporary files a crash left in `failed/`. Returns how many dead letters went. An entry
-    /// without a reason file was not put there by the worker and is left alone.
+    /// temporary files a crash left in `failed/`. An entry without a reason file was not put there
+    /// by the worker and is left alone, and so is a directory that is not empty: a frontend built
+    /// it, and root never descends into such a tree. What cannot be removed is reported in
+    /// [`Retention::left`], and the rest is still removed.
     pub fn remove_expired_dead_letters(
         &self,
         keep: Duration,
         now: SystemTime,
-    ) -> Result<usize, SpoolError> {
+    ) -> Result<Retention, SpoolError> {
         let failed = self.dirs().failed();
         let entries =
             std::fs::read_dir(&failed).map_err(|cause| SpoolError::io("list", &failed, cause))?;
-        let mut removed = 0;
+        let mut retention = Retention::default();
         for entry in entries {
             let entry = entry.map_err(|cause| SpoolError::io("list", &failed, cause))?;
             let name = entry.file_name();
@@ -109,16 +112,39 @@ impl SpoolLock {
             if !expired || !metadata.is_file() {
                 continue;
             }
-            if bytes.starts_with(TMP_PREFIX.as_bytes()) {
-                remove_entry(&entry.path())?;
+            let result = if bytes.starts_with(TMP_PREFIX.as_bytes()) {
+                remove_entry(&entry.path())
             } else if let Some(letter) = bytes.strip_suffix(REASON_SUFFIX.as_bytes()) {
-                remove_entry(&failed.join(OsStr::from_bytes(letter)))?;
-                remove_entry(&entry.path())?;
-                removed += 1;
+                // `.reason`, `..reason` and `...reason` would name failed/ itself or the spool's
+                // top (an older worker kept such hostile names as they were).
+                let letter = OsStr::from_bytes(letter);
+                if check_name(&letter.to_string_lossy()).is_err() {
+                    remove_entry(&entry.path())
+                } else {
+                    // The reason goes only with its letter: a letter left behind keeps it.
+                    remove_entry(&failed.join(letter)).and_then(|()| {
+                        retention.removed += 1;
+                        remove_entry(&entry.path())
+                    })
+                }
+            } else {
+                Ok(())
+            };
+            if let Err(error) = result {
+                retention.left.push(error);
             }
         }
-        Ok(removed)
+        Ok(retention)
     }
+}
+
+/// What a retention pass did.
+#[derive(Debug, Default)]
+pub struct Retention {
+    /// Dead letters removed with their reasons.
+    pub removed: usize,
+    /// Expired entries that could not be removed, and why (a directory that is not empty, say).
+    pub left: Vec<SpoolError>,
 }
 
 /// Moves `dir/<name>` to `failed/`; also used for entries of `new/` that are never claimed.
@@ -197,6 +223,10 @@ fn free_failed_name(failed: &Path, name: &OsStr) -> Result<(OsString, bool), Spo
     if disguised {
         base = with_suffix(OsStr::new("_"), &base.to_string_lossy());
     }
+    // One ending like a reason file would be taken for the reason of another dead letter (of
+    // `..` for `...reason`) when retention comes: it always gets the suffix, so every `.reason`
+    // in failed/ is one the worker wrote.
+    let like_a_reason = base.as_bytes().ends_with(REASON_SUFFIX.as_bytes());
     let taken = |path: PathBuf| match std::fs::symlink_metadata(&path) {
         Ok(_) => Ok(true),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -206,7 +236,7 @@ fn free_failed_name(failed: &Path, name: &OsStr) -> Result<(OsString, bool), Spo
         Ok(!taken(failed.join(candidate))?
             && !taken(failed.join(with_suffix(candidate, REASON_SUFFIX)))?)
     };
-    if free(&base)? {
+    if !like_a_reason && free(&base)? {
         return Ok((base, shortened || disguised));
     }
     loop {
@@ -218,10 +248,12 @@ fn free_failed_name(failed: &Path, name: &OsStr) -> Result<(OsString, bool), Spo
     }
 }
 
-/// Removes a file, symlink or (recursively, never following symlinks) directory; gone is fine.
+/// Removes a file, symlink, FIFO or socket (never following a link), or an empty directory; gone
+/// is fine. A directory with anything in it stays: removing a tree a frontend built recursively
+/// as root could overflow the stack or run out of descriptors on a deep enough one.
 fn remove_entry(path: &Path) -> Result<(), SpoolError> {
     let result = match std::fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.is_dir() => std::fs::remove_dir_all(path),
+        Ok(metadata) if metadata.is_dir() => std::fs::remove_dir(path),
         Ok(_) => std::fs::remove_file(path),
         Err(err) => Err(err),
     };
@@ -239,7 +271,7 @@ pub(crate) fn with_suffix(name: &OsStr, suffix: &str) -> OsString {
     out
 }
 
-/// `reason` on one line and of bounded length: it may quote attacker-chosen text.
+/// `reason` on one line, undisguised and of bounded length: it may quote attacker-chosen text.
 fn printable(reason: &str) -> String {
     let mut out = String::with_capacity(reason.len().min(MAX_REASON_BYTES));
     for c in reason.chars() {
@@ -247,7 +279,7 @@ fn printable(reason: &str) -> String {
             out.push_str(" ...(truncated)");
             break;
         }
-        if c.is_control() {
+        if c.is_control() || is_deceptive(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

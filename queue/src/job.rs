@@ -4,7 +4,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use dyndns_names::names::{self, NameError};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,11 @@ const JOB_VERSION: u32 = 1;
 
 /// A real job is a few hundred bytes; anything near this is not from our frontend.
 pub const MAX_JOB_BYTES: u64 = 64 * 1024;
+
+/// How far ahead of the worker's clock a job may be dated. A frontend on the worker's machine is
+/// never ahead; a job dated later is forged or from a broken clock, and applying it would make
+/// every real update after it look stale until that date, so the worker dead-letters it.
+pub const MAX_FUTURE: Duration = Duration::from_secs(5 * 60);
 
 /// One update request accepted by the frontend, waiting for the worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,10 +20,15 @@ mod reader;
 pub mod rfc3339;
 mod spool;
 mod state;
+mod text;
 mod writer;
 
-pub use job::{Job, JobError, MAX_JOB_BYTES};
+pub use failed::Retention;
+pub use job::{Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};
 pub use spool::{SpoolDirs, SpoolError};
-pub use state::{AppliedState, Family, FamilyState, HostState, StateError, STATE_FILE_NAME};
+pub use state::{
+    AppliedState, Family, FamilyState, HostState, StateError, MAX_STATE_BYTES, STATE_FILE_NAME,
+};
+pub use text::is_deceptive;
 pub use writer::SpoolWriter;

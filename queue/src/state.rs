@@ -22,6 +22,10 @@ pub const STATE_FILE_NAME: &str = "applied.json";
 /// The worker writes it as root; the frontend's group reads it.
 const STATE_FILE_MODE: u32 = 0o640;
 
+/// A state file is read whole; one host takes a few hundred bytes, so this is some 200,000 hosts,
+/// and anything larger is not worth the memory of both processes.
+pub const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// An address family, the unit DNS records (A, AAAA) are updated in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
@@ -110,6 +114,10 @@ pub struct AppliedState {
 pub enum StateError {
     #[error("cannot read the applied state {path}: {cause}")]
     Read { path: PathBuf, cause: io::Error },
+    #[error("the applied state {path} is not a regular file")]
+    NotRegular { path: PathBuf },
+    #[error("the applied state {path} is {size} bytes, more than the {MAX_STATE_BYTES} a state file may have; move it away to start with an empty state")]
+    TooLarge { path: PathBuf, size: u64 },
     #[error("the applied state {path} is corrupt: {cause}")]
     Corrupt {
         path: PathBuf,
@@ -201,15 +209,12 @@ impl AppliedState {
     /// Loads `path`; a missing file is an empty state (first start), anything unreadable is
     /// an error rather than a silent reset, which would re-apply or skip updates.
     pub fn load(path: &Path) -> Result<AppliedState, StateError> {
-        let bytes = match std::fs::read(path) {
+        let bytes = match read_capped(path) {
             Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(AppliedState::default()),
-            Err(cause) => {
-                return Err(StateError::Read {
-                    path: path.to_path_buf(),
-                    cause,
-                })
+            Err(StateError::Read { cause, .. }) if cause.kind() == io::ErrorKind::NotFound => {
+                return Ok(AppliedState::default())
             }
+            Err(err) => return Err(err),
         };
         let corrupt = |cause| StateError::Corrupt {
             path: path.to_path_buf(),
@@ -371,11 +376,61 @@ impl AppliedState {
         Some(self.family(host, family)?.handled_received_at)
     }
 
+    /// The newest `received_at` handled for any host and family: a time the machine's clock has
+    /// already passed, whatever it says now.
+    pub fn newest_handled(&self) -> Option<SystemTime> {
+        self.hosts
+            .values()
+            .flat_map(|host| [&host.ipv4, &host.ipv6])
+            .flatten()
+            .map(|family| family.handled_received_at)
+            .max()
+    }
+
     pub fn hosts(&self) -> impl Iterator<Item = (&str, &HostState)> {
         self.hosts
             .iter()
             .map(|(host, state)| (host.as_str(), state))
     }
+}
+
+/// Reads `path` whole if it is a regular file of at most [`MAX_STATE_BYTES`]: a FIFO put there
+/// must not hang either process (`O_NONBLOCK`), nor a huge file exhaust its memory. A symlink is
+/// followed: only root can make one in the state folder.
+fn read_capped(path: &Path) -> Result<Vec<u8>, StateError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_error = |cause| StateError::Read {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(read_error)?;
+    let metadata = file.metadata().map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(StateError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    let too_large = |size| StateError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+    };
+    if metadata.len() > MAX_STATE_BYTES {
+        return Err(too_large(metadata.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_STATE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if read > MAX_STATE_BYTES {
+        return Err(too_large(read));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -543,6 +598,44 @@ mod tests {
         assert!(
             std::error::Error::source(&err).is_none(),
             "the cause is not repeated as source"
+        );
+    }
+
+    #[test]
+    fn a_fifo_at_applied_json_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = AppliedState::path_in(dir.path());
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let loading = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(AppliedState::load(&loading));
+        });
+        let err = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("load returned within five seconds")
+            .expect_err("not a state file");
+        assert!(matches!(err, StateError::NotRegular { .. }), "{err}");
+        assert!(
+            !err.is_corrupt(),
+            "an administrator's FIFO is not set aside"
+        );
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_applied_json_too_large_to_be_sane_is_refused_before_reading() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = AppliedState::path_in(dir.path());
+        let file = std::fs::File::create(&path).expect("create");
+        file.set_len(MAX_STATE_BYTES + 1).expect("sparse file");
+        let err = AppliedState::load(&path).expect_err("too large");
+        assert!(
+            matches!(err, StateError::TooLarge { size, .. } if size == MAX_STATE_BYTES + 1),
+            "{err}"
         );
     }
 }

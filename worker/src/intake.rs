@@ -2,18 +2,11 @@
 //! hostile input and taken over, and only a job that fits the config and the clock joins the
 //! pending ones; anything else is dead-lettered at once, and a read that may pass is retried.
 
-use std::time::Duration;
-
-use dyndns_queue::{Listing, SpoolError, TakeError};
+use dyndns_queue::{Listing, SpoolError, TakeError, MAX_FUTURE};
 
 use crate::pending::PendingFile;
 use crate::shown::{self, Shown};
 use crate::worker::Worker;
-
-/// How far ahead of the worker's clock a job may be dated. A frontend on this machine is never
-/// ahead; a job dated later is forged or from a broken clock, and applying it would make every
-/// real update after it look stale until that date.
-pub const MAX_FUTURE: Duration = Duration::from_secs(5 * 60);
 
 impl Worker {
     /// Jobs left in `cur/` by a previous run were claimed but not settled: take them up again.
@@ -34,6 +27,9 @@ impl Worker {
 
     /// Claims everything in `new/` (including files written while no worker ran).
     pub fn intake_new(&mut self) {
+        // Each pass follows the clock, so a step back between two jobs is measured from the last
+        // reading before it.
+        self.latest_time();
         let names = match self.lock.list_new() {
             Ok(listing) => self.note_unreadable(listing),
             Err(error) => {
@@ -106,11 +102,13 @@ impl Worker {
         if let Err(rejection) = self.config.check_job(&job.user, &job.host, &addresses) {
             return self.dead_letter(&name, &rejection.to_string());
         }
-        let now = self.clock.now();
+        // "The clock" never goes back here (see `Worker::latest_time`), as the frontend's dates
+        // never do.
+        let now = self.latest_time();
         if job.received_at > now + MAX_FUTURE {
             let at = |time| dyndns_queue::rfc3339::format(time).unwrap_or_else(|| "?".into());
             let reason = format!(
-                "received_at {} is more than 5 minutes ahead of this machine's clock ({}); not applied and not recorded, so later updates still count",
+                "received_at {} is more than 5 minutes ahead of this machine's clock ({}, or the latest time it showed or a handled job carried); not applied and not recorded, so later updates still count",
                 at(job.received_at),
                 at(now)
             );

@@ -5,6 +5,8 @@
 use std::fmt::{self, Display, Write};
 use std::path::Path;
 
+use dyndns_queue::is_deceptive;
+
 /// Shows a value in double quotes with `"`, `\\`, control characters, line and paragraph separators
 /// and bidirectional overrides escaped as in a Rust string literal: `"job\nhost=evil"` stays one
 /// value on one line, and reads as written.
@@ -26,11 +28,6 @@ impl<T: Display> Display for Shown<T> {
         }
         f.write_char('"')
     }
-}
-
-/// Not control characters, but they end a line in some viewers or reorder what follows.
-fn is_deceptive(c: char) -> bool {
-    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A path, shown as [`Shown`] does (lossy for names that are not UTF-8).

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use dyndns_config::Config;
 use dyndns_queue::{AppliedState, SpoolLock};
@@ -35,6 +35,9 @@ pub(crate) struct Worker {
     pub backend: Arc<dyn Backend>,
     pub lock: SpoolLock,
     pub clock: Arc<dyn Clock>,
+    /// The latest wall-clock time known to have passed: the clock's newest reading, and at least
+    /// the newest time `applied.json` records. See [`Worker::latest_time`].
+    latest_time: SystemTime,
     pub state_path: PathBuf,
     pub state: AppliedState,
     /// The in-memory state has changes `applied.json` lacks; no job leaves `cur/` meanwhile.
@@ -60,11 +63,15 @@ impl Worker {
         state: AppliedState,
         clock: Arc<dyn Clock>,
     ) -> Worker {
+        let latest_time = state
+            .newest_handled()
+            .map_or(clock.now(), |handled| handled.max(clock.now()));
         Worker {
             config,
             backend,
             lock,
             clock,
+            latest_time,
             state_path,
             state,
             state_dirty: false,
@@ -75,6 +82,15 @@ impl Worker {
             last_housekeeping: None,
             report: Report::default(),
         }
+    }
+
+    /// The wall-clock time, never earlier than one seen before. The frontend dates each job after
+    /// its last one (and, at its start, after everything handled or pending), so after the clock
+    /// is stepped back its jobs run ahead of the clock by the step; measured against this instead,
+    /// they are not taken for jobs dated in the future.
+    pub fn latest_time(&mut self) -> SystemTime {
+        self.latest_time = self.latest_time.max(self.clock.now());
+        self.latest_time
     }
 
     pub fn rescan_interval(&self) -> Duration {
@@ -112,12 +128,18 @@ impl Worker {
             return;
         };
         match self.lock.remove_expired_dead_letters(keep, now) {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(
-                removed,
-                keep_days = keep.as_secs() / 86_400,
-                "removed dead letters older than [worker] failed_keep_days"
-            ),
+            Ok(retention) => {
+                if retention.removed > 0 {
+                    tracing::info!(
+                        removed = retention.removed,
+                        keep_days = keep.as_secs() / 86_400,
+                        "removed dead letters older than [worker] failed_keep_days"
+                    );
+                }
+                for error in retention.left {
+                    tracing::warn!(error = %Shown(&error), "an expired dead letter stays in failed/; remove it by hand");
+                }
+            }
             Err(error) => {
                 tracing::warn!(error = %Shown(&error), "cannot remove expired dead letters from failed/")
             }

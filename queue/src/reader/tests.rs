@@ -231,7 +231,14 @@ fn lock_removes_copies_a_crash_left_at_the_spool_top() {
 fn second_lock_fails_while_the_first_is_held() {
     let (_root, dirs) = spool();
     let first = dirs.lock().expect("first lock");
+    // The first worker's copy of a job it is taking over, in flight.
+    let in_flight = dirs.root().join(".claim-0123.tmp");
+    std::fs::write(&in_flight, b"{").expect("plant");
     let err = dirs.lock().expect_err("second lock");
+    assert!(
+        in_flight.exists(),
+        "a second worker removed the first's copy"
+    );
     assert!(matches!(err, SpoolError::Locked { .. }), "{err}");
     assert!(
         err.to_string()

@@ -25,6 +25,7 @@
 //!   is then classified as above.
 //! - output we cannot make sense of (no status line, an A value that is not an address) → permanent:
 //!   retrying will not make Plesk print something else. Reading `--info` is `plesk/info.rs`.
+//! - a CNAME at the name → permanent, before any change: no address may stand beside an alias.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -59,6 +60,9 @@ pub enum PleskError {
     OutputTooLong { command: String, limit: usize },
     #[error("cannot read the output of `{command}`: {error}")]
     Info { command: String, error: InfoError },
+    /// Read fine, but the name is an alias ([`InfoError::Alias`]).
+    #[error("according to `{command}`, {error}")]
+    Alias { command: String, error: InfoError },
     #[error("after updating, `{command}` lists {record_type} {listed:?} for {host}; expected only {expected}")]
     NotVerified {
         command: String,
@@ -78,7 +82,8 @@ impl PleskError {
             PleskError::Failed(failed) => !says_zone_unusable(&failed.said),
             PleskError::EmptyPrefix
             | PleskError::OutputTooLong { .. }
-            | PleskError::Info { .. } => false,
+            | PleskError::Info { .. }
+            | PleskError::Alias { .. } => false,
         }
     }
 }
@@ -127,9 +132,15 @@ impl Plesk {
             });
         }
         info::values_at(&output.stdout_text(), &change.host, change.record_type()).map_err(
-            |error| PleskError::Info {
-                command: display_argv(&argv),
-                error,
+            |error| match error {
+                InfoError::Alias { .. } => PleskError::Alias {
+                    command: display_argv(&argv),
+                    error,
+                },
+                error => PleskError::Info {
+                    command: display_argv(&argv),
+                    error,
+                },
             },
         )
     }

@@ -20,7 +20,8 @@
 //! Errors: content dyndns cannot edit (a syntax error, `$INCLUDE`, another zone's SOA) is permanent and
 //! names file:line; so is anything but a regular file at the path (a FIFO, a symlink, a folder): the
 //! path comes from the config and stays wrong until a person fixes it. Disk and reload failures are
-//! transient.
+//! transient, and so is a file a person changed between our read and our rename: it is not replaced
+//! (their edit would be lost), and the retry edits their text.
 //!
 //! Reloads: a zone counts as "reload pending" until a reload after its last write succeeded in this
 //! process. A failed reload is a transient error although the file is already right; the retry finds
@@ -159,8 +160,8 @@ impl ZoneFile {
 
         let changed = edit.text.is_some();
         if let Some(text) = edit.text {
-            let owner = existing.map(|f| f.owner);
-            blocking(&path, move |path| disk::write_zone_file(path, &text, owner)).await?;
+            let found = existing.map(|f| f.found);
+            blocking(&path, move |path| disk::write_zone_file(path, &text, found)).await?;
             reloaded.remove(&change.zone);
         }
         if self.options.reload.is_some() && !reloaded.contains(&change.zone) {

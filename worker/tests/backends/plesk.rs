@@ -393,3 +393,21 @@ async fn a_value_that_does_not_parse_is_a_permanent_error_for_that_change_only()
     assert!(fake.has_record("other.example.com. A 192.0.2.2"));
     assert!(fake.has_record("home.example.com. A 203.0.113.300"));
 }
+
+#[tokio::test]
+async fn a_cname_at_the_host_is_refused_before_any_change() {
+    // Plesk would refuse the A record (or, worse, keep both): either way no retry can help.
+    let fake =
+        FakePlesk::new().with_records(&format!("{ZONE}home.example.com. CNAME example.com.\n"));
+    let err = fake
+        .apply(change("example.com", "home", "198.51.100.7"))
+        .await
+        .expect_err("an alias");
+    assert!(!err.is_transient(), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("--info example.com`, home.example.com. is an alias (CNAME example.com.)"),
+        "{message}"
+    );
+    fake.assert_calls(&["--info example.com"]);
+}

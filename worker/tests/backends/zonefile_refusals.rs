@@ -173,3 +173,23 @@ fn directory_at_the_zone_path_is_permanent() {
     );
     assert!(Path::new(&path).is_dir());
 }
+
+/// An address record beside a CNAME is not valid DNS: BIND would refuse the whole zone at its
+/// next load, taking every other name down with it.
+#[test]
+fn a_cname_at_the_host_is_refused_instead_of_breaking_the_zone() {
+    for owner in ["home", "HOME.example.com.", "hom\\101"] {
+        let setup = Setup::new();
+        let path = setup.path(ZONE);
+        let text = format!("{SOA}www A 192.0.2.80\n{owner} 60 IN CNAME www\n");
+        std::fs::write(&path, &text).expect("seed zone");
+        named::assert_accepts(ZONE, &path);
+        let message = permanent_message(apply_within_five_seconds(setup.backend()));
+        assert!(
+            message.starts_with(&format!("zone file {}:5: ", path.display())),
+            "{owner}: {message}"
+        );
+        assert!(message.contains("CNAME"), "{owner}: {message}");
+        assert_eq!(setup.text(ZONE), text, "{owner}: the file was changed");
+    }
+}

@@ -146,3 +146,61 @@ async fn poll(mut condition: impl FnMut() -> bool) -> bool {
     }
     condition()
 }
+
+/// The frontend never dates a job before its last one (nor, at start, before the newest handled
+/// or pending one), so after the clock steps back its jobs are ahead of the clock by the step.
+#[tokio::test(start_paused = true)]
+async fn a_clock_stepped_back_during_a_run_does_not_dead_letter_the_next_jobs() {
+    let bench = Bench::new();
+    let first = bench.job(HOST, Some("203.0.113.1"), None, 0);
+    bench.spool_job(&first);
+    {
+        let (bench_clock, spool) = (bench.clock.clone(), bench.spool());
+        let mut next = first.clone();
+        next.id = uuid::Uuid::now_v7();
+        next.ipv4 = Some("203.0.113.2".parse().expect("IPv4"));
+        next.received_at += Duration::from_millis(1);
+        let mut stepped = false;
+        bench.backend.on_call(move |_| {
+            if !std::mem::replace(&mut stepped, true) {
+                bench_clock.step_back(Duration::from_secs(3600));
+                std::fs::write(
+                    spool.new().join("next.json"),
+                    next.to_json().expect("a job dated now is writable"),
+                )
+                .expect("spool");
+            }
+        });
+    }
+
+    let report = bench
+        .run(Mode::Timeout(Duration::from_secs(10)))
+        .await
+        .expect("run");
+
+    assert_eq!((report.applied, report.dead_lettered), (2, 0));
+    assert_eq!(
+        bench.backend.record(HOST, Family::V4),
+        Some(ip("203.0.113.2"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clock_stepped_back_across_a_restart_does_not_dead_letter_the_next_jobs() {
+    let bench = Bench::new();
+    let first = bench.job(HOST, Some("203.0.113.1"), None, 0);
+    bench.spool_job(&first);
+    bench.run_once().await;
+    bench.clock.step_back(Duration::from_secs(3600));
+    let mut next = bench.job(HOST, Some("203.0.113.2"), None, 0);
+    next.received_at = first.received_at + Duration::from_nanos(1);
+    bench.spool_job(&next);
+
+    let report = bench.run_once().await;
+
+    assert_eq!((report.applied, report.dead_lettered), (1, 0));
+    assert_eq!(
+        bench.backend.record(HOST, Family::V4),
+        Some(ip("203.0.113.2"))
+    );
+}

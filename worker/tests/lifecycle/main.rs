@@ -8,6 +8,7 @@
 
 mod admission;
 mod fake;
+mod hostile;
 mod settlement;
 mod state;
 mod timing;

@@ -201,3 +201,46 @@ async fn dead_letters_past_failed_keep_days_are_removed_at_start() {
 
     assert_eq!(files_in(&failed), ["young.json", "young.json.reason"]);
 }
+
+/// After `dead_letter_part` wrote `failed/` but before the job left `cur/` (a kill): the next run
+/// settles the job again. Nothing is lost; at worst the failed family has two dead letters.
+#[tokio::test(start_paused = true)]
+async fn a_kill_between_the_partial_dead_letter_and_leaving_cur_loses_nothing() {
+    let bench = Bench::new();
+    bench.backend.script(
+        HOST,
+        Family::V4,
+        [Step::Permanent("refused"), Step::Permanent("refused")],
+    );
+    let job = bench.job(HOST, Some("203.0.113.7"), Some("2001:db8::7"), 1);
+    let name = bench.spool_job(&job);
+    bench.run_once().await;
+    let spool = bench.spool();
+    // The state the kill leaves: applied.json saved, the partial dead letter written, the job
+    // still in cur/.
+    std::fs::write(
+        spool.cur().join(&name),
+        job.to_json().expect("a job dated now is writable"),
+    )
+    .expect("back into cur/");
+
+    let report = bench.run_once().await;
+
+    assert!(files_in(&spool.cur()).is_empty());
+    assert_eq!((report.dead_lettered, report.left_in_cur), (1, 0));
+    let failed = files_in(&spool.failed());
+    assert_eq!(failed.len(), 4, "{failed:?}");
+    for letter in failed.iter().filter(|name| !name.ends_with(".reason")) {
+        let letter =
+            Job::parse(&std::fs::read(spool.failed().join(letter)).expect("read")).expect("a job");
+        assert_eq!((letter.ipv4, letter.ipv6), (job.ipv4, None));
+    }
+    assert_eq!(
+        bench.backend.record(HOST, Family::V6),
+        Some(ip("2001:db8::7"))
+    );
+    assert_eq!(
+        family_state(&bench.state(), Family::V6).address,
+        Some(ip("2001:db8::7"))
+    );
+}

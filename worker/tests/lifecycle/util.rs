@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dyndns_config::Config;
@@ -23,22 +23,29 @@ pub fn start_time() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_795_449_600)
 }
 
-/// Wall time that starts at [`start_time`] and advances with tokio's (paused) clock.
+/// Wall time that starts at [`start_time`] and advances with tokio's (paused) clock, unless a test
+/// steps it back as an administrator or NTP would.
 pub struct TestClock {
     started: Instant,
+    stepped_back: Mutex<Duration>,
 }
 
 impl TestClock {
     pub fn new() -> TestClock {
         TestClock {
             started: Instant::now(),
+            stepped_back: Mutex::new(Duration::ZERO),
         }
+    }
+
+    pub fn step_back(&self, by: Duration) {
+        *self.stepped_back.lock().expect("clock lock") += by;
     }
 }
 
 impl Clock for TestClock {
     fn now(&self) -> SystemTime {
-        start_time() + self.started.elapsed()
+        start_time() + self.started.elapsed() - *self.stepped_back.lock().expect("clock lock")
     }
 }
 

@@ -28,6 +28,9 @@ pub enum InfoError {
         record_type: &'static str,
         value: String,
     },
+    /// Not a misreading: the name is an alias, and no address may stand beside a CNAME.
+    #[error("{owner}. is an alias (CNAME {target}); an address record beside it is not valid DNS (RFC 1034 §3.6.2): remove the CNAME in Plesk to let dyndns keep this name")]
+    Alias { owner: String, target: String },
 }
 
 /// One value of the changed name and type, as `--info` listed it.
@@ -46,7 +49,17 @@ pub fn values_at(
     record_type: RecordType,
 ) -> Result<Vec<Listed>, InfoError> {
     let host = normalize_name(host);
-    parse_info(stdout)?
+    let records = parse_info(stdout)?;
+    if let Some(alias) = records
+        .iter()
+        .find(|r| r.owner == host && r.record_type == "CNAME")
+    {
+        return Err(InfoError::Alias {
+            owner: host,
+            target: alias.rdata.to_owned(),
+        });
+    }
+    records
         .iter()
         .filter(|r| r.owner == host && r.record_type == record_type.as_str())
         .map(|r| {

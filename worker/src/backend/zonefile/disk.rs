@@ -21,15 +21,37 @@ const NEW_FILE_MODE: u32 = 0o644;
 /// A zone file as found, with what its replacement must keep.
 pub struct ExistingFile {
     pub text: Vec<u8>,
-    pub owner: Ownership,
+    pub found: Found,
 }
 
-/// Mode, uid and gid of a file.
-#[derive(Debug, Clone, Copy)]
-pub struct Ownership {
+/// Mode, uid and gid of the file read, which its replacement keeps, and what tells whether the file
+/// at the path is still the one read (a person may edit it while dyndns does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
     mode: u32,
     uid: u32,
     gid: u32,
+    /// Device, inode, size, modification and change times: any write or replacement moves one.
+    version: (u64, u64, u64, i64, i64, i64, i64),
+}
+
+impl Found {
+    fn of(meta: &fs::Metadata) -> Found {
+        Found {
+            mode: meta.permissions().mode() & 0o7777,
+            uid: meta.uid(),
+            gid: meta.gid(),
+            version: (
+                meta.dev(),
+                meta.ino(),
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec(),
+                meta.ctime(),
+                meta.ctime_nsec(),
+            ),
+        }
+    }
 }
 
 /// Reads the zone, or `None` when there is no file yet.
@@ -82,11 +104,7 @@ pub fn read_zone_file(path: &Path) -> Result<Option<ExistingFile>, ZoneFileError
     }
     Ok(Some(ExistingFile {
         text,
-        owner: Ownership {
-            mode: meta.permissions().mode() & 0o7777,
-            uid: meta.uid(),
-            gid: meta.gid(),
-        },
+        found: Found::of(&meta),
     }))
 }
 
@@ -112,10 +130,13 @@ fn not_regular(path: &Path, meta: Option<fs::Metadata>) -> ZoneFileError {
 }
 
 /// Atomically replaces `path` with `text`, keeping the old file's mode and owner when there was one.
+/// If the file at `path` is no longer the one read (`previous`, or none), nothing is replaced: a
+/// person's edit made meanwhile would be lost. The check is made just before the rename, which
+/// leaves a moment, not the whole edit, for such a race.
 pub fn write_zone_file(
     path: &Path,
     text: &[u8],
-    previous: Option<Ownership>,
+    previous: Option<Found>,
 ) -> Result<(), ZoneFileError> {
     let failed = |step: &str, error| ZoneFileError::Write {
         path: path.to_path_buf(),
@@ -146,7 +167,7 @@ pub fn write_zone_file(
     temp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))
         .map_err(|e| failed("setting the mode of the temporary file", e))?;
-    if let Some(Ownership { uid, gid, .. }) = previous {
+    if let Some(Found { uid, gid, .. }) = previous {
         let meta = temp
             .as_file()
             .metadata()
@@ -161,8 +182,30 @@ pub fn write_zone_file(
     temp.as_file()
         .sync_all()
         .map_err(|e| failed("syncing the temporary file", e))?;
-    temp.persist(path)
-        .map_err(|e| failed("renaming the temporary file into place", e.error))?;
+    let changed = || ZoneFileError::ChangedMeanwhile {
+        path: path.to_path_buf(),
+    };
+    match previous {
+        Some(found) => {
+            let now = fs::symlink_metadata(path).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => changed(),
+                _ => failed("checking it is still the file read", e),
+            })?;
+            if Found::of(&now) != found {
+                return Err(changed());
+            }
+            temp.persist(path)
+                .map_err(|e| failed("renaming the temporary file into place", e.error))?;
+        }
+        // No file was there: one that appeared meanwhile is never replaced.
+        None => {
+            temp.persist_noclobber(path)
+                .map_err(|e| match e.error.kind() {
+                    io::ErrorKind::AlreadyExists => changed(),
+                    _ => failed("renaming the temporary file into place", e.error),
+                })?;
+        }
+    }
     // The rename is durable only once the folder is.
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -188,4 +231,48 @@ pub fn path_for(template: &Path, zone: &str) -> PathBuf {
         }
     }
     PathBuf::from(OsString::from_vec(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ZONE: &[u8] = b"@ SOA ns. hm 1 2 3 4 5\n";
+
+    #[test]
+    fn a_hand_edit_between_read_and_write_is_not_overwritten() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("db.example.com");
+        fs::write(&path, ZONE).expect("seed");
+        let read = read_zone_file(&path).expect("read").expect("a file");
+        // A person appends a record, in place, while dyndns edits its copy.
+        let mut edited = ZONE.to_vec();
+        edited.extend_from_slice(b"mail A 192.0.2.25\n");
+        fs::write(&path, &edited).expect("hand edit");
+
+        let err = write_zone_file(&path, b"ours\n", Some(read.found)).expect_err("refused");
+        assert!(
+            matches!(err, ZoneFileError::ChangedMeanwhile { .. }),
+            "{err}"
+        );
+        assert!(err.is_transient(), "retried with the new text");
+        assert_eq!(fs::read(&path).expect("read"), edited);
+
+        // Nor is a file that appeared after dyndns found none replaced.
+        let fresh = dir.path().join("db.example.org");
+        fs::write(&fresh, ZONE).expect("created by hand");
+        let err = write_zone_file(&fresh, b"ours\n", None).expect_err("refused");
+        assert!(
+            matches!(err, ZoneFileError::ChangedMeanwhile { .. }),
+            "{err}"
+        );
+        assert_eq!(fs::read(&fresh).expect("read"), ZONE);
+        let names: Vec<_> = fs::read_dir(dir.path()).expect("list").collect();
+        assert_eq!(names.len(), 2, "no temporary file left behind");
+
+        // The file read, unchanged, is replaced.
+        let read = read_zone_file(&path).expect("read").expect("a file");
+        write_zone_file(&path, b"ours\n", Some(read.found)).expect("written");
+        assert_eq!(fs::read(&path).expect("read"), b"ours\n");
+    }
 }

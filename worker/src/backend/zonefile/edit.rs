@@ -7,8 +7,11 @@
 //!   kept, comments included. When a dropped entry's follower relied on it for its (blank) owner, that
 //!   follower gets its owner written out.
 //! - The new record's owner is relative (`home`, `@`) where the zone is the `$ORIGIN`, absolute otherwise.
-//! - The serial becomes max(old + 1, today's `YYYYMMDD00` in UTC); only its token is rewritten, wherever
-//!   in a multi-line SOA it stands.
+//! - The serial becomes today's `YYYYMMDD00` in UTC if that follows the old one, else the old one plus
+//!   one, in RFC 1982 arithmetic (so 4294967295 moves on instead of refusing every update); only its
+//!   token is rewritten, wherever in a multi-line SOA it stands.
+//! - A host that is an alias (CNAME) is refused: an address beside it would make BIND refuse the
+//!   whole zone at its next load.
 //! - A zone whose `$GENERATE` makes A or AAAA records is refused: the generated names could be the
 //!   changed one, and dyndns would then publish a second RRset beside a record it cannot edit.
 
@@ -16,7 +19,7 @@ use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::master::{self, EntryKind, RecordData, Syntax};
-use crate::backend::Change;
+use crate::backend::{Change, RecordType};
 
 /// SOA timers for files we create: refresh 1 h, retry 15 min, expire 2 weeks (the usual RFC 1912
 /// ballpark); the negative-caching TTL is the file's `$TTL`.
@@ -48,10 +51,10 @@ pub enum Problem {
     SecondSoa,
     #[error("this file is the zone {found:?}, not {expected:?}")]
     OtherZone { found: String, expected: String },
-    #[error("SOA serial {0} cannot grow further; reset it by hand (RFC 1982)")]
-    SerialExhausted(u32),
     #[error("today ({0}, YYYYMMDD) is past the last date a YYYYMMDDnn serial can hold")]
     DateBeyondSerials(u32),
+    #[error("{host} is an alias (CNAME) here; an address record beside it is not valid DNS and BIND would refuse the whole zone (RFC 1034 §3.6.2): remove the CNAME to let dyndns keep this name")]
+    AliasAtHost { host: String },
     #[error("$GENERATE makes {0} records here; dyndns cannot tell whether they include the name it changes (keep dynamic hosts in a zone without them)")]
     GeneratedAddresses(&'static str),
 }
@@ -104,13 +107,13 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
                             },
                         ));
                     }
-                    soa = Some((i, entry.line, *serial, serial_span.clone()));
+                    soa = Some((i, *serial, serial_span.clone()));
                 }
             }
             _ => {}
         }
     }
-    let (soa_index, soa_line, old_serial, serial_span) = soa.ok_or(EditError {
+    let (soa_index, old_serial, serial_span) = soa.ok_or(EditError {
         line: None,
         problem: Problem::NoSoa,
     })?;
@@ -119,15 +122,23 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
     let mut matching = Vec::new();
     let mut previous: Vec<IpAddr> = Vec::new();
     for (i, entry) in file.entries.iter().enumerate() {
-        if let EntryKind::Record(record) = &entry.kind {
-            if let RecordData::Address(address) = record.data {
-                if record.owner == host && crate::backend::RecordType::of(&address) == record_type {
-                    matching.push(i);
-                    if !previous.contains(&address) {
-                        previous.push(address);
-                    }
+        let EntryKind::Record(record) = &entry.kind else {
+            continue;
+        };
+        if record.owner != host {
+            continue;
+        }
+        match record.data {
+            RecordData::Address(address) if RecordType::of(&address) == record_type => {
+                matching.push(i);
+                if !previous.contains(&address) {
+                    previous.push(address);
                 }
             }
+            RecordData::Cname => {
+                return Err(at(entry.line, Problem::AliasAtHost { host }));
+            }
+            _ => {}
         }
     }
     if previous == [change.address] {
@@ -136,8 +147,7 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
             text: None,
         });
     }
-    let serial = next_serial(Some(old_serial), today)
-        .ok_or_else(|| at(soa_line, Problem::SerialExhausted(old_serial)))?;
+    let serial = next_serial(old_serial, today);
 
     let mut out = Vec::with_capacity(text.len() + 64);
     // Bytes of `text` up to here are in `out` already (or deliberately dropped).
@@ -197,7 +207,7 @@ pub fn new_zone(
     today: u32,
 ) -> Result<Vec<u8>, EditError> {
     let zone = &change.zone;
-    let serial = next_serial(None, today).ok_or(EditError {
+    let serial = dated_serial(today).ok_or(EditError {
         line: None,
         problem: Problem::DateBeyondSerials(today),
     })?;
@@ -231,13 +241,19 @@ fn record_line(change: &Change, origin: &str) -> String {
     )
 }
 
-/// max(old + 1, today's `YYYYMMDD00`); `None` when old + 1 does not fit a serial.
-pub fn next_serial(old: Option<u32>, today_yyyymmdd: u32) -> Option<u32> {
-    let dated = today_yyyymmdd.checked_mul(100)?;
-    match old {
-        None => Some(dated),
-        Some(old) => Some(old.checked_add(1)?.max(dated)),
-    }
+/// Today's `YYYYMMDD00`, the serial of a new zone; `None` after the year 4294.
+pub fn dated_serial(today_yyyymmdd: u32) -> Option<u32> {
+    today_yyyymmdd.checked_mul(100)
+}
+
+/// The serial after `old` as secondaries compare serials (RFC 1982, modulo 2^32): today's
+/// [`dated_serial`] if that follows `old`, else `old + 1`, wrapping from 4294967295 to 0.
+pub fn next_serial(old: u32, today_yyyymmdd: u32) -> u32 {
+    // RFC 1982 §3.2: `dated` follows `old` when it is 1 to 2^31 - 1 ahead, counting modulo 2^32.
+    let follows = |dated: &u32| (1..1 << 31).contains(&dated.wrapping_sub(old));
+    dated_serial(today_yyyymmdd)
+        .filter(follows)
+        .unwrap_or(old.wrapping_add(1))
 }
 
 /// Today's UTC date as `YYYYMMDD`.

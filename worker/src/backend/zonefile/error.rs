@@ -34,6 +34,9 @@ pub enum ZoneFileError {
         step: String,
         error: io::Error,
     },
+    /// Someone changed or replaced the file while dyndns edited it; the retry edits the new text.
+    #[error("zone file {} changed while dyndns edited it; its edit was not written and is made again on the new text", path.display())]
+    ChangedMeanwhile { path: PathBuf },
     #[error("zone {zone} is written but not reloaded: {error}")]
     Reload { zone: String, error: ReloadError },
     #[error("the task editing zone file {} stopped: {error}", path.display())]
@@ -73,6 +76,7 @@ impl ZoneFileError {
         match self {
             ZoneFileError::Read { .. }
             | ZoneFileError::Write { .. }
+            | ZoneFileError::ChangedMeanwhile { .. }
             | ZoneFileError::Reload { .. }
             | ZoneFileError::Task { .. } => true,
             ZoneFileError::Symlink { .. }

@@ -22,7 +22,8 @@
 //!   reported with the type it makes; `$INCLUDE` is refused: records in another file would be invisible
 //!   to the edit. Directive names are case-insensitive; any other `$` word is an error, as in BIND.
 //! - A and AAAA data are parsed as addresses (also in RFC 3597's `\# 4 c0000201` form and as
-//!   `TYPE1`/`TYPE28`); the SOA's serial is located and parsed. Other data is kept as text, unread.
+//!   `TYPE1`/`TYPE28`); the SOA's serial is located and parsed; a CNAME is told apart (nothing may
+//!   stand beside it). Other data is kept as text, unread.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
@@ -122,6 +123,8 @@ pub enum RecordData {
         /// Byte range of the serial in the text.
         serial_span: Range<usize>,
     },
+    /// An alias: no other data may share its owner (RFC 1034 §3.6.2), so no address either.
+    Cname,
     /// Any other type, not read further.
     Other,
 }
@@ -348,6 +351,7 @@ impl Reader {
         let data = match record_type(bytes(type_token)) {
             Some(Type::Address(t)) => RecordData::Address(address(t, data, text)?),
             Some(Type::Soa) => soa(data, text)?,
+            Some(Type::Cname) => RecordData::Cname,
             None => RecordData::Other,
         };
         Ok(EntryKind::Record(Record {
@@ -386,7 +390,7 @@ impl Reader {
                 .and_then(record_type)
                 .and_then(|t| match t {
                     Type::Address(t) => Some(t),
-                    Type::Soa => None,
+                    Type::Soa | Type::Cname => None,
                 });
             Ok(EntryKind::Generate { makes })
         } else {
@@ -544,10 +548,11 @@ fn numbered(word: &[u8], prefix: &[u8]) -> Option<u32> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// The types whose data dyndns reads.
+/// The types dyndns tells apart.
 enum Type {
     Address(RecordType),
     Soa,
+    Cname,
 }
 
 fn record_type(word: &[u8]) -> Option<Type> {
@@ -558,6 +563,8 @@ fn record_type(word: &[u8]) -> Option<Type> {
         Some(Type::Address(RecordType::Aaaa))
     } else if word.eq_ignore_ascii_case(b"SOA") || number == Some(6) {
         Some(Type::Soa)
+    } else if word.eq_ignore_ascii_case(b"CNAME") || number == Some(5) {
+        Some(Type::Cname)
     } else {
         None
     }
