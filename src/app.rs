@@ -53,6 +53,7 @@ impl AppState {
     ) -> Result<AppState, StartError> {
         let spool = Arc::new(SpoolWriter::open(&config.spool_dir)?);
         let accepted = Accepted::load(&config.worker.state_dir, &SpoolDirs::at(&config.spool_dir));
+        let floor = received_floor(accepted.newest_at_load(), clock());
         Ok(AppState {
             verifier: Verifier::new(&config.users),
             limits: RateLimits::new(config.frontend.limits),
@@ -60,7 +61,7 @@ impl AppState {
             spool,
             request_log,
             clock,
-            last_received: AtomicU64::new(0),
+            last_received: AtomicU64::new(floor),
             config,
         })
     }
@@ -85,6 +86,28 @@ impl AppState {
             }
         }
     }
+}
+
+/// Where the `received_at` counter starts: above every time the worker handled and every pending
+/// job, in nanoseconds. The worker treats a job older than what it handled for the host as stale,
+/// so after the clock was stepped back across a restart, new jobs dated by the clock alone would be
+/// dropped until the clock caught up.
+fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> u64 {
+    let Some(newest) = newest else { return 0 };
+    if let Ok(ahead) = newest.duration_since(now) {
+        if ahead > Duration::from_secs(1) {
+            tracing::warn!(
+                newest = %humantime::format_rfc3339_nanos(newest),
+                ahead_secs = ahead.as_secs(),
+                "the newest handled or pending job is dated after this clock; new jobs are dated after it"
+            );
+        }
+    }
+    newest
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -215,5 +238,81 @@ path = "zone"
         let second = state.received_at();
         assert_eq!(first, fixed);
         assert!(second > first);
+    }
+
+    #[test]
+    fn a_clock_stepped_back_across_a_restart_does_not_make_new_jobs_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        let spool = SpoolDirs::at(&config.spool_dir);
+        spool.create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let hour_ahead = now + Duration::from_secs(3600);
+        let mut state = dyndns_queue::AppliedState::default();
+        state.record_applied(
+            "home.dyn.example.com",
+            "203.0.113.7".parse().unwrap(),
+            hour_ahead,
+            hour_ahead,
+        );
+        state.record_handled(
+            "home.dyn.example.com",
+            dyndns_queue::Family::V6,
+            hour_ahead + Duration::from_secs(5),
+        );
+        state
+            .save(&dyndns_queue::AppliedState::path_in(
+                &config.worker.state_dir,
+            ))
+            .unwrap();
+        let app = AppState::new(
+            config.clone(),
+            Arc::new(move || now),
+            RequestLog::disabled(),
+        )
+        .unwrap();
+        assert!(app.received_at() > hour_ahead + Duration::from_secs(5));
+
+        // A pending job dated later still counts, and the state may be missing altogether.
+        let pending = dyndns_queue::Job::new(
+            "router",
+            "home.dyn.example.com",
+            Some("203.0.113.8".parse().unwrap()),
+            None,
+            hour_ahead + Duration::from_secs(60),
+            None,
+        );
+        SpoolWriter::open(spool.root())
+            .unwrap()
+            .submit(&pending)
+            .unwrap();
+        std::fs::remove_file(dyndns_queue::AppliedState::path_in(
+            &config.worker.state_dir,
+        ))
+        .unwrap();
+        let app = AppState::new(config, Arc::new(move || now), RequestLog::disabled()).unwrap();
+        assert!(app.received_at() > pending.received_at);
+    }
+
+    #[test]
+    fn a_fifo_in_the_spool_does_not_hang_the_frontends_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        let spool = SpoolDirs::at(&config.spool_dir);
+        spool.create_all().unwrap();
+        for folder in [spool.new(), spool.cur()] {
+            nix::unistd::mkfifo(&folder.join("0.fifo.json"), nix::sys::stat::Mode::S_IRWXU)
+                .unwrap();
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = AppState::new(config, system_clock(), RequestLog::disabled()).is_ok();
+            let _ = tx.send(started);
+        });
+        let started = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("AppState::new returned within five seconds");
+        assert!(started);
     }
 }

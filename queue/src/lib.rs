@@ -6,12 +6,14 @@
 //! - `submit` returns only after the job file and its `new/` entry are on disk.
 //! - The worker treats every spool entry as hostile: no symlinks followed, no FIFOs opened for
 //!   blocking reads, sizes capped before reading, and strict parsing ([`SpoolDirs::read_claimed`]).
+//! - The frontend reads pending jobs with the same hostile-file rules ([`SpoolDirs::pending_jobs`]).
 //! - A job leaves `cur/` only by [`SpoolDirs::complete`] or [`SpoolDirs::dead_letter`].
 //! - Only one worker touches `cur/` and `failed/`: it holds [`SpoolLock`] (from
 //!   [`SpoolDirs::lock`]) for as long as it calls the claim/read/complete/dead-letter methods.
 
 mod durable;
 mod job;
+mod pending;
 mod reader;
 pub mod rfc3339;
 mod spool;
@@ -19,6 +21,7 @@ mod state;
 mod writer;
 
 pub use job::{Job, JobError, JOB_VERSION, MAX_JOB_BYTES};
+pub use pending::PendingJobs;
 pub use reader::SpoolLock;
 pub use spool::{SpoolDirs, SpoolError};
 pub use state::{
