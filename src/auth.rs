@@ -83,6 +83,16 @@ impl BasicAuth {
 const UNKNOWN_USER_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0";
 
+/// The outcome of [`Verifier::remembered`].
+pub enum Remembered {
+    Yes,
+    /// Not verified before; the digest to remember if [`Verifier::verify_hash`] succeeds.
+    No(Digest),
+}
+
+/// The keyed hash of a credential, computed once per request.
+pub struct Digest([u8; 32]);
+
 /// Checks passwords against the configured hashes, remembering successes for the life of the
 /// process (a restart or reload starts empty).
 pub struct Verifier {
@@ -112,7 +122,17 @@ impl Verifier {
     }
 
     /// True when the password is right for a configured user.
+    #[cfg(test)]
     pub async fn verify(&self, credentials: &Credentials<'_>) -> bool {
+        match self.remembered(credentials) {
+            Remembered::Yes => true,
+            // Boxed so the common, remembered case does not carry (and move) the slow path's state.
+            Remembered::No(digest) => Box::pin(self.verify_hash(credentials, digest)).await,
+        }
+    }
+
+    /// The cheap check: these exact credentials were verified before by this process.
+    pub fn remembered(&self, credentials: &Credentials<'_>) -> Remembered {
         let digest = self.digest(credentials);
         if let Some(known) = self
             .remembered
@@ -121,15 +141,15 @@ impl Verifier {
             .get(credentials.user)
         {
             if bool::from(known.ct_eq(&digest)) {
-                return true;
+                return Remembered::Yes;
             }
         }
-        // Boxed so the common, remembered case does not carry (and move) the slow path's state.
-        Box::pin(self.verify_hash(credentials, digest)).await
+        Remembered::No(Digest(digest))
     }
 
-    /// The argon2/bcrypt check, off the async threads and bounded in number.
-    async fn verify_hash(&self, credentials: &Credentials<'_>, digest: [u8; 32]) -> bool {
+    /// The argon2/bcrypt check, off the async threads and bounded in number; remembers a success.
+    pub async fn verify_hash(&self, credentials: &Credentials<'_>, digest: Digest) -> bool {
+        let Digest(digest) = digest;
         let (hash, known_user) = match self.users.get(credentials.user) {
             Some(Some(hash)) => (hash.clone(), true),
             // Unknown user (or one without a password in proxy mode): same work, always false.

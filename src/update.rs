@@ -17,8 +17,9 @@ use smallvec::SmallVec;
 
 use crate::accepted::Changed;
 use crate::app::AppState;
-use crate::auth::BasicAuth;
+use crate::auth::{BasicAuth, Remembered};
 use crate::client_addr::{client_address, peer_is_trusted, Peer};
+use crate::limits::LoginGate;
 use crate::reply::{Code, Reply};
 use crate::request::{addresses, Addresses, UpdateQuery, MAX_HOSTS};
 
@@ -29,7 +30,13 @@ pub async fn nic_update(
 ) -> Response {
     // Borrow headers and query from the request instead of copying them (this is the hot path).
     let (parts, _body) = request.into_parts();
-    let client = client_address(peer, &parts.headers, &state.config.frontend.trusted_proxies);
+    let frontend = &state.config.frontend;
+    let client = client_address(
+        peer,
+        &parts.headers,
+        &frontend.trusted_proxies,
+        frontend.client_address_header,
+    );
     let outcome = handle(&state, peer, client, &parts.headers, parts.uri.query()).await;
     // One line per request; never the query string (it may carry credentials) or a password.
     state.request_log.write(
@@ -64,12 +71,9 @@ async fn handle<'a>(
     headers: &HeaderMap,
     query: Option<&'a str>,
 ) -> Outcome<'a> {
-    if state.limits.is_blocked(client) {
-        return Outcome::early(None, Code::Abuse);
-    }
     let user = match authenticate(state, peer, client, headers).await {
         Ok(user) => user,
-        Err(name) => return Outcome::early(name.map(Cow::Owned), Code::BadAuth),
+        Err(Refused { claimed, code }) => return Outcome::early(claimed.map(Cow::Owned), code),
     };
     let query = UpdateQuery::parse(query);
     let user_name = Some(Cow::Borrowed(user.name.as_str()));
@@ -103,39 +107,77 @@ async fn handle<'a>(
     }
 }
 
-/// Who is asking: checked Basic credentials, or the user a trusted proxy names. `Err` carries the
-/// claimed name (for the log) when authentication fails.
+/// Why a request was not authenticated: the answer, and the user name it claimed (for the log).
+struct Refused {
+    claimed: Option<String>,
+    code: Code,
+}
+
+impl Refused {
+    fn bad_auth(claimed: Option<&str>) -> Refused {
+        Refused {
+            claimed: claimed.map(str::to_string),
+            code: Code::BadAuth,
+        }
+    }
+}
+
+/// Who is asking: checked Basic credentials, or the user a trusted proxy names.
+///
+/// A source locked out for failed logins gets `abuse` for every credential it has not proven
+/// before, without a password check; a credential this process verified earlier still passes, so
+/// a guesser sharing the router's address (a CGNAT address, an IPv6 /64) does not lock the router
+/// out. In proxy mode the web server authenticates and limits failed logins itself: there is
+/// nothing to count here.
 async fn authenticate<'a>(
     state: &'a AppState,
     peer: Peer,
     client: Option<IpAddr>,
     headers: &HeaderMap,
-) -> Result<&'a User, Option<String>> {
+) -> Result<&'a User, Refused> {
     match state.config.frontend.auth {
         AuthMode::Proxy => {
             if !peer_is_trusted(peer, &state.config.frontend.trusted_proxies) {
-                return Err(None);
+                return Err(Refused::bad_auth(None));
             }
             let name = headers
                 .get(state.config.frontend.proxy_user_header.as_str())
                 .and_then(|value| value.to_str().ok())
-                .ok_or(None)?;
+                .ok_or(Refused::bad_auth(None))?;
             state
                 .config
                 .user(name)
-                .ok_or_else(|| Some(name.to_string()))
+                .ok_or_else(|| Refused::bad_auth(Some(name)))
         }
         AuthMode::Builtin => {
-            let decoded = BasicAuth::from_headers(headers).ok_or(None)?;
-            let credentials = decoded.credentials().ok_or(None)?;
-            if !state.verifier.verify(&credentials).await {
-                state.limits.record_auth_failure(client);
-                return Err(Some(credentials.user.to_string()));
+            // No credentials is the challenge a client may need first: always a 401, never `abuse`.
+            let decoded = BasicAuth::from_headers(headers).ok_or(Refused::bad_auth(None))?;
+            let credentials = decoded.credentials().ok_or(Refused::bad_auth(None))?;
+            let user = state.config.user(credentials.user);
+            let known = user.map(|user| user.name.as_str());
+            let locked_out = Refused {
+                claimed: Some(credentials.user.to_string()),
+                code: Code::Abuse,
+            };
+            match (
+                state.verifier.remembered(&credentials),
+                state.limits.login_gate(client, credentials.user),
+            ) {
+                (Remembered::Yes, LoginGate::Open | LoginGate::RememberedOnly) => {}
+                (Remembered::Yes, LoginGate::Closed) => return Err(locked_out),
+                (Remembered::No(_), LoginGate::RememberedOnly | LoginGate::Closed) => {
+                    // Unproven while locked out: counted, so guessing keeps the lockout going.
+                    state.limits.record_auth_failure(client, known);
+                    return Err(locked_out);
+                }
+                (Remembered::No(digest), LoginGate::Open) => {
+                    if !state.verifier.verify_hash(&credentials, digest).await {
+                        state.limits.record_auth_failure(client, known);
+                        return Err(Refused::bad_auth(Some(credentials.user)));
+                    }
+                }
             }
-            state
-                .config
-                .user(credentials.user)
-                .ok_or_else(|| Some(credentials.user.to_string()))
+            user.ok_or_else(|| Refused::bad_auth(Some(credentials.user)))
         }
     }
 }

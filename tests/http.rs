@@ -172,6 +172,134 @@ fn client_address_comes_from_trusted_proxies_only() {
 }
 
 #[test]
+fn a_client_behind_the_proxy_cannot_pick_its_address_with_another_header() {
+    // The proxy overwrote X-Forwarded-For (the default header); the client added the others.
+    let site = Site::with("trusted_proxies = [\"127.0.0.1/32\"]".into(), String::new());
+    let frontend = site.start_frontend();
+    let reply = frontend.request(
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        &[
+            ("Forwarded", "for=198.51.100.66"),
+            ("X-Real-IP", "198.51.100.66"),
+            ("X-Forwarded-For", "203.0.113.9"),
+        ],
+    );
+    assert_eq!(reply.body, "good 203.0.113.9\n");
+
+    let site = Site::with(
+        "trusted_proxies = [\"127.0.0.1/32\"]\nclient_address_header = \"Forwarded\"".into(),
+        String::new(),
+    );
+    let frontend = site.start_frontend();
+    let reply = frontend.request(
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        &[
+            ("X-Forwarded-For", "198.51.100.66"),
+            (
+                "Forwarded",
+                "for=198.51.100.66, for=\"[2001:db8::9]:4711\";proto=https, for=unknown, for=_nginx",
+            ),
+        ],
+    );
+    assert_eq!(reply.body, "good 2001:db8::9\n");
+}
+
+/// A site behind a trusted proxy on 127.0.0.1 that locks a source out after 10 failed logins.
+fn lockout_site() -> Site {
+    Site::with(
+        "trusted_proxies = [\"127.0.0.1/32\"]".into(),
+        "per_user_per_minute = 0\nper_source_per_minute = 0\nauth_failures_per_source_per_minute = 10\n"
+            .into(),
+    )
+}
+
+fn update_from(
+    frontend: &util::Frontend,
+    client: &str,
+    credentials: (&str, &str),
+    myip: &str,
+) -> String {
+    frontend
+        .request(
+            &format!("/nic/update?hostname={HOST}&myip={myip}"),
+            Some(credentials),
+            &[("X-Forwarded-For", client)],
+        )
+        .body
+}
+
+#[test]
+fn password_guessing_from_one_ipv6_prefix_locks_the_prefix_out() {
+    let site = lockout_site();
+    let frontend = site.start_frontend();
+    let answers: Vec<String> = (1..=30)
+        .map(|host| {
+            update_from(
+                &frontend,
+                &format!("2001:db8:1:2::{host:x}"),
+                (USER, "guess"),
+                "203.0.113.7",
+            )
+        })
+        .collect();
+    assert!(answers[..10].iter().all(|answer| answer == "badauth\n"));
+    assert!(
+        answers[11..].iter().all(|answer| answer == "abuse\n"),
+        "30 addresses of one /64 are one source: {answers:?}"
+    );
+    assert_eq!(
+        update_from(
+            &frontend,
+            "2001:db8:1:2::beef",
+            (USER, PASSWORD),
+            "203.0.113.7"
+        ),
+        "abuse\n",
+        "an unproven password is not checked from a locked-out source"
+    );
+    assert_eq!(
+        update_from(
+            &frontend,
+            "2001:db8:1:3::1",
+            (USER, PASSWORD),
+            "203.0.113.7"
+        ),
+        "good 203.0.113.7\n",
+        "the next /64 is another source"
+    );
+}
+
+#[test]
+fn a_lockout_never_locks_out_a_working_router() {
+    let site = lockout_site();
+    let frontend = site.start_frontend();
+    let shared = "198.51.100.7"; // one CGNAT address for the router and a guesser
+    assert_eq!(
+        update_from(&frontend, shared, (USER, PASSWORD), "203.0.113.7"),
+        "good 203.0.113.7\n"
+    );
+    for _ in 0..12 {
+        update_from(&frontend, shared, ("other", "guess"), "203.0.113.8");
+    }
+    assert_eq!(
+        update_from(&frontend, shared, ("other", PASSWORD), "203.0.113.8"),
+        "abuse\n",
+        "the source is locked out for credentials it has not proven"
+    );
+    assert_eq!(
+        update_from(&frontend, shared, (USER, PASSWORD), "203.0.113.7"),
+        "nochg 203.0.113.7\n",
+        "the router's verified credential still passes"
+    );
+    assert_eq!(
+        update_from(&frontend, shared, (USER, PASSWORD), "203.0.113.9"),
+        "good 203.0.113.9\n"
+    );
+}
+
+#[test]
 fn nochg_survives_a_frontend_restart_with_and_without_the_worker() {
     let site = Site::new();
     let frontend = site.start_frontend();
@@ -341,7 +469,7 @@ fn unix_socket_listener_serves_and_trusts_the_proxy_headers() {
             format!("{USER}:{PASSWORD}"),
         );
         let request = format!(
-            "GET /nic/update?hostname={HOST} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\nX-Real-IP: 203.0.113.44\r\n\r\n"
+            "GET /nic/update?hostname={HOST} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\nX-Real-IP: 198.51.100.66\r\nX-Forwarded-For: 203.0.113.44\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).unwrap();
         stream.read_to_string(&mut reply).unwrap();
