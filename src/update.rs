@@ -14,6 +14,7 @@ use dyndns_config::{address, names, AuthMode, User};
 use dyndns_queue::Job;
 
 use smallvec::SmallVec;
+use uuid::Uuid;
 
 use crate::accepted::Changed;
 use crate::app::AppState;
@@ -44,6 +45,7 @@ pub async fn nic_update(
         &outcome.hosts,
         client,
         &outcome.reply,
+        &outcome.jobs,
     );
     outcome.reply.into_response()
 }
@@ -52,6 +54,9 @@ struct Outcome<'a> {
     user: Option<Cow<'a, str>>,
     hosts: SmallVec<[Cow<'a, str>; 2]>,
     reply: Reply,
+    /// Per host, the job spooled for it (only `good` has one), so the log ties the reply to the
+    /// worker's line for the same job.
+    jobs: SmallVec<[Option<Uuid>; 2]>,
 }
 
 impl<'a> Outcome<'a> {
@@ -60,6 +65,7 @@ impl<'a> Outcome<'a> {
             user,
             hosts: SmallVec::new(),
             reply: Reply::one(code),
+            jobs: SmallVec::new(),
         }
     }
 }
@@ -97,13 +103,20 @@ async fn handle<'a>(
     }
     let wanted = addresses(&query.addresses, client);
     let mut lines = SmallVec::with_capacity(hostnames.len());
+    let mut jobs = SmallVec::with_capacity(hostnames.len());
     for hostname in &hostnames {
-        lines.push(update_host(state, user, hostname, &wanted, client).await);
+        let (code, job) = match update_host(state, user, hostname, &wanted, client).await {
+            Updated::Answered(code) => (code, None),
+            Updated::Spooled(code, job) => (code, Some(job)),
+        };
+        lines.push(code);
+        jobs.push(job);
     }
     Outcome {
         user: user_name,
         hosts: hostnames,
         reply: Reply { lines },
+        jobs,
     }
 }
 
@@ -191,15 +204,42 @@ fn default_host(user: &User) -> SmallVec<[Cow<'_, str>; 2]> {
     }
 }
 
+/// What became of one host of a request.
+enum Updated {
+    /// Answered without a job (`nochg`, refusals, `911`).
+    Answered(Code),
+    /// `good`: this job is durably in the spool.
+    Spooled(Code, Uuid),
+}
+
 async fn update_host(
     state: &AppState,
     user: &User,
     hostname: &str,
     wanted: &Result<Addresses, crate::request::AddressListError>,
     client: Option<IpAddr>,
-) -> Code {
+) -> Updated {
+    let code = match check_host(state, user, hostname, wanted, client) {
+        Ok((host, changed, wanted)) => {
+            // Boxed so the `nochg` path does not carry (and move) the spool write's state.
+            return Box::pin(spool_change(state, user, &host, changed, wanted, client)).await;
+        }
+        Err(code) => code,
+    };
+    Updated::Answered(code)
+}
+
+/// Everything before the spool write: the host's normalized name, the families that changed and
+/// the addresses to answer with; `Err` is the answer without a job.
+fn check_host<'h>(
+    state: &AppState,
+    user: &User,
+    hostname: &'h str,
+    wanted: &Result<Addresses, crate::request::AddressListError>,
+    client: Option<IpAddr>,
+) -> Result<(Cow<'h, str>, Changed, Addresses), Code> {
     let Ok(host) = names::normalize_host(hostname) else {
-        return Code::NotFqdn;
+        return Err(Code::NotFqdn);
     };
     // Same answer whether the host exists elsewhere or not: never reveal other users' names.
     let Some(zone) = state
@@ -207,26 +247,25 @@ async fn update_host(
         .zone_for(&host)
         .filter(|_| user.may_update(&host))
     else {
-        return Code::NoHost;
+        return Err(Code::NoHost);
     };
     let Ok(wanted) = wanted else {
-        return Code::DnsErr;
+        return Err(Code::DnsErr);
     };
     let publishable = |ip: IpAddr| address::check_address(ip, zone.allow_private_addresses).is_ok();
     if !wanted.v4.map(IpAddr::V4).is_none_or(publishable)
         || !wanted.v6.map(IpAddr::V6).is_none_or(publishable)
     {
-        return Code::DnsErr;
+        return Err(Code::DnsErr);
     }
     let changed = state.accepted.changed(&host, *wanted);
     if changed.is_empty() {
-        return Code::NoChange(*wanted);
+        return Err(Code::NoChange(*wanted));
     }
     if !state.limits.allow_change(&user.name, client) {
-        return Code::Abuse;
+        return Err(Code::Abuse);
     }
-    // Boxed so the `nochg` path does not carry (and move) the spool write's state.
-    Box::pin(spool_change(state, user, &host, changed, *wanted, client)).await
+    Ok((host, changed, *wanted))
 }
 
 /// Writes the job durably and remembers the addresses as accepted; `good` only after the fsync.
@@ -237,7 +276,7 @@ async fn spool_change(
     changed: Changed,
     wanted: Addresses,
     client: Option<IpAddr>,
-) -> Code {
+) -> Updated {
     let received_at = state.received_at();
     let job = Job::new(
         user.name.clone(),
@@ -250,7 +289,7 @@ async fn spool_change(
     let spool = state.spool.clone();
     let spooled = tokio::task::spawn_blocking(move || spool.submit(&job).map(|_| job.id)).await;
     match spooled {
-        Ok(Ok(_id)) => {
+        Ok(Ok(id)) => {
             state.accepted.record(
                 host,
                 Addresses {
@@ -259,15 +298,15 @@ async fn spool_change(
                 },
                 received_at,
             );
-            Code::Good(wanted)
+            Updated::Spooled(Code::Good(wanted), id)
         }
         Ok(Err(err)) => {
             tracing::error!(host = %host, error = %err, "cannot spool the change");
-            Code::ServerError
+            Updated::Answered(Code::ServerError)
         }
         Err(err) => {
             tracing::error!(host = %host, error = %err, "spool task failed");
-            Code::ServerError
+            Updated::Answered(Code::ServerError)
         }
     }
 }

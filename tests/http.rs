@@ -500,3 +500,59 @@ fn sigterm_stops_the_frontend_cleanly() {
     assert!(status.success(), "{status}");
     assert!(site.frontend_log().contains("dyndns frontend stopped"));
 }
+
+#[test]
+fn hostile_names_cannot_forge_the_request_log_and_good_names_its_job() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body,
+        "good 203.0.113.7\n"
+    );
+    let job_file = site.files_in("new").remove(0);
+    let job_id = job_file.split('.').nth(1).expect("<time>.<id>.json");
+    // Percent-encoded: `x user="admin" result=good` and a newline followed by a fake line.
+    frontend.update("hostname=x%20user%3D%22admin%22%20result%3Dgood,evil%0A2026%20INFO%20dyndns%3A%3Aupdate%3A%20update%20user%3D%22admin%22&myip=203.0.113.7");
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}"),
+        Some(("admin\" result=\"good\nfake=1", "guess")),
+    );
+    assert_eq!(reply.body, "badauth\n");
+
+    let request_lines = || -> Vec<String> {
+        site.frontend_log()
+            .lines()
+            .filter(|line| line.contains("dyndns::update: update "))
+            .map(str::to_string)
+            .collect()
+    };
+    // The log writer flushes its batch every 10 ms.
+    util::eventually(std::time::Duration::from_secs(5), || {
+        request_lines().len() >= 3
+    });
+    let lines = request_lines();
+    assert_eq!(
+        lines.len(),
+        3,
+        "no request made a line of its own: {lines:#?}"
+    );
+    assert!(
+        lines[0].ends_with(&format!("result=\"good 203.0.113.7\" jobs={job_id}")),
+        "{}",
+        lines[0]
+    );
+    for line in &lines[1..] {
+        for forged in ["user=\"admin\"", " result=good", "result=\"good"] {
+            assert!(!line.contains(forged), "{forged} in {line}");
+        }
+        // Even a reader that splits at spaces sees only the four keys.
+        let fields = line.split_once(": update ").expect("the message").1;
+        let keys: Vec<&str> = fields
+            .split(' ')
+            .map(|field| field.split('=').next().unwrap_or(field))
+            .collect();
+        assert_eq!(keys, ["user", "hosts", "client", "result"], "{line}");
+    }
+}
