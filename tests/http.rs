@@ -442,43 +442,86 @@ fn health_is_json_without_secrets_and_errors_leak_nothing() {
 
 #[test]
 fn unix_socket_listener_serves_and_trusts_the_proxy_headers() {
-    use std::io::{Read, Write};
     let site = Site::new();
-    let socket = site.path().join("http.sock");
-    let text = std::fs::read_to_string(site.config_path()).unwrap();
-    let listen = format!("listen = \"127.0.0.1:{}\"", site.port);
-    std::fs::write(
-        site.config_path(),
-        text.replace(&listen, &format!("listen = \"unix:{}\"", socket.display())),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(util::frontend_binary())
-        .args(["serve", "--config"])
-        .arg(site.config_path())
-        .stderr(std::process::Stdio::null())
+    let socket = site.listen_on_unix_socket();
+    let frontend = site.start_unix_frontend(&socket, "frontend.log");
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}"),
+        (USER, PASSWORD),
+        "X-Real-IP: 198.51.100.66\r\nX-Forwarded-For: 203.0.113.44\r\n",
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        reply.body, "good 203.0.113.44\n",
+        "only the configured header (X-Forwarded-For) is read"
+    );
+}
+
+/// Runs `dyndns serve` to its end (bounded), returning its exit code and stderr.
+fn serve_until_exit(site: &Site) -> (Option<i32>, String) {
+    let log = site.path().join("second.log");
+    let mut child = site
+        .serve_command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let ready = util::eventually(std::time::Duration::from_secs(10), || {
-        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    let ended = util::eventually(std::time::Duration::from_secs(20), || {
+        child.try_wait().ok().flatten().is_some()
     });
-    let mut reply = String::new();
-    if ready {
-        let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
-        let token = base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            format!("{USER}:{PASSWORD}"),
-        );
-        let request = format!(
-            "GET /nic/update?hostname={HOST} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\nX-Real-IP: 198.51.100.66\r\nX-Forwarded-For: 203.0.113.44\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).unwrap();
-        stream.read_to_string(&mut reply).unwrap();
+    if !ended {
+        let _ = child.kill();
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(ready, "the frontend never listened on {}", socket.display());
-    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-    assert!(reply.ends_with("good 203.0.113.44\n"), "{reply}");
+    let status = child.wait().unwrap();
+    (
+        status.code(),
+        std::fs::read_to_string(&log).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn a_second_frontend_never_steals_a_live_unix_socket() {
+    let site = Site::new();
+    let socket = site.listen_on_unix_socket();
+    let first = site.start_unix_frontend(&socket, "frontend.log");
+    let (code, stderr) = serve_until_exit(&site);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&socket.display().to_string()) && stderr.contains("running process"),
+        "{stderr}"
+    );
+    let reply = first.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.7"),
+        (USER, PASSWORD),
+        "",
+    );
+    assert_eq!(
+        reply.body, "good 203.0.113.7\n",
+        "the first frontend still answers on its socket"
+    );
+}
+
+#[test]
+fn a_stale_unix_socket_is_replaced_but_a_plain_file_is_not() {
+    let site = Site::new();
+    let socket = site.listen_on_unix_socket();
+    std::fs::write(&socket, "not a socket").unwrap();
+    let (code, stderr) = serve_until_exit(&site);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is not a socket"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&socket).unwrap(), "not a socket");
+
+    // A socket nobody accepts on any more, as a killed frontend leaves it.
+    std::fs::remove_file(&socket).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists());
+    let frontend = site.start_unix_frontend(&socket, "frontend.log");
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.7"),
+        (USER, PASSWORD),
+        "",
+    );
+    assert_eq!(reply.body, "good 203.0.113.7\n");
 }
 
 #[test]

@@ -184,11 +184,55 @@ timeout_secs = 5
         let _ = std::fs::remove_file(self.path().join("plesk").join(name));
     }
 
+    /// `dyndns serve` on this site's config, not yet started: the one place its arguments are made.
+    pub fn serve_command(&self) -> Command {
+        let mut command = Command::new(frontend_binary());
+        command.args(["serve", "--config"]).arg(self.config_path());
+        command
+    }
+
+    /// Rewrites the config to listen on the unix socket `<site>/http.sock` and returns its path.
+    pub fn listen_on_unix_socket(&self) -> PathBuf {
+        let socket = self.path().join("http.sock");
+        let text = std::fs::read_to_string(self.config_path()).unwrap();
+        let tcp = format!("listen = \"127.0.0.1:{}\"", self.port);
+        assert!(text.contains(&tcp), "the config listens on TCP");
+        let unix = format!("listen = \"unix:{}\"", socket.display());
+        std::fs::write(self.config_path(), text.replace(&tcp, &unix)).unwrap();
+        socket
+    }
+
+    /// Starts `dyndns serve` on the socket from [`Site::listen_on_unix_socket`], logging to `log`
+    /// in the site, and waits until it accepts connections.
+    pub fn start_unix_frontend(&self, socket: &Path, log: &str) -> UnixFrontend {
+        let log = self.path().join(log);
+        let child = self
+            .serve_command()
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start dyndns serve");
+        let mut frontend = UnixFrontend {
+            child,
+            socket: socket.to_path_buf(),
+        };
+        let ready = eventually(Duration::from_secs(20), || {
+            if let Ok(Some(status)) = frontend.child.try_wait() {
+                panic!(
+                    "frontend exited with {status}: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::os::unix::net::UnixStream::connect(socket).is_ok()
+        });
+        assert!(ready, "the frontend never listened on {}", socket.display());
+        frontend
+    }
+
     pub fn start_frontend(&self) -> Frontend {
         let log = std::fs::File::create(self.path().join("frontend.log")).unwrap();
-        let child = Command::new(frontend_binary())
-            .args(["serve", "--config"])
-            .arg(self.config_path())
+        let child = self
+            .serve_command()
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -302,6 +346,39 @@ pub fn http_get(
 }
 
 impl Drop for Frontend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `dyndns serve` on a unix socket, stopped on drop.
+pub struct UnixFrontend {
+    pub child: Child,
+    pub socket: PathBuf,
+}
+
+impl UnixFrontend {
+    /// One HTTP/1.1 GET over the socket, with extra header lines, read to EOF.
+    pub fn get(&self, path_and_query: &str, credentials: (&str, &str), headers: &str) -> Response {
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(&self.socket).expect("connect to the socket");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", credentials.0, credentials.1));
+        let request = format!(
+            "GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Basic {token}\r\n{headers}\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read the response");
+        Response::parse(&raw)
+    }
+}
+
+impl Drop for UnixFrontend {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
