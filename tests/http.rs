@@ -447,8 +447,11 @@ fn unix_socket_listener_serves_and_trusts_the_proxy_headers() {
     let frontend = site.start_unix_frontend(&socket, "frontend.log");
     let reply = frontend.get(
         &format!("/nic/update?hostname={HOST}"),
-        (USER, PASSWORD),
-        "X-Real-IP: 198.51.100.66\r\nX-Forwarded-For: 203.0.113.44\r\n",
+        Some((USER, PASSWORD)),
+        &[
+            ("X-Real-IP", "198.51.100.66"),
+            ("X-Forwarded-For", "203.0.113.44"),
+        ],
     );
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(
@@ -492,8 +495,8 @@ fn a_second_frontend_never_steals_a_live_unix_socket() {
     );
     let reply = first.get(
         &format!("/nic/update?hostname={HOST}&myip=203.0.113.7"),
-        (USER, PASSWORD),
-        "",
+        Some((USER, PASSWORD)),
+        &[],
     );
     assert_eq!(
         reply.body, "good 203.0.113.7\n",
@@ -518,8 +521,8 @@ fn a_stale_unix_socket_is_replaced_but_a_plain_file_is_not() {
     let frontend = site.start_unix_frontend(&socket, "frontend.log");
     let reply = frontend.get(
         &format!("/nic/update?hostname={HOST}&myip=203.0.113.7"),
-        (USER, PASSWORD),
-        "",
+        Some((USER, PASSWORD)),
+        &[],
     );
     assert_eq!(reply.body, "good 203.0.113.7\n");
 }

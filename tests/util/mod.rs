@@ -325,10 +325,20 @@ pub fn http_get(
     credentials: Option<(&str, &str)>,
     headers: &[(&str, &str)],
 ) -> Response {
-    let mut stream = TcpStream::connect(address).expect("connect to the frontend");
+    let stream = TcpStream::connect(address).expect("connect to the frontend");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
+    exchange(stream, path_and_query, credentials, headers)
+}
+
+/// Writes one GET with `Connection: close` and reads the answer to EOF.
+fn exchange(
+    mut stream: impl Read + Write,
+    path_and_query: &str,
+    credentials: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+) -> Response {
     let mut request =
         format!("GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     if let Some((user, password)) = credentials {
@@ -359,22 +369,19 @@ pub struct UnixFrontend {
 }
 
 impl UnixFrontend {
-    /// One HTTP/1.1 GET over the socket, with extra header lines, read to EOF.
-    pub fn get(&self, path_and_query: &str, credentials: (&str, &str), headers: &str) -> Response {
-        let mut stream =
+    /// One HTTP/1.1 GET over the socket, read to EOF.
+    pub fn get(
+        &self,
+        path_and_query: &str,
+        credentials: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let stream =
             std::os::unix::net::UnixStream::connect(&self.socket).expect("connect to the socket");
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", credentials.0, credentials.1));
-        let request = format!(
-            "GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Basic {token}\r\n{headers}\r\n"
-        );
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read the response");
-        Response::parse(&raw)
+        exchange(stream, path_and_query, credentials, headers)
     }
 }
 
