@@ -37,9 +37,11 @@ pub fn client_address(
     }
     let named = match header {
         ClientAddressHeader::XForwardedFor => {
-            rightmost_untrusted(x_forwarded_for_hops(headers), trusted)
+            rightmost_untrusted(x_forwarded_for_hops_from_the_right(headers), trusted)
         }
-        ClientAddressHeader::Forwarded => rightmost_untrusted(forwarded_hops(headers), trusted),
+        ClientAddressHeader::Forwarded => {
+            rightmost_untrusted(forwarded_hops(headers).into_iter().rev(), trusted)
+        }
         ClientAddressHeader::XRealIp => x_real_ip(headers),
     };
     named.or(peer_ip)
@@ -65,13 +67,17 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Walks a proxy chain (oldest hop first) from the nearest hop outwards and returns the first
-/// address that is not one of our proxies: entries further left were written by the client and can
-/// be forged. Hops that are not addresses (`unknown`, an obfuscated `_name`) are skipped. If every
-/// address is a trusted proxy, the client is the leftmost one (a proxy's own request).
-fn rightmost_untrusted(hops: Vec<Option<IpAddr>>, trusted: &[IpNet]) -> Option<IpAddr> {
+/// Walks a proxy chain from the nearest hop outwards (`hops` starts at the rightmost) and returns
+/// the first address that is not one of our proxies: entries further left were written by the
+/// client and can be forged. Hops that are not addresses (`unknown`, an obfuscated `_name`) are
+/// skipped. If every address is a trusted proxy, the client is the leftmost one (a proxy's own
+/// request).
+fn rightmost_untrusted(
+    hops: impl Iterator<Item = Option<IpAddr>>,
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
     let mut leftmost_trusted = None;
-    for hop in hops.into_iter().rev().flatten() {
+    for hop in hops.flatten() {
         let hop = canonical(hop);
         if !is_trusted(hop, trusted) {
             return Some(hop);
@@ -82,19 +88,25 @@ fn rightmost_untrusted(hops: Vec<Option<IpAddr>>, trusted: &[IpNet]) -> Option<I
 }
 
 /// Every header line of `name` in order, as text (a line that is not text is skipped).
-fn lines<'a>(headers: &'a HeaderMap, name: &'static str) -> impl Iterator<Item = &'a str> {
+fn lines<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> impl DoubleEndedIterator<Item = &'a str> {
     headers
         .get_all(HeaderName::from_static(name))
         .into_iter()
         .filter_map(|value| value.to_str().ok())
 }
 
-/// `X-Forwarded-For: client, proxy1, proxy2`; several lines are one list, in order.
-fn x_forwarded_for_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+/// `X-Forwarded-For: client, proxy1, proxy2` from the right (several lines are one list, in order),
+/// without collecting: behind a proxy this runs for every request, `nochg` included.
+fn x_forwarded_for_hops_from_the_right(
+    headers: &HeaderMap,
+) -> impl Iterator<Item = Option<IpAddr>> + '_ {
     lines(headers, "x-forwarded-for")
-        .flat_map(|line| line.split(','))
+        .rev()
+        .flat_map(|line| line.rsplit(','))
         .map(|hop| parse_node(hop.trim()))
-        .collect()
 }
 
 /// `X-Real-IP: 203.0.113.7`, one address. If a proxy appended a second line, its own is the last.

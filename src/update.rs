@@ -168,7 +168,7 @@ async fn authenticate<'a>(
             let credentials = decoded.credentials().ok_or(Refused::bad_auth(None))?;
             let user = state.config.user(credentials.user);
             let known = user.map(|user| user.name.as_str());
-            let locked_out = Refused {
+            let locked_out = || Refused {
                 claimed: Some(credentials.user.to_string()),
                 code: Code::Abuse,
             };
@@ -177,11 +177,11 @@ async fn authenticate<'a>(
                 state.limits.login_gate(client, credentials.user),
             ) {
                 (Remembered::Yes, LoginGate::Open | LoginGate::RememberedOnly) => {}
-                (Remembered::Yes, LoginGate::Closed) => return Err(locked_out),
+                (Remembered::Yes, LoginGate::Closed) => return Err(locked_out()),
                 (Remembered::No(_), LoginGate::RememberedOnly | LoginGate::Closed) => {
                     // Unproven while locked out: counted, so guessing keeps the lockout going.
                     state.limits.record_auth_failure(client, known);
-                    return Err(locked_out);
+                    return Err(locked_out());
                 }
                 (Remembered::No(digest), LoginGate::Open) => {
                     if !state.verifier.verify_hash(&credentials, digest).await {
@@ -219,14 +219,13 @@ async fn update_host(
     wanted: &Result<Addresses, crate::request::AddressListError>,
     client: Option<IpAddr>,
 ) -> Updated {
-    let code = match check_host(state, user, hostname, wanted, client) {
+    match check_host(state, user, hostname, wanted, client) {
+        // Boxed so the `nochg` path does not carry (and move) the spool write's state.
         Ok((host, changed, wanted)) => {
-            // Boxed so the `nochg` path does not carry (and move) the spool write's state.
-            return Box::pin(spool_change(state, user, &host, changed, wanted, client)).await;
+            Box::pin(spool_change(state, user, &host, changed, wanted, client)).await
         }
-        Err(code) => code,
-    };
-    Updated::Answered(code)
+        Err(code) => Updated::Answered(code),
+    }
 }
 
 /// Everything before the spool write: the host's normalized name, the families that changed and
