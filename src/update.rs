@@ -156,7 +156,7 @@ async fn authenticate<'a>(
             let name = headers
                 .get(state.config.frontend.proxy_user_header.as_str())
                 .and_then(|value| value.to_str().ok())
-                .ok_or(Refused::bad_auth(None))?;
+                .ok_or_else(|| Refused::bad_auth(None))?;
             state
                 .config
                 .user(name)
@@ -164,8 +164,11 @@ async fn authenticate<'a>(
         }
         AuthMode::Builtin => {
             // No credentials is the challenge a client may need first: always a 401, never `abuse`.
-            let decoded = BasicAuth::from_headers(headers).ok_or(Refused::bad_auth(None))?;
-            let credentials = decoded.credentials().ok_or(Refused::bad_auth(None))?;
+            let decoded =
+                BasicAuth::from_headers(headers).ok_or_else(|| Refused::bad_auth(None))?;
+            let credentials = decoded
+                .credentials()
+                .ok_or_else(|| Refused::bad_auth(None))?;
             let user = state.config.user(credentials.user);
             let known = user.map(|user| user.name.as_str());
             let locked_out = || Refused {
@@ -184,7 +187,10 @@ async fn authenticate<'a>(
                     return Err(locked_out());
                 }
                 (Remembered::No(digest), LoginGate::Open) => {
-                    if !state.verifier.verify_hash(&credentials, digest).await {
+                    // Boxed so the common, remembered case does not carry (and move) the slow
+                    // path's state.
+                    let check = Box::pin(state.verifier.verify_hash(&credentials, digest));
+                    if !check.await {
                         state.limits.record_auth_failure(client, known);
                         return Err(Refused::bad_auth(Some(credentials.user)));
                     }
