@@ -68,10 +68,11 @@ impl Accepted {
                     accepted.record(&job.host, addresses, job.received_at);
                 }
                 if let Some((path, error)) = pending.unreadable.first() {
+                    // Debug-quoted: a planted file's name may hold a newline.
                     tracing::warn!(
                         count = pending.unreadable.len(),
-                        first = %path.display(),
-                        %error,
+                        first = ?path,
+                        error = ?error.to_string(),
                         "pending spool entries that are not jobs were skipped; the worker dead-letters them"
                     );
                 }
