@@ -3,13 +3,12 @@
 //! worker reports it handled a job (applied or dead-lettered) so a failed change is sent again.
 
 use rustc_hash::FxHashMap;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::SystemTime;
 
-use dyndns_queue::{AppliedState, FamilyState, Job, SpoolDirs, MAX_JOB_BYTES};
+use dyndns_queue::{AppliedState, FamilyState, SpoolDirs, MAX_FUTURE};
 
 use crate::request::Addresses;
 
@@ -44,31 +43,66 @@ pub struct Accepted {
     state_path: PathBuf,
     /// Modification time of the state file when last merged, to skip re-reading an unchanged file.
     state_seen: RwLock<Option<SystemTime>>,
+    newest_at_load: Option<SystemTime>,
 }
 
 impl Accepted {
     /// Seeds from `state_dir/applied.json` and the jobs still pending in `new/` and `cur/`.
-    /// Unreadable sources are logged and skipped: the worst outcome is one `good` too many.
-    pub fn load(state_dir: &Path, spool: &SpoolDirs) -> Accepted {
-        let accepted = Accepted {
+    /// Unreadable sources are logged and skipped: the worst outcome is one `good` too many. A pending
+    /// job dated more than [`MAX_FUTURE`] after both `now` and everything the worker handled is
+    /// skipped too: the worker dead-letters it, and counting it would date every new job after it
+    /// (so the worker would dead-letter those as well) and pin its address as accepted.
+    pub fn load(state_dir: &Path, spool: &SpoolDirs, now: SystemTime) -> Accepted {
+        let mut accepted = Accepted {
             hosts: RwLock::new(FxHashMap::default()),
             state_path: AppliedState::path_in(state_dir),
             state_seen: RwLock::new(None),
+            newest_at_load: None,
         };
-        accepted.refresh_from_state();
-        for folder in [spool.cur(), spool.new()] {
-            for job in pending_jobs(&folder) {
-                accepted.record(
-                    &job.host,
-                    Addresses {
+        let mut newest = accepted.merge_state();
+        let latest_believable = newest.unwrap_or(now).max(now) + MAX_FUTURE;
+        match spool.pending_jobs() {
+            Ok(pending) => {
+                let (jobs, future): (Vec<_>, Vec<_>) = pending
+                    .jobs
+                    .into_iter()
+                    .partition(|job| job.received_at <= latest_believable);
+                if !future.is_empty() {
+                    tracing::warn!(
+                        count = future.len(),
+                        "pending jobs dated in the future were ignored; the worker dead-letters them"
+                    );
+                }
+                for job in jobs {
+                    newest = newest.max(Some(job.received_at));
+                    let addresses = Addresses {
                         v4: job.ipv4,
                         v6: job.ipv6,
-                    },
-                    job.received_at,
-                );
+                    };
+                    accepted.record(&job.host, addresses, job.received_at);
+                }
+                if let Some((path, error)) = pending.unreadable.first() {
+                    // Debug-quoted: a planted file's name may hold a newline.
+                    tracing::warn!(
+                        count = pending.unreadable.len(),
+                        first = ?path,
+                        error = ?error.to_string(),
+                        "pending spool entries that are not jobs were skipped; the worker dead-letters them"
+                    );
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the pending jobs; `nochg` may answer `good` once too often")
             }
         }
+        accepted.newest_at_load = newest;
         accepted
+    }
+
+    /// The newest `received_at` seen at start, in the worker's applied state (every job it handled)
+    /// or in a pending job: new jobs must be dated after it, whatever the clock says now.
+    pub fn newest_at_load(&self) -> Option<SystemTime> {
+        self.newest_at_load
     }
 
     /// The families of `wanted` that differ from the last accepted addresses of `host`.
@@ -105,24 +139,34 @@ impl Accepted {
     /// worker has handled everything up to `handled_received_at`; if that covers what we accepted,
     /// the applied address is the truth (it differs after a dead-lettered job).
     pub fn refresh_from_state(&self) {
+        self.merge_state();
+    }
+
+    /// [`Self::refresh_from_state`], returning the newest `handled_received_at` of the file it
+    /// merged (`None` if it merged nothing).
+    fn merge_state(&self) -> Option<SystemTime> {
         let modified = std::fs::metadata(&self.state_path)
             .and_then(|meta| meta.modified())
             .ok();
         if modified.is_none()
             || *self.state_seen.read().expect("state time lock poisoned") == modified
         {
-            return;
+            return None;
         }
         let state = match AppliedState::load(&self.state_path) {
             Ok(state) => state,
             Err(err) => {
                 tracing::warn!(error = %err, "cannot read the worker's applied state; keeping what is known");
-                return;
+                return None;
             }
         };
         *self.state_seen.write().expect("state time lock poisoned") = modified;
+        let mut newest = None;
         let mut hosts = self.hosts.write().expect("accepted map lock poisoned");
         for (host, host_state) in state.hosts() {
+            for family in [&host_state.ipv4, &host_state.ipv6].into_iter().flatten() {
+                newest = newest.max(Some(family.handled_received_at));
+            }
             let entry = hosts.entry(host.to_string()).or_default();
             entry.v4 = merge(
                 entry.v4,
@@ -141,6 +185,7 @@ impl Accepted {
                 },
             );
         }
+        newest
     }
 }
 
@@ -159,26 +204,6 @@ fn merge<T: Copy>(
     })
 }
 
-/// Jobs in a spool folder, read leniently: anything unreadable is the worker's business.
-fn pending_jobs(folder: &Path) -> Vec<Job> {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
-        .filter_map(|entry| {
-            let mut bytes = Vec::new();
-            std::fs::File::open(entry.path())
-                .ok()?
-                .take(MAX_JOB_BYTES)
-                .read_to_end(&mut bytes)
-                .ok()?;
-            Job::parse(&bytes).ok()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,7 +220,7 @@ mod tests {
     fn repeats_are_unchanged_and_older_jobs_never_win() {
         let dir = tempfile::tempdir().unwrap();
         let spool = SpoolDirs::at(dir.path().join("spool"));
-        let accepted = Accepted::load(dir.path(), &spool);
+        let accepted = Accepted::load(dir.path(), &spool, SystemTime::now());
         let host = "home.dyn.example.com";
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         assert!(!accepted.changed(host, v4("203.0.113.7")).is_empty());

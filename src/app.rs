@@ -62,7 +62,9 @@ impl AppState {
         let dirs = SpoolDirs::at(&config.spool_dir);
         dirs.probe_writable().map_err(spool_error)?;
         let spool = Arc::new(SpoolWriter::open(&config.spool_dir).map_err(spool_error)?);
-        let accepted = Accepted::load(&config.worker.state_dir, &dirs);
+        let now = clock();
+        let accepted = Accepted::load(&config.worker.state_dir, &dirs, now);
+        let floor = received_floor(accepted.newest_at_load(), now);
         Ok(AppState {
             verifier: Verifier::new(&config.users),
             limits: RateLimits::new(config.frontend.limits),
@@ -70,7 +72,7 @@ impl AppState {
             spool,
             request_log,
             clock,
-            last_received: AtomicU64::new(0),
+            last_received: AtomicU64::new(floor),
             config,
         })
     }
@@ -95,6 +97,28 @@ impl AppState {
             }
         }
     }
+}
+
+/// Where the `received_at` counter starts: above every time the worker handled and every pending
+/// job, in nanoseconds. The worker treats a job older than what it handled for the host as stale,
+/// so after the clock was stepped back across a restart, new jobs dated by the clock alone would be
+/// dropped until the clock caught up.
+fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> u64 {
+    let Some(newest) = newest else { return 0 };
+    if let Ok(ahead) = newest.duration_since(now) {
+        if ahead > Duration::from_secs(1) {
+            tracing::warn!(
+                newest = %humantime::format_rfc3339_nanos(newest),
+                ahead_secs = ahead.as_secs(),
+                "the newest handled or pending job is dated after this clock; new jobs are dated after it"
+            );
+        }
+    }
+    newest
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -226,5 +250,97 @@ path = "zone"
         let second = state.received_at();
         assert_eq!(first, fixed);
         assert!(second > first);
+    }
+
+    #[test]
+    fn a_clock_stepped_back_across_a_restart_does_not_make_new_jobs_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        let spool = SpoolDirs::at(&config.spool_dir);
+        spool.create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let hour_ahead = now + Duration::from_secs(3600);
+        let mut state = dyndns_queue::AppliedState::default();
+        state.record_applied(
+            "home.dyn.example.com",
+            "203.0.113.7".parse().unwrap(),
+            hour_ahead,
+            hour_ahead,
+        );
+        state.record_handled(
+            "home.dyn.example.com",
+            dyndns_queue::Family::V6,
+            hour_ahead + Duration::from_secs(5),
+        );
+        state
+            .save(&dyndns_queue::AppliedState::path_in(
+                &config.worker.state_dir,
+            ))
+            .unwrap();
+        let app = AppState::new(
+            config.clone(),
+            Arc::new(move || now),
+            RequestLog::disabled(),
+        )
+        .unwrap();
+        assert!(app.received_at() > hour_ahead + Duration::from_secs(5));
+
+        // A pending job dated later still counts, up to 5 minutes past everything handled.
+        let pending_at = |at: SystemTime| {
+            let job = dyndns_queue::Job::new(
+                "router",
+                "home.dyn.example.com",
+                Some("203.0.113.8".parse().unwrap()),
+                None,
+                at,
+                None,
+            );
+            SpoolWriter::open(spool.root())
+                .unwrap()
+                .submit(&job)
+                .unwrap();
+            job
+        };
+        let pending = pending_at(hour_ahead + Duration::from_secs(60));
+        let app = AppState::new(
+            config.clone(),
+            Arc::new(move || now),
+            RequestLog::disabled(),
+        )
+        .unwrap();
+        assert!(app.received_at() > pending.received_at);
+
+        // One dated far beyond (forged, or a broken clock) is ignored: the worker dead-letters it,
+        // and dating new jobs after it would make the worker dead-letter those too.
+        let forged = pending_at(hour_ahead + Duration::from_secs(86_400));
+        let app = AppState::new(config, Arc::new(move || now), RequestLog::disabled()).unwrap();
+        let next = app.received_at();
+        assert!(next > pending.received_at);
+        assert!(
+            next < forged.received_at,
+            "a forged future job moved the clock floor"
+        );
+    }
+
+    #[test]
+    fn a_fifo_in_the_spool_does_not_hang_the_frontends_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        let spool = SpoolDirs::at(&config.spool_dir);
+        spool.create_all().unwrap();
+        for folder in [spool.new(), spool.cur()] {
+            nix::unistd::mkfifo(&folder.join("0.fifo.json"), nix::sys::stat::Mode::S_IRWXU)
+                .unwrap();
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = AppState::new(config, system_clock(), RequestLog::disabled()).is_ok();
+            let _ = tx.send(started);
+        });
+        let started = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("AppState::new returned within five seconds");
+        assert!(started);
     }
 }

@@ -15,6 +15,8 @@ use tokio::sync::Semaphore;
 
 use dyndns_config::User;
 
+mod unknown_user;
+
 type KeyedHash = Hmac<Sha256>;
 
 /// HTTP Basic credentials as sent, borrowed from a [`BasicAuth`].
@@ -77,16 +79,22 @@ impl BasicAuth {
     }
 }
 
-/// Verified against for unknown users, so they cost as much as known ones: an argon2id hash, with the
-/// parameters `hash-password` uses, of 32 random bytes that were thrown away. Fixed rather than made
-/// at start, so starting costs no argon2 run and no 19 MiB peak.
-const UNKNOWN_USER_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0";
+/// The outcome of [`Verifier::remembered`].
+pub enum Remembered {
+    Yes,
+    /// Not verified before; the digest to remember if [`Verifier::verify_hash`] succeeds.
+    No(Digest),
+}
+
+/// The keyed hash of a credential, computed once per request.
+pub struct Digest([u8; 32]);
 
 /// Checks passwords against the configured hashes, remembering successes for the life of the
 /// process (a restart or reload starts empty).
 pub struct Verifier {
     users: FxHashMap<String, Option<String>>,
+    /// Verified against for unknown users, so they cost as much as known ones.
+    unknown_user_hash: String,
     /// Keyed with 32 random bytes per process, so the remembered digests are useless outside it;
     /// cloned per request, which skips re-deriving the HMAC key pads.
     keyed: KeyedHash,
@@ -105,6 +113,7 @@ impl Verifier {
                 .iter()
                 .map(|user| (user.name.clone(), user.password_hash.clone()))
                 .collect(),
+            unknown_user_hash: unknown_user::dummy_hash(users),
             keyed,
             remembered: RwLock::new(FxHashMap::default()),
             slow_checks: Arc::new(Semaphore::new(parallel)),
@@ -112,7 +121,17 @@ impl Verifier {
     }
 
     /// True when the password is right for a configured user.
+    #[cfg(test)]
     pub async fn verify(&self, credentials: &Credentials<'_>) -> bool {
+        match self.remembered(credentials) {
+            Remembered::Yes => true,
+            // Boxed so the common, remembered case does not carry (and move) the slow path's state.
+            Remembered::No(digest) => Box::pin(self.verify_hash(credentials, digest)).await,
+        }
+    }
+
+    /// The cheap check: these exact credentials were verified before by this process.
+    pub fn remembered(&self, credentials: &Credentials<'_>) -> Remembered {
         let digest = self.digest(credentials);
         if let Some(known) = self
             .remembered
@@ -121,19 +140,19 @@ impl Verifier {
             .get(credentials.user)
         {
             if bool::from(known.ct_eq(&digest)) {
-                return true;
+                return Remembered::Yes;
             }
         }
-        // Boxed so the common, remembered case does not carry (and move) the slow path's state.
-        Box::pin(self.verify_hash(credentials, digest)).await
+        Remembered::No(Digest(digest))
     }
 
-    /// The argon2/bcrypt check, off the async threads and bounded in number.
-    async fn verify_hash(&self, credentials: &Credentials<'_>, digest: [u8; 32]) -> bool {
+    /// The argon2/bcrypt check, off the async threads and bounded in number; remembers a success.
+    pub async fn verify_hash(&self, credentials: &Credentials<'_>, digest: Digest) -> bool {
+        let Digest(digest) = digest;
         let (hash, known_user) = match self.users.get(credentials.user) {
             Some(Some(hash)) => (hash.clone(), true),
             // Unknown user (or one without a password in proxy mode): same work, always false.
-            _ => (UNKNOWN_USER_HASH.to_string(), false),
+            _ => (self.unknown_user_hash.clone(), false),
         };
         let password = credentials.password.to_string();
         let Ok(_permit) = self.slow_checks.clone().acquire_owned().await else {

@@ -1,12 +1,21 @@
 //! Why this exists: the one log line per request is on the hot path, and tracing's generic formatter
-//! spent more instructions on it than the rest of a `nochg` request. This writes the same line
-//! (`<time>  INFO dyndns::update: update user=… hosts=… client=… result=…`) by hand into the batched
-//! stderr, escaping everything that came from the request so a client cannot forge log lines.
+//! spent more instructions on it than the rest of a `nochg` request. This writes the line by hand
+//! into the batched stderr:
+//!
+//! `<time>  INFO dyndns::update: update user="router" hosts="home.dyn.example.com" client=203.0.113.7 result="good 203.0.113.7" jobs=<uuid>`
+//!
+//! Every value taken from the request (user, host names) is quoted, and inside the quotes anything
+//! but printable ASCII, and `"`, `\` and the space, is escaped: a client can neither end the line nor
+//! write something that reads as another key, even to a reader that splits at spaces. `jobs=` (one
+//! entry per host, `-` for a host without a job) appears when a change was spooled, so a `good`
+//! ties to the worker's line for the same job.
 
 use std::cell::RefCell;
 use std::io::Write;
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use uuid::Uuid;
 
 use crate::logging::BatchedStderr;
 use crate::reply::{push_ip, Reply};
@@ -41,12 +50,21 @@ impl RequestLog {
         hosts: &[S],
         client: Option<IpAddr>,
         reply: &Reply,
+        jobs: &[Option<Uuid>],
     ) {
         let Some(writer) = &self.writer else { return };
         LINE.with(|line| {
             let mut line = line.borrow_mut();
             line.clear();
-            format_line(&mut line, user, hosts, client, reply);
+            format_line(
+                &mut line,
+                SystemTime::now(),
+                user,
+                hosts,
+                client,
+                reply,
+                jobs,
+            );
             let _ = (&*writer).write_all(&line);
         });
     }
@@ -54,35 +72,61 @@ impl RequestLog {
 
 fn format_line<S: AsRef<str>>(
     line: &mut Vec<u8>,
+    now: SystemTime,
     user: Option<&str>,
     hosts: &[S],
     client: Option<IpAddr>,
     reply: &Reply,
+    jobs: &[Option<Uuid>],
 ) {
-    push_time(line, SystemTime::now());
+    push_time(line, now);
     line.extend_from_slice(b"  INFO dyndns::update: update user=");
     match user {
         Some(user) => {
             line.push(b'"');
-            push_escaped(line, user);
+            push_escaped(line, user, false);
             line.push(b'"');
         }
         None => line.push(b'-'),
     }
     line.extend_from_slice(b" hosts=");
-    for (index, host) in hosts.iter().enumerate() {
-        if index > 0 {
-            line.push(b',');
+    if hosts.is_empty() {
+        line.push(b'-');
+    } else {
+        line.push(b'"');
+        for (index, host) in hosts.iter().enumerate() {
+            if index > 0 {
+                line.push(b',');
+            }
+            // A comma inside a name (sent as %2C) is escaped, so the list splits only between names.
+            push_escaped(line, host.as_ref(), true);
         }
-        push_escaped(line, host.as_ref());
+        line.push(b'"');
     }
     line.extend_from_slice(b" client=");
     match client {
         Some(ip) => push_ip(line, ip),
         None => line.push(b'-'),
     }
-    line.extend_from_slice(b" result=");
+    // Written by us (codes and parsed addresses), quoted because it holds spaces.
+    line.extend_from_slice(b" result=\"");
     reply.write_joined(line, b',');
+    line.push(b'"');
+    if jobs.iter().any(Option::is_some) {
+        line.extend_from_slice(b" jobs=");
+        for (index, job) in jobs.iter().enumerate() {
+            if index > 0 {
+                line.push(b',');
+            }
+            match job {
+                Some(id) => {
+                    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                    line.extend_from_slice(id.hyphenated().encode_lower(&mut text).as_bytes());
+                }
+                None => line.push(b'-'),
+            }
+        }
+    }
     line.push(b'\n');
 }
 
@@ -110,17 +154,21 @@ fn push_time(out: &mut Vec<u8>, now: SystemTime) {
     out.push(b'Z');
 }
 
-/// Printable ASCII as is; quotes, backslashes, control and non-ASCII characters escaped, so a
-/// request cannot end the line or fake a field.
-fn push_escaped(out: &mut Vec<u8>, text: &str) {
-    let plain = |byte: u8| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\' || byte == b' ';
+/// Text for inside a quoted value: printable ASCII as is; `"`, `\\`, the space (and `,` in a list
+/// item) as `\xNN`, other ASCII controls as `\n`, `\t`, `\u{..}`, and non-ASCII as `\u{..}`.
+fn push_escaped(out: &mut Vec<u8>, text: &str, in_list: bool) {
+    let plain = |byte: u8| {
+        byte.is_ascii_graphic() && byte != b'"' && byte != b'\\' && !(in_list && byte == b',')
+    };
     if text.bytes().all(plain) {
         out.extend_from_slice(text.as_bytes());
         return;
     }
     for ch in text.chars() {
-        if ch.is_ascii_graphic() && ch != '"' && ch != '\\' || ch == ' ' {
+        if ch.is_ascii() && plain(ch as u8) {
             out.push(ch as u8);
+        } else if matches!(ch, '"' | '\\' | ' ' | ',') {
+            let _ = write!(out, "\\x{:02x}", u32::from(ch));
         } else {
             let _ = write!(out, "{}", ch.escape_default());
         }
@@ -130,6 +178,8 @@ fn push_escaped(out: &mut Vec<u8>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reply::Code;
+    use crate::request::Addresses;
 
     #[test]
     fn time_is_rfc3339_with_microseconds() {
@@ -144,13 +194,119 @@ mod tests {
         );
     }
 
-    #[test]
-    fn request_text_cannot_break_the_line() {
+    fn line(user: Option<&str>, hosts: &[&str], reply: Reply, jobs: &[Option<Uuid>]) -> String {
         let mut out = Vec::new();
-        push_escaped(&mut out, "evil\n2026 INFO fake \"x\"\\ é");
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "evil\\n2026 INFO fake \\\"x\\\"\\\\ \\u{e9}"
+        let client = Some("203.0.113.7".parse().unwrap());
+        format_line(&mut out, UNIX_EPOCH, user, hosts, client, &reply, jobs);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The `key=value` pairs after the message, the way a reader that knows quotes splits them.
+    fn fields(line: &str) -> Vec<(String, String)> {
+        let rest = line
+            .split_once(": update ")
+            .unwrap()
+            .1
+            .trim_end_matches('\n');
+        let mut fields = Vec::new();
+        let mut chars = rest.chars().peekable();
+        while chars.peek().is_some() {
+            let key: String = chars.by_ref().take_while(|ch| *ch != '=').collect();
+            let mut value = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                for ch in chars.by_ref() {
+                    if ch == '"' {
+                        break;
+                    }
+                    value.push(ch);
+                }
+                chars.next(); // the space after the closing quote
+            } else {
+                value = chars.by_ref().take_while(|ch| *ch != ' ').collect();
+            }
+            fields.push((key, value));
+        }
+        fields
+    }
+
+    #[test]
+    fn hostile_names_cannot_fake_another_key_or_line() {
+        let hostile = [
+            "x user=\"admin\" result=good",
+            "x\" result=\"good 1.2.3.4",
+            "a=b c=d",
+            "evil\n2026-01-01T00:00:00.000000Z  INFO dyndns::update: update user=\"admin\"",
+            "back\\slash\\\" jobs=x",
+            "comma,inside",
+            "bücher\u{1b}[31m",
+        ];
+        for text in hostile {
+            let logged = line(
+                Some(text),
+                &[text, "home.dyn.example.com"],
+                Reply::one(Code::NoHost),
+                &[],
+            );
+            assert_eq!(logged.matches('\n').count(), 1, "{logged}");
+            assert!(logged.ends_with("\n"));
+            let keys: Vec<String> = fields(&logged).into_iter().map(|(key, _)| key).collect();
+            assert_eq!(keys, ["user", "hosts", "client", "result"], "{logged}");
+            let after_message = logged.split_once(": update ").unwrap().1;
+            for naive in after_message.split(' ') {
+                let key = naive.split('=').next().unwrap();
+                assert!(
+                    ["user", "hosts", "client", "result"].contains(&key),
+                    "a reader splitting at spaces sees {key:?} in {logged}"
+                );
+            }
+            let hosts = &fields(&logged)[1].1;
+            assert_eq!(
+                hosts.matches(',').count(),
+                1,
+                "one separator for two hosts: {hosts}"
+            );
+        }
+        let logged = line(
+            Some("x user=\"admin\""),
+            &[],
+            Reply::one(Code::BadAuth),
+            &[],
         );
+        assert!(
+            logged.contains(" user=\"x\\x20user=\\x22admin\\x22\" hosts=- "),
+            "{logged}"
+        );
+    }
+
+    #[test]
+    fn good_lines_carry_the_job_id_per_host() {
+        let id = Uuid::now_v7();
+        let addresses = Addresses {
+            v4: Some("203.0.113.7".parse().unwrap()),
+            v6: None,
+        };
+        let reply = Reply {
+            lines: smallvec::smallvec![Code::NoChange(addresses), Code::Good(addresses)],
+        };
+        let logged = line(
+            Some("router"),
+            &["a.dyn.example.com", "b.dyn.example.com"],
+            reply,
+            &[None, Some(id)],
+        );
+        assert!(
+            logged.ends_with(&format!(
+                " update user=\"router\" hosts=\"a.dyn.example.com,b.dyn.example.com\" client=203.0.113.7 result=\"nochg 203.0.113.7,good 203.0.113.7\" jobs=-,{id}\n"
+            )),
+            "{logged}"
+        );
+        let nochg = line(
+            Some("router"),
+            &["a.dyn.example.com"],
+            Reply::one(Code::NoChange(addresses)),
+            &[None],
+        );
+        assert!(!nochg.contains("jobs="), "{nochg}");
     }
 }

@@ -3,7 +3,8 @@
 
 use std::future::Future;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ use crate::client_addr::Peer;
 /// How often the worker's applied state is checked for news (one `stat` when nothing changed).
 const STATE_REFRESH: Duration = Duration::from_secs(1);
 const HOUSEKEEPING: Duration = Duration::from_secs(60);
+/// How long `bind` waits to learn whether a unix socket file is still in use.
+const SOCKET_PROBE: Duration = Duration::from_secs(2);
 
 pub enum Listener {
     Tcp(TcpListener),
@@ -37,21 +40,55 @@ impl Connected<IncomingStream<'_, UnixListener>> for Peer {
     }
 }
 
-/// Binds the configured address. A stale unix socket file from an earlier run is replaced.
+/// Binds the configured address. A unix socket file left by an earlier run is replaced only if it
+/// is stale; a live one, or anything that is not a socket, is refused.
 pub async fn bind(listen: &Listen) -> io::Result<Listener> {
     match listen {
         Listen::Tcp(address) => Ok(Listener::Tcp(TcpListener::bind(address).await?)),
         Listen::Unix(path) => {
-            match std::fs::remove_file(path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-                Err(err) => return Err(err),
-            }
+            remove_stale_socket(path).await?;
             let listener = UnixListener::bind(path)?;
             // Who may connect is decided by the socket's folder (packaging: /run/dyndns).
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
             Ok(Listener::Unix(listener))
         }
+    }
+}
+
+/// Removes the socket file at `path` if no process listens on it any more. Unlinking a live one
+/// would leave that frontend running and unreachable, so a socket someone accepts on, a socket we
+/// cannot probe, and a file that is not a socket are errors (the caller names the path and key). (Two frontends
+/// started at the same instant on a stale socket could still both pass the probe; systemd starts
+/// one.)
+async fn remove_stale_socket(path: &Path) -> io::Result<()> {
+    let metadata = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    if !metadata.file_type().is_socket() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "something that is not a socket is there; refusing to replace it (remove it, or \
+             choose another frontend.listen)",
+        ));
+    }
+    // Non-blocking: a live frontend with a full backlog (or stopped) answers EAGAIN, not a hang.
+    let probe = tokio::time::timeout(SOCKET_PROBE, tokio::net::UnixStream::connect(path))
+        .await
+        .unwrap_or_else(|_| Err(io::Error::from(io::ErrorKind::TimedOut)));
+    match probe {
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "the socket of a running process (another dyndns serve?) is there; stop it first, or \
+             choose another frontend.listen",
+        )),
+        // Nobody accepts on it: left by a process that ended.
+        Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => std::fs::remove_file(path),
+        Err(err) => Err(io::Error::new(
+            err.kind(),
+            format!("cannot tell whether the socket there is still in use ({err}); refusing to replace it"),
+        )),
     }
 }
 

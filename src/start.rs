@@ -103,9 +103,7 @@ fn unix_problem(path: &Path, err: &io::Error) -> String {
             "permission denied: the folder {} must be writable by the frontend's user; {packaged}",
             folder.display()
         ),
-        io::ErrorKind::AddrInUse => {
-            "a socket is already there (is another dyndns serve running?)".into()
-        }
+        // The bind's own refusals (a live socket, something that is not a socket) say what and why.
         _ => err.to_string(),
     }
 }

@@ -14,11 +14,13 @@ use dyndns_config::{address, names, AuthMode, User};
 use dyndns_queue::Job;
 
 use smallvec::SmallVec;
+use uuid::Uuid;
 
 use crate::accepted::Changed;
 use crate::app::AppState;
-use crate::auth::BasicAuth;
+use crate::auth::{BasicAuth, Remembered};
 use crate::client_addr::{client_address, peer_is_trusted, Peer};
+use crate::limits::LoginGate;
 use crate::reply::{Code, Reply};
 use crate::request::{addresses, Addresses, UpdateQuery, MAX_HOSTS};
 
@@ -29,7 +31,13 @@ pub async fn nic_update(
 ) -> Response {
     // Borrow headers and query from the request instead of copying them (this is the hot path).
     let (parts, _body) = request.into_parts();
-    let client = client_address(peer, &parts.headers, &state.config.frontend.trusted_proxies);
+    let frontend = &state.config.frontend;
+    let client = client_address(
+        peer,
+        &parts.headers,
+        &frontend.trusted_proxies,
+        frontend.client_address_header,
+    );
     let outcome = handle(&state, peer, client, &parts.headers, parts.uri.query()).await;
     // One line per request; never the query string (it may carry credentials) or a password.
     state.request_log.write(
@@ -37,6 +45,7 @@ pub async fn nic_update(
         &outcome.hosts,
         client,
         &outcome.reply,
+        &outcome.jobs,
     );
     outcome.reply.into_response()
 }
@@ -45,6 +54,9 @@ struct Outcome<'a> {
     user: Option<Cow<'a, str>>,
     hosts: SmallVec<[Cow<'a, str>; 2]>,
     reply: Reply,
+    /// Per host, the job spooled for it (only `good` has one), so the log ties the reply to the
+    /// worker's line for the same job.
+    jobs: SmallVec<[Option<Uuid>; 2]>,
 }
 
 impl<'a> Outcome<'a> {
@@ -53,6 +65,7 @@ impl<'a> Outcome<'a> {
             user,
             hosts: SmallVec::new(),
             reply: Reply::one(code),
+            jobs: SmallVec::new(),
         }
     }
 }
@@ -64,12 +77,9 @@ async fn handle<'a>(
     headers: &HeaderMap,
     query: Option<&'a str>,
 ) -> Outcome<'a> {
-    if state.limits.is_blocked(client) {
-        return Outcome::early(None, Code::Abuse);
-    }
     let user = match authenticate(state, peer, client, headers).await {
         Ok(user) => user,
-        Err(name) => return Outcome::early(name.map(Cow::Owned), Code::BadAuth),
+        Err(Refused { claimed, code }) => return Outcome::early(claimed.map(Cow::Owned), code),
     };
     let query = UpdateQuery::parse(query);
     let user_name = Some(Cow::Borrowed(user.name.as_str()));
@@ -93,49 +103,100 @@ async fn handle<'a>(
     }
     let wanted = addresses(&query.addresses, client);
     let mut lines = SmallVec::with_capacity(hostnames.len());
+    let mut jobs = SmallVec::with_capacity(hostnames.len());
     for hostname in &hostnames {
-        lines.push(update_host(state, user, hostname, &wanted, client).await);
+        let (code, job) = match update_host(state, user, hostname, &wanted, client).await {
+            Updated::Answered(code) => (code, None),
+            Updated::Spooled(code, job) => (code, Some(job)),
+        };
+        lines.push(code);
+        jobs.push(job);
     }
     Outcome {
         user: user_name,
         hosts: hostnames,
         reply: Reply { lines },
+        jobs,
     }
 }
 
-/// Who is asking: checked Basic credentials, or the user a trusted proxy names. `Err` carries the
-/// claimed name (for the log) when authentication fails.
+/// Why a request was not authenticated: the answer, and the user name it claimed (for the log).
+struct Refused {
+    claimed: Option<String>,
+    code: Code,
+}
+
+impl Refused {
+    fn bad_auth(claimed: Option<&str>) -> Refused {
+        Refused {
+            claimed: claimed.map(str::to_string),
+            code: Code::BadAuth,
+        }
+    }
+}
+
+/// Who is asking: checked Basic credentials, or the user a trusted proxy names.
+///
+/// A source locked out for failed logins gets `abuse` for every credential it has not proven
+/// before, without a password check; a credential this process verified earlier still passes, so
+/// a guesser sharing the router's address (a CGNAT address, an IPv6 /64) does not lock the router
+/// out. In proxy mode the web server authenticates and limits failed logins itself: there is
+/// nothing to count here.
 async fn authenticate<'a>(
     state: &'a AppState,
     peer: Peer,
     client: Option<IpAddr>,
     headers: &HeaderMap,
-) -> Result<&'a User, Option<String>> {
+) -> Result<&'a User, Refused> {
     match state.config.frontend.auth {
         AuthMode::Proxy => {
             if !peer_is_trusted(peer, &state.config.frontend.trusted_proxies) {
-                return Err(None);
+                return Err(Refused::bad_auth(None));
             }
             let name = headers
                 .get(state.config.frontend.proxy_user_header.as_str())
                 .and_then(|value| value.to_str().ok())
-                .ok_or(None)?;
+                .ok_or_else(|| Refused::bad_auth(None))?;
             state
                 .config
                 .user(name)
-                .ok_or_else(|| Some(name.to_string()))
+                .ok_or_else(|| Refused::bad_auth(Some(name)))
         }
         AuthMode::Builtin => {
-            let decoded = BasicAuth::from_headers(headers).ok_or(None)?;
-            let credentials = decoded.credentials().ok_or(None)?;
-            if !state.verifier.verify(&credentials).await {
-                state.limits.record_auth_failure(client);
-                return Err(Some(credentials.user.to_string()));
+            // No credentials is the challenge a client may need first: always a 401, never `abuse`.
+            let decoded =
+                BasicAuth::from_headers(headers).ok_or_else(|| Refused::bad_auth(None))?;
+            let credentials = decoded
+                .credentials()
+                .ok_or_else(|| Refused::bad_auth(None))?;
+            let user = state.config.user(credentials.user);
+            let known = user.map(|user| user.name.as_str());
+            let locked_out = || Refused {
+                claimed: Some(credentials.user.to_string()),
+                code: Code::Abuse,
+            };
+            match (
+                state.verifier.remembered(&credentials),
+                state.limits.login_gate(client, credentials.user),
+            ) {
+                (Remembered::Yes, LoginGate::Open | LoginGate::RememberedOnly) => {}
+                (Remembered::Yes, LoginGate::Closed) => return Err(locked_out()),
+                (Remembered::No(_), LoginGate::RememberedOnly | LoginGate::Closed) => {
+                    // Unproven while locked out: counted, so guessing keeps the lockout going.
+                    state.limits.record_auth_failure(client, known);
+                    return Err(locked_out());
+                }
+                (Remembered::No(digest), LoginGate::Open) => {
+                    // Boxed so the common, remembered case does not carry (and move) the slow
+                    // path's state.
+                    let check = Box::pin(state.verifier.verify_hash(&credentials, digest));
+                    if !check.await {
+                        state.limits.record_auth_failure(client, known);
+                        return Err(Refused::bad_auth(Some(credentials.user)));
+                    }
+                }
             }
-            state
-                .config
-                .user(credentials.user)
-                .ok_or_else(|| Some(credentials.user.to_string()))
+            user.ok_or_else(|| Refused::bad_auth(Some(credentials.user)))
         }
     }
 }
@@ -149,15 +210,41 @@ fn default_host(user: &User) -> SmallVec<[Cow<'_, str>; 2]> {
     }
 }
 
+/// What became of one host of a request.
+enum Updated {
+    /// Answered without a job (`nochg`, refusals, `911`).
+    Answered(Code),
+    /// `good`: this job is durably in the spool.
+    Spooled(Code, Uuid),
+}
+
 async fn update_host(
     state: &AppState,
     user: &User,
     hostname: &str,
     wanted: &Result<Addresses, crate::request::AddressListError>,
     client: Option<IpAddr>,
-) -> Code {
+) -> Updated {
+    match check_host(state, user, hostname, wanted, client) {
+        // Boxed so the `nochg` path does not carry (and move) the spool write's state.
+        Ok((host, changed, wanted)) => {
+            Box::pin(spool_change(state, user, &host, changed, wanted, client)).await
+        }
+        Err(code) => Updated::Answered(code),
+    }
+}
+
+/// Everything before the spool write: the host's normalized name, the families that changed and
+/// the addresses to answer with; `Err` is the answer without a job.
+fn check_host<'h>(
+    state: &AppState,
+    user: &User,
+    hostname: &'h str,
+    wanted: &Result<Addresses, crate::request::AddressListError>,
+    client: Option<IpAddr>,
+) -> Result<(Cow<'h, str>, Changed, Addresses), Code> {
     let Ok(host) = names::normalize_host(hostname) else {
-        return Code::NotFqdn;
+        return Err(Code::NotFqdn);
     };
     // Same answer whether the host exists elsewhere or not: never reveal other users' names.
     let Some(zone) = state
@@ -165,26 +252,25 @@ async fn update_host(
         .zone_for(&host)
         .filter(|_| user.may_update(&host))
     else {
-        return Code::NoHost;
+        return Err(Code::NoHost);
     };
     let Ok(wanted) = wanted else {
-        return Code::DnsErr;
+        return Err(Code::DnsErr);
     };
     let publishable = |ip: IpAddr| address::check_address(ip, zone.allow_private_addresses).is_ok();
     if !wanted.v4.map(IpAddr::V4).is_none_or(publishable)
         || !wanted.v6.map(IpAddr::V6).is_none_or(publishable)
     {
-        return Code::DnsErr;
+        return Err(Code::DnsErr);
     }
     let changed = state.accepted.changed(&host, *wanted);
     if changed.is_empty() {
-        return Code::NoChange(*wanted);
+        return Err(Code::NoChange(*wanted));
     }
     if !state.limits.allow_change(&user.name, client) {
-        return Code::Abuse;
+        return Err(Code::Abuse);
     }
-    // Boxed so the `nochg` path does not carry (and move) the spool write's state.
-    Box::pin(spool_change(state, user, &host, changed, *wanted, client)).await
+    Ok((host, changed, *wanted))
 }
 
 /// Writes the job durably and remembers the addresses as accepted; `good` only after the fsync.
@@ -195,7 +281,7 @@ async fn spool_change(
     changed: Changed,
     wanted: Addresses,
     client: Option<IpAddr>,
-) -> Code {
+) -> Updated {
     let received_at = state.received_at();
     let job = Job::new(
         user.name.clone(),
@@ -208,7 +294,7 @@ async fn spool_change(
     let spool = state.spool.clone();
     let spooled = tokio::task::spawn_blocking(move || spool.submit(&job).map(|_| job.id)).await;
     match spooled {
-        Ok(Ok(_id)) => {
+        Ok(Ok(id)) => {
             state.accepted.record(
                 host,
                 Addresses {
@@ -217,15 +303,15 @@ async fn spool_change(
                 },
                 received_at,
             );
-            Code::Good(wanted)
+            Updated::Spooled(Code::Good(wanted), id)
         }
         Ok(Err(err)) => {
             tracing::error!(host = %host, error = %err, "cannot spool the change");
-            Code::ServerError
+            Updated::Answered(Code::ServerError)
         }
         Err(err) => {
             tracing::error!(host = %host, error = %err, "spool task failed");
-            Code::ServerError
+            Updated::Answered(Code::ServerError)
         }
     }
 }

@@ -172,6 +172,134 @@ fn client_address_comes_from_trusted_proxies_only() {
 }
 
 #[test]
+fn a_client_behind_the_proxy_cannot_pick_its_address_with_another_header() {
+    // The proxy overwrote X-Forwarded-For (the default header); the client added the others.
+    let site = Site::with("trusted_proxies = [\"127.0.0.1/32\"]".into(), String::new());
+    let frontend = site.start_frontend();
+    let reply = frontend.request(
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        &[
+            ("Forwarded", "for=198.51.100.66"),
+            ("X-Real-IP", "198.51.100.66"),
+            ("X-Forwarded-For", "203.0.113.9"),
+        ],
+    );
+    assert_eq!(reply.body, "good 203.0.113.9\n");
+
+    let site = Site::with(
+        "trusted_proxies = [\"127.0.0.1/32\"]\nclient_address_header = \"Forwarded\"".into(),
+        String::new(),
+    );
+    let frontend = site.start_frontend();
+    let reply = frontend.request(
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        &[
+            ("X-Forwarded-For", "198.51.100.66"),
+            (
+                "Forwarded",
+                "for=198.51.100.66, for=\"[2001:db8::9]:4711\";proto=https, for=unknown, for=_nginx",
+            ),
+        ],
+    );
+    assert_eq!(reply.body, "good 2001:db8::9\n");
+}
+
+/// A site behind a trusted proxy on 127.0.0.1 that locks a source out after 10 failed logins.
+fn lockout_site() -> Site {
+    Site::with(
+        "trusted_proxies = [\"127.0.0.1/32\"]".into(),
+        "per_user_per_minute = 0\nper_source_per_minute = 0\nauth_failures_per_source_per_minute = 10\n"
+            .into(),
+    )
+}
+
+fn update_from(
+    frontend: &util::Frontend,
+    client: &str,
+    credentials: (&str, &str),
+    myip: &str,
+) -> String {
+    frontend
+        .request(
+            &format!("/nic/update?hostname={HOST}&myip={myip}"),
+            Some(credentials),
+            &[("X-Forwarded-For", client)],
+        )
+        .body
+}
+
+#[test]
+fn password_guessing_from_one_ipv6_prefix_locks_the_prefix_out() {
+    let site = lockout_site();
+    let frontend = site.start_frontend();
+    let answers: Vec<String> = (1..=30)
+        .map(|host| {
+            update_from(
+                &frontend,
+                &format!("2001:db8:1:2::{host:x}"),
+                (USER, "guess"),
+                "203.0.113.7",
+            )
+        })
+        .collect();
+    assert!(answers[..10].iter().all(|answer| answer == "badauth\n"));
+    assert!(
+        answers[11..].iter().all(|answer| answer == "abuse\n"),
+        "30 addresses of one /64 are one source: {answers:?}"
+    );
+    assert_eq!(
+        update_from(
+            &frontend,
+            "2001:db8:1:2::beef",
+            (USER, PASSWORD),
+            "203.0.113.7"
+        ),
+        "abuse\n",
+        "an unproven password is not checked from a locked-out source"
+    );
+    assert_eq!(
+        update_from(
+            &frontend,
+            "2001:db8:1:3::1",
+            (USER, PASSWORD),
+            "203.0.113.7"
+        ),
+        "good 203.0.113.7\n",
+        "the next /64 is another source"
+    );
+}
+
+#[test]
+fn a_lockout_never_locks_out_a_working_router() {
+    let site = lockout_site();
+    let frontend = site.start_frontend();
+    let shared = "198.51.100.7"; // one CGNAT address for the router and a guesser
+    assert_eq!(
+        update_from(&frontend, shared, (USER, PASSWORD), "203.0.113.7"),
+        "good 203.0.113.7\n"
+    );
+    for _ in 0..12 {
+        update_from(&frontend, shared, ("other", "guess"), "203.0.113.8");
+    }
+    assert_eq!(
+        update_from(&frontend, shared, ("other", PASSWORD), "203.0.113.8"),
+        "abuse\n",
+        "the source is locked out for credentials it has not proven"
+    );
+    assert_eq!(
+        update_from(&frontend, shared, (USER, PASSWORD), "203.0.113.7"),
+        "nochg 203.0.113.7\n",
+        "the router's verified credential still passes"
+    );
+    assert_eq!(
+        update_from(&frontend, shared, (USER, PASSWORD), "203.0.113.9"),
+        "good 203.0.113.9\n"
+    );
+}
+
+#[test]
 fn nochg_survives_a_frontend_restart_with_and_without_the_worker() {
     let site = Site::new();
     let frontend = site.start_frontend();
@@ -319,43 +447,92 @@ fn health_is_json_without_secrets_and_errors_leak_nothing() {
 
 #[test]
 fn unix_socket_listener_serves_and_trusts_the_proxy_headers() {
-    use std::io::{Read, Write};
     let site = Site::new();
-    let socket = site.path().join("http.sock");
-    let text = std::fs::read_to_string(site.config_path()).unwrap();
-    let listen = format!("listen = \"127.0.0.1:{}\"", site.port);
-    std::fs::write(
-        site.config_path(),
-        text.replace(&listen, &format!("listen = \"unix:{}\"", socket.display())),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(util::frontend_binary())
-        .args(["serve", "--allow-root", "--config"])
-        .arg(site.config_path())
-        .stderr(std::process::Stdio::null())
+    let socket = site.listen_on_unix_socket();
+    let frontend = site.start_unix_frontend(&socket, "frontend.log");
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        &[
+            ("X-Real-IP", "198.51.100.66"),
+            ("X-Forwarded-For", "203.0.113.44"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        reply.body, "good 203.0.113.44\n",
+        "only the configured header (X-Forwarded-For) is read"
+    );
+}
+
+/// Runs `dyndns serve` to its end (bounded), returning its exit code and stderr.
+fn serve_until_exit(site: &Site) -> (Option<i32>, String) {
+    let log = site.path().join("second.log");
+    let mut child = site
+        .serve_command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let ready = util::eventually(std::time::Duration::from_secs(10), || {
-        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    let ended = util::eventually(std::time::Duration::from_secs(20), || {
+        child.try_wait().ok().flatten().is_some()
     });
-    let mut reply = String::new();
-    if ready {
-        let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
-        let token = base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            format!("{USER}:{PASSWORD}"),
-        );
-        let request = format!(
-            "GET /nic/update?hostname={HOST} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\nX-Real-IP: 203.0.113.44\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).unwrap();
-        stream.read_to_string(&mut reply).unwrap();
+    if !ended {
+        let _ = child.kill();
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(ready, "the frontend never listened on {}", socket.display());
-    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-    assert!(reply.ends_with("good 203.0.113.44\n"), "{reply}");
+    let status = child.wait().unwrap();
+    (
+        status.code(),
+        std::fs::read_to_string(&log).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn a_second_frontend_never_steals_a_live_unix_socket() {
+    let site = Site::new();
+    let socket = site.listen_on_unix_socket();
+    let first = site.start_unix_frontend(&socket, "frontend.log");
+    let (code, stderr) = serve_until_exit(&site);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&socket.display().to_string()) && stderr.contains("running process"),
+        "{stderr}"
+    );
+    let reply = first.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.7"),
+        Some((USER, PASSWORD)),
+        &[],
+    );
+    assert_eq!(
+        reply.body, "good 203.0.113.7\n",
+        "the first frontend still answers on its socket"
+    );
+}
+
+#[test]
+fn a_stale_unix_socket_is_replaced_but_a_plain_file_is_not() {
+    let site = Site::new();
+    let socket = site.listen_on_unix_socket();
+    std::fs::write(&socket, "not a socket").unwrap();
+    let (code, stderr) = serve_until_exit(&site);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&socket.display().to_string()) && stderr.contains("is not a socket"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&socket).unwrap(), "not a socket");
+
+    // A socket nobody accepts on any more, as a killed frontend leaves it.
+    std::fs::remove_file(&socket).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists());
+    let frontend = site.start_unix_frontend(&socket, "frontend.log");
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.7"),
+        Some((USER, PASSWORD)),
+        &[],
+    );
+    assert_eq!(reply.body, "good 203.0.113.7\n");
 }
 
 #[test]
@@ -376,4 +553,60 @@ fn sigterm_stops_the_frontend_cleanly() {
     let status = frontend.child.wait().unwrap();
     assert!(status.success(), "{status}");
     assert!(site.frontend_log().contains("dyndns frontend stopped"));
+}
+
+#[test]
+fn hostile_names_cannot_forge_the_request_log_and_good_names_its_job() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&myip=203.0.113.7"))
+            .body,
+        "good 203.0.113.7\n"
+    );
+    let job_file = site.files_in("new").remove(0);
+    let job_id = job_file.split('.').nth(1).expect("<time>.<id>.json");
+    // Percent-encoded: `x user="admin" result=good` and a newline followed by a fake line.
+    frontend.update("hostname=x%20user%3D%22admin%22%20result%3Dgood,evil%0A2026%20INFO%20dyndns%3A%3Aupdate%3A%20update%20user%3D%22admin%22&myip=203.0.113.7");
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}"),
+        Some(("admin\" result=\"good\nfake=1", "guess")),
+    );
+    assert_eq!(reply.body, "badauth\n");
+
+    let request_lines = || -> Vec<String> {
+        site.frontend_log()
+            .lines()
+            .filter(|line| line.contains("dyndns::update: update "))
+            .map(str::to_string)
+            .collect()
+    };
+    // The log writer flushes its batch every 10 ms.
+    util::eventually(std::time::Duration::from_secs(5), || {
+        request_lines().len() >= 3
+    });
+    let lines = request_lines();
+    assert_eq!(
+        lines.len(),
+        3,
+        "no request made a line of its own: {lines:#?}"
+    );
+    assert!(
+        lines[0].ends_with(&format!("result=\"good 203.0.113.7\" jobs={job_id}")),
+        "{}",
+        lines[0]
+    );
+    for line in &lines[1..] {
+        for forged in ["user=\"admin\"", " result=good", "result=\"good"] {
+            assert!(!line.contains(forged), "{forged} in {line}");
+        }
+        // Even a reader that splits at spaces sees only the four keys.
+        let fields = line.split_once(": update ").expect("the message").1;
+        let keys: Vec<&str> = fields
+            .split(' ')
+            .map(|field| field.split('=').next().unwrap_or(field))
+            .collect();
+        assert_eq!(keys, ["user", "hosts", "client", "result"], "{line}");
+    }
 }

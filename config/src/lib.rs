@@ -100,7 +100,32 @@ pub struct FrontendConfig {
     pub trusted_proxies: Vec<IpNet>,
     pub auth: AuthMode,
     pub proxy_user_header: String,
+    /// The one header a trusted proxy names the client in; the others are ignored.
+    pub client_address_header: ClientAddressHeader,
     pub limits: Limits,
+}
+
+/// Where a trusted proxy puts the client's address. One, chosen by the operator: a proxy overwrites
+/// only the header it sets, so reading any other would let the client choose its own address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAddressHeader {
+    /// `X-Forwarded-For`: the rightmost address that is not a trusted proxy.
+    XForwardedFor,
+    /// `X-Real-IP`: one address.
+    XRealIp,
+    /// RFC 7239 `Forwarded`: the rightmost `for=` address that is not a trusted proxy.
+    Forwarded,
+}
+
+impl ClientAddressHeader {
+    /// The header's name as the config spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAddressHeader::XForwardedFor => "X-Forwarded-For",
+            ClientAddressHeader::XRealIp => "X-Real-IP",
+            ClientAddressHeader::Forwarded => "Forwarded",
+        }
+    }
 }
 
 /// Requests per minute; 0 switches a limit off. Only accepted changes and failed logins count:
@@ -110,16 +135,23 @@ pub struct Limits {
     pub per_user_per_minute: u32,
     pub per_source_per_minute: u32,
     pub auth_failures_per_source_per_minute: u32,
+    /// IPv6 sources are counted per network of this prefix length: one subscriber usually gets a
+    /// whole /64 (or more) and can use any address in it.
+    pub ipv6_source_prefix: u8,
 }
 
 impl Limits {
     /// Generous enough for a router that changes address every few seconds; tight enough to stop a
     /// script gone wild or a password guesser.
-    const DEFAULT: Limits = Limits {
+    pub const DEFAULT: Limits = Limits {
         per_user_per_minute: 60,
         per_source_per_minute: 120,
         auth_failures_per_source_per_minute: 10,
+        ipv6_source_prefix: 64,
     };
+
+    /// Shorter prefixes would put whole providers into one bucket.
+    pub const IPV6_SOURCE_PREFIXES: std::ops::RangeInclusive<u8> = 32..=128;
 }
 
 #[derive(Debug, Clone)]
@@ -472,6 +504,22 @@ impl Checker<'_> {
                 format!("`{proxy_user_header}` is not a valid HTTP header name"),
             ));
         }
+        let client_address_header = match section.client_address_header.as_deref() {
+            None => ClientAddressHeader::XForwardedFor,
+            Some(name) => [
+                ClientAddressHeader::XForwardedFor,
+                ClientAddressHeader::XRealIp,
+                ClientAddressHeader::Forwarded,
+            ]
+            .into_iter()
+            .find(|known| known.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                self.error(
+                    &key_path(&["frontend", "client_address_header"]),
+                    format!("unknown header `{name}` (expected `X-Forwarded-For`, `X-Real-IP` or `Forwarded`)"),
+                )
+            })?,
+        };
         let limits = section
             .limits
             .as_ref()
@@ -485,12 +533,27 @@ impl Checker<'_> {
                 auth_failures_per_source_per_minute: raw
                     .auth_failures_per_source_per_minute
                     .unwrap_or(Limits::DEFAULT.auth_failures_per_source_per_minute),
+                ipv6_source_prefix: raw
+                    .ipv6_source_prefix
+                    .unwrap_or(Limits::DEFAULT.ipv6_source_prefix),
             });
+        if !Limits::IPV6_SOURCE_PREFIXES.contains(&limits.ipv6_source_prefix) {
+            return Err(self.error(
+                &key_path(&["frontend", "limits", "ipv6_source_prefix"]),
+                format!(
+                    "{} is not a prefix length from {} to {} (shorter ones put whole providers in one bucket)",
+                    limits.ipv6_source_prefix,
+                    Limits::IPV6_SOURCE_PREFIXES.start(),
+                    Limits::IPV6_SOURCE_PREFIXES.end()
+                ),
+            ));
+        }
         Ok(FrontendConfig {
             listen,
             trusted_proxies,
             auth,
             proxy_user_header,
+            client_address_header,
             limits,
         })
     }

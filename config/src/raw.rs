@@ -25,6 +25,7 @@ pub struct RawFrontend {
     pub trusted_proxies: Vec<String>,
     pub auth: Option<String>,
     pub proxy_user_header: Option<String>,
+    pub client_address_header: Option<String>,
     pub limits: Option<RawLimits>,
 }
 
@@ -34,6 +35,7 @@ pub struct RawLimits {
     pub per_user_per_minute: Option<u32>,
     pub per_source_per_minute: Option<u32>,
     pub auth_failures_per_source_per_minute: Option<u32>,
+    pub ipv6_source_prefix: Option<u8>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -25,12 +25,17 @@ pub fn summary(config: &Config) -> String {
         .iter()
         .map(ToString::to_string)
         .collect();
-    let _ = writeln!(out, "frontend: trusted proxies [{}]", proxies.join(", "));
+    let _ = writeln!(
+        out,
+        "frontend: trusted proxies [{}], client address from {}",
+        proxies.join(", "),
+        frontend.client_address_header.as_str()
+    );
     let limits = frontend.limits;
     let _ = writeln!(
         out,
-        "frontend: limits per user {}/min, per source {}/min, failed logins per source {}/min (0 = off)",
-        limits.per_user_per_minute, limits.per_source_per_minute, limits.auth_failures_per_source_per_minute
+        "frontend: limits per user {}/min, per source {}/min, failed logins per source {}/min (0 = off), IPv6 sources per /{}",
+        limits.per_user_per_minute, limits.per_source_per_minute, limits.auth_failures_per_source_per_minute, limits.ipv6_source_prefix
     );
     let _ = writeln!(out, "spool: {}", config.spool_dir.display());
     let keep = match config.worker.failed_keep {

@@ -358,3 +358,49 @@ fn user_name_longer_than_a_job_carries_is_a_config_error() {
     parse(&MINIMAL.replace("name = \"router\"", &format!("name = \"{longest}\"")))
         .unwrap_or_else(|err| panic!("{err}"));
 }
+
+#[test]
+fn client_address_header_is_one_of_three_and_defaults_to_x_forwarded_for() {
+    use dyndns_config::ClientAddressHeader;
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(
+        config.frontend.client_address_header,
+        ClientAddressHeader::XForwardedFor
+    );
+    let with = |value: &str| {
+        MINIMAL.replace(
+            "listen = \"127.0.0.1:8245\"",
+            &format!("listen = \"127.0.0.1:8245\"\nclient_address_header = \"{value}\""),
+        )
+    };
+    for (value, header) in [
+        ("X-Real-IP", ClientAddressHeader::XRealIp),
+        ("forwarded", ClientAddressHeader::Forwarded),
+    ] {
+        let config = parse(&with(value)).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(config.frontend.client_address_header, header);
+    }
+    let err = error(&with("X-Client-IP"));
+    assert_eq!(err.key, "frontend.client_address_header");
+    assert_eq!((err.line, err.column), (4, 1), "{err}");
+    assert!(err.to_string().contains("X-Client-IP"), "{err}");
+}
+
+#[test]
+fn ipv6_source_prefix_defaults_to_64_and_is_a_sane_length() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.frontend.limits.ipv6_source_prefix, 64);
+    let with = |value: &str| {
+        MINIMAL.replace(
+            "[spool]\n",
+            &format!("[frontend.limits]\nipv6_source_prefix = {value}\n\n[spool]\n"),
+        )
+    };
+    let config = parse(&with("56")).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(config.frontend.limits.ipv6_source_prefix, 56);
+    for bad in ["129", "8"] {
+        let err = error(&with(bad));
+        assert_eq!(err.key, "frontend.limits.ipv6_source_prefix", "{err}");
+        assert_eq!(err.line, 6, "{err}");
+    }
+}

@@ -7,6 +7,7 @@
 //! - The worker treats every spool entry as hostile: no symlinks followed, no FIFOs opened for
 //!   blocking reads, sizes capped before reading, and strict parsing; a job it took over is a
 //!   copy it owns, which the frontend cannot change ([`SpoolLock::take_claimed`]).
+//! - The frontend reads pending jobs with the same hostile-file rules ([`SpoolDirs::pending_jobs`]).
 //! - A job leaves `cur/` only by [`SpoolLock::complete`], [`SpoolLock::dead_letter`] or
 //!   [`SpoolLock::dead_letter_part`].
 //! - Only one worker touches `cur/` and `failed/`: claiming, reading, completing and
@@ -15,6 +16,7 @@
 mod durable;
 mod failed;
 mod job;
+mod pending;
 mod probe;
 mod reader;
 pub mod rfc3339;
@@ -25,6 +27,7 @@ mod writer;
 
 pub use failed::Retention;
 pub use job::{Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};
+pub use pending::PendingJobs;
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};
 pub use spool::{SpoolDirs, SpoolError};
 pub use state::{

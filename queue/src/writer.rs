@@ -3,6 +3,7 @@
 //! submitters, so a burst of updates costs one directory flush rather than one each.
 
 use std::fs::File;
+use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -15,20 +16,37 @@ use crate::spool::{SpoolDirs, SpoolError};
 /// Mode of a job file: the worker reads it as root; the frontend's group may inspect it.
 const JOB_FILE_MODE: u32 = 0o640;
 
+/// How `new/` is made durable: `File::sync_all` in production; tests hand in one that fails.
+pub type DirSync = Box<dyn Fn(&File) -> io::Result<()> + Send + Sync>;
+
 /// Submits jobs to the spool. Blocking; share one behind an `Arc` and call `submit` from
 /// blocking threads.
-#[derive(Debug)]
 pub struct SpoolWriter {
     dirs: SpoolDirs,
     /// `new/`, opened once so every group commit fsyncs the same directory.
     new_dir: File,
+    sync_dir: DirSync,
     group: Mutex<GroupCommit>,
     group_done: Condvar,
     dir_syncs: AtomicU64,
 }
 
+impl std::fmt::Debug for SpoolWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpoolWriter")
+            .field("dirs", &self.dirs)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Leader/follower bookkeeping: submitters count their renames; whoever finds no fsync in
 /// flight runs one covering every rename so far, and the others wait for it.
+///
+/// A failed fsync is final for every rename made before it was seen: the kernel may have dropped
+/// the pages it could not write and report success for the next fsync of the same folder, so a
+/// later success says nothing about them. Each submitter notes how many failures it had seen
+/// before its rename (its epoch); it answers `Ok` only from a success that no failure preceded
+/// since then. Renames after a failure are covered by the next fsync as usual.
 #[derive(Debug, Default)]
 struct GroupCommit {
     /// Renames into `new/` so far; a submitter's ticket is the value after its own.
@@ -37,11 +55,60 @@ struct GroupCommit {
     synced: u64,
     /// An fsync of `new/` is in flight.
     syncing: bool,
+    /// Failed fsyncs of `new/` so far.
+    failures: u64,
+    /// `synced` when the latest failure was seen: tickets up to it were durable before it.
+    synced_before_failure: u64,
+    /// The latest failure, for the submitters it poisons (an `io::Error` cannot be cloned).
+    last_error: Option<(io::ErrorKind, String)>,
+}
+
+/// What a submitter waiting for its rename to be durable learns from the bookkeeping.
+#[derive(Debug, PartialEq, Eq)]
+enum Durability {
+    Durable,
+    /// A failed fsync may have dropped the rename; it must be answered as a failure.
+    Lost,
+    Pending,
+}
+
+impl GroupCommit {
+    /// The fate of the rename with `ticket`, made after `epoch` failures had been seen.
+    fn durability(&self, ticket: u64, epoch: u64) -> Durability {
+        if self.failures == epoch {
+            return if self.synced >= ticket {
+                Durability::Durable
+            } else {
+                Durability::Pending
+            };
+        }
+        // One failure since the rename, and a success covered it before that failure. After more
+        // than one the earlier barrier is gone: answering a failure for a durable job is safe.
+        if self.failures == epoch + 1 && ticket <= self.synced_before_failure {
+            return Durability::Durable;
+        }
+        Durability::Lost
+    }
+
+    fn last_error(&self) -> io::Error {
+        match &self.last_error {
+            Some((kind, message)) => io::Error::new(*kind, message.clone()),
+            None => io::Error::other("an earlier fsync failed"),
+        }
+    }
 }
 
 impl SpoolWriter {
     /// Opens the spool at `root` for submitting; `tmp/` and `new/` must exist.
     pub fn open(root: impl Into<PathBuf>) -> Result<SpoolWriter, SpoolError> {
+        SpoolWriter::open_with_dir_sync(root, Box::new(File::sync_all))
+    }
+
+    /// [`SpoolWriter::open`] with the folder fsync handed in, so tests can make it fail.
+    pub fn open_with_dir_sync(
+        root: impl Into<PathBuf>,
+        sync_dir: DirSync,
+    ) -> Result<SpoolWriter, SpoolError> {
         let dirs = SpoolDirs::at(root);
         SpoolDirs::require_dir(&dirs.tmp())?;
         let new = dirs.new();
@@ -51,6 +118,7 @@ impl SpoolWriter {
         Ok(SpoolWriter {
             dirs,
             new_dir,
+            sync_dir,
             group: Mutex::new(GroupCommit::default()),
             group_done: Condvar::new(),
             dir_syncs: AtomicU64::new(0),
@@ -69,8 +137,8 @@ impl SpoolWriter {
 
     /// Spools `job` and returns its path in `new/` once it is durable.
     ///
-    /// If the final fsync of `new/` fails the error is returned, but the job is already in
-    /// `new/` and may still be applied: the client retries and the worker sees a no-change.
+    /// If the fsync of `new/` fails the error is returned, but the job is already in `new/` and
+    /// may still be applied: the client retries and the worker sees a no-change.
     pub fn submit(&self, job: &Job) -> Result<PathBuf, SpoolError> {
         job.validate()?;
         let bytes = job.to_json()?;
@@ -78,36 +146,48 @@ impl SpoolWriter {
         let tmp_path = self.dirs.tmp().join(&name);
         let new_path = self.dirs.new().join(&name);
 
+        // Read before the rename: a failure seen after this may have dropped it.
+        let epoch = self.lock_group().failures;
         // No fsync of tmp/: the entry that must survive a crash is the one in new/.
         durable::write_then_rename(&tmp_path, &new_path, &bytes, JOB_FILE_MODE)?;
 
-        self.sync_new_dir()?;
+        self.sync_new_dir(epoch)?;
         Ok(new_path)
     }
 
-    /// Returns once an fsync of `new/` that started after our rename has succeeded.
-    fn sync_new_dir(&self) -> Result<(), SpoolError> {
+    /// Returns once an fsync of `new/` that started after our rename has succeeded, with no
+    /// failed one since `epoch`.
+    fn sync_new_dir(&self, epoch: u64) -> Result<(), SpoolError> {
         let mut group = self.lock_group();
         group.renamed += 1;
         let ticket = group.renamed;
         loop {
-            if group.synced >= ticket {
-                return Ok(());
+            match group.durability(ticket, epoch) {
+                Durability::Durable => return Ok(()),
+                Durability::Lost => {
+                    return Err(SpoolError::io("fsync", self.dirs.new(), group.last_error()))
+                }
+                Durability::Pending => {}
             }
             if !group.syncing {
                 group.syncing = true;
                 let target = group.renamed;
                 drop(group);
-                let result = self.new_dir.sync_all();
+                let result = (self.sync_dir)(&self.new_dir);
                 self.dir_syncs.fetch_add(1, Ordering::Relaxed);
                 group = self.lock_group();
                 group.syncing = false;
-                if result.is_ok() {
-                    group.synced = group.synced.max(target);
+                match &result {
+                    Ok(()) => group.synced = group.synced.max(target),
+                    Err(err) => {
+                        group.failures += 1;
+                        group.synced_before_failure = group.synced;
+                        group.last_error = Some((err.kind(), err.to_string()));
+                    }
                 }
-                // On failure a waiter wakes, finds nobody syncing, and retries the fsync itself.
                 self.group_done.notify_all();
-                return result.map_err(|source| SpoolError::io("fsync", self.dirs.new(), source));
+                // Our own ticket is decided like everyone else's (a failure loses it).
+                continue;
             }
             group = self
                 .group_done
@@ -138,7 +218,7 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
     use std::path::Path;
-    use std::sync::Arc;
+    use std::sync::{mpsc, Arc};
     use std::time::{Duration, SystemTime};
 
     fn job_at(received_at: SystemTime) -> Job {
@@ -259,6 +339,89 @@ mod tests {
             .expect_err("rename onto a non-empty dir");
         assert!(matches!(err, SpoolError::Rename { .. }), "{err}");
         assert!(names_in(&dirs.tmp()).is_empty());
+    }
+
+    /// A folder fsync that blocks its first call until `release` fires, then fails it with EIO;
+    /// later calls succeed. Counts every call.
+    fn first_sync_fails_when_released(calls: Arc<AtomicU64>) -> (DirSync, mpsc::Sender<()>) {
+        let (release, released) = mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let sync: DirSync = Box::new(move |dir: &File| {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                let _ = released.lock().expect("release lock").recv();
+                return Err(io::Error::from_raw_os_error(5));
+            }
+            dir.sync_all()
+        });
+        (sync, release)
+    }
+
+    #[test]
+    fn a_failed_directory_fsync_is_never_retried_into_good() {
+        const SUBMITTERS: usize = 8;
+        let (_root, dirs) = spool();
+        let calls = Arc::new(AtomicU64::new(0));
+        let (sync, release) = first_sync_fails_when_released(calls.clone());
+        let writer = Arc::new(SpoolWriter::open_with_dir_sync(dirs.root(), sync).expect("open"));
+        let (results, answers) = mpsc::channel();
+        for _ in 0..SUBMITTERS {
+            let (writer, results) = (writer.clone(), results.clone());
+            std::thread::spawn(move || {
+                let _ = results.send(writer.submit(&job_at(SystemTime::now())));
+            });
+        }
+        // Every rename is made before the one fsync in flight fails.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while names_in(&dirs.new()).len() < SUBMITTERS {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "submitters did not rename"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        release.send(()).expect("the fsync is waiting");
+        for _ in 0..SUBMITTERS {
+            let answer = answers
+                .recv_timeout(Duration::from_secs(10))
+                .expect("every submitter answers");
+            let err = answer.expect_err("a rename the failed fsync may have dropped is not good");
+            assert!(err.to_string().contains("os error 5"), "{err}");
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "no waiter retried the failed fsync"
+        );
+
+        writer
+            .submit(&job_at(SystemTime::now()))
+            .expect("a rename after the failure is covered by the next fsync");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_rename_made_durable_before_a_failure_stays_good() {
+        // Tickets 1..=3 were covered by a success, then an fsync covering 4..=5 failed.
+        let mut group = GroupCommit {
+            renamed: 6,
+            synced: 3,
+            syncing: false,
+            failures: 1,
+            synced_before_failure: 3,
+            last_error: None,
+        };
+        assert_eq!(group.durability(2, 0), Durability::Durable);
+        assert_eq!(group.durability(4, 0), Durability::Lost);
+        assert_eq!(group.durability(6, 1), Durability::Pending);
+        // A later success covers the rename made after the failure, never the ones before it.
+        group.synced = 6;
+        assert_eq!(group.durability(4, 0), Durability::Lost);
+        assert_eq!(group.durability(6, 1), Durability::Durable);
+        // After a second failure the first one's barrier is gone: a failure is the safe answer.
+        group.failures = 2;
+        group.synced_before_failure = 6;
+        assert_eq!(group.durability(2, 0), Durability::Lost);
+        assert_eq!(group.durability(6, 1), Durability::Durable);
     }
 
     #[test]

@@ -184,14 +184,57 @@ timeout_secs = 5
         let _ = std::fs::remove_file(self.path().join("plesk").join(name));
     }
 
-    /// `dyndns serve --allow-root`: tests run as root (CI does), and only the privilege tests
-    /// care who the frontend runs as.
-    pub fn start_frontend(&self) -> Frontend {
+    /// `dyndns serve --allow-root` on this site's config, not yet started: the one place its
+    /// arguments are made. Tests run as root (CI does); only the privilege tests care who the
+    /// frontend runs as, and they use [`Site::start_frontend_as_nobody`].
+    pub fn serve_command(&self) -> Command {
         let mut command = Command::new(frontend_binary());
         command
             .args(["serve", "--allow-root", "--config"])
             .arg(self.config_path());
-        self.spawn_frontend(command)
+        command
+    }
+
+    /// Rewrites the config to listen on the unix socket `<site>/http.sock` and returns its path.
+    pub fn listen_on_unix_socket(&self) -> PathBuf {
+        let socket = self.path().join("http.sock");
+        let text = std::fs::read_to_string(self.config_path()).unwrap();
+        let tcp = format!("listen = \"127.0.0.1:{}\"", self.port);
+        assert!(text.contains(&tcp), "the config listens on TCP");
+        let unix = format!("listen = \"unix:{}\"", socket.display());
+        std::fs::write(self.config_path(), text.replace(&tcp, &unix)).unwrap();
+        socket
+    }
+
+    /// Starts `dyndns serve` on the socket from [`Site::listen_on_unix_socket`], logging to `log`
+    /// in the site, and waits until it accepts connections.
+    pub fn start_unix_frontend(&self, socket: &Path, log: &str) -> UnixFrontend {
+        let log = self.path().join(log);
+        let child = self
+            .serve_command()
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start dyndns serve");
+        let mut frontend = UnixFrontend {
+            child,
+            socket: socket.to_path_buf(),
+        };
+        let ready = eventually(Duration::from_secs(20), || {
+            if let Ok(Some(status)) = frontend.child.try_wait() {
+                panic!(
+                    "frontend exited with {status}: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::os::unix::net::UnixStream::connect(socket).is_ok()
+        });
+        assert!(ready, "the frontend never listened on {}", socket.display());
+        frontend
+    }
+
+    pub fn start_frontend(&self) -> Frontend {
+        self.spawn_frontend(self.serve_command())
     }
 
     /// `dyndns serve` as `nobody`, without `--allow-root`, as the packaged service runs it (after
@@ -325,10 +368,20 @@ pub fn http_get(
     credentials: Option<(&str, &str)>,
     headers: &[(&str, &str)],
 ) -> Response {
-    let mut stream = TcpStream::connect(address).expect("connect to the frontend");
+    let stream = TcpStream::connect(address).expect("connect to the frontend");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
+    exchange(stream, path_and_query, credentials, headers)
+}
+
+/// Writes one GET with `Connection: close` and reads the answer to EOF.
+fn exchange(
+    mut stream: impl Read + Write,
+    path_and_query: &str,
+    credentials: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+) -> Response {
     let mut request =
         format!("GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     if let Some((user, password)) = credentials {
@@ -346,6 +399,36 @@ pub fn http_get(
 }
 
 impl Drop for Frontend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `dyndns serve` on a unix socket, stopped on drop.
+pub struct UnixFrontend {
+    pub child: Child,
+    pub socket: PathBuf,
+}
+
+impl UnixFrontend {
+    /// One HTTP/1.1 GET over the socket, read to EOF.
+    pub fn get(
+        &self,
+        path_and_query: &str,
+        credentials: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let stream =
+            std::os::unix::net::UnixStream::connect(&self.socket).expect("connect to the socket");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        exchange(stream, path_and_query, credentials, headers)
+    }
+}
+
+impl Drop for UnixFrontend {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
