@@ -1,0 +1,500 @@
+//! Why this exists: turns the file as written (`raw.rs`) into the checked [`Config`], and is the
+//! one place that decides what a valid config is; every refusal names file:line:column:key.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::locate::{self, Step};
+use crate::names::HostPattern;
+use crate::raw::{RawConfig, RawZoneFile};
+use crate::{
+    names, password_hash, user_name, AuthMode, BackendKind, Backends, ClientAddressHeader, Config,
+    ConfigError, FrontendConfig, Limits, Listen, PleskConfig, User, WorkerConfig, Zone,
+    ZoneFileConfig,
+};
+
+/// Checks config text; `path` names it in errors and anchors relative paths.
+pub(crate) fn parse(source: &str, path: &Path) -> Result<Config, ConfigError> {
+    let checker = Checker { source, path };
+    let raw = checker.deserialize()?;
+    checker.check(raw)
+}
+
+struct Checker<'a> {
+    source: &'a str,
+    path: &'a Path,
+}
+
+impl Checker<'_> {
+    fn deserialize(&self) -> Result<RawConfig, ConfigError> {
+        let deserializer = toml::Deserializer::new(self.source);
+        serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let mut key = err.path().to_string();
+            if key == "." {
+                key.clear();
+            }
+            let inner = err.into_inner();
+            let message = inner.message().to_string();
+            // serde reports an unknown or missing key at its table; name the key itself.
+            let named = ["unknown field `", "missing field `"]
+                .iter()
+                .find_map(|prefix| {
+                    message
+                        .strip_prefix(prefix)
+                        .and_then(|rest| rest.split('`').next())
+                });
+            if let Some(field) = named {
+                if key.is_empty() {
+                    key = field.to_string();
+                } else if !key.ends_with(&format!(".{field}")) && key != field {
+                    key = format!("{key}.{field}");
+                }
+            }
+            let (line, column) = inner
+                .span()
+                .map_or((1, 1), |span| locate::line_column(self.source, span.start));
+            ConfigError {
+                path: self.path.to_path_buf(),
+                line,
+                column,
+                key,
+                message,
+            }
+        })
+    }
+
+    fn error(&self, path: &[Step], message: impl Into<String>) -> ConfigError {
+        let (line, column) = locate::offset_of(self.source, path)
+            .map_or((1, 1), |offset| locate::line_column(self.source, offset));
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            key: locate::render(path),
+            message: message.into(),
+        }
+    }
+
+    fn resolve(&self, value: &str) -> PathBuf {
+        let path = Path::new(value);
+        if path.is_absolute() {
+            return path.to_path_buf();
+        }
+        let folder = self.path.parent().unwrap_or_else(|| Path::new("."));
+        folder.join(path)
+    }
+
+    fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let frontend = self.check_frontend(&raw)?;
+        let zones = self.check_zones(&raw)?;
+        let (users, password_hash_files) = self.check_users(&raw, &zones, frontend.auth)?;
+        let backends = self.check_backends(&raw)?;
+        let backend = match raw.worker.backend.as_str() {
+            "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
+            "zonefile" if backends.zonefile.is_some() => BackendKind::ZoneFile,
+            "plesk" | "zonefile" => {
+                return Err(self.error(
+                    &key_path(&["worker", "backend"]),
+                    format!("there is no [backend.{}] table", raw.worker.backend),
+                ))
+            }
+            other => {
+                return Err(self.error(
+                    &key_path(&["worker", "backend"]),
+                    format!("unknown backend `{other}` (expected `plesk` or `zonefile`)"),
+                ))
+            }
+        };
+        let rescan_secs = raw.worker.rescan_secs.unwrap_or(5);
+        if rescan_secs == 0 {
+            return Err(self.error(&key_path(&["worker", "rescan_secs"]), "must be at least 1"));
+        }
+        let failed_keep = match raw.worker.failed_keep_days.unwrap_or(30) {
+            0 => None,
+            days @ 1..=36_500 => Some(Duration::from_secs(days * 86_400)),
+            _ => {
+                return Err(self.error(
+                    &key_path(&["worker", "failed_keep_days"]),
+                    "must be at most 36500 (use 0 to keep dead letters for ever)",
+                ))
+            }
+        };
+        Ok(Config {
+            source: self.path.to_path_buf(),
+            frontend,
+            spool_dir: self.resolve(&raw.spool.dir),
+            worker: WorkerConfig {
+                backend,
+                state_dir: self.resolve(&raw.worker.state_dir),
+                rescan: Duration::from_secs(rescan_secs),
+                failed_keep,
+            },
+            zones,
+            users,
+            password_hash_files,
+            backends,
+        })
+    }
+
+    fn check_frontend(&self, raw: &RawConfig) -> Result<FrontendConfig, ConfigError> {
+        let section = &raw.frontend;
+        let listen = match section.listen.strip_prefix("unix:") {
+            Some(socket) if !socket.is_empty() => Listen::Unix(self.resolve(socket)),
+            Some(_) => {
+                return Err(self.error(
+                    &key_path(&["frontend", "listen"]),
+                    "`unix:` needs a socket path",
+                ))
+            }
+            None => Listen::Tcp(section.listen.parse().map_err(|_| {
+                self.error(
+                    &key_path(&["frontend", "listen"]),
+                    format!(
+                        "`{}` is neither `IP:PORT` nor `unix:/path/to/socket`",
+                        section.listen
+                    ),
+                )
+            })?),
+        };
+        let mut trusted_proxies = Vec::new();
+        for (index, text) in section.trusted_proxies.iter().enumerate() {
+            let net = text
+                .parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    let mut path = key_path(&["frontend", "trusted_proxies"]);
+                    path.push(Step::Index(index));
+                    self.error(&path, format!("`{text}` is not an address or CIDR network"))
+                })?;
+            trusted_proxies.push(net);
+        }
+        let auth = match section.auth.as_deref() {
+            None | Some("builtin") => AuthMode::Builtin,
+            Some("proxy") => AuthMode::Proxy,
+            Some(other) => {
+                return Err(self.error(
+                    &key_path(&["frontend", "auth"]),
+                    format!("unknown auth mode `{other}` (expected `builtin` or `proxy`)"),
+                ))
+            }
+        };
+        if auth == AuthMode::Proxy && trusted_proxies.is_empty() && matches!(listen, Listen::Tcp(_))
+        {
+            return Err(self.error(
+                &key_path(&["frontend", "auth"]),
+                "`proxy` auth needs `trusted_proxies` (or a unix socket listener): otherwise anyone could name a user",
+            ));
+        }
+        let proxy_user_header = section
+            .proxy_user_header
+            .clone()
+            .unwrap_or_else(|| "X-Remote-User".into());
+        if invalid_header_name(&proxy_user_header) {
+            return Err(self.error(
+                &key_path(&["frontend", "proxy_user_header"]),
+                format!("`{proxy_user_header}` is not a valid HTTP header name"),
+            ));
+        }
+        let client_address_header = match section.client_address_header.as_deref() {
+            None => ClientAddressHeader::XForwardedFor,
+            Some(name) => [
+                ClientAddressHeader::XForwardedFor,
+                ClientAddressHeader::XRealIp,
+                ClientAddressHeader::Forwarded,
+            ]
+            .into_iter()
+            .find(|known| known.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                self.error(
+                    &key_path(&["frontend", "client_address_header"]),
+                    format!("unknown header `{name}` (expected `X-Forwarded-For`, `X-Real-IP` or `Forwarded`)"),
+                )
+            })?,
+        };
+        let limits = section
+            .limits
+            .as_ref()
+            .map_or(Limits::DEFAULT, |raw| Limits {
+                per_user_per_minute: raw
+                    .per_user_per_minute
+                    .unwrap_or(Limits::DEFAULT.per_user_per_minute),
+                per_source_per_minute: raw
+                    .per_source_per_minute
+                    .unwrap_or(Limits::DEFAULT.per_source_per_minute),
+                auth_failures_per_source_per_minute: raw
+                    .auth_failures_per_source_per_minute
+                    .unwrap_or(Limits::DEFAULT.auth_failures_per_source_per_minute),
+                ipv6_source_prefix: raw
+                    .ipv6_source_prefix
+                    .unwrap_or(Limits::DEFAULT.ipv6_source_prefix),
+            });
+        if !Limits::IPV6_SOURCE_PREFIXES.contains(&limits.ipv6_source_prefix) {
+            return Err(self.error(
+                &key_path(&["frontend", "limits", "ipv6_source_prefix"]),
+                format!(
+                    "{} is not a prefix length from {} to {} (shorter ones put whole providers in one bucket)",
+                    limits.ipv6_source_prefix,
+                    Limits::IPV6_SOURCE_PREFIXES.start(),
+                    Limits::IPV6_SOURCE_PREFIXES.end()
+                ),
+            ));
+        }
+        Ok(FrontendConfig {
+            listen,
+            trusted_proxies,
+            auth,
+            proxy_user_header,
+            client_address_header,
+            limits,
+        })
+    }
+
+    fn check_zones(&self, raw: &RawConfig) -> Result<Vec<Zone>, ConfigError> {
+        if raw.zone.is_empty() {
+            return Err(self.error(
+                &key_path(&["zone"]),
+                "no [[zone]] is configured: updates would be refused for every host",
+            ));
+        }
+        let mut zones: Vec<Zone> = Vec::new();
+        for (index, entry) in raw.zone.iter().enumerate() {
+            let at = |key: &str| {
+                vec![
+                    Step::Key("zone".into()),
+                    Step::Index(index),
+                    Step::Key(key.into()),
+                ]
+            };
+            let name = names::normalize_host(&entry.name)
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|err| self.error(&at("name"), format!("`{}`: {err}", entry.name)))?;
+            if zones.iter().any(|zone| zone.name == name) {
+                return Err(self.error(&at("name"), format!("zone `{name}` is configured twice")));
+            }
+            let backend_zone = match &entry.backend_zone {
+                Some(text) => names::normalize_host(text)
+                    .map(std::borrow::Cow::into_owned)
+                    .map_err(|err| self.error(&at("backend_zone"), format!("`{text}`: {err}")))?,
+                None => name.clone(),
+            };
+            if !names::is_at_or_below(&name, &backend_zone) {
+                return Err(self.error(
+                    &at("backend_zone"),
+                    format!("`{backend_zone}` must be `{name}` or a parent of it"),
+                ));
+            }
+            let ttl = entry.ttl.unwrap_or(60);
+            if !(1..=86_400).contains(&ttl) {
+                return Err(self.error(&at("ttl"), "must be between 1 and 86400 seconds"));
+            }
+            zones.push(Zone {
+                name,
+                backend_zone,
+                ttl,
+                allow_private_addresses: entry.allow_private_addresses.unwrap_or(false),
+            });
+        }
+        Ok(zones)
+    }
+
+    fn check_users(
+        &self,
+        raw: &RawConfig,
+        zones: &[Zone],
+        auth: AuthMode,
+    ) -> Result<(Vec<User>, Vec<PathBuf>), ConfigError> {
+        let mut users: Vec<User> = Vec::new();
+        let mut hash_files = Vec::new();
+        for (index, entry) in raw.user.iter().enumerate() {
+            let at = |key: &str| {
+                vec![
+                    Step::Key("user".into()),
+                    Step::Index(index),
+                    Step::Key(key.into()),
+                ]
+            };
+            if let Some(problem) = user_name::user_name_problem(&entry.name) {
+                return Err(self.error(&at("name"), problem.to_string()));
+            }
+            if entry.name.contains(':') {
+                return Err(self.error(
+                    &at("name"),
+                    "it contains `:`, which HTTP Basic auth cannot carry in a user name",
+                ));
+            }
+            if users.iter().any(|user| user.name == entry.name) {
+                return Err(self.error(
+                    &at("name"),
+                    format!("user `{}` is configured twice", entry.name),
+                ));
+            }
+            let password_hash = match (&entry.password_hash, &entry.password_hash_file) {
+                (Some(_), Some(_)) => {
+                    return Err(self.error(
+                        &at("password_hash_file"),
+                        "give `password_hash` or `password_hash_file`, not both",
+                    ))
+                }
+                (Some(hash), None) => {
+                    let hash = hash.trim();
+                    password_hash::check_hash(hash)
+                        .map_err(|err| self.error(&at("password_hash"), err.to_string()))?;
+                    Some(hash.to_string())
+                }
+                (None, Some(file)) => {
+                    let file = self.resolve(file);
+                    let text = std::fs::read_to_string(&file).map_err(|err| {
+                        self.error(
+                            &at("password_hash_file"),
+                            format!("cannot read {}: {err}", file.display()),
+                        )
+                    })?;
+                    let hash = text.trim();
+                    password_hash::check_hash(hash).map_err(|err| {
+                        self.error(
+                            &at("password_hash_file"),
+                            format!("{}: {err}", file.display()),
+                        )
+                    })?;
+                    let hash = hash.to_string();
+                    hash_files.push(file);
+                    Some(hash)
+                }
+                (None, None) if auth == AuthMode::Proxy => None,
+                (None, None) => {
+                    return Err(self.error(
+                        &[Step::Key("user".into()), Step::Index(index)],
+                        format!(
+                            "user `{}` needs `password_hash` or `password_hash_file`",
+                            entry.name
+                        ),
+                    ))
+                }
+            };
+            let mut hosts = Vec::new();
+            for (host_index, text) in entry.hosts.iter().enumerate() {
+                let mut path = at("hosts");
+                path.push(Step::Index(host_index));
+                let pattern = HostPattern::parse(text)
+                    .map_err(|err| self.error(&path, format!("`{text}`: {err}")))?;
+                if !zones
+                    .iter()
+                    .any(|zone| names::is_at_or_below(pattern.anchor(), &zone.name))
+                {
+                    return Err(
+                        self.error(&path, format!("`{text}` is outside every configured zone"))
+                    );
+                }
+                hosts.push(pattern);
+            }
+            users.push(User {
+                name: entry.name.clone(),
+                password_hash,
+                hosts,
+            });
+        }
+        Ok((users, hash_files))
+    }
+
+    fn check_backends(&self, raw: &RawConfig) -> Result<Backends, ConfigError> {
+        let plesk = match &raw.backend.plesk {
+            None => None,
+            Some(section) => {
+                let command = section
+                    .command
+                    .clone()
+                    .unwrap_or_else(|| vec!["plesk".into(), "bin".into(), "dns".into()]);
+                let command =
+                    self.check_argv(command, &key_path(&["backend", "plesk", "command"]))?;
+                let timeout_secs = section.timeout_secs.unwrap_or(30);
+                if timeout_secs == 0 {
+                    return Err(self.error(
+                        &key_path(&["backend", "plesk", "timeout_secs"]),
+                        "must be at least 1",
+                    ));
+                }
+                Some(PleskConfig {
+                    command,
+                    timeout: Duration::from_secs(timeout_secs),
+                })
+            }
+        };
+        let zonefile = match &raw.backend.zonefile {
+            None => None,
+            Some(section) => Some(self.check_zonefile(section)?),
+        };
+        Ok(Backends { plesk, zonefile })
+    }
+
+    fn check_zonefile(&self, section: &RawZoneFile) -> Result<ZoneFileConfig, ConfigError> {
+        let reload = match &section.reload {
+            None => None,
+            Some(argv) => {
+                Some(self.check_argv(argv.clone(), &key_path(&["backend", "zonefile", "reload"]))?)
+            }
+        };
+        let reload_timeout_secs = section.reload_timeout_secs.unwrap_or(30);
+        if reload_timeout_secs == 0 {
+            return Err(self.error(
+                &key_path(&["backend", "zonefile", "reload_timeout_secs"]),
+                "must be at least 1",
+            ));
+        }
+        // Names the backend writes into a zone file it creates: refused here, not at the first change.
+        for (key, value) in [
+            ("nameserver", &section.nameserver),
+            ("hostmaster", &section.hostmaster),
+        ] {
+            if let Some(value) = value {
+                names::absolute_domain_name(value).map_err(|err| {
+                    self.error(
+                        &key_path(&["backend", "zonefile", key]),
+                        format!("`{value}`: {err}"),
+                    )
+                })?;
+            }
+        }
+        Ok(ZoneFileConfig {
+            path: self.resolve(&section.path),
+            reload,
+            reload_timeout: Duration::from_secs(reload_timeout_secs),
+            nameserver: section.nameserver.clone(),
+            hostmaster: section.hostmaster.clone(),
+        })
+    }
+
+    /// An argv must name a program; a relative program path with a `/` resolves like other paths,
+    /// a bare name is looked up in the worker's fixed PATH.
+    fn check_argv(&self, mut argv: Vec<String>, path: &[Step]) -> Result<Vec<String>, ConfigError> {
+        let Some(program) = argv.first() else {
+            return Err(self.error(
+                path,
+                "must name a program (an argv list, never a shell command)",
+            ));
+        };
+        if program.is_empty() {
+            return Err(self.error(path, "the program name is empty"));
+        }
+        if program.contains('/') && !Path::new(program).is_absolute() {
+            argv[0] = self.resolve(program).to_string_lossy().into_owned();
+        }
+        Ok(argv)
+    }
+}
+
+fn key_path(keys: &[&str]) -> Vec<Step> {
+    keys.iter()
+        .map(|key| Step::Key((*key).to_string()))
+        .collect()
+}
+
+/// HTTP header names are RFC 7230 tokens.
+fn invalid_header_name(name: &str) -> bool {
+    name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}

@@ -1,0 +1,210 @@
+//! Why this exists: the checked config as both binaries use it, one type per section; `check.rs`
+//! builds it from the file, so nothing here can hold a value the checks refused.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::names::HostPattern;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from; relative paths inside it were resolved against its folder.
+    pub source: PathBuf,
+    pub frontend: FrontendConfig,
+    pub spool_dir: PathBuf,
+    pub worker: WorkerConfig,
+    pub zones: Vec<Zone>,
+    pub users: Vec<User>,
+    /// The `password_hash_file` of each user that has one (one entry per such user), so
+    /// `check-config` can judge who may read the secrets; every other hash is in the file itself.
+    pub password_hash_files: Vec<PathBuf>,
+    pub backends: Backends,
+}
+
+impl Config {
+    /// Whether the config file itself holds a password hash (and so must not be readable by all).
+    pub fn holds_password_hashes(&self) -> bool {
+        let hashed = self
+            .users
+            .iter()
+            .filter(|user| user.password_hash.is_some())
+            .count();
+        hashed > self.password_hash_files.len()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// The frontend checks HTTP Basic credentials against `[[user]] password_hash`.
+    Builtin,
+    /// A trusted reverse proxy authenticated the user and names them in `proxy_user_header`.
+    Proxy,
+}
+
+#[derive(Debug, Clone)]
+pub struct FrontendConfig {
+    pub listen: Listen,
+    pub trusted_proxies: Vec<IpNet>,
+    pub auth: AuthMode,
+    pub proxy_user_header: String,
+    /// The one header a trusted proxy names the client in; the others are ignored.
+    pub client_address_header: ClientAddressHeader,
+    pub limits: Limits,
+}
+
+/// Where a trusted proxy puts the client's address. One, chosen by the operator: a proxy overwrites
+/// only the header it sets, so reading any other would let the client choose its own address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAddressHeader {
+    /// `X-Forwarded-For`: the rightmost address that is not a trusted proxy.
+    XForwardedFor,
+    /// `X-Real-IP`: one address.
+    XRealIp,
+    /// RFC 7239 `Forwarded`: the rightmost `for=` address that is not a trusted proxy.
+    Forwarded,
+}
+
+impl ClientAddressHeader {
+    /// The header's name as the config spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAddressHeader::XForwardedFor => "X-Forwarded-For",
+            ClientAddressHeader::XRealIp => "X-Real-IP",
+            ClientAddressHeader::Forwarded => "Forwarded",
+        }
+    }
+}
+
+/// Requests per minute; 0 switches a limit off. Only accepted changes and failed logins count:
+/// a router repeating an unchanged address (`nochg`) is never limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub per_user_per_minute: u32,
+    pub per_source_per_minute: u32,
+    pub auth_failures_per_source_per_minute: u32,
+    /// IPv6 sources are counted per network of this prefix length: one subscriber usually gets a
+    /// whole /64 (or more) and can use any address in it.
+    pub ipv6_source_prefix: u8,
+}
+
+impl Limits {
+    /// Generous enough for a router that changes address every few seconds; tight enough to stop a
+    /// script gone wild or a password guesser.
+    pub const DEFAULT: Limits = Limits {
+        per_user_per_minute: 60,
+        per_source_per_minute: 120,
+        auth_failures_per_source_per_minute: 10,
+        ipv6_source_prefix: 64,
+    };
+
+    /// Shorter prefixes would put whole providers into one bucket.
+    pub const IPV6_SOURCE_PREFIXES: std::ops::RangeInclusive<u8> = 32..=128;
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Which `[backend.*]` table applies changes.
+    pub backend: BackendKind,
+    pub state_dir: PathBuf,
+    /// How often the spool is rescanned in case a filesystem event was lost.
+    pub rescan: Duration,
+    /// How long dead letters stay in `failed/`; `None` keeps them for ever (`failed_keep_days = 0`).
+    pub failed_keep: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Plesk,
+    ZoneFile,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Plesk => "plesk",
+            BackendKind::ZoneFile => "zonefile",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// Updates are allowed for this name and the names below it.
+    pub name: String,
+    /// The zone as the backend knows it; equal to `name` or a parent of it.
+    pub backend_zone: String,
+    pub ttl: u32,
+    pub allow_private_addresses: bool,
+}
+
+impl Zone {
+    /// `host` relative to the backend zone (`home.dyn` in `example.com`; empty at the apex);
+    /// `None` when `host` does not lie in the backend zone.
+    pub fn label_of(&self, host: &str) -> Option<String> {
+        if host == self.backend_zone {
+            return Some(String::new());
+        }
+        host.strip_suffix(&self.backend_zone)?
+            .strip_suffix('.')
+            .map(str::to_owned)
+    }
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub name: String,
+    /// PHC string (argon2) or bcrypt; `None` only in proxy auth mode.
+    pub password_hash: Option<String>,
+    pub hosts: Vec<HostPattern>,
+}
+
+impl User {
+    pub fn may_update(&self, host: &str) -> bool {
+        self.hosts.iter().any(|pattern| pattern.matches(host))
+    }
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("name", &self.name)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<masked>"),
+            )
+            .field("hosts", &self.hosts)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Backends {
+    pub plesk: Option<PleskConfig>,
+    pub zonefile: Option<ZoneFileConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PleskConfig {
+    /// argv prefix, never a shell: `["plesk", "bin", "dns"]`.
+    pub command: Vec<String>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ZoneFileConfig {
+    /// May contain `{zone}`, replaced by the backend zone.
+    pub path: PathBuf,
+    pub reload: Option<Vec<String>>,
+    pub reload_timeout: Duration,
+    pub nameserver: Option<String>,
+    pub hostmaster: Option<String>,
+}
