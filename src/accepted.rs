@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{PoisonError, RwLock};
 use std::time::SystemTime;
 
 use dyndns_queue::{AppliedState, FamilyState, SpoolDirs, MAX_FUTURE};
@@ -107,7 +107,7 @@ impl Accepted {
 
     /// The families of `wanted` that differ from the last accepted addresses of `host`.
     pub fn changed(&self, host: &str, wanted: Addresses) -> Changed {
-        let hosts = self.hosts.read().expect("accepted map lock poisoned");
+        let hosts = self.hosts.read().unwrap_or_else(PoisonError::into_inner);
         let known = hosts.get(host).copied().unwrap_or_default();
         Changed {
             v4: wanted
@@ -121,7 +121,7 @@ impl Accepted {
 
     /// Remembers addresses accepted for `host` at `since`, unless a newer job already set them.
     pub fn record(&self, host: &str, addresses: Addresses, since: SystemTime) {
-        let mut hosts = self.hosts.write().expect("accepted map lock poisoned");
+        let mut hosts = self.hosts.write().unwrap_or_else(PoisonError::into_inner);
         let entry = hosts.entry(host.to_string()).or_default();
         if let Some(v4) = addresses.v4 {
             if entry.v4.is_none_or(|old| old.since <= since) {
@@ -149,7 +149,11 @@ impl Accepted {
             .and_then(|meta| meta.modified())
             .ok();
         if modified.is_none()
-            || *self.state_seen.read().expect("state time lock poisoned") == modified
+            || *self
+                .state_seen
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                == modified
         {
             return None;
         }
@@ -160,9 +164,12 @@ impl Accepted {
                 return None;
             }
         };
-        *self.state_seen.write().expect("state time lock poisoned") = modified;
+        *self
+            .state_seen
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = modified;
         let mut newest = None;
-        let mut hosts = self.hosts.write().expect("accepted map lock poisoned");
+        let mut hosts = self.hosts.write().unwrap_or_else(PoisonError::into_inner);
         for (host, host_state) in state.hosts() {
             for family in [&host_state.ipv4, &host_state.ipv6].into_iter().flatten() {
                 newest = newest.max(Some(family.handled_received_at));

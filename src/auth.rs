@@ -2,7 +2,7 @@
 //! is remembered as a keyed hash (compared in constant time) and argon2 runs once per user and process.
 
 use rustc_hash::FxHashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -106,6 +106,10 @@ pub struct Verifier {
 impl Verifier {
     pub fn new(users: &[User]) -> Verifier {
         let key: [u8; 32] = rand::random();
+        #[expect(
+            clippy::expect_used,
+            reason = "an invariant of HMAC, stated in the message"
+        )]
         let keyed = KeyedHash::new_from_slice(&key).expect("HMAC takes keys of any length");
         let parallel = std::thread::available_parallelism().map_or(2, usize::from);
         Verifier {
@@ -136,7 +140,7 @@ impl Verifier {
         if let Some(known) = self
             .remembered
             .read()
-            .expect("credential cache lock poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(credentials.user)
         {
             if bool::from(known.ct_eq(&digest)) {
@@ -164,7 +168,7 @@ impl Verifier {
         if matches && known_user {
             self.remembered
                 .write()
-                .expect("credential cache lock poisoned")
+                .unwrap_or_else(PoisonError::into_inner)
                 .insert(credentials.user.to_string(), digest);
         }
         matches && known_user

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -113,7 +113,7 @@ impl RateLimits {
         let source_blocked = self
             .blocked
             .read()
-            .expect("rate limit lock poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&source)
             .is_some_and(|until| *until > now);
         if !source_blocked {
@@ -122,7 +122,7 @@ impl RateLimits {
         let user_blocked = self
             .blocked_users
             .read()
-            .expect("rate limit lock poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&(source, user.to_string()))
             .is_some_and(|until| *until > now);
         if user_blocked {
@@ -145,7 +145,7 @@ impl RateLimits {
         if limiter.check_key(&source).is_err() {
             self.blocked
                 .write()
-                .expect("rate limit lock poisoned")
+                .unwrap_or_else(PoisonError::into_inner)
                 .insert(source, until);
             self.any_blocked.store(true, Ordering::Relaxed);
         }
@@ -154,7 +154,7 @@ impl RateLimits {
             if limiter.check_key(&key).is_err() {
                 self.blocked_users
                     .write()
-                    .expect("rate limit lock poisoned")
+                    .unwrap_or_else(PoisonError::into_inner)
                     .insert(key, until);
             }
         }
@@ -177,9 +177,9 @@ impl RateLimits {
         let now = Instant::now();
         self.blocked_users
             .write()
-            .expect("rate limit lock poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .retain(|_, until| *until > now);
-        let mut blocked = self.blocked.write().expect("rate limit lock poisoned");
+        let mut blocked = self.blocked.write().unwrap_or_else(PoisonError::into_inner);
         blocked.retain(|_, until| *until > now);
         self.any_blocked
             .store(!blocked.is_empty(), Ordering::Relaxed);

@@ -1,6 +1,9 @@
 //! The command lines operators type: config checks that point at the mistake, password hashing,
 //! help and version on both binaries.
 
+// Test code: a failed unwrap is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 use std::io::Write;

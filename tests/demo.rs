@@ -2,6 +2,9 @@
 //! process (the real `dyndns-worker` binary), and the curl line it prints really changes the zone file
 //! it names.
 
+// Test code: a failed unwrap is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 use std::io::{BufRead, BufReader};

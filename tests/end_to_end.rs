@@ -1,6 +1,9 @@
 //! The core story with the real binaries: a router's update is spooled durably, `dyndns-worker` applies
 //! it through (fake) Plesk, and nothing accepted is lost across crashes or overlapping runs.
 
+// Test code: a failed unwrap is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 use std::os::unix::fs::symlink;

@@ -2,6 +2,9 @@
 //! the packaged owners and modes, and refuses to start (or reports unhealthy) when that user cannot
 //! spool. Everything else starts the frontend as root with `--allow-root`; these tests do not.
 
+// Test code: a failed unwrap is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 use std::os::unix::fs::PermissionsExt;
