@@ -55,23 +55,7 @@ pub(crate) fn write_then_rename(
     bytes: &[u8],
     mode: u32,
 ) -> Result<(), DurableError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(OFlag::O_NOFOLLOW.bits())
-        .open(tmp)
-        .map_err(step("create", tmp))?;
-    let mut guard = TempFileGuard { path: Some(tmp) };
-    file.write_all(bytes).map_err(step("write", tmp))?;
-    file.sync_all().map_err(step("fsync", tmp))?;
-    std::fs::rename(tmp, dest).map_err(|source| DurableError::Rename {
-        from: tmp.to_path_buf(),
-        to: dest.to_path_buf(),
-        source,
-    })?;
-    guard.path = None; // renamed away: nothing left to clean up
-    Ok(())
+    create_write_rename(tmp, dest, bytes, mode, |_| Ok(()))
 }
 
 /// Opens a directory for fsyncing its entries. Symlinked spool or state directories are the
@@ -102,6 +86,25 @@ pub(crate) fn write_exact_then_rename(
     gid: Option<u32>,
 ) -> Result<(), DurableError> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    create_write_rename(tmp, dest, bytes, mode, |file| {
+        let metadata = file.metadata().map_err(step("inspect", tmp))?;
+        if let Some(gid) = gid.filter(|gid| *gid != metadata.gid()) {
+            std::os::unix::fs::fchown(file, None, Some(gid))
+                .map_err(step("change the group of", tmp))?;
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(step("set the mode of", tmp))
+    })
+}
+
+/// The steps both writers share; `prepare` runs on the new, still empty file.
+fn create_write_rename(
+    tmp: &Path,
+    dest: &Path,
+    bytes: &[u8],
+    mode: u32,
+    prepare: impl FnOnce(&File) -> Result<(), DurableError>,
+) -> Result<(), DurableError> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -110,13 +113,7 @@ pub(crate) fn write_exact_then_rename(
         .open(tmp)
         .map_err(step("create", tmp))?;
     let mut guard = TempFileGuard { path: Some(tmp) };
-    let metadata = file.metadata().map_err(step("inspect", tmp))?;
-    if let Some(gid) = gid.filter(|gid| *gid != metadata.gid()) {
-        std::os::unix::fs::fchown(&file, None, Some(gid))
-            .map_err(step("change the group of", tmp))?;
-    }
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(step("set the mode of", tmp))?;
+    prepare(&file)?;
     file.write_all(bytes).map_err(step("write", tmp))?;
     file.sync_all().map_err(step("fsync", tmp))?;
     std::fs::rename(tmp, dest).map_err(|source| DurableError::Rename {

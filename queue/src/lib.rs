@@ -15,6 +15,7 @@
 
 mod durable;
 mod failed;
+mod hostile;
 mod job;
 mod pending;
 mod probe;

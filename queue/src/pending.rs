@@ -3,15 +3,10 @@
 //! must not hang the frontend's start, a symlink must not be followed, a huge file must not be read.
 //! The same hostile-file rules as the worker's reader, for a reader without the worker's lock.
 
-use std::fs::OpenOptions;
-use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-use nix::fcntl::OFlag;
-
-use crate::job::{Job, JobError, MAX_JOB_BYTES};
+use crate::hostile;
+use crate::job::{Job, JobError};
 use crate::spool::{SpoolDirs, SpoolError};
 
 /// What `new/` and `cur/` hold, read without claiming anything.
@@ -48,67 +43,15 @@ impl SpoolDirs {
     }
 }
 
-/// Reads and parses one spool file as hostile: `O_NOFOLLOW | O_NONBLOCK`, a regular file with one
-/// link, at most [`MAX_JOB_BYTES`].
+/// Reads and parses one spool file as hostile ([`hostile::read_job_bytes`]).
 pub(crate) fn read_job_file(path: &Path) -> Result<Job, JobError> {
-    let read_error = |source| JobError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
-        .open(path)
-        .map_err(
-            |source| match Errno::from_raw(source.raw_os_error().unwrap_or(0)) {
-                Errno::ELOOP => JobError::Symlink,
-                // open(2) on a Unix socket fails this way instead of opening it.
-                Errno::ENXIO => JobError::NotRegular("socket"),
-                _ => read_error(source),
-            },
-        )?;
-    let metadata = file.metadata().map_err(read_error)?;
-    if !metadata.is_file() {
-        return Err(JobError::NotRegular(kind_of(&metadata.file_type())));
-    }
-    if metadata.nlink() != 1 {
-        return Err(JobError::HardLinked(metadata.nlink()));
-    }
-    if metadata.len() > MAX_JOB_BYTES {
-        return Err(JobError::TooLarge(metadata.len()));
-    }
-    // The file may grow after fstat; one byte over the cap is enough to know.
-    let mut bytes = Vec::new();
-    file.take(MAX_JOB_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    if read > MAX_JOB_BYTES {
-        return Err(JobError::TooLarge(read));
-    }
-    Job::parse(&bytes)
-}
-
-/// Words for the kind of a non-regular file, for reasons and logs.
-fn kind_of(file_type: &std::fs::FileType) -> &'static str {
-    if file_type.is_dir() {
-        "directory"
-    } else if file_type.is_fifo() {
-        "fifo"
-    } else if file_type.is_socket() {
-        "socket"
-    } else if file_type.is_block_device() {
-        "block device"
-    } else if file_type.is_char_device() {
-        "character device"
-    } else {
-        "special file"
-    }
+    Job::parse(&hostile::read_job_bytes(path)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::job::MAX_JOB_BYTES;
     use crate::SpoolWriter;
     use std::net::Ipv4Addr;
     use std::sync::mpsc;

@@ -9,8 +9,8 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -19,7 +19,8 @@ use nix::fcntl::{Flock, FlockArg, OFlag};
 
 use crate::durable;
 use crate::failed;
-use crate::job::{Job, JobError, MAX_JOB_BYTES};
+use crate::hostile;
+use crate::job::{Job, JobError};
 use crate::spool::{check_name, SpoolDirs, SpoolError};
 
 /// Mode of `worker.lock`: only root has any business with it.
@@ -254,62 +255,25 @@ impl SpoolDirs {
     }
 }
 
-/// Opens and reads `path` as hostile input; see [`SpoolLock::take_claimed`].
+/// Opens and reads `path` as hostile input ([`hostile::read_job_bytes`]); an I/O failure that may
+/// pass is [`TakeError::NotYet`], a vanished file [`TakeError::Vanished`].
 fn read_hostile(path: &Path) -> Result<Vec<u8>, TakeError> {
-    let read_error = |source: io::Error| {
-        let errno = Errno::from_raw(source.raw_os_error().unwrap_or(0));
-        if errno == Errno::ENOENT {
-            TakeError::Vanished {
-                path: path.to_path_buf(),
+    hostile::read_job_bytes(path).map_err(|err| match err {
+        JobError::Read { path, source } => {
+            let errno = Errno::from_raw(source.raw_os_error().unwrap_or(0));
+            if errno == Errno::ENOENT {
+                TakeError::Vanished { path }
+            } else if may_pass(errno) {
+                TakeError::NotYet {
+                    path,
+                    cause: source,
+                }
+            } else {
+                TakeError::Rejected(JobError::Read { path, source })
             }
-        } else if may_pass(errno) {
-            TakeError::NotYet {
-                path: path.to_path_buf(),
-                cause: source,
-            }
-        } else {
-            TakeError::Rejected(JobError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
         }
-    };
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
-        .open(path)
-        .map_err(
-            |source| match Errno::from_raw(source.raw_os_error().unwrap_or(0)) {
-                Errno::ELOOP => TakeError::Rejected(JobError::Symlink),
-                // open(2) on a Unix socket fails this way instead of opening it.
-                Errno::ENXIO => TakeError::Rejected(JobError::NotRegular("socket")),
-                _ => read_error(source),
-            },
-        )?;
-    let metadata = file.metadata().map_err(read_error)?;
-    if !metadata.is_file() {
-        return Err(TakeError::Rejected(JobError::NotRegular(kind_of(
-            &metadata.file_type(),
-        ))));
-    }
-    // A second link means the file is also somewhere else, e.g. a secret the frontend
-    // cannot read but hoped root would quote back in an error.
-    if metadata.nlink() != 1 {
-        return Err(TakeError::Rejected(JobError::HardLinked(metadata.nlink())));
-    }
-    if metadata.len() > MAX_JOB_BYTES {
-        return Err(TakeError::Rejected(JobError::TooLarge(metadata.len())));
-    }
-    // The file may grow after fstat; one byte over the cap is enough to know.
-    let mut bytes = Vec::new();
-    file.take(MAX_JOB_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    if read > MAX_JOB_BYTES {
-        return Err(TakeError::Rejected(JobError::TooLarge(read)));
-    }
-    Ok(bytes)
+        other => TakeError::Rejected(other),
+    })
 }
 
 /// Errors after which the same read may well succeed: the file is fine, the moment is not. A
@@ -385,25 +349,6 @@ pub(crate) fn rename_or_vanished(from: &Path, to: &Path) -> Result<(), SpoolErro
             to: to.to_path_buf(),
             cause,
         }),
-    }
-}
-
-/// Words for the kind of a non-regular file, for reasons and logs.
-fn kind_of(file_type: &std::fs::FileType) -> &'static str {
-    if file_type.is_dir() {
-        "directory"
-    } else if file_type.is_fifo() {
-        "fifo"
-    } else if file_type.is_socket() {
-        "socket"
-    } else if file_type.is_block_device() {
-        "block device"
-    } else if file_type.is_char_device() {
-        "character device"
-    } else if file_type.is_symlink() {
-        "symbolic link"
-    } else {
-        "special file"
     }
 }
 
