@@ -1,6 +1,7 @@
 //! Why this exists: the dyndns2 answers in one place, so every endpoint speaks the protocol the same
-//! way (bare codes, `text/plain`, a `Content-Length` body that ddclient 3.10 can read). Lines are
-//! written by hand, not through `core::fmt`: this runs for every `nochg`.
+//! way (bare codes, `text/plain`, a `Content-Length` body that ddclient 3.10 can read). Words and
+//! IPv4 addresses are written by hand, not through `core::fmt`, as this runs for every `nochg`; an
+//! IPv6 address (its `::` compression is not worth repeating) goes through `core::fmt`.
 
 use std::net::IpAddr;
 
