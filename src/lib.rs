@@ -1,20 +1,21 @@
 //! Why this exists: the unprivileged dyndns2 frontend as a library (routes, auth, spooling), so
-//! `main.rs` stays thin and tests build the router with their own state.
+//! `main.rs` stays thin and unit tests build the router with their own state. Only the command line
+//! is public: the binary and its tests need nothing else, and the compiler then finds dead code.
 
-pub mod accepted;
-pub mod app;
-pub mod auth;
-pub mod check;
+mod accepted;
+mod app;
+mod auth;
+mod check;
 pub mod cli;
-pub mod client_addr;
-pub mod demo;
-pub mod demo_worker;
-pub mod limits;
-pub mod logging;
-pub mod memory;
-pub mod reply;
-pub mod request;
-pub mod request_log;
-pub mod serve;
-pub mod start;
-pub mod update;
+mod client_addr;
+mod demo;
+mod demo_worker;
+mod limits;
+mod logging;
+mod memory;
+mod reply;
+mod request;
+mod request_log;
+mod serve;
+mod start;
+mod update;

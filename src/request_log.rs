@@ -40,6 +40,7 @@ impl RequestLog {
         }
     }
 
+    #[cfg(test)]
     pub fn disabled() -> RequestLog {
         RequestLog { writer: None }
     }
