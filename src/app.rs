@@ -63,7 +63,11 @@ impl AppState {
         dirs.probe_writable().map_err(spool_error)?;
         let spool = Arc::new(SpoolWriter::open(&config.spool_dir).map_err(spool_error)?);
         let now = clock();
-        let accepted = Accepted::load(&config.worker.state_dir, &dirs, now);
+        let admissible = |job: &dyndns_queue::Job| {
+            let addresses: Vec<_> = job.addresses().collect();
+            config.check_job(&job.user, &job.host, &addresses).is_ok()
+        };
+        let accepted = Accepted::load(&config.worker.state_dir, &dirs, now, admissible);
         let floor = received_floor(accepted.newest_at_load(), now);
         Ok(AppState {
             verifier: Verifier::new(&config.users),
@@ -75,6 +79,16 @@ impl AppState {
             last_received: AtomicU64::new(floor),
             config,
         })
+    }
+
+    /// Merges news from the worker's state file into the `nochg` memory, and dates new jobs after
+    /// everything it handled: a state file unreadable at start (so the counter began at the clock,
+    /// maybe stepped back) made every job stale, answered `good` and then dropped by the worker.
+    pub fn refresh_from_state(&self) {
+        if let Some(newest) = self.accepted.refresh_from_state() {
+            self.last_received
+                .fetch_max(nanos_since_epoch(newest), Ordering::Relaxed);
+        }
     }
 
     /// A strictly increasing receive time for the next job.
@@ -114,8 +128,11 @@ fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> u64 {
             );
         }
     }
-    newest
-        .duration_since(SystemTime::UNIX_EPOCH)
+    nanos_since_epoch(newest)
+}
+
+fn nanos_since_epoch(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| {
             u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
         })
@@ -321,6 +338,84 @@ path = "zone"
             next < forged.received_at,
             "a forged future job moved the clock floor"
         );
+    }
+
+    #[test]
+    fn an_applied_state_unreadable_at_start_still_raises_the_job_clock_once_read() {
+        // The clock was stepped back and applied.json could not be read at start: new jobs were
+        // dated by the clock, older than what the worker had handled, so each was answered `good`
+        // and then superseded by the worker without a word, until the frontend restarted.
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let path = dyndns_queue::AppliedState::path_in(&config.worker.state_dir);
+        std::fs::write(&path, "{ half written by hand").unwrap();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let app = AppState::new(config, Arc::new(move || now), RequestLog::disabled()).unwrap();
+        assert_eq!(app.received_at(), now);
+
+        let handled = now + Duration::from_secs(3600);
+        let mut state = dyndns_queue::AppliedState::default();
+        state.record_applied(
+            "home.dyn.example.com",
+            "203.0.113.7".parse().unwrap(),
+            handled,
+            handled,
+        );
+        state.save(&path).unwrap();
+        app.refresh_from_state();
+        assert!(app.received_at() > handled);
+    }
+
+    #[test]
+    fn a_pending_job_the_worker_will_refuse_does_not_make_nochg_lie() {
+        // The worker dead-letters a job the config does not allow without recording it, so the
+        // frontend never learns it failed: seeded from it, `nochg` answered for its address until a
+        // restart (a user renamed with jobs pending, or a file planted in new/).
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        let spool = SpoolDirs::at(&config.spool_dir);
+        spool.create_all().unwrap();
+        let writer = SpoolWriter::open(spool.root()).unwrap();
+        let pending = |user: &str, host: &str, address: &str| {
+            let job = dyndns_queue::Job::new(
+                user,
+                host,
+                Some(address.parse().unwrap()),
+                None,
+                SystemTime::now(),
+                None,
+            );
+            writer.submit(&job).unwrap();
+        };
+        pending("ghost", "home.dyn.example.com", "203.0.113.8");
+        pending("router", "elsewhere.dyn.example.com", "203.0.113.8");
+        pending("router", "home.dyn.example.com", "10.0.0.8");
+        let app = AppState::new(config, system_clock(), RequestLog::disabled()).unwrap();
+        let v4 = |text: &str| crate::request::Addresses {
+            v4: Some(text.parse().unwrap()),
+            v6: None,
+        };
+        for (host, address) in [
+            ("home.dyn.example.com", "203.0.113.8"),
+            ("elsewhere.dyn.example.com", "203.0.113.8"),
+            ("home.dyn.example.com", "10.0.0.8"),
+        ] {
+            assert!(
+                !app.accepted.changed(host, v4(address)).is_empty(),
+                "{host} {address} counted as accepted"
+            );
+        }
+
+        // A job the worker will apply still counts.
+        pending("router", "home.dyn.example.com", "203.0.113.9");
+        let config = Arc::new(proxy_config(dir.path()));
+        let app = AppState::new(config, system_clock(), RequestLog::disabled()).unwrap();
+        assert!(app
+            .accepted
+            .changed("home.dyn.example.com", v4("203.0.113.9"))
+            .is_empty());
     }
 
     #[test]
