@@ -23,6 +23,12 @@ use crate::client_addr::canonical;
 /// How long a source (or a user at a source) stays locked out once over its failed-login budget.
 const LOCKOUT: Duration = Duration::from_secs(60);
 
+/// The one per-source key every name that is not configured is counted under (no configured name is
+/// empty). Counting made-up names one by one would let a guesser fill memory; not counting them
+/// made a refused request for a real name do more work, and so take measurably longer, than one
+/// for a made-up name, telling a locked-out guesser which names exist.
+const UNKNOWN_USERS: &str = "";
+
 /// Where the limits count a client: its IPv4 address, or its IPv6 network; `Unnamed` for every
 /// request the unix socket's web server sent without a (usable) client address header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,10 +143,10 @@ impl RateLimits {
         }
     }
 
-    /// Counts a failed (or, while locked out, an unverified) login; a source over its budget is
-    /// locked out for a minute, and so is a configured user over its budget at that source.
-    /// `known_user` is `None` for names that are not configured: they are never a working router,
-    /// and counting them would let a guesser fill memory with made-up names.
+    /// Counts a failed (or, while locked out, a refused) login; a source over its budget is locked
+    /// out for a minute, and so is a configured user over its budget at that source. `known_user`
+    /// is `None` for names that are not configured: they are never a working router, and are
+    /// counted together under [`UNKNOWN_USERS`].
     pub fn record_auth_failure(&self, client: Option<IpAddr>, known_user: Option<&str>) {
         let Some(limiter) = &self.auth_failures else {
             return;
@@ -154,8 +160,8 @@ impl RateLimits {
                 .insert(source, until);
             self.any_blocked.store(true, Ordering::Relaxed);
         }
-        if let (Some(limiter), Some(user)) = (&self.user_failures, known_user) {
-            let key = (source, user.to_string());
+        if let Some(limiter) = &self.user_failures {
+            let key = (source, known_user.unwrap_or(UNKNOWN_USERS).to_string());
             if limiter.check_key(&key).is_err() {
                 self.blocked_users
                     .write()
@@ -317,6 +323,27 @@ mod tests {
         assert_eq!(limits.login_gate(shared, "router"), LoginGate::Closed);
         assert_eq!(
             limits.login_gate(shared, "other"),
+            LoginGate::RememberedOnly
+        );
+    }
+
+    #[test]
+    fn made_up_names_are_counted_under_one_key() {
+        let guesser = ip("198.51.100.66");
+        let limits = limits(0, 0, 2);
+        for attempt in 0..50 {
+            limits.record_auth_failure(guesser, None);
+            limits.record_auth_failure(guesser, Some(&format!("user{}", attempt % 2)));
+        }
+        let keys = limits.user_failures.as_ref().map(|limiter| limiter.len());
+        assert_eq!(
+            keys,
+            Some(3),
+            "one key for every made-up name, one per real user"
+        );
+        assert_eq!(limits.login_gate(guesser, "user0"), LoginGate::Closed);
+        assert_eq!(
+            limits.login_gate(guesser, "made-up"),
             LoginGate::RememberedOnly
         );
     }
