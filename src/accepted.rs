@@ -4,11 +4,12 @@
 
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use dyndns_queue::{AppliedState, FamilyState, SpoolDirs, MAX_FUTURE};
+use dyndns_queue::{AppliedState, FamilyState, Job, SpoolDirs, MAX_FUTURE};
 
 use crate::request::Addresses;
 
@@ -38,21 +39,43 @@ impl Changed {
     }
 }
 
+/// One version of the worker's state file. The worker replaces the file by a rename, so a new
+/// version is a new inode; a modification time alone missed a second save within the same clock
+/// tick of the file system (a few milliseconds), and with it a dead-lettered change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StateVersion {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified: SystemTime,
+}
+
+/// A state file modified this recently may be replaced again within the same tick of the file
+/// system's clock, by a version that looks the same; it is read again until it is older.
+const STILL_CHANGING: Duration = Duration::from_secs(2);
+
 pub struct Accepted {
     hosts: RwLock<FxHashMap<String, HostAddresses>>,
     state_path: PathBuf,
-    /// Modification time of the state file when last merged, to skip re-reading an unchanged file.
-    state_seen: RwLock<Option<SystemTime>>,
+    /// The state file's version when last merged, to skip re-reading an unchanged file.
+    state_seen: RwLock<Option<StateVersion>>,
     newest_at_load: Option<SystemTime>,
 }
 
 impl Accepted {
     /// Seeds from `state_dir/applied.json` and the jobs still pending in `new/` and `cur/`.
     /// Unreadable sources are logged and skipped: the worst outcome is one `good` too many. A pending
-    /// job dated more than [`MAX_FUTURE`] after both `now` and everything the worker handled is
-    /// skipped too: the worker dead-letters it, and counting it would date every new job after it
-    /// (so the worker would dead-letter those as well) and pin its address as accepted.
-    pub fn load(state_dir: &Path, spool: &SpoolDirs, now: SystemTime) -> Accepted {
+    /// job the worker will refuse is skipped too, as it dead-letters such a job without recording
+    /// it, so its address would pass for accepted until a restart: one dated more than
+    /// [`MAX_FUTURE`] after both `now` and everything the worker handled (counting it would also
+    /// date every new job after it), and one `admissible` says the config does not allow (the
+    /// worker's own rule, [`dyndns_config::Config::check_job`]).
+    pub fn load(
+        state_dir: &Path,
+        spool: &SpoolDirs,
+        now: SystemTime,
+        admissible: impl Fn(&Job) -> bool,
+    ) -> Accepted {
         let mut accepted = Accepted {
             hosts: RwLock::new(FxHashMap::default()),
             state_path: AppliedState::path_in(state_dir),
@@ -71,6 +94,13 @@ impl Accepted {
                     tracing::warn!(
                         count = future.len(),
                         "pending jobs dated in the future were ignored; the worker dead-letters them"
+                    );
+                }
+                let (jobs, refused): (Vec<_>, Vec<_>) = jobs.into_iter().partition(&admissible);
+                if !refused.is_empty() {
+                    tracing::warn!(
+                        count = refused.len(),
+                        "pending jobs the config does not allow were ignored; the worker dead-letters them"
                     );
                 }
                 for job in jobs {
@@ -137,23 +167,29 @@ impl Accepted {
 
     /// Merges the worker's state file if it changed since the last call. For each host and family the
     /// worker has handled everything up to `handled_received_at`; if that covers what we accepted,
-    /// the applied address is the truth (it differs after a dead-lettered job).
-    pub fn refresh_from_state(&self) {
-        self.merge_state();
+    /// the applied address is the truth (it differs after a dead-lettered job). Returns the newest
+    /// `handled_received_at` of the file it merged (`None` if it merged nothing): new jobs must be
+    /// dated after it.
+    pub fn refresh_from_state(&self) -> Option<SystemTime> {
+        self.merge_state()
     }
 
-    /// [`Self::refresh_from_state`], returning the newest `handled_received_at` of the file it
-    /// merged (`None` if it merged nothing).
     fn merge_state(&self) -> Option<SystemTime> {
-        let modified = std::fs::metadata(&self.state_path)
-            .and_then(|meta| meta.modified())
-            .ok();
-        if modified.is_none()
-            || *self
-                .state_seen
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                == modified
+        let version = std::fs::metadata(&self.state_path)
+            .and_then(|meta| {
+                Ok(StateVersion {
+                    device: meta.dev(),
+                    inode: meta.ino(),
+                    size: meta.len(),
+                    modified: meta.modified()?,
+                })
+            })
+            .ok()?;
+        if *self
+            .state_seen
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            == Some(version)
         {
             return None;
         }
@@ -164,10 +200,15 @@ impl Accepted {
                 return None;
             }
         };
+        // Merging a version twice changes nothing, missing one keeps a dead-lettered address
+        // "accepted": a version that may still change within its clock tick is not remembered.
+        let settled = SystemTime::now()
+            .duration_since(version.modified)
+            .is_ok_and(|age| age >= STILL_CHANGING);
         *self
             .state_seen
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = modified;
+            .unwrap_or_else(PoisonError::into_inner) = settled.then_some(version);
         let mut newest = None;
         let mut hosts = self.hosts.write().unwrap_or_else(PoisonError::into_inner);
         for (host, host_state) in state.hosts() {
@@ -224,10 +265,45 @@ mod tests {
     }
 
     #[test]
+    fn a_state_saved_twice_in_one_clock_tick_is_still_read() {
+        // The worker dead-letters the frontend's change to .8 and saves, within the file system's
+        // clock tick of its last save: same modification time, same size. The frontend skipped the
+        // file as unchanged, and answered `nochg` for .8 until the next save of any host.
+        let dir = tempfile::tempdir().unwrap();
+        let spool = SpoolDirs::at(dir.path().join("spool"));
+        spool.create_all().unwrap();
+        let path = AppliedState::path_in(dir.path());
+        let host = "home.dyn.example.com";
+        let t1 = SystemTime::UNIX_EPOCH + Duration::new(1_800_000_000, 111_111_111);
+        let t2 = t1 + Duration::from_secs(60);
+        let tick = SystemTime::now() - Duration::from_secs(3600);
+        let save = |state: &AppliedState| {
+            state.save(&path).unwrap();
+            let file = std::fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(tick).unwrap();
+            std::fs::metadata(&path).unwrap().len()
+        };
+        let mut state = AppliedState::default();
+        state.record_applied(host, "203.0.113.7".parse().unwrap(), t1, t1);
+        let first_size = save(&state);
+        let accepted = Accepted::load(dir.path(), &spool, SystemTime::now(), |_| true);
+        assert!(accepted.changed(host, v4("203.0.113.7")).is_empty());
+
+        accepted.record(host, v4("203.0.113.8"), t2);
+        state.record_handled(host, dyndns_queue::Family::V4, t2);
+        assert_eq!(save(&state), first_size, "the test needs a look-alike file");
+        assert_eq!(accepted.refresh_from_state(), Some(t2));
+        assert!(
+            !accepted.changed(host, v4("203.0.113.8")).is_empty(),
+            "the dead-lettered address must be accepted again"
+        );
+    }
+
+    #[test]
     fn repeats_are_unchanged_and_older_jobs_never_win() {
         let dir = tempfile::tempdir().unwrap();
         let spool = SpoolDirs::at(dir.path().join("spool"));
-        let accepted = Accepted::load(dir.path(), &spool, SystemTime::now());
+        let accepted = Accepted::load(dir.path(), &spool, SystemTime::now(), |_| true);
         let host = "home.dyn.example.com";
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         assert!(!accepted.changed(host, v4("203.0.113.7")).is_empty());

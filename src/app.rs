@@ -1,8 +1,7 @@
 //! Why this exists: the frontend's shared state and routes, built from arguments so tests can drive
 //! the whole HTTP surface with `oneshot` and no socket.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::extract::State;
@@ -34,9 +33,10 @@ pub struct AppState {
     pub spool: Arc<SpoolWriter>,
     pub request_log: RequestLog,
     clock: Clock,
-    /// Last `received_at` handed out, in nanoseconds since the epoch: jobs are ordered by it, so it
-    /// never repeats or goes backwards even if the wall clock does.
-    last_received: AtomicU64,
+    /// Last `received_at` handed out: jobs are ordered by it, so it never repeats or goes backwards
+    /// even if the wall clock does. A time, not nanoseconds in a `u64`: those end in 2554, and a
+    /// worker before the future bound recorded jobs dated in 9999. Locked only to spool a change.
+    last_received: Mutex<SystemTime>,
 }
 
 /// Why the frontend cannot start on this config. The cause is part of the message, not a
@@ -63,7 +63,11 @@ impl AppState {
         dirs.probe_writable().map_err(spool_error)?;
         let spool = Arc::new(SpoolWriter::open(&config.spool_dir).map_err(spool_error)?);
         let now = clock();
-        let accepted = Accepted::load(&config.worker.state_dir, &dirs, now);
+        let admissible = |job: &dyndns_queue::Job| {
+            let addresses: Vec<_> = job.addresses().collect();
+            config.check_job(&job.user, &job.host, &addresses).is_ok()
+        };
+        let accepted = Accepted::load(&config.worker.state_dir, &dirs, now, admissible);
         let floor = received_floor(accepted.newest_at_load(), now);
         Ok(AppState {
             verifier: Verifier::new(&config.users),
@@ -72,39 +76,46 @@ impl AppState {
             spool,
             request_log,
             clock,
-            last_received: AtomicU64::new(floor),
+            last_received: Mutex::new(floor),
             config,
         })
     }
 
+    /// Merges news from the worker's state file into the `nochg` memory, and dates new jobs after
+    /// everything it handled: a state file unreadable at start (so the counter began at the clock,
+    /// maybe stepped back) made every job stale, answered `good` and then dropped by the worker.
+    pub fn refresh_from_state(&self) {
+        if let Some(newest) = self.accepted.refresh_from_state() {
+            let mut last = self.last_received();
+            *last = (*last).max(newest);
+        }
+    }
+
+    fn last_received(&self) -> std::sync::MutexGuard<'_, SystemTime> {
+        // Nothing that can panic runs while it is held.
+        self.last_received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A strictly increasing receive time for the next job.
     pub fn received_at(&self) -> SystemTime {
-        let now = (self.clock)()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        let now = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
-        let mut previous = self.last_received.load(Ordering::Relaxed);
-        loop {
-            let next = now.max(previous + 1);
-            match self.last_received.compare_exchange_weak(
-                previous,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return SystemTime::UNIX_EPOCH + Duration::from_nanos(next),
-                Err(actual) => previous = actual,
-            }
-        }
+        let now = (self.clock)().max(SystemTime::UNIX_EPOCH);
+        let mut last = self.last_received();
+        let after_last = last.checked_add(Duration::from_nanos(1)).unwrap_or(*last);
+        *last = now.max(after_last);
+        *last
     }
 }
 
 /// Where the `received_at` counter starts: above every time the worker handled and every pending
-/// job, in nanoseconds. The worker treats a job older than what it handled for the host as stale,
-/// so after the clock was stepped back across a restart, new jobs dated by the clock alone would be
-/// dropped until the clock caught up.
-fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> u64 {
-    let Some(newest) = newest else { return 0 };
+/// job. The worker treats a job older than what it handled for the host as stale, so after the
+/// clock was stepped back across a restart, new jobs dated by the clock alone would be dropped
+/// until the clock caught up.
+fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> SystemTime {
+    let Some(newest) = newest else {
+        return SystemTime::UNIX_EPOCH;
+    };
     if let Ok(ahead) = newest.duration_since(now) {
         if ahead > Duration::from_secs(1) {
             tracing::warn!(
@@ -115,10 +126,6 @@ fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> u64 {
         }
     }
     newest
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-        })
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -321,6 +328,122 @@ path = "zone"
             next < forged.received_at,
             "a forged future job moved the clock floor"
         );
+    }
+
+    #[test]
+    fn an_applied_state_unreadable_at_start_still_raises_the_job_clock_once_read() {
+        // The clock was stepped back and applied.json could not be read at start: new jobs were
+        // dated by the clock, older than what the worker had handled, so each was answered `good`
+        // and then superseded by the worker without a word, until the frontend restarted.
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let path = dyndns_queue::AppliedState::path_in(&config.worker.state_dir);
+        std::fs::write(&path, "{ half written by hand").unwrap();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let app = AppState::new(config, Arc::new(move || now), RequestLog::disabled()).unwrap();
+        assert_eq!(app.received_at(), now);
+
+        let handled = now + Duration::from_secs(3600);
+        let mut state = dyndns_queue::AppliedState::default();
+        state.record_applied(
+            "home.dyn.example.com",
+            "203.0.113.7".parse().unwrap(),
+            handled,
+            handled,
+        );
+        state.save(&path).unwrap();
+        app.refresh_from_state();
+        assert!(app.received_at() > handled);
+    }
+
+    #[test]
+    fn a_job_handled_in_9999_does_not_overflow_the_job_clock() {
+        // Before the worker bounded job times it applied jobs dated in 9999, and applied.json
+        // kept them: the counter in nanoseconds since 1970 ends in 2554, so the floor saturated and
+        // the next job's time overflowed (a panic per change, or in a release build a wrap to 1970
+        // that the worker superseded without a word).
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let far = humantime::parse_rfc3339("9999-12-31T23:00:00Z").unwrap();
+        let mut state = dyndns_queue::AppliedState::default();
+        state.record_applied(
+            "home.dyn.example.com",
+            "203.0.113.7".parse().unwrap(),
+            far,
+            far,
+        );
+        state
+            .save(&dyndns_queue::AppliedState::path_in(
+                &config.worker.state_dir,
+            ))
+            .unwrap();
+        let app = AppState::new(config, system_clock(), RequestLog::disabled()).unwrap();
+        let first = app.received_at();
+        let second = app.received_at();
+        assert!(first > far && second > first, "{first:?} {second:?}");
+        let job = dyndns_queue::Job::new(
+            "router",
+            "home.dyn.example.com",
+            Some("203.0.113.8".parse().unwrap()),
+            None,
+            second,
+            None,
+        );
+        assert!(job.to_json().is_ok(), "a job dated after it can be spooled");
+    }
+
+    #[test]
+    fn a_pending_job_the_worker_will_refuse_does_not_make_nochg_lie() {
+        // The worker dead-letters a job the config does not allow without recording it, so the
+        // frontend never learns it failed: seeded from it, `nochg` answered for its address until a
+        // restart (a user renamed with jobs pending, or a file planted in new/).
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        let spool = SpoolDirs::at(&config.spool_dir);
+        spool.create_all().unwrap();
+        let writer = SpoolWriter::open(spool.root()).unwrap();
+        let pending = |user: &str, host: &str, address: &str| {
+            let job = dyndns_queue::Job::new(
+                user,
+                host,
+                Some(address.parse().unwrap()),
+                None,
+                SystemTime::now(),
+                None,
+            );
+            writer.submit(&job).unwrap();
+        };
+        pending("ghost", "home.dyn.example.com", "203.0.113.8");
+        pending("router", "elsewhere.dyn.example.com", "203.0.113.8");
+        pending("router", "home.dyn.example.com", "10.0.0.8");
+        let app = AppState::new(config, system_clock(), RequestLog::disabled()).unwrap();
+        let v4 = |text: &str| crate::request::Addresses {
+            v4: Some(text.parse().unwrap()),
+            v6: None,
+        };
+        for (host, address) in [
+            ("home.dyn.example.com", "203.0.113.8"),
+            ("elsewhere.dyn.example.com", "203.0.113.8"),
+            ("home.dyn.example.com", "10.0.0.8"),
+        ] {
+            assert!(
+                !app.accepted.changed(host, v4(address)).is_empty(),
+                "{host} {address} counted as accepted"
+            );
+        }
+
+        // A job the worker will apply still counts.
+        pending("router", "home.dyn.example.com", "203.0.113.9");
+        let config = Arc::new(proxy_config(dir.path()));
+        let app = AppState::new(config, system_clock(), RequestLog::disabled()).unwrap();
+        assert!(app
+            .accepted
+            .changed("home.dyn.example.com", v4("203.0.113.9"))
+            .is_empty());
     }
 
     #[test]

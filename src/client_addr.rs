@@ -87,15 +87,18 @@ fn rightmost_untrusted(
     leftmost_trusted
 }
 
-/// Every header line of `name` in order, as text (a line that is not text is skipped).
+/// Every header line of `name` in order, as the bytes received. Not as text: a proxy that appends
+/// writes the client's own value and the address it saw into one line, so refusing a line that is
+/// not visible ASCII would let a client erase the proxy's entry with one byte (0x80) and be taken
+/// for the proxy itself. Each hop is judged on its own instead.
 fn lines<'a>(
     headers: &'a HeaderMap,
     name: &'static str,
-) -> impl DoubleEndedIterator<Item = &'a str> {
+) -> impl DoubleEndedIterator<Item = &'a [u8]> {
     headers
         .get_all(HeaderName::from_static(name))
         .into_iter()
-        .filter_map(|value| value.to_str().ok())
+        .map(|value| value.as_bytes())
 }
 
 /// `X-Forwarded-For: client, proxy1, proxy2` from the right (several lines are one list, in order),
@@ -105,14 +108,20 @@ fn x_forwarded_for_hops_from_the_right(
 ) -> impl Iterator<Item = Option<IpAddr>> + '_ {
     lines(headers, "x-forwarded-for")
         .rev()
-        .flat_map(|line| line.rsplit(','))
-        .map(|hop| parse_node(hop.trim()))
+        .flat_map(|line| line.rsplit(|byte| *byte == b','))
+        .map(parse_hop)
 }
 
 /// `X-Real-IP: 203.0.113.7`, one address. If a proxy appended a second line, its own is the last.
 fn x_real_ip(headers: &HeaderMap) -> Option<IpAddr> {
-    let last = lines(headers, "x-real-ip").last()?;
-    parse_node(last.trim()).map(canonical)
+    parse_hop(lines(headers, "x-real-ip").last()?).map(canonical)
+}
+
+/// One hop as received; anything but ASCII is not an address.
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    std::str::from_utf8(hop.trim_ascii())
+        .ok()
+        .and_then(parse_node)
 }
 
 /// RFC 7239: `Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::1]:4711";by=_proxy`. One hop
@@ -121,7 +130,9 @@ fn x_real_ip(headers: &HeaderMap) -> Option<IpAddr> {
 fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     let mut hops = Vec::new();
     for line in lines(headers, "forwarded") {
-        for element in split_unquoted(line, ',') {
+        // Bytes that are not UTF-8 become U+FFFD: no address, but every separator stays in place.
+        let line = String::from_utf8_lossy(line);
+        for element in split_unquoted(&line, ',') {
             let mut hop = None;
             for pair in split_unquoted(element, ';') {
                 let Some((name, value)) = pair.split_once('=') else {
@@ -301,6 +312,63 @@ mod tests {
         // Nothing but unknown nodes: the peer.
         let unknown = [("forwarded", "for=unknown, for=_a")];
         assert_eq!(via_proxy(Forwarded, &unknown), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn a_byte_that_is_not_text_cannot_make_the_proxy_the_client() {
+        // An appending proxy (nginx's $proxy_add_x_forwarded_for, Apache's default) writes the
+        // client's value and the address it saw into one line; 0x80 made the whole line unreadable
+        // and the client became the proxy itself (127.0.0.1 in the log, the limits, `myip`).
+        let appended = |name: &'static str, value: &[u8]| {
+            let mut map = HeaderMap::new();
+            map.append(name, value.try_into().unwrap());
+            map
+        };
+        let xff = appended("x-forwarded-for", b"\x80, 203.0.113.7");
+        assert_eq!(
+            client_address(tcp("127.0.0.1"), &xff, &trusted(), XForwardedFor),
+            ip("203.0.113.7")
+        );
+        let unix = appended("x-forwarded-for", "b\u{fc}cher, 203.0.113.7".as_bytes());
+        assert_eq!(
+            client_address(Peer::Unix, &unix, &[], XForwardedFor),
+            ip("203.0.113.7"),
+            "without an address the unix socket would have no source to limit"
+        );
+        let forwarded = appended("forwarded", b"for=\"\xff,\", for=203.0.113.7");
+        assert_eq!(
+            client_address(tcp("127.0.0.1"), &forwarded, &trusted(), Forwarded),
+            ip("203.0.113.7")
+        );
+        let real = appended("x-real-ip", b" 203.0.113.7\t");
+        assert_eq!(
+            client_address(tcp("127.0.0.1"), &real, &trusted(), XRealIp),
+            ip("203.0.113.7")
+        );
+    }
+
+    #[test]
+    fn odd_hop_forms_are_read_or_skipped() {
+        let cases: [(&str, Option<&str>); 9] = [
+            // A zone id is never on the internet: not an address, so the proxy's own is used.
+            ("fe80::1%eth0", Some("127.0.0.1")),
+            ("203.0.113.7:4711", Some("203.0.113.7")),
+            ("[2001:db8::7]:4711", Some("2001:db8::7")),
+            ("  203.0.113.7  ", Some("203.0.113.7")),
+            ("", Some("127.0.0.1")),
+            (",,", Some("127.0.0.1")),
+            ("unknown", Some("127.0.0.1")),
+            // Every hop trusted: the leftmost is the client (a proxy's own request).
+            ("10.0.0.9, 10.0.0.8", Some("10.0.0.9")),
+            ("2001:db8::7]:1", Some("127.0.0.1")),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(
+                via_proxy(XForwardedFor, &[("x-forwarded-for", value)]),
+                expected.and_then(ip),
+                "{value:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! A source is an IPv4 address or an IPv6 network of `ipv6_source_prefix` bits: a subscriber gets a
 //! whole /64 (or more) and can send from any address in it, so counting single IPv6 addresses would
-//! give one guesser 2^64 budgets.
+//! give one guesser 2^64 budgets. Requests through the unix socket whose web server named no
+//! address are one source of their own: counting nothing for them would leave guessing unlimited.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -22,9 +23,19 @@ use crate::client_addr::canonical;
 /// How long a source (or a user at a source) stays locked out once over its failed-login budget.
 const LOCKOUT: Duration = Duration::from_secs(60);
 
-/// Where the limits count a client: its IPv4 address, or its IPv6 network.
+/// The one per-source key every name that is not configured is counted under (no configured name is
+/// empty). Counting made-up names one by one would let a guesser fill memory; not counting them
+/// made a refused request for a real name do more work, and so take measurably longer, than one
+/// for a made-up name, telling a locked-out guesser which names exist.
+const UNKNOWN_USERS: &str = "";
+
+/// Where the limits count a client: its IPv4 address, or its IPv6 network; `Unnamed` for every
+/// request the unix socket's web server sent without a (usable) client address header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Source(IpAddr);
+pub enum Source {
+    Ip(IpAddr),
+    Unnamed,
+}
 
 /// Whether credentials from a source may be checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,14 +86,17 @@ impl RateLimits {
     }
 
     /// The source `client` is counted as: IPv4-mapped IPv6 as IPv4, IPv6 masked to the prefix.
-    pub fn source(&self, client: IpAddr) -> Source {
+    pub fn source(&self, client: Option<IpAddr>) -> Source {
+        let Some(client) = client else {
+            return Source::Unnamed;
+        };
         match canonical(client) {
-            IpAddr::V4(v4) => Source(IpAddr::V4(v4)),
+            IpAddr::V4(v4) => Source::Ip(IpAddr::V4(v4)),
             IpAddr::V6(v6) => {
                 let mask = u128::MAX
                     .checked_shl(128 - u32::from(self.ipv6_prefix))
                     .unwrap_or(0);
-                Source(IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask)))
+                Source::Ip(IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask)))
             }
         }
     }
@@ -94,17 +108,14 @@ impl RateLimits {
                 return false;
             }
         }
-        match (&self.per_source, client) {
-            (Some(limiter), Some(client)) => limiter.check_key(&self.source(client)).is_ok(),
-            _ => true,
+        match &self.per_source {
+            Some(limiter) => limiter.check_key(&self.source(client)).is_ok(),
+            None => true,
         }
     }
 
     /// Whether credentials for `user` sent from `client` may be checked, and how.
     pub fn login_gate(&self, client: Option<IpAddr>, user: &str) -> LoginGate {
-        let Some(client) = client else {
-            return LoginGate::Open;
-        };
         if !self.any_blocked.load(Ordering::Relaxed) {
             return LoginGate::Open;
         }
@@ -132,12 +143,12 @@ impl RateLimits {
         }
     }
 
-    /// Counts a failed (or, while locked out, an unverified) login; a source over its budget is
-    /// locked out for a minute, and so is a configured user over its budget at that source.
-    /// `known_user` is `None` for names that are not configured: they are never a working router,
-    /// and counting them would let a guesser fill memory with made-up names.
+    /// Counts a failed (or, while locked out, a refused) login; a source over its budget is locked
+    /// out for a minute, and so is a configured user over its budget at that source. `known_user`
+    /// is `None` for names that are not configured: they are never a working router, and are
+    /// counted together under [`UNKNOWN_USERS`].
     pub fn record_auth_failure(&self, client: Option<IpAddr>, known_user: Option<&str>) {
-        let (Some(limiter), Some(client)) = (&self.auth_failures, client) else {
+        let Some(limiter) = &self.auth_failures else {
             return;
         };
         let source = self.source(client);
@@ -149,8 +160,8 @@ impl RateLimits {
                 .insert(source, until);
             self.any_blocked.store(true, Ordering::Relaxed);
         }
-        if let (Some(limiter), Some(user)) = (&self.user_failures, known_user) {
-            let key = (source, user.to_string());
+        if let Some(limiter) = &self.user_failures {
+            let key = (source, known_user.unwrap_or(UNKNOWN_USERS).to_string());
             if limiter.check_key(&key).is_err() {
                 self.blocked_users
                     .write()
@@ -297,8 +308,8 @@ mod tests {
             LoginGate::RememberedOnly
         );
         assert_eq!(
-            limits.source("::ffff:198.51.100.66".parse().unwrap()),
-            Source(ip("198.51.100.66").unwrap())
+            limits.source(ip("::ffff:198.51.100.66")),
+            Source::Ip(ip("198.51.100.66").unwrap())
         );
     }
 
@@ -317,17 +328,38 @@ mod tests {
     }
 
     #[test]
+    fn made_up_names_are_counted_under_one_key() {
+        let guesser = ip("198.51.100.66");
+        let limits = limits(0, 0, 2);
+        for attempt in 0..50 {
+            limits.record_auth_failure(guesser, None);
+            limits.record_auth_failure(guesser, Some(&format!("user{}", attempt % 2)));
+        }
+        let keys = limits.user_failures.as_ref().map(|limiter| limiter.len());
+        assert_eq!(
+            keys,
+            Some(3),
+            "one key for every made-up name, one per real user"
+        );
+        assert_eq!(limits.login_gate(guesser, "user0"), LoginGate::Closed);
+        assert_eq!(
+            limits.login_gate(guesser, "made-up"),
+            LoginGate::RememberedOnly
+        );
+    }
+
+    #[test]
     fn prefix_lengths_mask_as_configured() {
         let mut config = Limits::DEFAULT;
         config.ipv6_source_prefix = 128;
         let exact = RateLimits::new(config);
         let address: IpAddr = "2001:db8::1".parse().unwrap();
-        assert_eq!(exact.source(address), Source(address));
+        assert_eq!(exact.source(Some(address)), Source::Ip(address));
         config.ipv6_source_prefix = 48;
         let wide = RateLimits::new(config);
         assert_eq!(
-            wide.source("2001:db8:7:ffff::1".parse().unwrap()),
-            Source("2001:db8:7::".parse().unwrap())
+            wide.source(ip("2001:db8:7:ffff::1")),
+            Source::Ip("2001:db8:7::".parse().unwrap())
         );
     }
 }

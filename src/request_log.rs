@@ -155,24 +155,38 @@ fn push_time(out: &mut Vec<u8>, now: SystemTime) {
     out.push(b'Z');
 }
 
+/// The longest value written whole: longer than any user name (256 bytes) or host name (253) can
+/// be. A request header may hold hundreds of kilobytes, and escaping can make that five times as
+/// long: without a cap one unauthenticated request could write megabytes into the log.
+const MAX_LOGGED_BYTES: usize = 256;
+
 /// Text for inside a quoted value: printable ASCII as is; `"`, `\\`, the space (and `,` in a list
-/// item) as `\xNN`, other ASCII controls as `\n`, `\t`, `\u{..}`, and non-ASCII as `\u{..}`.
+/// item) as `\xNN`, other ASCII controls as `\n`, `\t`, `\u{..}`, and non-ASCII as `\u{..}`. Past
+/// [`MAX_LOGGED_BYTES`] the value is cut at a character and ends in `\u{2026}` (an ellipsis).
 fn push_escaped(out: &mut Vec<u8>, text: &str, in_list: bool) {
+    let mut end = text.len().min(MAX_LOGGED_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let (text, cut) = text.split_at(end);
     let plain = |byte: u8| {
         byte.is_ascii_graphic() && byte != b'"' && byte != b'\\' && !(in_list && byte == b',')
     };
     if text.bytes().all(plain) {
         out.extend_from_slice(text.as_bytes());
-        return;
-    }
-    for ch in text.chars() {
-        if ch.is_ascii() && plain(ch as u8) {
-            out.push(ch as u8);
-        } else if matches!(ch, '"' | '\\' | ' ' | ',') {
-            let _ = write!(out, "\\x{:02x}", u32::from(ch));
-        } else {
-            let _ = write!(out, "{}", ch.escape_default());
+    } else {
+        for ch in text.chars() {
+            if ch.is_ascii() && plain(ch as u8) {
+                out.push(ch as u8);
+            } else if matches!(ch, '"' | '\\' | ' ' | ',') {
+                let _ = write!(out, "\\x{:02x}", u32::from(ch));
+            } else {
+                let _ = write!(out, "{}", ch.escape_default());
+            }
         }
+    }
+    if !cut.is_empty() {
+        out.extend_from_slice(b"\\u{2026}");
     }
 }
 
@@ -241,6 +255,7 @@ mod tests {
             "back\\slash\\\" jobs=x",
             "comma,inside",
             "bücher\u{1b}[31m",
+            "evil\u{2028}2026 fake line \u{202e}doog=tluser",
         ];
         for text in hostile {
             let logged = line(
@@ -278,6 +293,33 @@ mod tests {
             logged.contains(" user=\"x\\x20user=\\x22admin\\x22\" hosts=- "),
             "{logged}"
         );
+    }
+
+    #[test]
+    fn a_huge_claimed_user_cannot_flood_the_log() {
+        // Basic auth's user is the attacker's choice before any check; a header of 400 KiB of
+        // control characters wrote a line of 2 MB for one refused request.
+        let huge = "\u{1}".repeat(400 * 1024);
+        let logged = line(Some(&huge), &[], Reply::one(Code::BadAuth), &[]);
+        assert!(logged.len() < 2 * 1024, "{} bytes", logged.len());
+        assert!(logged.contains("\\u{1}\\u{2026}\" hosts=-"), "{logged}");
+        let cut_in_a_character = format!("{}é", "a".repeat(MAX_LOGGED_BYTES - 1));
+        let logged = line(
+            Some(&cut_in_a_character),
+            &[],
+            Reply::one(Code::BadAuth),
+            &[],
+        );
+        assert!(
+            logged.contains(&format!(
+                "user=\"{}\\u{{2026}}\"",
+                "a".repeat(MAX_LOGGED_BYTES - 1)
+            )),
+            "{logged}"
+        );
+        let whole = "a".repeat(MAX_LOGGED_BYTES);
+        let logged = line(Some(&whole), &[], Reply::one(Code::BadAuth), &[]);
+        assert!(logged.contains(&format!("user=\"{whole}\" ")), "{logged}");
     }
 
     #[test]

@@ -129,7 +129,7 @@ async fn chores(state: Arc<AppState>) {
             _ = refresh.tick() => {
                 let state = state.clone();
                 // A file read; keep it off the request threads' hot path.
-                let _ = tokio::task::spawn_blocking(move || state.accepted.refresh_from_state()).await;
+                let _ = tokio::task::spawn_blocking(move || state.refresh_from_state()).await;
             }
             _ = housekeeping.tick() => state.limits.housekeeping(),
         }

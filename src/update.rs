@@ -180,9 +180,10 @@ async fn authenticate<'a>(
                 state.limits.login_gate(client, credentials.user),
             ) {
                 (Remembered::Yes, LoginGate::Open | LoginGate::RememberedOnly) => {}
-                (Remembered::Yes, LoginGate::Closed) => return Err(locked_out()),
-                (Remembered::No(_), LoginGate::RememberedOnly | LoginGate::Closed) => {
-                    // Unproven while locked out: counted, so guessing keeps the lockout going.
+                (_, LoginGate::RememberedOnly | LoginGate::Closed) => {
+                    // Refused while locked out: counted, so guessing keeps the lockout going. The
+                    // same work whatever the name and password (a right one of a closed user
+                    // too), so the answer's time tells a guesser nothing the answer does not.
                     state.limits.record_auth_failure(client, known);
                     return Err(locked_out());
                 }

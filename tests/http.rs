@@ -468,6 +468,29 @@ fn unix_socket_listener_serves_and_trusts_the_proxy_headers() {
     );
 }
 
+#[test]
+fn guesses_through_the_unix_socket_without_an_address_header_are_still_limited() {
+    // A web server that sets no client address header (or one the frontend cannot read) left the
+    // client without a source, and failed logins without one were not counted at all.
+    let site = Site::with(
+        String::new(),
+        "per_user_per_minute = 0\nper_source_per_minute = 0\nauth_failures_per_source_per_minute = 3\n"
+            .into(),
+    );
+    let socket = site.listen_on_unix_socket();
+    let frontend = site.start_unix_frontend(&socket, "frontend.log");
+    let path = format!("/nic/update?hostname={HOST}&myip=203.0.113.7");
+    for _ in 0..4 {
+        let reply = frontend.get(&path, Some((USER, "guess")), &[]);
+        assert_eq!(reply.body, "badauth\n");
+    }
+    let reply = frontend.get(&path, Some((USER, PASSWORD)), &[]);
+    assert_eq!(
+        reply.body, "abuse\n",
+        "requests without an address are one source, locked out like any other"
+    );
+}
+
 /// Runs `dyndns serve` to its end (bounded), returning its exit code and stderr.
 fn serve_until_exit(site: &Site) -> (Option<i32>, String) {
     let log = site.path().join("second.log");

@@ -424,6 +424,103 @@ mod tests {
         assert_eq!(group.durability(6, 1), Durability::Durable);
     }
 
+    /// What the injected folder fsyncs saw, in order: the names in `new/` when each started, and
+    /// for a failure the names there when it ended (every one of those it may have dropped).
+    #[derive(Default)]
+    struct SyncModel {
+        durable: std::collections::HashSet<String>,
+        lost: std::collections::HashSet<String>,
+        seed: u64,
+        calls: u64,
+    }
+
+    #[test]
+    fn no_good_under_concurrent_fsync_failures_without_a_covering_success() {
+        // 32 submitters, every third fsync or so failing while renames land before, during and
+        // after it. A rename is durable only if a successful fsync started after it with no failure
+        // in between; every `Ok` must be such a rename, whatever the interleaving.
+        const THREADS: usize = 32;
+        const PER_THREAD: usize = 15;
+        let (_root, dirs) = spool();
+        let model = Arc::new(Mutex::new(SyncModel {
+            seed: 0x9e37_79b9_7f4a_7c15,
+            ..SyncModel::default()
+        }));
+        let new = dirs.new();
+        let sync: DirSync = {
+            let model = model.clone();
+            Box::new(move |dir: &File| {
+                let mut seen = model.lock().expect("model lock");
+                let before: Vec<String> = names_in(&new);
+                // xorshift: the same failures on every run, their timing left to the threads.
+                seen.seed ^= seen.seed << 13;
+                seen.seed ^= seen.seed >> 7;
+                seen.seed ^= seen.seed << 17;
+                seen.calls += 1;
+                let fails = seen.seed % 3 == 0;
+                drop(seen);
+                std::thread::yield_now();
+                let result = if fails {
+                    Err(io::Error::from_raw_os_error(5))
+                } else {
+                    dir.sync_all()
+                };
+                let mut seen = model.lock().expect("model lock");
+                if result.is_ok() {
+                    for name in before {
+                        if !seen.lost.contains(&name) {
+                            seen.durable.insert(name);
+                        }
+                    }
+                } else {
+                    for name in names_in(&new) {
+                        if !seen.durable.contains(&name) {
+                            seen.lost.insert(name);
+                        }
+                    }
+                }
+                result
+            })
+        };
+        let writer = Arc::new(SpoolWriter::open_with_dir_sync(dirs.root(), sync).expect("open"));
+        let start = Arc::new(std::sync::Barrier::new(THREADS));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (writer, start) = (writer.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    (0..PER_THREAD)
+                        .map(|_| {
+                            let job = job_at(SystemTime::now());
+                            (file_name(&job), writer.submit(&job).is_ok())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let answers: Vec<(String, bool)> = handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("submitter thread"))
+            .collect();
+        let model = model.lock().expect("model lock");
+        let good = answers.iter().filter(|(_, ok)| *ok).count();
+        for (name, ok) in &answers {
+            if *ok {
+                assert!(
+                    model.durable.contains(name) && !model.lost.contains(name),
+                    "{name} was answered good without a successful fsync that started after its \
+                     rename and no failure since"
+                );
+            }
+        }
+        assert!(
+            good > 0 && good < answers.len() && !model.lost.is_empty(),
+            "the run must mix goods and failures to mean anything: {good} of {}, {} fsyncs",
+            answers.len(),
+            model.calls
+        );
+    }
+
     #[test]
     fn concurrent_submitters_share_directory_fsyncs() {
         const THREADS: usize = 32;

@@ -44,11 +44,14 @@ pub fn dummy_hash(users: &[User]) -> String {
     with_random_salt_and_digest(hashes[first]).unwrap_or_else(|| DEFAULT_DUMMY.to_string())
 }
 
-/// What a hash's verification costs: bcrypt's version and cost, or argon2's algorithm, version,
-/// parameters and salt and digest lengths. `None` for a hash this frontend cannot verify.
+/// What a hash's verification costs: bcrypt's cost (its versions `2a`, `2b`, `2y` cost the same,
+/// and htpasswd writes `2y` where other tools write `2b`: counted apart, three bcrypt users could
+/// lose to two argon2 ones), or argon2's algorithm, version, parameters and salt and digest
+/// lengths. `None` for a hash this frontend cannot verify.
 fn kind(hash: &str) -> Option<String> {
     if hash.starts_with("$2") {
-        return (hash.len() == BCRYPT_LEN).then(|| hash[..BCRYPT_PREFIX_LEN].to_string());
+        let cost = hash.get(BCRYPT_PREFIX_LEN - 3..BCRYPT_PREFIX_LEN - 1)?;
+        return (hash.len() == BCRYPT_LEN).then(|| format!("bcrypt${cost}"));
     }
     let parsed = PasswordHash::new(hash).ok()?;
     let (salt, digest) = (parsed.salt?, parsed.hash?);
@@ -133,6 +136,23 @@ mod tests {
             Some(false),
             "the dummy verifies (at full cost) and matches nothing"
         );
+    }
+
+    #[test]
+    fn bcrypt_versions_of_one_cost_are_one_kind() {
+        let users = [
+            user(&bcrypt::hash("a", 5).unwrap().replacen("$2b$", "$2y$", 1)),
+            user(&argon2_hash(64, 1, 1)),
+            user(&bcrypt::hash("b", 5).unwrap()),
+            user(&argon2_hash(64, 1, 1)),
+            user(&bcrypt::hash("c", 5).unwrap().replacen("$2b$", "$2a$", 1)),
+        ];
+        let dummy = dummy_hash(&users);
+        assert!(
+            dummy.starts_with("$2y$05$"),
+            "three bcrypt users, two argon2: {dummy}"
+        );
+        assert_eq!(bcrypt::verify("a", &dummy).ok(), Some(false));
     }
 
     #[test]

@@ -325,7 +325,11 @@ impl Frontend {
     fn wait_ready(&mut self, log: &Path) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if TcpStream::connect(self.address).is_ok() {
+            // The line first: a connect alone may reach another process that holds the port
+            // (free_port's port is free only when it is chosen), while ours failed to bind.
+            let ready = std::fs::read_to_string(log)
+                .is_ok_and(|text| text.contains("dyndns frontend ready"));
+            if ready && TcpStream::connect(self.address).is_ok() {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -376,7 +380,7 @@ pub fn http_get(
 }
 
 /// Writes one GET with `Connection: close` and reads the answer to EOF.
-fn exchange(
+pub fn exchange(
     mut stream: impl Read + Write,
     path_and_query: &str,
     credentials: Option<(&str, &str)>,

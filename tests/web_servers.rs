@@ -1,0 +1,370 @@
+//! Why this exists: the frontend believes one forwarding header, and only as far as the web server in
+//! front replaces or appends it. These run the real nginx and Apache (Debian's packages, as
+//! `nobody`, on loopback) with packaging/README.md's snippets and with the appending defaults, and
+//! send every header trick a client has: the address the frontend logs is always the one the web
+//! server saw.
+
+// Test code: a failed unwrap is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use util::{Site, HOST, PASSWORD, USER};
+
+/// Where the client connects from: a loopback address outside `trusted_proxies` (127.0.0.1/32,
+/// where the web server connects from).
+const CLIENT: &str = "127.0.0.5";
+
+/// What a client may send to pick its address. The web server passes each through as written,
+/// unless it sets that header itself.
+const TRICKS: &[&[(&str, &str)]] = &[
+    &[],
+    &[("X-Forwarded-For", "198.51.100.66")],
+    &[
+        ("X-Forwarded-For", "198.51.100.66"),
+        ("x-forwarded-for", "198.51.100.67"),
+    ],
+    // Not visible ASCII: made the whole appended line unreadable, so the proxy became the client.
+    &[("X-Forwarded-For", "b\u{fc}cher")],
+    &[("X-Forwarded-For", "198.51.100.66, 127.0.0.1")],
+    &[("X-Forwarded-For", "  198.51.100.66 ,")],
+    &[("X-Forwarded-For", "")],
+    &[("X-Real-IP", "198.51.100.66")],
+    &[
+        ("X-Real-IP", "198.51.100.66"),
+        ("X-Real-IP", "198.51.100.67"),
+    ],
+    &[("Forwarded", "for=198.51.100.66")],
+    &[(
+        "Forwarded",
+        "FOR=\"[2001:db8::66]:80\", for=unknown, for=_hidden",
+    )],
+    &[("Forwarded", "for=\"198.51.100.66,\", for=unknown")],
+    &[("Forwarded", "for=\"b\u{fc}cher\"")],
+];
+
+/// Debian's program at `path`; `None` (and a loud note) when it is missing, a failure under CI.
+fn installed(path: &str, package: &str) -> Option<PathBuf> {
+    if Path::new(path).exists() {
+        return Some(PathBuf::from(path));
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{path} is missing: apt-get install {package} (.ci/run installs it)"
+    );
+    eprintln!("SKIPPED: {path} is missing; apt-get install {package} to run this test");
+    None
+}
+
+/// A web server running as `nobody` in its own folder, stopped on drop.
+struct WebServer {
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl WebServer {
+    /// A folder `nobody` owns, for the server's config, pid file, logs and temporary files.
+    fn folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let nobody = nix::unistd::User::from_name("nobody")
+            .unwrap()
+            .expect("user nobody exists");
+        nix::unistd::chown(dir.path(), Some(nobody.uid), None).unwrap();
+        dir
+    }
+
+    /// Runs `program args` as `nobody` and waits until every port in `ports` accepts.
+    fn start(dir: tempfile::TempDir, program: &Path, args: &[String], ports: &[u16]) -> WebServer {
+        let log = dir.path().join("stderr.log");
+        let child = util::as_nobody()
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start the web server");
+        let mut server = WebServer { dir, child };
+        for port in ports {
+            let up = util::eventually(Duration::from_secs(10), || {
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    panic!(
+                        "{} exited with {status}: {}",
+                        program.display(),
+                        server.logs()
+                    );
+                }
+                std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()
+            });
+            assert!(
+                up,
+                "{} never listened on {port}: {}",
+                program.display(),
+                server.logs()
+            );
+        }
+        server
+    }
+
+    fn logs(&self) -> String {
+        ["stderr.log", "error.log"]
+            .iter()
+            .map(|name| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        // SIGTERM: Apache stops its children too, which SIGKILL on the parent would orphan.
+        util::terminate(&self.child);
+        let stopped = util::eventually(Duration::from_secs(10), || {
+            self.child.try_wait().ok().flatten().is_some()
+        });
+        if !stopped {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// One update through the web server on `port`, sent from [`CLIENT`] with `headers`; returns the
+/// reply's body and the client address the frontend logged for it.
+fn update_through(site: &Site, port: u16, headers: &[(&str, &str)]) -> (String, String) {
+    let before = logged_clients(site).len();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(SocketAddr::new(CLIENT.parse().unwrap(), 0))
+            .unwrap();
+        let stream = socket
+            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .expect("connect to the web server");
+        stream.into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let reply = util::exchange(
+        stream,
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        headers,
+    );
+    assert_ne!(
+        reply.status, 502,
+        "the web server could not reach the frontend"
+    );
+    // The log writer flushes its batch every 10 ms.
+    let logged = util::eventually(Duration::from_secs(5), || {
+        logged_clients(site).len() > before
+    });
+    assert!(logged, "no request line for {headers:?}: {reply:?}");
+    let client = logged_clients(site).pop().unwrap();
+    (reply.body, client)
+}
+
+/// The `client=` of every request line in the frontend's log.
+fn logged_clients(site: &Site) -> Vec<String> {
+    site.frontend_log()
+        .lines()
+        .filter_map(|line| {
+            line.split_once("dyndns::update: update ")?
+                .1
+                .split_once(" client=")
+        })
+        .map(|(_, rest)| rest.split(' ').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A frontend trusting 127.0.0.1 (the web server), reading `header`.
+fn frontend_site(header: &str) -> Site {
+    Site::with(
+        format!("trusted_proxies = [\"127.0.0.1/32\"]\nclient_address_header = \"{header}\""),
+        "per_user_per_minute = 0\nper_source_per_minute = 0\n".into(),
+    )
+}
+
+/// Every trick through the web server on `port` reaches the frontend as [`CLIENT`].
+fn assert_no_trick_picks_an_address(site: &Site, port: u16, setup: &str) {
+    for headers in TRICKS {
+        let (body, client) = update_through(site, port, headers);
+        assert_eq!(
+            client, CLIENT,
+            "{setup}: the client chose its address with {headers:?}"
+        );
+        // Loopback is never published: the address the frontend used is the real one.
+        assert_eq!(body, "dnserr\n", "{setup}: {headers:?}");
+    }
+}
+
+#[test]
+fn nginx_never_lets_a_client_choose_its_address() {
+    let Some(nginx) = installed("/usr/sbin/nginx", "nginx") else {
+        return;
+    };
+    let xff = frontend_site("X-Forwarded-For");
+    let real_ip = frontend_site("X-Real-IP");
+    let forwarded = frontend_site("Forwarded");
+    let _frontends = [&xff, &real_ip, &forwarded].map(|site| site.start_frontend());
+    let ports = [0; 4].map(|_| util::free_port());
+    let dir = WebServer::folder();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    // Each server block's location is packaging/README.md's, with only proxy_pass's port changed.
+    let server = |port: u16, frontend: u16, headers: &str| {
+        format!(
+            "server {{
+    listen 127.0.0.1:{port};
+    location /nic/update {{
+        proxy_pass http://127.0.0.1:{frontend};
+        proxy_set_header Host $host;
+{headers}
+        proxy_set_header X-Forwarded-Proto $scheme;
+    }}
+}}
+"
+        )
+    };
+    let config = format!(
+        "daemon off;
+master_process off;
+pid {pid};
+events {{ worker_connections 64; }}
+http {{
+access_log off;
+client_body_temp_path {temp}/body;
+proxy_temp_path {temp}/proxy;
+fastcgi_temp_path {temp}/fastcgi;
+uwsgi_temp_path {temp}/uwsgi;
+scgi_temp_path {temp}/scgi;
+# RFC 7239 wants an IPv6 node quoted and in brackets.
+map $remote_addr $dyndns_forwarded {{
+    ~:      \"for=\\\"[$remote_addr]\\\"\";
+    default \"for=$remote_addr\";
+}}
+{documented}{appending}{real_ip}{forwarded}}}
+",
+        pid = at("nginx.pid"),
+        temp = dir.path().display(),
+        documented = server(
+            ports[0],
+            xff.port,
+            "        proxy_set_header X-Forwarded-For $remote_addr;"
+        ),
+        appending = server(
+            ports[1],
+            xff.port,
+            "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"
+        ),
+        real_ip = server(
+            ports[2],
+            real_ip.port,
+            "        proxy_set_header X-Real-IP $remote_addr;"
+        ),
+        forwarded = server(
+            ports[3],
+            forwarded.port,
+            "        proxy_set_header Forwarded $dyndns_forwarded;"
+        ),
+    );
+    std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
+    let args = [
+        "-e".to_string(),
+        at("error.log"),
+        "-p".to_string(),
+        dir.path().display().to_string(),
+        "-c".to_string(),
+        at("nginx.conf"),
+    ];
+    let _nginx = WebServer::start(dir, &nginx, &args, &ports);
+
+    assert_no_trick_picks_an_address(&xff, ports[0], "X-Forwarded-For set to $remote_addr");
+    assert_no_trick_picks_an_address(&xff, ports[1], "X-Forwarded-For appended to");
+    assert_no_trick_picks_an_address(&real_ip, ports[2], "X-Real-IP");
+    assert_no_trick_picks_an_address(&forwarded, ports[3], "Forwarded");
+}
+
+#[test]
+fn apache_never_lets_a_client_choose_its_address() {
+    let Some(apache) = installed("/usr/sbin/apache2", "apache2") else {
+        return;
+    };
+    let modules = Path::new("/usr/lib/apache2/modules");
+    let site = frontend_site("X-Forwarded-For");
+    let _frontend = site.start_frontend();
+    let ports = [0; 2].map(|_| util::free_port());
+    let dir = WebServer::folder();
+    let root = dir.path().display().to_string();
+    // The first virtual host has packaging/README.md's <Location>; the second Apache's default,
+    // which appends the client's address to whatever X-Forwarded-For the client sent.
+    let config = format!(
+        "ServerRoot {root}
+DefaultRuntimeDir {root}
+PidFile {root}/httpd.pid
+ErrorLog {root}/error.log
+LogLevel warn
+ServerName localhost
+Listen 127.0.0.1:{documented}
+Listen 127.0.0.1:{appending}
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule proxy_module {modules}/mod_proxy.so
+LoadModule proxy_http_module {modules}/mod_proxy_http.so
+LoadModule headers_module {modules}/mod_headers.so
+<VirtualHost 127.0.0.1:{documented}>
+<Location \"/nic/update\">
+    ProxyPass \"http://127.0.0.1:{frontend}/nic/update\"
+    RequestHeader unset X-Forwarded-For
+</Location>
+</VirtualHost>
+<VirtualHost 127.0.0.1:{appending}>
+<Location \"/nic/update\">
+    ProxyPass \"http://127.0.0.1:{frontend}/nic/update\"
+</Location>
+</VirtualHost>
+",
+        documented = ports[0],
+        appending = ports[1],
+        modules = modules.display(),
+        frontend = site.port,
+    );
+    std::fs::write(dir.path().join("httpd.conf"), config).unwrap();
+    let args = [
+        "-f".to_string(),
+        format!("{root}/httpd.conf"),
+        "-DFOREGROUND".to_string(),
+    ];
+    let _apache = WebServer::start(dir, &apache, &args, &ports);
+
+    assert_no_trick_picks_an_address(&site, ports[0], "RequestHeader unset X-Forwarded-For");
+    assert_no_trick_picks_an_address(&site, ports[1], "X-Forwarded-For appended to");
+}
+
+#[test]
+fn tricks_are_not_addresses_the_frontend_would_publish_anyway() {
+    // Guards the tests above: were a trick believed, the reply would be `good` for it, not the
+    // `dnserr` of a loopback client.
+    let site = Site::with(
+        "trusted_proxies = [\"127.0.0.1/32\"]".into(),
+        "per_user_per_minute = 0\nper_source_per_minute = 0\n".into(),
+    );
+    let frontend = site.start_frontend();
+    let reply = frontend.request(
+        &format!("/nic/update?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+        &[("X-Forwarded-For", "198.51.100.66")],
+    );
+    assert_eq!(reply.body, "good 198.51.100.66\n");
+}
