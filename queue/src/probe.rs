@@ -43,9 +43,66 @@ impl SpoolDirs {
 
     /// The cheap check behind `/health`: this process may create entries in `tmp/` and `new/`
     /// (`access(2)` with the effective ids, so a read-only mount or a changed mode shows up; root
-    /// passes any mode, as it would when writing).
+    /// passes any mode, as it would when writing), and the file system has room for a job.
     pub fn is_writable(&self) -> bool {
-        writable(&self.tmp()).is_ok() && writable(&self.new()).is_ok()
+        writable(&self.tmp()).is_ok()
+            && writable(&self.new()).is_ok()
+            && full_file_system(&self.tmp(), Privilege::Unprivileged).is_none()
+    }
+}
+
+/// Whose share of a file system counts: root may use the blocks reserved for it, others may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privilege {
+    Root,
+    Unprivileged,
+}
+
+/// Why a file system takes no new file although the modes allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FileSystemFull {
+    #[error("its file system is mounted read-only")]
+    ReadOnly,
+    #[error("its file system is full (no space left)")]
+    NoSpace,
+    #[error("its file system has no inodes left (too many files)")]
+    NoInodes,
+}
+
+/// Whether the file system holding `path` is read-only or full for `who`; `None` if it has room or
+/// cannot be asked (the write itself will then say why).
+pub fn full_file_system(path: &Path, who: Privilege) -> Option<FileSystemFull> {
+    let stats = nix::sys::statvfs::statvfs(path).ok()?;
+    let (blocks, inodes) = match who {
+        Privilege::Root => (stats.blocks_free(), stats.files_free()),
+        Privilege::Unprivileged => (stats.blocks_available(), stats.files_available()),
+    };
+    judge_file_system(
+        stats
+            .flags()
+            .contains(nix::sys::statvfs::FsFlags::ST_RDONLY),
+        blocks,
+        inodes,
+        stats.files(),
+    )
+}
+
+/// A file system that counts no inodes at all (btrfs, an unlimited tmpfs) reports 0 of 0: that is
+/// not a full one.
+fn judge_file_system(
+    read_only: bool,
+    blocks_left: u64,
+    inodes_left: u64,
+    inodes_total: u64,
+) -> Option<FileSystemFull> {
+    if read_only {
+        Some(FileSystemFull::ReadOnly)
+    } else if blocks_left == 0 {
+        Some(FileSystemFull::NoSpace)
+    } else if inodes_total > 0 && inodes_left == 0 {
+        Some(FileSystemFull::NoInodes)
+    } else {
+        None
     }
 }
 
@@ -71,6 +128,34 @@ mod tests {
             let left: Vec<_> = std::fs::read_dir(&dir).expect("list").collect();
             assert!(left.is_empty(), "{}: {left:?}", dir.display());
         }
+    }
+
+    #[test]
+    fn a_full_file_system_is_not_writable_though_its_modes_allow_it() {
+        assert_eq!(judge_file_system(false, 10, 10, 100), None);
+        assert_eq!(
+            judge_file_system(false, 0, 10, 100),
+            Some(FileSystemFull::NoSpace)
+        );
+        assert_eq!(
+            judge_file_system(false, 10, 0, 100),
+            Some(FileSystemFull::NoInodes)
+        );
+        assert_eq!(
+            judge_file_system(false, 10, 0, 0),
+            None,
+            "btrfs counts no inodes"
+        );
+        assert_eq!(
+            judge_file_system(true, 10, 10, 100),
+            Some(FileSystemFull::ReadOnly)
+        );
+        let root = tempfile::tempdir().expect("temp dir");
+        assert_eq!(
+            full_file_system(root.path(), Privilege::Unprivileged),
+            None,
+            "the test machine's temporary folder has room"
+        );
     }
 
     #[test]
