@@ -93,7 +93,12 @@ pub fn check_hash(hash: &str) -> Result<String, HashError> {
 /// The length of an argon2 hash's value in bytes, for a hash [`check_hash`] accepted.
 pub fn argon2_output_len(hash: &str) -> Option<usize> {
     hash.starts_with("$argon2")
-        .then(|| PasswordHash::new(hash).ok()?.hash.map(|output| output.len()))
+        .then(|| {
+            PasswordHash::new(hash)
+                .ok()?
+                .hash
+                .map(|output| output.len())
+        })
         .flatten()
 }
 

@@ -72,7 +72,11 @@ fn every_argon2_variant_version_and_associated_data_is_accepted_and_verifies() {
 #[test]
 fn argon2_hash_without_a_version_is_read_as_version_1_0() {
     // Hashes from before argon2 wrote `v=` are version 1.0; the argon2 crate would take them for 1.3.
-    let argon2 = Argon2::new(Algorithm::Argon2i, Version::V0x10, cheap(32).build().unwrap());
+    let argon2 = Argon2::new(
+        Algorithm::Argon2i,
+        Version::V0x10,
+        cheap(32).build().unwrap(),
+    );
     let written = argon2_hash(&argon2, "pw");
     let old_style = written.replacen("$v=16", "", 1);
     assert!(old_style.starts_with("$argon2i$m=64,"), "{old_style}");
@@ -104,7 +108,8 @@ fn argon2_hash_made_with_a_secret_key_is_refused() {
 
 #[test]
 fn argon2_hash_with_a_salt_argon2_refuses_is_refused() {
-    let short_salt = "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$c7C8W5Fix7yHkvomRxg75R8EQ1L9i2n5gx7SbwxKcAQ";
+    let short_salt =
+        "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$c7C8W5Fix7yHkvomRxg75R8EQ1L9i2n5gx7SbwxKcAQ";
     assert_eq!(
         check_hash(short_salt),
         Err(HashError::Argon2Salt { bytes: 4 })
