@@ -194,8 +194,17 @@ fn a_full_spool_is_unhealthy_and_refuses_the_start_saying_to_free_space() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
-    assert!(stderr.contains("file system is full: free space"), "{stderr}");
+    assert!(
+        stderr.contains("file system is full: free space"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("systemd-tmpfiles"), "{stderr}");
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("its file system is full (no space left), so `dyndns serve` cannot spool"),
+        "{out}"
+    );
 
     spool.empty();
     let frontend = site.start_frontend();
@@ -287,7 +296,7 @@ fn check_config_fails_when_the_frontend_user_could_change_what_the_worker_trusts
         (
             "config owned by nobody",
             |site| site.config_path(),
-            "give itself users and hosts",
+            "add users and hosts",
         ),
         (
             "config folder group-writable",
@@ -389,4 +398,103 @@ fn check_config_refuses_root_as_the_frontend_user() {
         out.contains("error: --user root: the frontend must not run as root"),
         "{out}"
     );
+}
+
+#[test]
+fn check_config_finds_folders_above_the_config_spool_and_state_that_others_could_change() {
+    // Not the frontend's user: anyone but root who can replace what the root worker trusts, through
+    // a folder above it, symbolic links followed.
+    let daemon = nix::unistd::User::from_name("daemon")
+        .unwrap()
+        .expect("user daemon exists")
+        .uid
+        .as_raw();
+    let users = nix::unistd::Group::from_name("users")
+        .unwrap()
+        .expect("group users exists")
+        .gid
+        .as_raw();
+
+    let Some(site) = packaged_site() else {
+        return;
+    };
+    chown(site.path(), 0, users);
+    chmod(site.path(), 0o770);
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: {}: group users can change it (0770 root:users), so group users could \
+             replace the config below it",
+            site.path().display()
+        )),
+        "{out}"
+    );
+
+    // The state folder is fine itself, but reached through a link into a folder daemon owns.
+    let Some(site) = packaged_site() else {
+        return;
+    };
+    let elsewhere = site.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::rename(site.path().join("state"), elsewhere.join("state")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("state"), site.path().join("state")).unwrap();
+    chown(&elsewhere, daemon, 0);
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: {}: its owner daemon can change it",
+            elsewhere.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("could replace the worker's state below it"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_config_says_it_did_not_judge_an_acl() {
+    let Some(site) = packaged_site() else {
+        return;
+    };
+    // An access ACL letting user daemon read the password hashes, which the mode (still 0640
+    // root:nogroup) does not show: version 2, then (tag, permissions, id) for the owner, the named
+    // user, the group, the mask and others.
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, permissions, id) in [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 4, 1),
+        (0x04, 4, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ] {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(permissions.to_le_bytes());
+        acl.extend(id.to_le_bytes());
+    }
+    if rustix::fs::setxattr(
+        site.config_path(),
+        "system.posix_acl_access",
+        &acl,
+        rustix::fs::XattrFlags::empty(),
+    )
+    .is_err()
+    {
+        eprintln!("WARNING: no ACLs on this file system, ACL test SKIPPED");
+        return;
+    }
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "warning: {}: has an access ACL, which check-config does not judge",
+            site.config_path().display()
+        )),
+        "{out}"
+    );
+    let (code, _) = check_config_for_nobody(&site, &["--strict"]);
+    assert_eq!(code, Some(1));
 }
