@@ -498,3 +498,33 @@ fn check_config_says_it_did_not_judge_an_acl() {
     let (code, _) = check_config_for_nobody(&site, &["--strict"]);
     assert_eq!(code, Some(1));
 }
+
+#[test]
+fn worker_run_as_the_frontend_user_is_told_it_runs_as_root() {
+    let Some(site) = packaged_site() else {
+        return;
+    };
+    let run_as_nobody = |site: &Site| {
+        let output = util::as_nobody()
+            .arg(util::worker_binary())
+            .args(["--run-once", "--config"])
+            .arg(site.config_path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        stderr
+    };
+    // It can read the config (group nogroup), not take the lock.
+    let stderr = run_as_nobody(&site);
+    assert!(stderr.contains("worker.lock"), "{stderr}");
+    assert!(stderr.contains("dyndns-worker runs as root"), "{stderr}");
+    // It cannot read the config either: the hint must not be the frontend's alone.
+    chmod(&site.config_path(), 0o600);
+    let stderr = run_as_nobody(&site);
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert!(
+        stderr.contains("dyndns-worker and check-config as root"),
+        "{stderr}"
+    );
+}
