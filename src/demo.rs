@@ -42,6 +42,10 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // A closed terminal or `kill -HUP` stops the demo as ctrl-c does (by default it would end
+        // the demo at once and leave its folder behind).
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot handle SIGHUP")?;
         let state = Arc::new(AppState::new(config.clone(), system_clock(), RequestLog::new(log_writer))?);
         let listener = bind(&config.frontend.listen)
             .await
@@ -68,6 +72,7 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
         ));
         let worker_died = tokio::select! {
             () = shutdown_signal() => None,
+            _ = hangup.recv() => None,
             status = worker.exited() => Some(status?),
         };
         let _ = stop_tx.send(true);

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod client_addr;
 pub mod demo;
+mod demo_guard;
 pub mod demo_worker;
 pub mod limits;
 pub mod logging;
