@@ -49,17 +49,29 @@ fn demo_workers(demo: u32) -> Vec<u32> {
         .collect()
 }
 
-/// A demo on a free port, its stdout's lines, and its folder (from "Folder (removed on exit): …"),
-/// once its worker runs.
-fn start_demo() -> (std::process::Child, std::path::PathBuf) {
+/// A running demo, killed on drop so that a failing test leaves none behind (its guard then stops
+/// the worker).
+struct RunningDemo(std::process::Child);
+
+impl Drop for RunningDemo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A demo on a free port and its folder (from "Folder (removed on exit): …"), once its worker runs.
+fn start_demo() -> (RunningDemo, std::path::PathBuf) {
     worker_binary();
-    let mut demo = Command::new(frontend_binary())
-        .args(["demo", "--listen", &format!("127.0.0.1:{}", free_port())])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dyndns demo");
-    let stdout = BufReader::new(demo.stdout.take().unwrap());
+    let mut demo = RunningDemo(
+        Command::new(frontend_binary())
+            .args(["demo", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dyndns demo"),
+    );
+    let stdout = BufReader::new(demo.0.stdout.take().unwrap());
     let folder = stdout
         .lines()
         .map_while(Result::ok)
@@ -70,7 +82,7 @@ fn start_demo() -> (std::process::Child, std::path::PathBuf) {
         })
         .expect("the demo names its folder");
     assert!(
-        eventually(Duration::from_secs(10), || demo_workers(demo.id()).len()
+        eventually(Duration::from_secs(10), || demo_workers(demo.0.id()).len()
             == 1),
         "no worker under the demo"
     );
@@ -81,9 +93,9 @@ fn start_demo() -> (std::process::Child, std::path::PathBuf) {
 fn demo_killed_outright_takes_its_worker_along() {
     // SIGKILL (or the OOM killer) gives the demo no chance to stop its worker: its guard does.
     let (mut demo, folder) = start_demo();
-    let worker = demo_workers(demo.id())[0];
-    demo.kill().unwrap();
-    demo.wait().unwrap();
+    let worker = demo_workers(demo.0.id())[0];
+    demo.0.kill().unwrap();
+    demo.0.wait().unwrap();
     let gone = eventually(Duration::from_secs(15), || {
         !Path::new(&format!("/proc/{worker}")).exists()
     });
@@ -94,31 +106,27 @@ fn demo_killed_outright_takes_its_worker_along() {
 #[test]
 fn demo_stops_cleanly_on_sighup() {
     // A closed terminal or `kill -HUP` used to end the demo at once, leaving the worker and folder.
-    let (demo, folder) = start_demo();
-    let worker = demo_workers(demo.id())[0];
+    let (mut demo, folder) = start_demo();
+    let worker = demo_workers(demo.0.id())[0];
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(demo.id() as i32),
+        nix::unistd::Pid::from_raw(demo.0.id() as i32),
         nix::sys::signal::Signal::SIGHUP,
     )
     .unwrap();
-    let status = wait_with_limit(demo, Duration::from_secs(15));
+    let status = wait_with_limit(&mut demo.0, Duration::from_secs(15));
     assert!(status.success(), "{status}");
     assert!(!Path::new(&format!("/proc/{worker}")).exists());
     assert!(!folder.exists(), "{} was left behind", folder.display());
 }
 
-/// Waits for `child`, killing it (and failing) after `limit`.
-fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> std::process::ExitStatus {
+/// Waits for `child` at most `limit`.
+fn wait_with_limit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
     let mut status = None;
-    let exited = eventually(limit, || {
+    eventually(limit, || {
         status = child.try_wait().unwrap();
         status.is_some()
     });
-    if !exited {
-        let _ = child.kill();
-        panic!("did not exit within {limit:?}");
-    }
-    status.unwrap()
+    status.unwrap_or_else(|| panic!("did not exit within {limit:?}"))
 }
 
 #[test]
@@ -126,15 +134,17 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
     // The demo runs the worker binary that sits beside its own.
     worker_binary();
     let port = free_port();
-    let mut demo = Command::new(frontend_binary())
-        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dyndns demo");
+    let mut demo = RunningDemo(
+        Command::new(frontend_binary())
+            .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dyndns demo"),
+    );
     let mut curl_line = String::new();
     let mut zone_file = String::new();
-    let mut stdout = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let mut stdout = BufReader::new(demo.0.stdout.take().unwrap()).lines();
     for line in stdout.by_ref().take(30) {
         let line = line.unwrap();
         if let Some(rest) = line.trim().strip_prefix("curl -u ") {
@@ -154,7 +164,7 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let mut workers = Vec::new();
     eventually(Duration::from_secs(10), || {
-        workers = demo_workers(demo.id());
+        workers = demo_workers(demo.0.id());
         !workers.is_empty()
     });
     assert_eq!(
@@ -168,9 +178,9 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
         std::fs::read_to_string(&zone_file).is_ok_and(|text| text.contains("203.0.113.7"))
     });
     let again = http_get(address, path, Some((user, password)), &[]);
-    util::terminate(&demo);
+    util::terminate(&demo.0);
     let rest: Vec<String> = stdout.map_while(Result::ok).collect();
-    let status = demo.wait().unwrap();
+    let status = demo.0.wait().unwrap();
     assert!(landed, "the change never reached {zone_file}");
     assert_eq!(again.body, "nochg 203.0.113.7\n");
     assert!(status.success(), "{status}");
