@@ -43,8 +43,11 @@ pub struct AppState {
 /// `source()`, so anyhow's `{:#}` shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot spool jobs: {cause}. {}", spool_fix(.cause))]
-    Spool { cause: dyndns_queue::SpoolError },
+    #[error("spool.dir = \"{}\": cannot spool jobs: {cause}. {}", .dir.display(), spool_fix(.cause))]
+    Spool {
+        dir: std::path::PathBuf,
+        cause: dyndns_queue::SpoolError,
+    },
 }
 
 /// What fixes a spool the frontend cannot write: space on a full disk, a writable mount for a
@@ -67,7 +70,8 @@ fn spool_fix(cause: &dyndns_queue::SpoolError) -> &'static str {
         _ => {
             "The spool must exist with the packaged owners and modes (tmp/ and new/ writable by \
              the frontend's user): run `systemd-tmpfiles --create dyndns.conf` as root \
-             (packaging/tmpfiles.d/dyndns.conf), and `dyndns check-config` to see what else is off"
+             (packaging/tmpfiles.d/dyndns.conf), or correct spool.dir; `dyndns check-config` says \
+             what else is off"
         }
     }
 }
@@ -78,7 +82,10 @@ impl AppState {
         clock: Clock,
         request_log: RequestLog,
     ) -> Result<AppState, StartError> {
-        let spool_error = |cause| StartError::Spool { cause };
+        let spool_error = |cause| StartError::Spool {
+            dir: config.spool_dir.clone(),
+            cause,
+        };
         let dirs = SpoolDirs::at(&config.spool_dir);
         dirs.probe_writable().map_err(spool_error)?;
         let spool = Arc::new(SpoolWriter::open(&config.spool_dir).map_err(spool_error)?);
@@ -252,6 +259,7 @@ path = "zone"
     fn a_full_or_read_only_spool_at_start_says_so_instead_of_sending_to_tmpfiles() {
         let error = |errno: nix::errno::Errno| {
             StartError::Spool {
+                dir: "/var/spool/dyndns".into(),
                 cause: dyndns_queue::SpoolError::NotWritable {
                     path: "/var/spool/dyndns/tmp".into(),
                     cause: std::io::Error::from(errno),
@@ -267,5 +275,9 @@ path = "zone"
         assert!(!read_only.contains("systemd-tmpfiles"), "{read_only}");
         let denied = error(nix::errno::Errno::EACCES);
         assert!(denied.contains("systemd-tmpfiles --create"), "{denied}");
+        assert!(
+            denied.starts_with("spool.dir = \"/var/spool/dyndns\": cannot spool jobs: "),
+            "the key, as written: {denied}"
+        );
     }
 }
