@@ -113,7 +113,7 @@ pub fn check_spool(config: &Config, account: Option<&Account>, findings: &mut Fi
     if dirs.tmp().is_dir() {
         full_file_system(
             "spool.dir",
-            root,
+            &dirs.tmp(),
             Privilege::Unprivileged,
             "`dyndns serve` cannot spool (and refuses to start)",
             findings,

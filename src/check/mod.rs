@@ -114,27 +114,27 @@ pub fn check_installation(config: &Config, frontend_user: &str) -> Findings {
 fn trusted_paths<'a>(config: &'a Config, programs: &'a [std::path::PathBuf]) -> Vec<Trusted<'a>> {
     let mut trusted = vec![Trusted {
         path: &config.source,
-        what: "the config".into(),
+        what: "the config",
         why: "which the root worker reads and whose commands it runs",
     }];
     trusted.extend(config.password_hash_files.iter().map(|file| Trusted {
         path: file,
-        what: "a password hash file".into(),
+        what: "a password hash file",
         why: "which decides who may change DNS",
     }));
     trusted.push(Trusted {
         path: &config.spool_dir,
-        what: "the spool".into(),
+        what: "the spool",
         why: "from which the root worker takes jobs",
     });
     trusted.push(Trusted {
         path: &config.worker.state_dir,
-        what: "the worker's state".into(),
+        what: "the worker's state",
         why: "which tells the root worker what it already applied",
     });
     trusted.extend(programs.iter().map(|program| Trusted {
         path: program,
-        what: "a backend program".into(),
+        what: "a backend program",
         why: "which the root worker runs",
     }));
     trusted

@@ -13,7 +13,7 @@ use super::{acl, describe, Account, Findings};
 pub struct Trusted<'a> {
     pub path: &'a Path,
     /// `the config`
-    pub what: String,
+    pub what: &'static str,
     /// `which the root worker reads and whose commands it runs`
     pub why: &'static str,
 }
