@@ -1,7 +1,8 @@
 //! Why this exists: `dyndns demo` shows the real two-process split without linking the worker into
 //! the internet-facing binary. It runs the `dyndns-worker` binary that sits beside its own
-//! executable as a child, and under `cargo run` builds it first if it is missing, so the quick start
-//! stays one command. `dyndns serve` never starts a process; only the demo does.
+//! executable (under the guard of `demo_guard.rs`), and under `cargo run` builds it first if it is
+//! missing, so the quick start stays one command. `dyndns serve` never starts a process; only the
+//! demo does.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -119,7 +120,7 @@ impl WorkerChild {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
+            .with_context(|| format!("cannot start {} demo-worker", exe.display()))?;
         let lifeline = guard.stdin.take();
         Ok(WorkerChild { guard, lifeline })
     }
