@@ -131,6 +131,42 @@ mod tests {
     }
 
     #[test]
+    fn planted_probe_lookalikes_in_tmp_are_neither_followed_nor_touched() {
+        // The probe's name is random and created with O_CREAT|O_EXCL|O_NOFOLLOW: a FIFO or a
+        // symbolic link planted under a probe-like name can neither hang it nor redirect it.
+        let root = tempfile::tempdir().expect("temp dir");
+        let dirs = SpoolDirs::at(root.path().join("spool"));
+        dirs.create_all().expect("create the spool");
+        let target = root.path().join("target");
+        std::fs::write(&target, "untouched").expect("write the target");
+        nix::unistd::mkfifo(
+            &dirs.tmp().join(".probe-fifo"),
+            nix::sys::stat::Mode::S_IRWXU,
+        )
+        .expect("mkfifo");
+        std::os::unix::fs::symlink(&target, dirs.tmp().join(".probe-link")).expect("symlink");
+        let (done, result) = std::sync::mpsc::channel();
+        let probing = dirs.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(probing.probe_writable().is_ok());
+        });
+        let probed = result
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the probe returned within five seconds");
+        assert!(probed);
+        assert_eq!(
+            std::fs::read_to_string(&target).expect("read the target"),
+            "untouched"
+        );
+        let mut left: Vec<_> = std::fs::read_dir(dirs.tmp())
+            .expect("list")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".probe-fifo", ".probe-link"]);
+    }
+
+    #[test]
     fn a_full_file_system_is_not_writable_though_its_modes_allow_it() {
         assert_eq!(judge_file_system(false, 10, 10, 100), None);
         assert_eq!(
