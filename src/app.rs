@@ -43,13 +43,37 @@ pub struct AppState {
 /// `source()`, so anyhow's `{:#}` shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error(
-        "cannot spool jobs: {cause}. The spool must exist with the packaged owners and modes \
-         (tmp/ and new/ writable by the frontend's user): run `systemd-tmpfiles --create \
-         dyndns.conf` as root (packaging/tmpfiles.d/dyndns.conf), and `dyndns check-config` \
-         to see what else is off"
-    )]
-    Spool { cause: dyndns_queue::SpoolError },
+    #[error("spool.dir = \"{}\": cannot spool jobs: {cause}. {}", .dir.display(), spool_fix(.cause))]
+    Spool {
+        dir: std::path::PathBuf,
+        cause: dyndns_queue::SpoolError,
+    },
+}
+
+/// What fixes a spool the frontend cannot write: space on a full disk, a writable mount for a
+/// read-only one, else the packaged owners and modes.
+fn spool_fix(cause: &dyndns_queue::SpoolError) -> &'static str {
+    use nix::errno::Errno;
+    let errno = cause
+        .os_cause()
+        .and_then(std::io::Error::raw_os_error)
+        .map(Errno::from_raw);
+    match errno {
+        Some(Errno::ENOSPC | Errno::EDQUOT) => {
+            "The spool's file system is full: free space (or inodes) on it; nothing else needs \
+             fixing"
+        }
+        Some(Errno::EROFS) => {
+            "The spool's file system is mounted read-only: make it writable (the packaged \
+             dyndns.service has ReadWritePaths=/var/spool/dyndns)"
+        }
+        _ => {
+            "The spool must exist with the packaged owners and modes (tmp/ and new/ writable by \
+             the frontend's user): run `systemd-tmpfiles --create dyndns.conf` as root \
+             (packaging/tmpfiles.d/dyndns.conf), or correct spool.dir; `dyndns check-config` says \
+             what else is off"
+        }
+    }
 }
 
 impl AppState {
@@ -58,7 +82,10 @@ impl AppState {
         clock: Clock,
         request_log: RequestLog,
     ) -> Result<AppState, StartError> {
-        let spool_error = |cause| StartError::Spool { cause };
+        let spool_error = |cause| StartError::Spool {
+            dir: config.spool_dir.clone(),
+            cause,
+        };
         let dirs = SpoolDirs::at(&config.spool_dir);
         dirs.probe_writable().map_err(spool_error)?;
         let spool = Arc::new(SpoolWriter::open(&config.spool_dir).map_err(spool_error)?);
@@ -138,7 +165,7 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    // access(2) on two folders: cheap enough for every probe of a load balancer.
+    // access(2) on two folders and one statvfs(2): cheap enough for every probe of a load balancer.
     let spool_ok = state.spool.dirs().is_writable();
     let status = if spool_ok {
         StatusCode::OK
@@ -465,5 +492,31 @@ path = "zone"
             .recv_timeout(Duration::from_secs(5))
             .expect("AppState::new returned within five seconds");
         assert!(started);
+    }
+
+    #[test]
+    fn a_full_or_read_only_spool_at_start_says_so_instead_of_sending_to_tmpfiles() {
+        let error = |errno: nix::errno::Errno| {
+            StartError::Spool {
+                dir: "/var/spool/dyndns".into(),
+                cause: dyndns_queue::SpoolError::NotWritable {
+                    path: "/var/spool/dyndns/tmp".into(),
+                    cause: std::io::Error::from(errno),
+                },
+            }
+            .to_string()
+        };
+        let full = error(nix::errno::Errno::ENOSPC);
+        assert!(full.contains("file system is full: free space"), "{full}");
+        assert!(!full.contains("systemd-tmpfiles"), "{full}");
+        let read_only = error(nix::errno::Errno::EROFS);
+        assert!(read_only.contains("mounted read-only"), "{read_only}");
+        assert!(!read_only.contains("systemd-tmpfiles"), "{read_only}");
+        let denied = error(nix::errno::Errno::EACCES);
+        assert!(denied.contains("systemd-tmpfiles --create"), "{denied}");
+        assert!(
+            denied.starts_with("spool.dir = \"/var/spool/dyndns\": cannot spool jobs: "),
+            "the key, as written: {denied}"
+        );
     }
 }

@@ -81,6 +81,14 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8245")]
         listen: std::net::SocketAddr,
     },
+    /// Internal to `demo`: runs the worker and stops it when the demo is gone (see demo_guard.rs).
+    #[command(hide = true)]
+    DemoWorker {
+        #[arg(long, value_name = "PATH")]
+        worker: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        worker_config: PathBuf,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -94,6 +102,10 @@ pub fn main() -> ExitCode {
         } => check_config(&config, &user, strict),
         Command::HashPassword => hash_password(),
         Command::Demo { listen } => crate::demo::run(listen),
+        Command::DemoWorker {
+            worker,
+            worker_config,
+        } => return guard_exit(crate::demo_guard::run(&worker, &worker_config)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,6 +114,14 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The worker's own status, or 1 with the reason.
+fn guard_exit(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|err| {
+        eprintln!("dyndns demo-worker: {err:#}");
+        ExitCode::FAILURE
+    })
 }
 
 fn check_config(config: &ConfigArg, frontend_user: &str, strict: bool) -> anyhow::Result<()> {

@@ -42,10 +42,14 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // A closed terminal or `kill -HUP` stops the demo as ctrl-c does (by default it would end
+        // the demo at once and leave its folder behind).
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot handle SIGHUP")?;
         let state = Arc::new(AppState::new(config.clone(), system_clock(), RequestLog::new(log_writer))?);
         let listener = bind(&config.frontend.listen)
             .await
-            .with_context(|| format!("cannot listen on {listen} (is another demo running? try --listen 127.0.0.1:18245)"))?;
+            .with_context(|| cannot_listen(listen))?;
         let mut worker = WorkerChild::start(&worker_binary, &config_path)?;
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let frontend = tokio::spawn(serve(state, listener, async move {
@@ -68,6 +72,7 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
         ));
         let worker_died = tokio::select! {
             () = shutdown_signal() => None,
+            _ = hangup.recv() => None,
             status = worker.exited() => Some(status?),
         };
         let _ = stop_tx.send(true);
@@ -79,6 +84,17 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
         say(&applied_summary(&config.worker.state_dir));
         Ok(())
     })
+}
+
+/// Why the demo could not listen, with another address to try (the next port: suggesting one fixed
+/// port told whoever was already on it to try the same port again).
+fn cannot_listen(listen: SocketAddr) -> String {
+    let mut other = listen;
+    other.set_port(listen.port().checked_add(1).unwrap_or(18245));
+    format!(
+        "cannot listen on {listen} (is another demo or dyndns serve running there? try --listen \
+         {other})"
+    )
 }
 
 /// The last address the worker applied per host and family (its `applied.json`), read after it
@@ -148,4 +164,17 @@ path = "zones/{{zone}}.zone"
     let path = folder.join("dyndns.toml");
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_port_in_use_suggests_another_port_than_the_one_in_use() {
+        for port in [8245, 18245] {
+            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let text = super::cannot_listen(listen);
+            let suggested = text.rsplit("--listen ").next().unwrap_or_default();
+            assert!(!suggested.starts_with(&listen.to_string()), "{text}");
+        }
+    }
 }

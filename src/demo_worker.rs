@@ -1,7 +1,8 @@
 //! Why this exists: `dyndns demo` shows the real two-process split without linking the worker into
 //! the internet-facing binary. It runs the `dyndns-worker` binary that sits beside its own
-//! executable as a child, and under `cargo run` builds it first if it is missing, so the quick start
-//! stays one command. `dyndns serve` never starts a process; only the demo does.
+//! executable (under the guard of `demo_guard.rs`), and under `cargo run` builds it first if it is
+//! missing, so the quick start stays one command. `dyndns serve` never starts a process; only the
+//! demo does.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -9,13 +10,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 
 /// The worker's executable name, as `worker/Cargo.toml` builds it.
 const WORKER_BINARY: &str = "dyndns-worker";
 
-/// How long the worker may take to finish its change in flight after SIGTERM.
+/// How long the guard may take to stop the worker (it gives the worker 8 s, then kills it).
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// The worker binary beside our own executable; built with `$CARGO` if missing and we run under
@@ -95,42 +94,51 @@ fn say_to_stderr(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
-/// A running `dyndns-worker`; killed if dropped without [`WorkerChild::stop`] (an error path).
+/// A running `dyndns-worker`, under the guard that stops it when this process is gone
+/// (`demo_guard.rs`). Dropped without [`WorkerChild::stop`] (an error path), the guard is killed and
+/// its closed pipe stops the worker.
 pub struct WorkerChild {
-    child: tokio::process::Child,
+    guard: tokio::process::Child,
+    /// Our end of the guard's stdin: closing it (or our death) tells the guard to stop the worker.
+    lifeline: Option<tokio::process::ChildStdin>,
 }
 
 impl WorkerChild {
-    /// Starts the worker on `config` in continuous mode. Its log goes to our stderr, so the demo
-    /// shows both processes' lines.
+    /// Starts the worker on `config` in continuous mode, under the guard (our own executable). Its
+    /// log goes to our stderr, so the demo shows both processes' lines.
     pub fn start(binary: &Path, config: &Path) -> anyhow::Result<WorkerChild> {
-        let child = tokio::process::Command::new(binary)
-            .arg("--config")
+        let exe =
+            std::env::current_exe().context("cannot find the dyndns executable's own path")?;
+        let mut guard = tokio::process::Command::new(&exe)
+            .arg("demo-worker")
+            .arg("--worker")
+            .arg(binary)
+            .arg("--worker-config")
             .arg(config)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        Ok(WorkerChild { child })
+            .with_context(|| format!("cannot start {} demo-worker", exe.display()))?;
+        let lifeline = guard.stdin.take();
+        Ok(WorkerChild { guard, lifeline })
     }
 
-    /// Resolves when the worker exits by itself, which during the demo is a failure.
+    /// Resolves when the worker exits by itself, which during the demo is a failure (the guard
+    /// exits with the worker's status).
     pub async fn exited(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        self.child
+        self.guard
             .wait()
             .await
             .context("cannot wait for dyndns-worker")
     }
 
-    /// SIGTERM (the worker finishes its change in flight), then SIGKILL after a grace period.
+    /// Closes the guard's pipe: it sends the worker SIGTERM (the worker finishes its change in
+    /// flight) and SIGKILL after its grace period, and exits with the worker's status.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(pid) = self.child.id().and_then(|pid| i32::try_from(pid).ok()) {
-            // ESRCH: it already exited (ctrl-c in a terminal reaches the whole process group).
-            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-        }
-        match tokio::time::timeout(STOP_GRACE, self.child.wait()).await {
+        drop(self.lifeline.take());
+        match tokio::time::timeout(STOP_GRACE, self.guard.wait()).await {
             Ok(status) => {
                 let status = status.context("cannot wait for dyndns-worker")?;
                 // SIGINT from a terminal's ctrl-c ends it as cleanly as our SIGTERM.
@@ -141,7 +149,7 @@ impl WorkerChild {
                 Ok(())
             }
             Err(_) => {
-                self.child
+                self.guard
                     .kill()
                     .await
                     .context("cannot kill dyndns-worker")?;

@@ -9,6 +9,7 @@ mod check;
 pub mod cli;
 mod client_addr;
 mod demo;
+mod demo_guard;
 mod demo_worker;
 mod limits;
 mod logging;

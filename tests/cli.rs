@@ -11,6 +11,11 @@ use std::process::{Command, Stdio};
 
 use util::{frontend_binary, worker_binary, Site};
 
+/// The frontend user these tests name: one that exists on no machine, so the owner and mode checks
+/// are skipped (with a warning) whether or not this machine has a `dyndns` user; tests/privileges.rs
+/// runs them for `nobody`.
+const ABSENT_USER: &str = "dyndns-test-absent";
+
 #[test]
 fn check_config_prints_a_masked_summary() {
     let site = Site::new();
@@ -19,8 +24,8 @@ fn check_config_prints_a_masked_summary() {
         .arg(site.config_path())
         .output()
         .unwrap();
-    assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
     assert!(text.contains("user: router (bcrypt hash ****)"), "{text}");
     assert!(
         text.contains("zone: dyn.example.com (backend zone example.com, ttl 60)"),
@@ -32,10 +37,6 @@ fn check_config_prints_a_masked_summary() {
 }
 
 /// `dyndns check-config --config <site> ARGS...`: exit code and stdout.
-/// A frontend user no machine has: the owner and mode checks are skipped with a warning, so these
-/// tests do not depend on whether the machine running them has dyndns installed.
-const ABSENT_USER: &str = "dyndns-test-absent-user";
-
 fn check_config(site: &Site, args: &[&str]) -> (Option<i32>, String) {
     let output = Command::new(frontend_binary())
         .args(["check-config", "--user", ABSENT_USER, "--config"])
@@ -117,6 +118,49 @@ fn check_config_finds_a_backend_command_that_is_not_there() {
 }
 
 #[test]
+fn check_config_finds_a_backend_program_that_others_could_change() {
+    // The root worker runs it: whoever may write it runs code as root.
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new();
+    let plesk = site.path().join("plesk/plesk");
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    std::fs::set_permissions(&plesk, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: backend.plesk.command: {}: every user can change it (0777 root:root), and \
+             the root worker runs it",
+            plesk.display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_config_warns_about_an_argon2_hash_that_may_have_been_cut_short() {
+    // passlib's documented example has a 16-byte value: valid, so it loads; a 32-byte value cut to
+    // 16 bytes looks the same, so check-config says what to look at.
+    let site = Site::new();
+    let passlib = "$argon2i$v=19$m=512,t=2,p=2$aI2R0hpDyLm3ltLa+1/rvQ$LqPKjd6n8yniKtAithoR7A";
+    let text = std::fs::read_to_string(site.config_path()).unwrap();
+    let bcrypt = text
+        .lines()
+        .find_map(|line| line.strip_prefix("password_hash = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap()
+        .to_owned();
+    edit_config(&site, &bcrypt, passlib);
+    let (code, out) = check_config(&site, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("warning: user `router`: the argon2 hash value is 16 bytes"),
+        "{out}"
+    );
+}
+
+#[test]
 fn check_config_finds_a_missing_zone_folder_and_reload_command() {
     let site = Site::new();
     let text = std::fs::read_to_string(site.config_path()).unwrap();
@@ -155,17 +199,35 @@ fn check_config_warns_about_a_user_without_hosts_and_strict_fails_on_it() {
 fn check_config_warns_when_a_config_with_hashes_is_readable_by_all() {
     use std::os::unix::fs::PermissionsExt;
     let site = Site::new();
+    let mode = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
     let path = site.config_path();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    mode(site.path(), 0o755);
+    mode(&path, 0o644);
     let (_, out) = check_config(&site, &[]);
     let warning = format!(
         "warning: {}: every user of this machine can read it",
         path.display()
     );
     assert!(out.contains(&warning), "{out}");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    mode(&path, 0o640);
     let (_, out) = check_config(&site, &[]);
     assert!(!out.contains(&warning), "{out}");
+}
+
+#[test]
+fn check_config_does_not_call_a_config_in_a_closed_folder_readable_by_all() {
+    // As packaged, /etc/dyndns is 0750: a 0644 config in it is out of other users' reach.
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new();
+    std::fs::set_permissions(site.path(), std::fs::Permissions::from_mode(0o750)).unwrap();
+    std::fs::set_permissions(site.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_, out) = check_config(&site, &[]);
+    assert!(
+        !out.contains("every user of this machine can read"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -377,15 +439,16 @@ fn empty_dyndns_config_means_the_default_path() {
         .env("DYNDNS_CONFIG", "")
         .output()
         .unwrap();
-    // Whether this machine has a config there or not, that is the file read.
-    let said = format!(
+    // Checked (stdout names it) where this machine has that file, refused (stderr names it) where
+    // not: either way the default path, and no usage error.
+    let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_ne!(output.status.code(), Some(2), "not a usage error: {said}");
+    assert_ne!(output.status.code(), Some(2), "{text}");
     assert!(
-        said.contains(dyndns_config::DEFAULT_PATH),
-        "an empty variable is unset: {said}"
+        text.contains(dyndns_config::DEFAULT_PATH),
+        "an empty variable is unset, not a usage error: {text}"
     );
 }

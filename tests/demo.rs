@@ -43,20 +43,111 @@ fn children_named(parent: u32, name: &str) -> Vec<u32> {
     found
 }
 
+/// The worker processes of the demo `demo`: children of its guard (`dyndns demo-worker`, which
+/// stops the worker when the demo is gone). comm is cut at 15 bytes: "dyndns-worker" fits.
+fn demo_workers(demo: u32) -> Vec<u32> {
+    children_named(demo, "dyndns")
+        .into_iter()
+        .flat_map(|guard| children_named(guard, "dyndns-worker"))
+        .collect()
+}
+
+/// A running demo, killed on drop so that a failing test leaves none behind (its guard then stops
+/// the worker).
+struct RunningDemo(std::process::Child);
+
+impl Drop for RunningDemo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A demo on a free port and its folder (from "Folder (removed on exit): …"), once its worker runs.
+fn start_demo() -> (RunningDemo, std::path::PathBuf) {
+    worker_binary();
+    let mut demo = RunningDemo(
+        Command::new(frontend_binary())
+            .args(["demo", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dyndns demo"),
+    );
+    let stdout = BufReader::new(demo.0.stdout.take().unwrap());
+    let folder = stdout
+        .lines()
+        .map_while(Result::ok)
+        .take(30)
+        .find_map(|line| {
+            line.strip_prefix("Folder (removed on exit): ")
+                .map(std::path::PathBuf::from)
+        })
+        .expect("the demo names its folder");
+    assert!(
+        eventually(Duration::from_secs(10), || demo_workers(demo.0.id()).len()
+            == 1),
+        "no worker under the demo"
+    );
+    (demo, folder)
+}
+
+#[test]
+fn demo_killed_outright_takes_its_worker_along() {
+    // SIGKILL (or the OOM killer) gives the demo no chance to stop its worker: its guard does.
+    let (mut demo, folder) = start_demo();
+    let worker = demo_workers(demo.0.id())[0];
+    demo.0.kill().unwrap();
+    demo.0.wait().unwrap();
+    let gone = eventually(Duration::from_secs(15), || {
+        !Path::new(&format!("/proc/{worker}")).exists()
+    });
+    let _ = std::fs::remove_dir_all(&folder);
+    assert!(gone, "the worker {worker} outlived the killed demo");
+}
+
+#[test]
+fn demo_stops_cleanly_on_sighup() {
+    // A closed terminal or `kill -HUP` used to end the demo at once, leaving the worker and folder.
+    let (mut demo, folder) = start_demo();
+    let worker = demo_workers(demo.0.id())[0];
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(demo.0.id() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let status = wait_with_limit(&mut demo.0, Duration::from_secs(15));
+    assert!(status.success(), "{status}");
+    assert!(!Path::new(&format!("/proc/{worker}")).exists());
+    assert!(!folder.exists(), "{} was left behind", folder.display());
+}
+
+/// Waits for `child` at most `limit`.
+fn wait_with_limit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let mut status = None;
+    eventually(limit, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status.unwrap_or_else(|| panic!("did not exit within {limit:?}"))
+}
+
 #[test]
 fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
     // The demo runs the worker binary that sits beside its own.
     worker_binary();
     let port = free_port();
-    let mut demo = Command::new(frontend_binary())
-        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dyndns demo");
+    let mut demo = RunningDemo(
+        Command::new(frontend_binary())
+            .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dyndns demo"),
+    );
     let mut curl_line = String::new();
     let mut zone_file = String::new();
-    let mut stdout = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let mut stdout = BufReader::new(demo.0.stdout.take().unwrap()).lines();
     for line in stdout.by_ref().take(30) {
         let line = line.unwrap();
         if let Some(rest) = line.trim().strip_prefix("curl -u ") {
@@ -74,12 +165,15 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
     let url = parts[3];
     let path = &url[url.find("/nic/update").expect("an update URL")..];
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    // comm is cut at 15 bytes: "dyndns-worker" fits.
-    let workers = children_named(demo.id(), "dyndns-worker");
+    let mut workers = Vec::new();
+    eventually(Duration::from_secs(10), || {
+        workers = demo_workers(demo.0.id());
+        !workers.is_empty()
+    });
     assert_eq!(
         workers.len(),
         1,
-        "the worker is a child process: {workers:?}"
+        "the worker is a process of its own: {workers:?}"
     );
     let reply = http_get(address, path, Some((user, password)), &[]);
     assert_eq!(reply.body, "good 203.0.113.7\n");
@@ -87,9 +181,9 @@ fn demo_prints_a_curl_line_that_lands_in_the_zone_file() {
         std::fs::read_to_string(&zone_file).is_ok_and(|text| text.contains("203.0.113.7"))
     });
     let again = http_get(address, path, Some((user, password)), &[]);
-    util::terminate(&demo);
+    util::terminate(&demo.0);
     let rest: Vec<String> = stdout.map_while(Result::ok).collect();
-    let status = demo.wait().unwrap();
+    let status = demo.0.wait().unwrap();
     assert!(landed, "the change never reached {zone_file}");
     assert_eq!(again.body, "nochg 203.0.113.7\n");
     assert!(status.success(), "{status}");

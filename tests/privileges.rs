@@ -129,6 +129,91 @@ fn serve_exits_1_naming_the_spool_folder_and_the_fix_when_tmp_is_not_writable() 
     );
 }
 
+/// A small tmpfs mounted over the site's spool (with the spool folders in it), unmounted on drop;
+/// `None` where mounting is not allowed (a container without CAP_SYS_ADMIN), said loudly.
+struct SmallSpool {
+    mount_point: std::path::PathBuf,
+}
+
+impl SmallSpool {
+    fn mount(site: &Site) -> Option<SmallSpool> {
+        let mount_point = site.spool("");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"])
+            .arg(&mount_point)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !mounted {
+            eprintln!("WARNING: cannot mount a tmpfs here, full-spool test SKIPPED");
+            return None;
+        }
+        dyndns_queue::SpoolDirs::at(&mount_point)
+            .create_all()
+            .unwrap();
+        Some(SmallSpool { mount_point })
+    }
+
+    /// Takes every block left, as a full disk would.
+    fn fill(&self) {
+        let mut filler = std::fs::File::create(self.mount_point.join("filler")).unwrap();
+        let block = [0u8; 4096];
+        while std::io::Write::write_all(&mut filler, &block).is_ok() {}
+    }
+
+    fn empty(&self) {
+        std::fs::remove_file(self.mount_point.join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallSpool {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.mount_point).status();
+    }
+}
+
+#[test]
+fn a_full_spool_is_unhealthy_and_refuses_the_start_saying_to_free_space() {
+    if !running_as_root() {
+        return;
+    }
+    let site = Site::new();
+    let Some(spool) = SmallSpool::mount(&site) else {
+        return;
+    };
+    let frontend = site.start_frontend();
+    assert_eq!(frontend.get("/health", None).status, 200);
+    spool.fill();
+    let health = frontend.get("/health", None);
+    assert_eq!(health.status, 503, "{}", health.body);
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
+    assert_eq!(reply.body, "911\n");
+    drop(frontend);
+
+    let output = Command::new(frontend_binary())
+        .args(["serve", "--allow-root", "--config"])
+        .arg(site.config_path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(
+        stderr.contains("file system is full: free space"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("systemd-tmpfiles"), "{stderr}");
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("its file system is full (no space left), so `dyndns serve` cannot spool"),
+        "{out}"
+    );
+
+    spool.empty();
+    let frontend = site.start_frontend();
+    assert_eq!(frontend.get("/health", None).status, 200);
+}
+
 /// `dyndns check-config --user nobody ARGS...` on the site: exit code and stdout + stderr.
 fn check_config_for_nobody(site: &Site, args: &[&str]) -> (Option<i32>, String) {
     let output = Command::new(frontend_binary())
@@ -214,7 +299,7 @@ fn check_config_fails_when_the_frontend_user_could_change_what_the_worker_trusts
         (
             "config owned by nobody",
             |site| site.config_path(),
-            "give itself users and hosts",
+            "add users and hosts",
         ),
         (
             "config folder group-writable",
@@ -315,5 +400,134 @@ fn check_config_refuses_root_as_the_frontend_user() {
     assert!(
         out.contains("error: --user root: the frontend must not run as root"),
         "{out}"
+    );
+}
+
+#[test]
+fn check_config_finds_folders_above_the_config_spool_and_state_that_others_could_change() {
+    // Not the frontend's user: anyone but root who can replace what the root worker trusts, through
+    // a folder above it, symbolic links followed.
+    let daemon = nix::unistd::User::from_name("daemon")
+        .unwrap()
+        .expect("user daemon exists")
+        .uid
+        .as_raw();
+    let users = nix::unistd::Group::from_name("users")
+        .unwrap()
+        .expect("group users exists")
+        .gid
+        .as_raw();
+
+    let Some(site) = packaged_site() else {
+        return;
+    };
+    chown(site.path(), 0, users);
+    chmod(site.path(), 0o770);
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: {}: group users can change it (0770 root:users), so group users could \
+             replace the config below it",
+            site.path().display()
+        )),
+        "{out}"
+    );
+
+    // The state folder is fine itself, but reached through a link into a folder daemon owns.
+    let Some(site) = packaged_site() else {
+        return;
+    };
+    let elsewhere = site.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::rename(site.path().join("state"), elsewhere.join("state")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("state"), site.path().join("state")).unwrap();
+    chown(&elsewhere, daemon, 0);
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: {}: its owner daemon can change it",
+            elsewhere.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("could replace the worker's state below it"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_config_says_it_did_not_judge_an_acl() {
+    let Some(site) = packaged_site() else {
+        return;
+    };
+    // An access ACL letting user daemon read the password hashes, which the mode (still 0640
+    // root:nogroup) does not show: version 2, then (tag, permissions, id) for the owner, the named
+    // user, the group, the mask and others.
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, permissions, id) in [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 4, 1),
+        (0x04, 4, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ] {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(permissions.to_le_bytes());
+        acl.extend(id.to_le_bytes());
+    }
+    if rustix::fs::setxattr(
+        site.config_path(),
+        "system.posix_acl_access",
+        &acl,
+        rustix::fs::XattrFlags::empty(),
+    )
+    .is_err()
+    {
+        eprintln!("WARNING: no ACLs on this file system, ACL test SKIPPED");
+        return;
+    }
+    let (code, out) = check_config_for_nobody(&site, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "warning: {}: has an access ACL, which check-config does not judge",
+            site.config_path().display()
+        )),
+        "{out}"
+    );
+    let (code, _) = check_config_for_nobody(&site, &["--strict"]);
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn worker_run_as_the_frontend_user_is_told_it_runs_as_root() {
+    let Some(site) = packaged_site() else {
+        return;
+    };
+    let run_as_nobody = |site: &Site| {
+        let output = util::as_nobody()
+            .arg(util::worker_binary())
+            .args(["--run-once", "--config"])
+            .arg(site.config_path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        stderr
+    };
+    // It can read the config (group nogroup), not take the lock.
+    let stderr = run_as_nobody(&site);
+    assert!(stderr.contains("worker.lock"), "{stderr}");
+    assert!(stderr.contains("dyndns-worker runs as root"), "{stderr}");
+    // It cannot read the config either: the hint must not be the frontend's alone.
+    chmod(&site.config_path(), 0o600);
+    let stderr = run_as_nobody(&site);
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert!(
+        stderr.contains("dyndns-worker and check-config as root"),
+        "{stderr}"
     );
 }

@@ -339,10 +339,9 @@ impl Checker<'_> {
                     ))
                 }
                 (Some(hash), None) => {
-                    let hash = hash.trim();
-                    password_hash::check_hash(hash)
+                    let hash = password_hash::check_hash(hash.trim())
                         .map_err(|err| self.error(&at("password_hash"), err.to_string()))?;
-                    Some(hash.to_string())
+                    Some(hash)
                 }
                 (None, Some(file)) => {
                     let file = self.resolve(file);
@@ -352,14 +351,12 @@ impl Checker<'_> {
                             format!("cannot read {}: {err}", file.display()),
                         )
                     })?;
-                    let hash = text.trim();
-                    password_hash::check_hash(hash).map_err(|err| {
+                    let hash = password_hash::check_hash(text.trim()).map_err(|err| {
                         self.error(
                             &at("password_hash_file"),
                             format!("{}: {err}", file.display()),
                         )
                     })?;
-                    let hash = hash.to_string();
                     hash_files.push(file);
                     Some(hash)
                 }

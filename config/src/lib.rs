@@ -134,8 +134,8 @@ fn unreadable_fix(err: &std::io::Error) -> &'static str {
             " (name it with --config PATH or $DYNDNS_CONFIG; dyndns.example.toml documents every key)"
         }
         std::io::ErrorKind::PermissionDenied => {
-            " (the frontend reads it as user dyndns: packaged root:dyndns 0640 in /etc/dyndns, \
-             root:dyndns 0750)"
+            " (packaged root:dyndns 0640 in /etc/dyndns, root:dyndns 0750: `dyndns serve` reads it \
+             as user dyndns, dyndns-worker and check-config as root)"
         }
         _ => "",
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::{AuthMode, Config, Listen};
+use crate::{AuthMode, BackendKind, Config, Listen};
 
 /// Several lines, one fact each; password hashes appear only as their kind and `****`.
 pub fn summary(config: &Config) -> String {
@@ -77,21 +77,57 @@ pub fn summary(config: &Config) -> String {
             hosts.join(", ")
         );
     }
+    // A table for the backend not chosen is allowed (the example has both); say it is not used.
+    let unused = |kind: BackendKind| {
+        if config.worker.backend == kind {
+            ""
+        } else {
+            " (not used: worker.backend is another)"
+        }
+    };
     if let Some(plesk) = &config.backends.plesk {
         let _ = writeln!(
             out,
-            "backend plesk: {:?}, timeout {}s",
+            "backend plesk: {:?}, timeout {}s{}",
             plesk.command,
-            plesk.timeout.as_secs()
+            plesk.timeout.as_secs(),
+            unused(BackendKind::Plesk)
         );
     }
     if let Some(zonefile) = &config.backends.zonefile {
+        let reload = match &zonefile.reload {
+            Some(argv) => format!("reload {argv:?}"),
+            None => "no reload command".to_owned(),
+        };
         let _ = writeln!(
             out,
-            "backend zonefile: {}, reload {:?}",
+            "backend zonefile: {}, {reload}{}",
             zonefile.path.display(),
-            zonefile.reload.as_deref().unwrap_or_default()
+            unused(BackendKind::ZoneFile)
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn summary_says_which_backend_is_unused_and_when_there_is_no_reload() {
+        // The example has both tables; with the reload commented out it printed `reload []`.
+        let example = include_str!("../../dyndns.example.toml")
+            .replace("backend = \"plesk\"", "backend = \"zonefile\"")
+            .replace("reload = [", "# reload = [");
+        let config = crate::Config::parse(&example, Path::new("dyndns.toml")).unwrap();
+        let text = super::summary(&config);
+        assert!(
+            text.contains("backend plesk: [\"plesk\", \"bin\", \"dns\"], timeout 30s (not used"),
+            "{text}"
+        );
+        assert!(
+            text.contains("backend zonefile: /var/lib/bind/{zone}.zone, no reload command\n"),
+            "{text}"
+        );
+    }
 }

@@ -58,6 +58,18 @@ pub enum SpoolError {
 }
 
 impl SpoolError {
+    /// The operating system's error behind this one, if any: what decides the fix (a full disk
+    /// wants space, a missing folder wants tmpfiles).
+    pub fn os_cause(&self) -> Option<&io::Error> {
+        match self {
+            SpoolError::Io { cause, .. }
+            | SpoolError::Rename { cause, .. }
+            | SpoolError::MissingDir { cause, .. }
+            | SpoolError::NotWritable { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, cause: io::Error) -> Self {
         SpoolError::Io {
             action,

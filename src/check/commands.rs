@@ -7,42 +7,70 @@ use std::path::{Path, PathBuf};
 
 use dyndns_config::{BackendKind, Config, WORKER_COMMAND_PATH};
 
-use super::Findings;
+use super::others::{changers, Change};
+use super::{acl, describe, Findings};
 
-pub fn check_backend(config: &Config, findings: &mut Findings) {
+/// Checks the backend's commands and returns the programs found, for the check of the folders above
+/// them.
+pub fn check_backend(config: &Config, findings: &mut Findings) -> Vec<PathBuf> {
+    let mut programs = Vec::new();
     match config.worker.backend {
         BackendKind::Plesk => {
             if let Some(plesk) = &config.backends.plesk {
-                check_program("backend.plesk.command", &plesk.command, findings);
+                programs.extend(check_program(
+                    "backend.plesk.command",
+                    &plesk.command,
+                    findings,
+                ));
             }
         }
         BackendKind::ZoneFile => {
             if let Some(zonefile) = &config.backends.zonefile {
                 if let Some(reload) = &zonefile.reload {
-                    check_program("backend.zonefile.reload", reload, findings);
+                    programs.extend(check_program("backend.zonefile.reload", reload, findings));
                 }
                 check_zone_folders(config, &zonefile.path, findings);
             }
         }
     }
+    programs
 }
 
-fn check_program(key: &str, argv: &[String], findings: &mut Findings) {
-    let Some(program) = argv.first() else { return };
-    if program.contains('/') {
-        if !is_executable(Path::new(program)) {
+/// The program the worker would run for `argv`, if there is one; an error if not, or if anyone but
+/// root could change it.
+fn check_program(key: &str, argv: &[String], findings: &mut Findings) -> Option<PathBuf> {
+    let program = argv.first()?;
+    let found = if program.contains('/') {
+        let path = PathBuf::from(program);
+        if !is_executable(&path) {
             findings.error(format!(
                 "{key}: `{program}` is not an executable file, so the worker would fail every change"
             ));
+            return None;
         }
-        return;
+        path
+    } else {
+        let Some(path) = find_in_path(program) else {
+            findings.error(format!(
+                "{key}: `{program}` is not found in the worker's PATH ({WORKER_COMMAND_PATH}), so \
+                 the worker would fail every change; install it or give its full path"
+            ));
+            return None;
+        };
+        path
+    };
+    if let Ok(metadata) = std::fs::metadata(&found) {
+        acl::note(&found, findings);
+        if let Some(who) = changers(&metadata, Change::Itself) {
+            findings.error(format!(
+                "{key}: {}: {who} can change it ({}), and the root worker runs it; only root may \
+                 write a program root runs",
+                found.display(),
+                describe(&metadata)
+            ));
+        }
     }
-    if find_in_path(program).is_none() {
-        findings.error(format!(
-            "{key}: `{program}` is not found in the worker's PATH ({WORKER_COMMAND_PATH}), so the \
-             worker would fail every change; install it or give its full path"
-        ));
-    }
+    Some(found)
 }
 
 /// The worker's lookup of a bare program name.

@@ -2,11 +2,11 @@
 //! secrets; the listener needs a folder or port that user can use. check-config says when either is
 //! out of that user's reach, or within everyone's.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use dyndns_config::{Config, Listen};
 
+use super::others::{readable_by_everyone, who_can_change, Change};
 use super::{describe, inspect, Access, Account, Findings, TMPFILES_FIX};
 
 const CONFIG_MODES: &str =
@@ -15,10 +15,10 @@ const CONFIG_MODES: &str =
 pub fn check_config_file(config: &Config, account: Option<&Account>, findings: &mut Findings) {
     let path = &config.source;
     if let Some(metadata) = inspect(path, findings, |_| {}) {
-        if config.holds_password_hashes() && metadata.mode() & 0o004 != 0 {
+        if config.holds_password_hashes() && readable_by_everyone(path, &metadata) {
             findings.warning(format!(
-                "{}: every user of this machine can read it ({}) and the password hashes in it; \
-                 {CONFIG_MODES}",
+                "{}: every user of this machine can read it ({}, in folders all may enter) and the \
+                 password hashes in it; {CONFIG_MODES}",
                 path.display(),
                 describe(&metadata)
             ));
@@ -31,37 +31,32 @@ pub fn check_config_file(config: &Config, account: Option<&Account>, findings: &
                 "`dyndns serve` cannot start",
                 findings,
             );
-            if account.controls(&metadata) {
-                findings.error(format!(
-                    "{}: user {} can change it ({}), so a compromised frontend could give itself \
-                     users and hosts the root worker then applies; {CONFIG_MODES}",
-                    path.display(),
-                    account.name,
-                    describe(&metadata)
-                ));
-            }
-            let folder = path.parent().unwrap_or(Path::new("/"));
-            if let Ok(folder_meta) = std::fs::metadata(folder) {
-                if account.may(&folder_meta, Access::Write) || account.owns(&folder_meta) {
-                    findings.error(format!(
-                        "{}: user {} can change it ({}), so a compromised frontend could replace \
-                         the config in it, which the root worker reads; {CONFIG_MODES}",
-                        folder.display(),
-                        account.name,
-                        describe(&folder_meta)
-                    ));
-                }
-            }
+        }
+        if let Some((who, actor)) = who_can_change(&metadata, account, Change::Itself) {
+            findings.error(format!(
+                "{}: {who} can change it ({}), so {actor} could add users and hosts the root \
+                 worker then applies, and choose the commands it runs; {CONFIG_MODES}",
+                path.display(),
+                describe(&metadata)
+            ));
         }
     }
     for file in &config.password_hash_files {
         let Some(metadata) = inspect(file, findings, |_| {}) else {
             continue;
         };
-        if metadata.mode() & 0o004 != 0 {
+        if readable_by_everyone(file, &metadata) {
             findings.warning(format!(
-                "{}: every user of this machine can read this password hash ({}); make it 0640 \
-                 root:dyndns",
+                "{}: every user of this machine can read this password hash ({}, in folders all \
+                 may enter); make it 0640 root:dyndns",
+                file.display(),
+                describe(&metadata)
+            ));
+        }
+        if let Some((who, _)) = who_can_change(&metadata, account, Change::Itself) {
+            findings.error(format!(
+                "{}: {who} can change this password hash ({}), and so log in as its user; make \
+                 it 0640 root:dyndns",
                 file.display(),
                 describe(&metadata)
             ));

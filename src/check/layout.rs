@@ -7,12 +7,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use dyndns_config::Config;
-use dyndns_queue::{AppliedState, SpoolDirs};
+use dyndns_queue::{AppliedState, FileSystemFull, Privilege, SpoolDirs};
 
+use super::others::{who_can_change, Change};
 use super::{describe, inspect, Access, Account, Findings, TMPFILES_FIX};
 
 /// Owner and mode problems of a folder the worker trusts (spool root, `cur/`, `failed/`, state): the
-/// frontend's user must not control it, and nobody but root should own it.
+/// frontend's user must not control it, and nobody else but root either. Returns whether it found
+/// one.
 fn worker_owned(
     path: &Path,
     metadata: &std::fs::Metadata,
@@ -20,28 +22,32 @@ fn worker_owned(
     could: &str,
     packaged: &str,
     findings: &mut Findings,
-) {
-    if let Some(account) = account {
-        if account.controls(metadata) {
-            findings.error(format!(
-                "{}: user {} can change it ({}), so a compromised frontend could {could}; \
-                 packaged {packaged}; {TMPFILES_FIX}",
-                path.display(),
-                account.name,
-                describe(metadata)
-            ));
-            return;
-        }
-    }
-    if metadata.uid() != 0 {
-        findings.warning(format!(
-            "{}: owned by uid {} ({}), not root, though the root worker trusts it; packaged \
-             {packaged}",
-            path.display(),
-            metadata.uid(),
-            describe(metadata)
-        ));
-    }
+) -> bool {
+    let Some((who, actor)) = who_can_change(metadata, account, Change::Itself) else {
+        return false;
+    };
+    findings.error(format!(
+        "{}: {who} can change it ({}), so {actor} could {could}; packaged {packaged}; \
+         {TMPFILES_FIX}",
+        path.display(),
+        describe(metadata)
+    ));
+    true
+}
+
+/// An error when the file system holding `path` takes no new file for `who`.
+fn full_file_system(key: &str, path: &Path, who: Privilege, then: &str, findings: &mut Findings) {
+    let Some(problem) = dyndns_queue::full_file_system(path, who) else {
+        return;
+    };
+    let fix = match problem {
+        FileSystemFull::ReadOnly => "make it writable",
+        FileSystemFull::NoSpace | FileSystemFull::NoInodes => "free space on it",
+    };
+    findings.error(format!(
+        "{key} {}: {problem}, so {then}; {fix}",
+        path.display()
+    ));
 }
 
 pub fn check_spool(config: &Config, account: Option<&Account>, findings: &mut Findings) {
@@ -104,6 +110,15 @@ pub fn check_spool(config: &Config, account: Option<&Account>, findings: &mut Fi
             ));
         }
     }
+    if dirs.tmp().is_dir() {
+        full_file_system(
+            "spool.dir",
+            &dirs.tmp(),
+            Privilege::Unprivileged,
+            "`dyndns serve` cannot spool (and refuses to start)",
+            findings,
+        );
+    }
     let cur = dirs.cur();
     if let Some(metadata) = subfolder(&cur, findings) {
         worker_owned(
@@ -128,7 +143,7 @@ pub fn check_spool(config: &Config, account: Option<&Account>, findings: &mut Fi
     }
     let failed = dirs.failed();
     if let Some(metadata) = subfolder(&failed, findings) {
-        worker_owned(
+        let changeable = worker_owned(
             &failed,
             &metadata,
             account,
@@ -136,7 +151,7 @@ pub fn check_spool(config: &Config, account: Option<&Account>, findings: &mut Fi
             "0700 root:root",
             findings,
         );
-        if let Some(account) = account {
+        if let Some(account) = account.filter(|_| !changeable) {
             if account.may(&metadata, Access::Read) {
                 findings.warning(format!(
                     "{}: user {} can read the dead letters ({}); packaged 0700 root:root",
@@ -210,6 +225,13 @@ pub fn check_state(config: &Config, account: Option<&Account>, findings: &mut Fi
         account,
         "forge applied.json and make the worker skip real updates",
         "2750 root:dyndns",
+        findings,
+    );
+    full_file_system(
+        "worker.state_dir",
+        dir,
+        Privilege::Root,
+        "the worker cannot save applied.json (applied jobs then wait in cur/)",
         findings,
     );
     if metadata.mode() & 0o2000 == 0 {

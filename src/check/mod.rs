@@ -4,9 +4,11 @@
 //! (it cannot work, or the split is broken: exit 1) and warnings (doubtful; `--strict` fails them).
 
 mod account;
+mod acl;
 mod commands;
 mod files;
 mod layout;
+mod others;
 mod users;
 
 use std::fmt;
@@ -15,6 +17,7 @@ use std::path::Path;
 use dyndns_config::Config;
 
 pub use account::{Access, Account};
+use others::Trusted;
 
 /// What fixes a missing or mis-owned spool or state folder.
 const TMPFILES_FIX: &str = "fix: run `systemd-tmpfiles --create dyndns.conf` as root (owners and \
@@ -101,9 +104,40 @@ pub fn check_installation(config: &Config, frontend_user: &str) -> Findings {
     layout::check_state(config, account, &mut findings);
     files::check_config_file(config, account, &mut findings);
     files::check_listen(config, account, &mut findings);
-    commands::check_backend(config, &mut findings);
+    let programs = commands::check_backend(config, &mut findings);
     users::check_users(config, &mut findings);
+    others::check_folders_above(&trusted_paths(config, &programs), account, &mut findings);
     findings
+}
+
+/// What the root worker trusts, so that no one but root may replace it through a folder above it.
+fn trusted_paths<'a>(config: &'a Config, programs: &'a [std::path::PathBuf]) -> Vec<Trusted<'a>> {
+    let mut trusted = vec![Trusted {
+        path: &config.source,
+        what: "the config",
+        why: "which the root worker reads and whose commands it runs",
+    }];
+    trusted.extend(config.password_hash_files.iter().map(|file| Trusted {
+        path: file,
+        what: "a password hash file",
+        why: "which decides who may change DNS",
+    }));
+    trusted.push(Trusted {
+        path: &config.spool_dir,
+        what: "the spool",
+        why: "from which the root worker takes jobs",
+    });
+    trusted.push(Trusted {
+        path: &config.worker.state_dir,
+        what: "the worker's state",
+        why: "which tells the root worker what it already applied",
+    });
+    trusted.extend(programs.iter().map(|program| Trusted {
+        path: program,
+        what: "a backend program",
+        why: "which the root worker runs",
+    }));
+    trusted
 }
 
 /// The metadata of `path`, or `None` after recording why not: a missing path is `missing`'s
@@ -114,7 +148,10 @@ fn inspect(
     missing: impl FnOnce(&mut Findings),
 ) -> Option<std::fs::Metadata> {
     match std::fs::metadata(path) {
-        Ok(metadata) => Some(metadata),
+        Ok(metadata) => {
+            acl::note(path, findings);
+            Some(metadata)
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             missing(findings);
             None

@@ -1,8 +1,10 @@
-//! Why this exists: two user mistakes the config's own checks cannot see: a user who may update no
-//! host, and a password hash copied from the published example, whose password everyone can read.
+//! Why this exists: user mistakes the config's own checks cannot see: a user who may update no host,
+//! a password hash copied from the published example, whose password everyone can read, and one
+//! that may have been cut short where a complete hash could look the same.
 
 use std::path::Path;
 
+use dyndns_config::password_hash::{argon2_output_len, USUAL_ARGON2_OUTPUT};
 use dyndns_config::Config;
 
 use super::Findings;
@@ -20,6 +22,15 @@ pub fn check_users(config: &Config, findings: &mut Findings) {
             ));
         }
         if let Some(hash) = &user.password_hash {
+            if let Some(bytes) = argon2_output_len(hash).filter(|&len| len < USUAL_ARGON2_OUTPUT) {
+                findings.warning(format!(
+                    "user `{}`: the argon2 hash value is {bytes} bytes, shorter than the \
+                     {USUAL_ARGON2_OUTPUT} `dyndns hash-password` and most tools write: if it was \
+                     cut short when pasted, this user always gets `badauth` (copy the whole line \
+                     again); made that short on purpose (passlib writes 16), it is fine",
+                    user.name
+                ));
+            }
             if published.iter().any(|example| example == hash) {
                 findings.error(format!(
                     "user `{}` has the password hash published in dyndns.example.toml, whose \
