@@ -7,6 +7,7 @@
 mod command;
 mod named;
 mod plesk;
+mod powerdns_server;
 mod util;
 mod zonefile;
 mod zonefile_real_world;
