@@ -355,3 +355,18 @@ fn powerdns_name_without_trailing_dot_is_refused_with_422_and_json_error() {
     assert!(reply.body.contains("'ttl'"), "{reply:?}");
     assert!(server.query("home.example.test.", "A").is_empty());
 }
+
+#[test]
+fn powerdns_unknown_zone_is_404_in_plain_text() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let reply = server.api(
+        "PATCH",
+        "/zones/missing.test.",
+        Some(&replace_home("203.0.113.7")),
+    );
+    assert_eq!(reply.status, 404, "{reply:?}");
+    // Not the {"error": ...} JSON of a 422: the backend must not expect JSON on every error.
+    assert_eq!(reply.body.trim(), "Not Found");
+}
