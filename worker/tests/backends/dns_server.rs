@@ -100,6 +100,11 @@ impl DnsServer {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 
+    /// The server's process id, to check who it runs as and that it is gone after drop.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn zone(&self) -> &'static str {
         ZONE
     }

@@ -127,3 +127,47 @@ fn named_refuses_an_update_signed_with_an_unknown_key_name() {
 fn knotd_refuses_an_update_signed_with_an_unknown_key_name() {
     refuses_an_update_signed_with(Kind::Knot, "other-key", SECRET, "BADKEY");
 }
+
+/// The real user id of `pid` from /proc (the first field of its `Uid:` line).
+fn real_uid(pid: u32) -> u32 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read the server's status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().next())
+        .and_then(|uid| uid.parse().ok())
+        .expect("/proc/PID/status has a Uid: line")
+}
+
+fn runs_unprivileged_and_is_gone_after_drop(kind: Kind) {
+    let Some(server) = start(kind) else { return };
+    let pid = server.pid();
+    let uid = real_uid(pid);
+    if nix::unistd::Uid::effective().is_root() {
+        let nobody = nix::unistd::User::from_name("nobody")
+            .expect("read the user database")
+            .expect("user nobody exists on Debian");
+        assert_eq!(
+            uid,
+            nobody.uid.as_raw(),
+            "{kind:?} runs as uid {uid}, not nobody"
+        );
+    }
+    drop(server);
+    // Reaped by the drop, so its /proc entry is gone (not even a zombie is left).
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "{kind:?} (pid {pid}) outlived its harness"
+    );
+}
+
+#[test]
+fn named_runs_as_nobody_under_root_and_dies_with_its_harness() {
+    runs_unprivileged_and_is_gone_after_drop(Kind::Bind);
+}
+
+#[test]
+fn knotd_runs_as_nobody_under_root_and_dies_with_its_harness() {
+    runs_unprivileged_and_is_gone_after_drop(Kind::Knot);
+}
