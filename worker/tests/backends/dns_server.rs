@@ -298,7 +298,8 @@ zone "{ZONE}" {{
     )
 }
 
-/// rundir holds knot.sock and the pid file; the zone file is never written back (journal only).
+/// rundir holds knot.sock and the pid file; the zone file is never written back (journal only). The
+/// key may change A and AAAA anywhere in the zone, as BIND's `zonesub A AAAA` grant.
 fn knot_conf(dir: &Path, port: u16) -> String {
     let d = dir.display();
     format!(
@@ -316,6 +317,7 @@ acl:
   - id: ddns
     key: {KEY_NAME}
     action: update
+    update-type: [A, AAAA]
 template:
   - id: default
     storage: "{d}"

@@ -171,3 +171,37 @@ fn named_runs_as_nobody_under_root_and_dies_with_its_harness() {
 fn knotd_runs_as_nobody_under_root_and_dies_with_its_harness() {
     runs_unprivileged_and_is_gone_after_drop(Kind::Knot);
 }
+
+/// The key may change addresses only: a TXT update is refused, as each server reports it.
+fn refuses_a_record_type_outside_the_grant(kind: Kind, rcode: &str) {
+    let Some(server) = start(kind) else { return };
+    let host = format!("home.{}", server.zone());
+    let output = nsupdate(
+        &server,
+        server.key_name(),
+        server.secret(),
+        &[&format!("update add {host} 60 TXT \"not an address\"")],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{kind:?} accepted a TXT update");
+    assert!(
+        stderr.contains(&format!("update failed: {rcode}")),
+        "{kind:?} refused the TXT update but not with {rcode}: {stderr}"
+    );
+    assert!(
+        server.query(&host, "TXT").is_empty(),
+        "{kind:?} refused yet {host} has TXT"
+    );
+}
+
+#[test]
+fn named_refuses_a_record_type_its_update_policy_does_not_grant() {
+    refuses_a_record_type_outside_the_grant(Kind::Bind, "REFUSED");
+}
+
+#[test]
+fn knotd_refuses_a_record_type_its_acl_does_not_grant() {
+    // Knot 3.2 does not say REFUSED: an ACL denial reads as a key error, so a backend cannot tell
+    // "wrong key" from "key lacks permission" on Knot; both are permanent.
+    refuses_a_record_type_outside_the_grant(Kind::Knot, "NOTAUTH(BADKEY)");
+}
