@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod command;
+mod dns_server;
+mod dns_server_smoke;
 mod named;
 mod plesk;
 mod powerdns_server;
