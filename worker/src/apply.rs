@@ -1,5 +1,5 @@
-//! Why this exists: one distinct change at a time through the backend, and what its outcome means
-//! for every pending job of that host and family: applied or superseded (settled), failed for good
+//! Why this exists: the due changes through the backend, one batch per zone, and what each change's
+//! own outcome means for every pending job of that host and family: applied or superseded (settled), failed for good
 //! (settled as a dead letter of that family only), or failed for now (retried with backoff).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use crate::backend::Change;
+use std::collections::BTreeMap;
+
+use dyndns_queue::Job;
+
+use crate::backend::{Applied, BackendError, Change, Failure};
 use crate::batch::{plan, Planned};
 use crate::pending::Settlement;
 use crate::shown::Shown;
@@ -16,6 +20,14 @@ use crate::worker::{Retry, Worker};
 /// The longest wait between two attempts at one change.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// How long one batch took at the backend (`ms`), and from a change's request to the backend
+/// (`wait_ms`) and to its confirmation (`latency_ms`).
+struct Timing {
+    millis: u128,
+    wait_ms: u128,
+    latency_ms: u128,
+}
+
 /// The wait after the `failures`-th failure in a row (counting from 1): 1 s, doubling, at most
 /// [`MAX_BACKOFF`] — 1, 2, 4, …, 256, 300, 300 s. Never zero, so never a busy loop.
 pub fn backoff(failures: u32) -> Duration {
@@ -23,34 +35,49 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << doublings).min(MAX_BACKOFF)
 }
 
+/// A due planned change ready for its zone's batch: the target, the job it comes from and the change.
+struct Ready {
+    planned: Planned,
+    newest: Job,
+    change: Change,
+}
+
 impl Worker {
-    /// Applies every planned change whose retry time has come. In run-once mode each change is
-    /// tried once, whatever its backoff.
+    /// Applies every planned change whose retry time has come, all changes of one backend zone in
+    /// one batch, zone after zone. In run-once mode each change is tried once, whatever its backoff.
     pub async fn apply_due(&mut self, stopping: &AtomicBool, run_once: bool) {
         let now = Instant::now();
+        let mut zones: BTreeMap<String, Vec<Ready>> = BTreeMap::new();
         for planned in plan(&self.pending) {
-            if stopping.load(Ordering::SeqCst) {
-                // The change in flight has finished; the rest stays in cur/ for the next start.
-                return;
-            }
             let due = self
                 .retry
                 .get(&planned.target)
                 .is_none_or(|retry| retry.at <= now || run_once);
-            if due {
-                self.apply_one(planned).await;
+            if !due {
+                continue;
             }
+            if let Some(ready) = self.ready(planned) {
+                zones
+                    .entry(ready.change.zone.clone())
+                    .or_default()
+                    .push(ready);
+            }
+        }
+        for (zone, batch) in zones {
+            if stopping.load(Ordering::SeqCst) {
+                // The batch in flight has finished; the rest stays in cur/ for the next start.
+                return;
+            }
+            self.apply_zone(&zone, batch).await;
         }
     }
 
-    async fn apply_one(&mut self, planned: Planned) {
-        let Some(newest) = self
+    /// The change for a planned target, or `None` when it is settled without the backend.
+    fn ready(&mut self, planned: Planned) -> Option<Ready> {
+        let newest = self
             .pending
             .get(&planned.newest)
-            .map(|file| file.job.clone())
-        else {
-            return;
-        };
+            .map(|file| file.job.clone())?;
         let (host, family) = planned.target.clone();
         // A job older than one already handled for this host and family (a dead letter moved back
         // by hand, say) would roll DNS back: it is superseded by what was handled, not applied.
@@ -61,7 +88,7 @@ impl Worker {
         {
             self.retry.remove(&planned.target);
             self.settle(&planned, None, "a newer change already handled");
-            return;
+            return None;
         }
         let located = self.config.zone_for(&newest.host).and_then(|zone| {
             let label = zone.label_of(&newest.host)?;
@@ -72,7 +99,7 @@ impl Worker {
             // cannot change under a running worker.
             let reason = "host is outside every configured zone".to_owned();
             self.settle(&planned, Some(Settlement::Failed(reason)), &planned.newest);
-            return;
+            return None;
         };
         let change = Change {
             host: newest.host.clone(),
@@ -81,16 +108,46 @@ impl Worker {
             address: planned.address,
             ttl: zone.ttl,
         };
-        let since_request = |now: SystemTime| {
-            now.duration_since(newest.received_at)
+        Some(Ready {
+            planned,
+            newest,
+            change,
+        })
+    }
+
+    /// Hands the backend every ready change of one zone at once and settles each by its own result.
+    async fn apply_zone(&mut self, zone: &str, batch: Vec<Ready>) {
+        let changes: Vec<Change> = batch.iter().map(|ready| ready.change.clone()).collect();
+        let received: Vec<SystemTime> = batch.iter().map(|r| r.newest.received_at).collect();
+        let since_request = |now: SystemTime, received_at: SystemTime| {
+            now.duration_since(received_at)
                 .map_or(0, |elapsed| elapsed.as_millis())
         };
-        // Request → backend: how long the job took to reach the backend, and to be confirmed by it.
-        let wait_ms = since_request(self.clock.now());
+        // Request → backend: how long each job took to reach the backend, and to be confirmed by it.
+        let reached = self.clock.now();
         let started = Instant::now();
-        let outcome = self.backend.apply(&change).await;
+        let mut outcomes = self.backend.apply_batch(zone, &changes).await.into_iter();
         let millis = started.elapsed().as_millis();
-        let latency_ms = since_request(self.clock.now());
+        let confirmed = self.clock.now();
+        for (ready, received_at) in batch.into_iter().zip(received) {
+            let outcome = outcomes
+                .next()
+                .unwrap_or_else(|| Err(BackendError::transient(Failure::NoResult)));
+            let timing = Timing {
+                millis,
+                wait_ms: since_request(reached, received_at),
+                latency_ms: since_request(confirmed, received_at),
+            };
+            self.apply_one(ready, outcome, timing);
+        }
+    }
+
+    /// Settles one change of a batch by its result.
+    fn apply_one(&mut self, ready: Ready, outcome: Result<Applied, BackendError>, timing: Timing) {
+        let Ready {
+            planned, newest, ..
+        } = ready;
+        let (host, family) = planned.target.clone();
         let backend = self.backend.name();
         match outcome {
             Ok(applied) => {
@@ -108,9 +165,9 @@ impl Worker {
                     new = %planned.address,
                     changed = applied.changed,
                     backend,
-                    ms = millis as u64,
-                    wait_ms = wait_ms as u64,
-                    latency_ms = latency_ms as u64,
+                    ms = timing.millis as u64,
+                    wait_ms = timing.wait_ms as u64,
+                    latency_ms = timing.latency_ms as u64,
                     job = %newest.id,
                     "applied"
                 );

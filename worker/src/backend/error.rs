@@ -3,6 +3,7 @@
 //! a dead letter by the variant, never by reading text.
 
 use std::process::ExitStatus;
+use std::sync::Arc;
 
 use dyndns_names::names::NameError;
 
@@ -44,6 +45,19 @@ impl BackendError {
     pub fn permanent(failure: impl Into<Failure>) -> BackendError {
         BackendError::Permanent(Box::new(failure.into()))
     }
+
+    /// One failure for each of `count` changes of a batch that it stopped together (a zone file
+    /// that cannot be read, say), each classed as the failure is.
+    pub(crate) fn for_each(failure: impl Into<Failure>, count: usize) -> Vec<BackendError> {
+        let failure = failure.into();
+        if count == 1 {
+            return vec![BackendError::new(failure)];
+        }
+        let shared = Arc::new(failure);
+        (0..count)
+            .map(|_| BackendError::new(Failure::Shared(Arc::clone(&shared))))
+            .collect()
+    }
 }
 
 /// What failed. Each backend has its own error; the change's own names are checked for all of them.
@@ -59,6 +73,12 @@ pub enum Failure {
     /// scripted backend in a test says).
     #[error("{0}")]
     Said(String),
+    /// One failure that stopped every change of a batch (each change's result carries it).
+    #[error(transparent)]
+    Shared(Arc<Failure>),
+    /// The backend returned fewer results than it was given changes: a bug in the backend, retried.
+    #[error("the backend returned no result for this change")]
+    NoResult,
 }
 
 impl Failure {
@@ -70,6 +90,8 @@ impl Failure {
             Failure::ZoneFile(error) => error.is_transient(),
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
+            Failure::Shared(failure) => failure.is_transient(),
+            Failure::NoResult => true,
         }
     }
 }
@@ -95,6 +117,8 @@ pub enum ChangeProblem {
     OutsideZone,
     #[error("the label is not the host less its zone ({expected:?})")]
     Label { expected: String },
+    #[error("the change came in the batch of zone {batch_zone:?}")]
+    OtherBatch { batch_zone: String },
 }
 
 /// A command that ran and exited unsuccessfully, with what it said.

@@ -75,6 +75,23 @@ impl Change {
             Some(_) => Ok(()),
         }
     }
+
+    /// [`Change::check_names`], and that the change belongs to the batch of `zone` it came in.
+    pub(crate) fn check_in(&self, zone: &str) -> Result<(), ChangeError> {
+        self.check_names()?;
+        if self.zone == zone {
+            Ok(())
+        } else {
+            Err(ChangeError {
+                host: self.host.clone(),
+                zone: self.zone.clone(),
+                label: self.label.clone(),
+                problem: ChangeProblem::OtherBatch {
+                    batch_zone: zone.to_owned(),
+                },
+            })
+        }
+    }
 }
 
 /// What the backend found and did.
@@ -86,14 +103,29 @@ pub struct Applied {
     pub changed: bool,
 }
 
+/// One result per change of a batch, in the batch's order.
+pub type BatchResults = Vec<Result<Applied, BackendError>>;
+
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync {
     /// Short name for logs: `plesk`, `zonefile`.
     fn name(&self) -> &'static str;
 
-    /// Makes the RRset of the change's type at its host hold exactly its address.
-    /// Must be idempotent: the worker re-applies a job after a crash.
-    async fn apply(&self, change: &Change) -> Result<Applied, BackendError>;
+    /// Makes the RRset of each change's type at its host hold exactly its address, for all pending
+    /// changes of one backend zone at once (each change's `zone` is `zone`), so a backend can apply
+    /// them in as few round trips as its API allows. Returns one result per change, in order: a
+    /// change that fails alone fails only its own entry, so the worker settles each host and family
+    /// exactly. Must be idempotent: the worker re-applies a job after a crash.
+    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults;
+
+    /// A batch of one: for callers (and tests) that have a single change.
+    async fn apply(&self, change: &Change) -> Result<Applied, BackendError> {
+        self.apply_batch(&change.zone, std::slice::from_ref(change))
+            .await
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(BackendError::transient(Failure::NoResult)))
+    }
 }
 
 mod select;

@@ -30,7 +30,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Applied, Backend, BackendError, Change, CommandFailed, RecordType};
+use super::{Applied, Backend, BackendError, BatchResults, Change, CommandFailed, RecordType};
 use crate::command::{self, display_argv, CommandError, RunOptions};
 
 mod info;
@@ -211,9 +211,18 @@ impl Backend for Plesk {
         "plesk"
     }
 
-    async fn apply(&self, change: &Change) -> Result<Applied, BackendError> {
-        change.check_names().map_err(BackendError::new)?;
-        self.apply_change(change).await.map_err(BackendError::new)
+    /// One change after the other, each with its own `--info`, add, delete and verifying `--info`,
+    /// as before batches existed; one `--info` per batch is a later step.
+    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
+        let mut results = Vec::with_capacity(changes.len());
+        for change in changes {
+            let result = match change.check_in(zone) {
+                Ok(()) => self.apply_change(change).await.map_err(BackendError::new),
+                Err(error) => Err(BackendError::new(error)),
+            };
+            results.push(result);
+        }
+        results
     }
 }
 

@@ -15,7 +15,9 @@
 //! - `rndc reload <zone>` (BIND) or `knotc zone-reload <zone>` (Knot) makes the server read the file;
 //!   it is an argv from the config with `{zone}` replaced, run without a shell (`command.rs`).
 //!
-//! One mutex per backend serialises read-edit-write-reload, so concurrent applies cannot lose an update.
+//! A batch (all pending changes of one zone) is one read, one edit of every change, one atomic write
+//! with one serial step, and one reload. One mutex per backend serialises read-edit-write-reload, so
+//! concurrent batches cannot lose an update.
 //!
 //! Errors: content dyndns cannot edit (a syntax error, `$INCLUDE`, another zone's SOA) is permanent and
 //! names file:line; so is anything but a regular file at the path (a FIFO, a symlink, a folder): the
@@ -35,7 +37,7 @@ use std::time::Duration;
 use dyndns_names::names;
 use tokio::sync::Mutex;
 
-use super::{Applied, Backend, BackendError, Change, CommandFailed};
+use super::{Applied, Backend, BackendError, BatchResults, Change, CommandFailed, Failure};
 use crate::command::{self, RunOptions};
 
 mod disk;
@@ -43,7 +45,7 @@ mod edit;
 mod error;
 mod master;
 
-use edit::Edit;
+use edit::{BatchEdit, Edited};
 pub use error::{ReloadError, ZoneFileError};
 
 /// Zone files larger than this are refused rather than read: a dynamic zone is small.
@@ -124,54 +126,79 @@ impl ZoneFile {
         }
     }
 
-    async fn apply_to_file(&self, change: &Change) -> Result<Applied, ZoneFileError> {
-        let path = disk::path_for(&self.options.path_template, &change.zone);
+    /// Reads the zone's file once, edits it for every change, writes it once and reloads once.
+    /// The outer error stops the whole batch; the inner ones are the changes that fail alone.
+    async fn apply_to_file(
+        &self,
+        zone: &str,
+        changes: &[Change],
+    ) -> Result<Vec<Result<Applied, ZoneFileError>>, ZoneFileError> {
+        let path = disk::path_for(&self.options.path_template, zone);
         let mut reloaded = self.reloaded.lock().await;
 
         let existing = blocking(&path, disk::read_zone_file).await?;
+        let content = |error| ZoneFileError::Content {
+            path: path.clone(),
+            error,
+        };
         // An empty file (made by `touch`, say) is filled in like a missing one, keeping its mode.
         let edit = match existing
             .as_ref()
             .filter(|f| !f.text.iter().all(u8::is_ascii_whitespace))
         {
-            Some(file) => edit::edit_zone(&file.text, change, edit::today_utc()),
+            Some(file) => edit::edit_zone_batch(&file.text, zone, changes, edit::today_utc())
+                .map_err(content)?,
             None => {
                 let hostmaster = self
                     .hostmaster
                     .clone()
-                    .unwrap_or_else(|| format!("hostmaster.{}.", change.zone));
-                edit::new_zone(
-                    change,
+                    .unwrap_or_else(|| format!("hostmaster.{zone}."));
+                let all: Vec<&Change> = changes.iter().collect();
+                let text = edit::new_zone(
+                    zone,
+                    &all,
                     &self.nameserver,
                     &hostmaster,
                     self.options.default_ttl,
                     edit::today_utc(),
                 )
-                .map(|text| Edit {
-                    previous: Vec::new(),
+                .map_err(content)?;
+                BatchEdit {
+                    changes: changes
+                        .iter()
+                        .map(|_| {
+                            Ok(Edited {
+                                previous: Vec::new(),
+                                changed: true,
+                            })
+                        })
+                        .collect(),
                     text: Some(text),
-                })
+                }
             }
-        }
-        .map_err(|error| ZoneFileError::Content {
-            path: path.clone(),
-            error,
-        })?;
+        };
 
-        let changed = edit.text.is_some();
         if let Some(text) = edit.text {
             let found = existing.map(|f| f.found);
             blocking(&path, move |path| disk::write_zone_file(path, &text, found)).await?;
-            reloaded.remove(&change.zone);
+            reloaded.remove(zone);
         }
-        if self.options.reload.is_some() && !reloaded.contains(&change.zone) {
-            self.reload(&change.zone).await?;
-            reloaded.insert(change.zone.clone());
+        if self.options.reload.is_some() && !reloaded.contains(zone) {
+            self.reload(zone).await?;
+            reloaded.insert(zone.to_owned());
         }
-        Ok(Applied {
-            previous: edit.previous,
-            changed,
-        })
+        Ok(edit
+            .changes
+            .into_iter()
+            .map(|outcome| {
+                outcome
+                    .map(|edited| Applied {
+                        previous: edited.previous,
+                        changed: edited.changed,
+                    })
+                    .map_err(content)
+            })
+            .collect())
     }
 }
 
@@ -181,9 +208,41 @@ impl Backend for ZoneFile {
         "zonefile"
     }
 
-    async fn apply(&self, change: &Change) -> Result<Applied, BackendError> {
-        change.check_names().map_err(BackendError::new)?;
-        self.apply_to_file(change).await.map_err(BackendError::new)
+    /// One read, one edit, one atomic write and one reload for the whole batch. A change whose own
+    /// names are wrong, or whose host is an alias here, fails alone; a failure of the file or the
+    /// reload fails every other change with that error's class.
+    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
+        let checks: Vec<_> = changes.iter().map(|change| change.check_in(zone)).collect();
+        let valid: Vec<Change> = changes
+            .iter()
+            .zip(&checks)
+            .filter(|(_, check)| check.is_ok())
+            .map(|(change, _)| change.clone())
+            .collect();
+        let from_file: Vec<Result<Applied, BackendError>> = if valid.is_empty() {
+            Vec::new()
+        } else {
+            match self.apply_to_file(zone, &valid).await {
+                Ok(outcomes) => outcomes
+                    .into_iter()
+                    .map(|outcome| outcome.map_err(BackendError::new))
+                    .collect(),
+                Err(error) => BackendError::for_each(error, valid.len())
+                    .into_iter()
+                    .map(Err)
+                    .collect(),
+            }
+        };
+        let mut from_file = from_file.into_iter();
+        checks
+            .into_iter()
+            .map(|check| match check {
+                Err(error) => Err(BackendError::new(error)),
+                Ok(()) => from_file
+                    .next()
+                    .unwrap_or_else(|| Err(BackendError::transient(Failure::NoResult))),
+            })
+            .collect()
     }
 }
 

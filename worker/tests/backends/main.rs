@@ -12,5 +12,6 @@ mod plesk;
 mod powerdns_server;
 mod util;
 mod zonefile;
+mod zonefile_batch;
 mod zonefile_real_world;
 mod zonefile_refusals;

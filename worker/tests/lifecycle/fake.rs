@@ -1,12 +1,13 @@
 //! Why this exists: a backend whose answers a test scripts per host and family (applied, transient
-//! or permanent failure), which keeps the records it was asked for and when each call came.
+//! or permanent failure) for each change of a batch, which keeps the records it was asked for, when
+//! each change came and the batches they came in.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use dyndns_queue::Family;
-use dyndns_worker::backend::{Applied, Backend, BackendError, Change, Failure};
+use dyndns_worker::backend::{Applied, Backend, BackendError, BatchResults, Change, Failure};
 use tokio::time::Instant;
 
 /// One scripted answer.
@@ -31,6 +32,7 @@ pub struct FakeBackend {
     /// Answers per (host, family), in order; once used up, every call applies.
     script: Mutex<HashMap<(String, Family), VecDeque<Step>>>,
     calls: Mutex<Vec<Call>>,
+    batches: Mutex<Vec<(String, Vec<Change>)>>,
     records: Mutex<HashMap<(String, Family), IpAddr>>,
     /// Runs inside each call, before it answers: the test acting "while the backend works".
     hook: Mutex<Option<Hook>>,
@@ -69,7 +71,25 @@ impl Backend for FakeBackend {
         "fake"
     }
 
-    async fn apply(&self, change: &Change) -> Result<Applied, BackendError> {
+    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
+        self.batches
+            .lock()
+            .expect("batches lock")
+            .push((zone.to_owned(), changes.to_vec()));
+        changes
+            .iter()
+            .map(|change| self.apply_change(change))
+            .collect()
+    }
+}
+
+impl FakeBackend {
+    /// The batches the worker handed over: (zone, changes), in order.
+    pub fn batches(&self) -> Vec<(String, Vec<Change>)> {
+        self.batches.lock().expect("batches lock").clone()
+    }
+
+    fn apply_change(&self, change: &Change) -> Result<Applied, BackendError> {
         self.calls.lock().expect("calls lock").push(Call {
             change: change.clone(),
             at: Instant::now(),

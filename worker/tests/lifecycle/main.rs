@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admission;
+mod batches;
 mod fake;
 mod hostile;
 mod settlement;

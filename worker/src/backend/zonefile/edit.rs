@@ -15,6 +15,7 @@
 //! - A zone whose `$GENERATE` makes A or AAAA records is refused: the generated names could be the
 //!   changed one, and dyndns would then publish a second RRset beside a record it cannot edit.
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,7 +26,9 @@ use crate::backend::{Change, RecordType};
 /// ballpark); the negative-caching TTL is the file's `$TTL`.
 const SOA_TIMERS: &str = "3600 900 1209600";
 
-/// The outcome of editing a zone's text: what the RRset held, and the new text if it must change.
+/// The outcome of editing a zone's text for one change: what the RRset held, and the new text if it
+/// must change (the unit tests' view of a batch of one).
+#[cfg(test)]
 #[derive(Debug, PartialEq, Eq)]
 pub struct Edit {
     pub previous: Vec<IpAddr>,
@@ -76,11 +79,45 @@ fn at(line: usize, problem: Problem) -> EditError {
 }
 
 /// Replaces the RRset of the change's name and type in `text`, or says nothing needs writing.
+#[cfg(test)]
 pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditError> {
-    let zone_name = change.zone.to_ascii_lowercase();
+    let mut batch = edit_zone_batch(text, &change.zone, std::slice::from_ref(change), today)?;
+    let edited = batch
+        .changes
+        .pop()
+        .expect("a batch edit has one outcome per change")?;
+    Ok(Edit {
+        previous: edited.previous,
+        text: batch.text,
+    })
+}
+
+/// What one change of a batch found, and whether the batch's text changes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited {
+    pub previous: Vec<IpAddr>,
+    pub changed: bool,
+}
+
+/// The outcome of editing a zone's text for a batch: one outcome per change in order (a change that
+/// cannot be made, like an address beside an alias, fails alone), and the new text if any changed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BatchEdit {
+    pub changes: Vec<Result<Edited, EditError>>,
+    pub text: Option<Vec<u8>>,
+}
+
+/// Replaces the RRset of every change's name and type in one pass over `text`, bumping the serial
+/// once. Every change's zone is `zone`; of two changes to one RRset the later wins (the earlier
+/// reports the same outcome). An error about the file as a whole is the `Err`.
+pub fn edit_zone_batch(
+    text: &[u8],
+    zone: &str,
+    changes: &[Change],
+    today: u32,
+) -> Result<BatchEdit, EditError> {
+    let zone_name = zone.to_ascii_lowercase();
     let file = master::read(text, &zone_name)?;
-    let host = change.host.to_ascii_lowercase();
-    let record_type = change.record_type();
 
     let mut soa = None;
     for (i, entry) in file.entries.iter().enumerate() {
@@ -118,38 +155,92 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
         problem: Problem::NoSoa,
     })?;
 
-    // Indexes of the entries holding the RRset, and its values in file order, each once.
-    let mut matching = Vec::new();
-    let mut previous: Vec<IpAddr> = Vec::new();
+    // The change that decides each RRset: the last one naming it.
+    let keys: Vec<(String, RecordType)> = changes
+        .iter()
+        .map(|c| (c.host.to_ascii_lowercase(), c.record_type()))
+        .collect();
+    let winner: HashMap<&(String, RecordType), usize> =
+        keys.iter().enumerate().map(|(n, key)| (key, n)).collect();
+    let hosts: HashSet<&str> = keys.iter().map(|(host, _)| host.as_str()).collect();
+
+    // Per change: indexes of the entries holding its RRset, and its values in file order, each once.
+    let mut matching: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    let mut previous: Vec<Vec<IpAddr>> = vec![Vec::new(); changes.len()];
+    // The first alias (CNAME) line of each changed host.
+    let mut aliases: HashMap<&str, usize> = HashMap::new();
     for (i, entry) in file.entries.iter().enumerate() {
         let EntryKind::Record(record) = &entry.kind else {
             continue;
         };
-        if record.owner != host {
+        let Some(&host) = hosts.get(record.owner.as_str()) else {
             continue;
-        }
+        };
         match record.data {
-            RecordData::Address(address) if RecordType::of(&address) == record_type => {
-                matching.push(i);
-                if !previous.contains(&address) {
-                    previous.push(address);
+            RecordData::Address(address) => {
+                let key = (record.owner.clone(), RecordType::of(&address));
+                if let Some(&n) = winner.get(&key) {
+                    matching[n].push(i);
+                    if !previous[n].contains(&address) {
+                        previous[n].push(address);
+                    }
                 }
             }
             RecordData::Cname => {
-                return Err(at(entry.line, Problem::AliasAtHost { host }));
+                aliases.entry(host).or_insert(entry.line);
             }
             _ => {}
         }
     }
-    if previous == [change.address] {
-        return Ok(Edit {
-            previous,
+
+    let mut outcomes: Vec<Result<Edited, EditError>> = Vec::with_capacity(changes.len());
+    for (n, change) in changes.iter().enumerate() {
+        let host = keys[n].0.as_str();
+        outcomes.push(match aliases.get(host) {
+            Some(&line) => Err(at(
+                line,
+                Problem::AliasAtHost {
+                    host: host.to_owned(),
+                },
+            )),
+            None => Ok(Edited {
+                changed: previous[n] != [change.address],
+                previous: std::mem::take(&mut previous[n]),
+            }),
+        });
+    }
+    // The entries to rewrite: each written change's first entry becomes its record, the rest go.
+    let written: Vec<bool> = (0..changes.len())
+        .map(|n| winner[&keys[n]] == n && matches!(&outcomes[n], Ok(e) if e.changed))
+        .collect();
+    let mut roles: HashMap<usize, (usize, bool)> = HashMap::new();
+    for (n, entries) in matching.iter().enumerate() {
+        if written[n] {
+            for (k, &i) in entries.iter().enumerate() {
+                roles.insert(i, (n, k == 0));
+            }
+        }
+    }
+    let appended: Vec<usize> = (0..changes.len())
+        .filter(|&n| written[n] && matching[n].is_empty())
+        .collect();
+    let any_written = written.contains(&true);
+    // A change overtaken by a later one in the batch reports the later one's outcome.
+    for n in 0..changes.len() {
+        let last = winner[&keys[n]];
+        if last != n {
+            outcomes[n] = outcomes[last].clone();
+        }
+    }
+    if !any_written {
+        return Ok(BatchEdit {
+            changes: outcomes,
             text: None,
         });
     }
     let serial = next_serial(old_serial, today);
 
-    let mut out = Vec::with_capacity(text.len() + 64);
+    let mut out = Vec::with_capacity(text.len() + 64 * appended.len() + 64);
     // Bytes of `text` up to here are in `out` already (or deliberately dropped).
     let mut copied = 0;
     // The owner a blank-owner entry would inherit in the text written so far.
@@ -161,13 +252,12 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
             out.extend_from_slice(&text[entry.span.clone()]);
             continue;
         };
-        if matching.first() == Some(&i) {
-            out.extend_from_slice(record_line(change, &record.origin).as_bytes());
-            out.push(b'\n');
-            last_owner = Some(&record.owner);
-            continue;
-        }
-        if matching.contains(&i) {
+        if let Some(&(n, first)) = roles.get(&i) {
+            if first {
+                out.extend_from_slice(record_line(&changes[n], &record.origin).as_bytes());
+                out.push(b'\n');
+                last_owner = Some(&record.owner);
+            }
             continue;
         }
         if !record.owner_written && last_owner != Some(record.owner.as_str()) {
@@ -185,43 +275,54 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
         }
     }
     out.extend_from_slice(&text[copied..]);
-    if matching.is_empty() {
-        if !out.is_empty() && !out.ends_with(b"\n") {
-            out.push(b'\n');
-        }
-        out.extend_from_slice(record_line(change, &file.final_origin).as_bytes());
+    if !appended.is_empty() && !out.is_empty() && !out.ends_with(b"\n") {
         out.push(b'\n');
     }
-    Ok(Edit {
-        previous,
+    for n in appended {
+        out.extend_from_slice(record_line(&changes[n], &file.final_origin).as_bytes());
+        out.push(b'\n');
+    }
+    Ok(BatchEdit {
+        changes: outcomes,
         text: Some(out),
     })
 }
 
-/// The text of a zone file dyndns creates for `change`; `nameserver` and `hostmaster` are absolute.
+/// The text of a zone file dyndns creates for `changes` (all in `zone`, the later of two changes to
+/// one RRset winning); `nameserver` and `hostmaster` are absolute.
 pub fn new_zone(
-    change: &Change,
+    zone: &str,
+    changes: &[&Change],
     nameserver: &str,
     hostmaster: &str,
     default_ttl: u32,
     today: u32,
 ) -> Result<Vec<u8>, EditError> {
-    let zone = &change.zone;
     let serial = dated_serial(today).ok_or(EditError {
         line: None,
         problem: Problem::DateBeyondSerials(today),
     })?;
-    Ok(format!(
+    let mut text = format!(
         "; Zone {zone}, kept by dyndns: the SOA serial and the A/AAAA records of dynamic hosts are\n\
          ; rewritten on updates; every other line is kept as it is.\n\
          $ORIGIN {zone}.\n\
          $TTL {default_ttl}\n\
          @ IN SOA {nameserver} {hostmaster} {serial} {SOA_TIMERS} {default_ttl}\n\
-         @ IN NS {nameserver}\n\
-         {}\n",
-        record_line(change, zone)
-    )
-    .into_bytes())
+         @ IN NS {nameserver}\n"
+    );
+    let mut seen = HashSet::new();
+    let mut lines: Vec<String> = changes
+        .iter()
+        .rev()
+        .filter(|change| seen.insert((change.host.as_str(), change.record_type())))
+        .map(|change| record_line(change, zone))
+        .collect();
+    lines.reverse();
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text.into_bytes())
 }
 
 /// `<owner> <ttl> IN <TYPE> <address>`, the owner relative when `origin` is the zone.

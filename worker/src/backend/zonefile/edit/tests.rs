@@ -280,8 +280,15 @@ fn bytes_that_are_not_utf8_are_kept() {
 #[test]
 fn a_created_zone_reads_back_with_the_record() {
     let home = change("home", "192.0.2.1");
-    let text = new_zone(&home, "localhost.", "hostmaster.example.com.", 300, TODAY)
-        .expect("today fits a serial");
+    let text = new_zone(
+        "example.com",
+        &[&home],
+        "localhost.",
+        "hostmaster.example.com.",
+        300,
+        TODAY,
+    )
+    .expect("today fits a serial");
     let edit = edit_zone(&text, &home, TODAY).expect("own output reads");
     assert_eq!(edit.text, None);
     assert_eq!(edit.previous, vec![ip("192.0.2.1")]);
@@ -292,7 +299,8 @@ fn a_created_zone_past_the_last_serial_date_is_an_error_not_a_panic() {
     let home = change("home", "192.0.2.1");
     let year_4295 = 42_950_101;
     let err = new_zone(
-        &home,
+        "example.com",
+        &[&home],
         "localhost.",
         "hostmaster.example.com.",
         300,
