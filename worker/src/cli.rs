@@ -28,7 +28,8 @@ Exit codes:
 /// and applies each change through the configured DNS backend (Plesk, zone file).
 ///
 /// With neither --run-once nor --timeout it runs until SIGTERM or SIGINT (systemd); shutdown is
-/// graceful: the change in flight finishes. `dyndns-worker` alone is `dyndns-worker run`.
+/// graceful: the batch (one zone's changes) in flight finishes. `dyndns-worker` alone is
+/// `dyndns-worker run`.
 #[derive(Debug, Parser)]
 #[command(
     name = "dyndns-worker",

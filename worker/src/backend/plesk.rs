@@ -9,6 +9,8 @@
 //!   match only its `SUCCESS:` prefix; the tail is not documented).
 //! - `--add <zone> -a|-aaaa <label> -ip <addr>` exits 2 when the record already exists (documented).
 //! - `--del` needs the record repeated exactly, so we pass the value as `--info` printed it.
+//! - A batch is applied one change after the other, each with its own `--info`; one `--info` per
+//!   batch is a later step.
 //! - There is no "update": we add the new value first and then delete the old ones, so the name never
 //!   has no answer (a moment with two addresses is harmless). No sleeps: we verify with a second `--info`.
 //! - The apex label is the empty string, passed as an empty argv element.

@@ -1,7 +1,8 @@
-//! Why this exists: the one change dyndns makes to a zone's text — the RRset of one name and type
-//! replaced, the SOA serial bumped — kept apart from reading the file and from the disk, so every case
-//! is a unit test on a string.
+//! Why this exists: the one change dyndns makes to a zone's text — the RRsets of a batch's names and
+//! types replaced, the SOA serial bumped once — kept apart from reading the file and from the disk, so
+//! every case is a unit test on a string.
 //!
+//! - A batch is one pass over the text whatever its size; a change whose host is an alias fails alone.
 //! - A change replaces the RRset of its name and type: the first old entry becomes the new record, the
 //!   other old entries go, and a record that was not there is appended at the end. Every other byte is
 //!   kept, comments included. When a dropped entry's follower relied on it for its (blank) owner, that
