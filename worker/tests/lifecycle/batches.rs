@@ -5,7 +5,7 @@ use dyndns_queue::Family;
 use dyndns_worker::Mode;
 
 use crate::fake::Step;
-use crate::util::{family_state, files_in, ip, Bench, HOST, OTHER};
+use crate::util::{family_state, files_in, ip, Bench, ELSEWHERE, HOST, OTHER};
 
 #[tokio::test(start_paused = true)]
 async fn the_due_changes_of_a_zone_go_to_the_backend_in_one_batch() {
@@ -104,4 +104,39 @@ async fn a_transient_failure_retries_only_its_change() {
         Some(ip("203.0.113.8"))
     );
     assert_eq!((report.applied, report.left_in_cur), (3, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sigterm_during_a_batch_finishes_it_and_leaves_the_next_zone_in_cur() {
+    let bench = Bench::new();
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 3));
+    bench.spool_job(&bench.job(OTHER, Some("203.0.113.8"), None, 2));
+    let later = bench.spool_job(&bench.job(ELSEWHERE, Some("203.0.113.9"), None, 1));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut stop = Some(stop);
+    // SIGTERM arrives while the backend works on the first change of example.com's batch.
+    bench.backend.on_call(move |_| {
+        if let Some(stop) = stop.take() {
+            let _ = stop.send(());
+        }
+    });
+
+    let report = bench
+        .run_until(Mode::Continuous, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("run");
+
+    let batches = bench.backend.batches();
+    assert_eq!(batches.len(), 1, "{batches:?}");
+    assert_eq!(batches[0].0, "example.com");
+    assert_eq!(batches[0].1.len(), 2, "the batch in flight finished");
+    assert_eq!(
+        bench.backend.record(OTHER, Family::V4),
+        Some(ip("203.0.113.8"))
+    );
+    assert_eq!(bench.backend.record(ELSEWHERE, Family::V4), None);
+    assert_eq!((report.applied, report.left_in_cur), (2, 1));
+    assert_eq!(files_in(&bench.spool().cur()), [later]);
 }

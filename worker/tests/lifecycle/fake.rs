@@ -76,10 +76,13 @@ impl Backend for FakeBackend {
             .lock()
             .expect("batches lock")
             .push((zone.to_owned(), changes.to_vec()));
-        changes
-            .iter()
-            .map(|change| self.apply_change(change))
-            .collect()
+        let mut results = Vec::with_capacity(changes.len());
+        for change in changes {
+            results.push(self.apply_change(change));
+            // A real backend awaits its I/O: let a hook's signal reach the worker's other tasks.
+            tokio::task::yield_now().await;
+        }
+        results
     }
 }
 

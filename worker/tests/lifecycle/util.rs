@@ -17,6 +17,8 @@ use crate::fake::FakeBackend;
 
 pub const HOST: &str = "home.dyn.example.com";
 pub const OTHER: &str = "lab.dyn.example.com";
+/// A host in a second backend zone (`example.net`), so a pass has two batches.
+pub const ELSEWHERE: &str = "home.dyn.example.net";
 
 /// 2026-11-23T16:00:00Z, the tests' "now" when they start.
 pub fn start_time() -> SystemTime {
@@ -82,10 +84,14 @@ rescan_secs = {rescan_secs}
 name = "dyn.example.com"
 backend_zone = "example.com"
 
+[[zone]]
+name = "dyn.example.net"
+backend_zone = "example.net"
+
 [[user]]
 name = "router"
 password_hash = "$argon2id$v=19$m=19456,t=2,p=1$pCo1hhnvnRFyDG0NwEtJag$c7C8W5Fix7yHkvomRxg75R8EQ1L9i2n5gx7SbwxKcAQ"
-hosts = ["{HOST}", "{OTHER}"]
+hosts = ["{HOST}", "{OTHER}", "{ELSEWHERE}"]
 
 [backend.zonefile]
 path = "zones/{{zone}}.zone"
