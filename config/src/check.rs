@@ -9,11 +9,11 @@ use ipnet::IpNet;
 
 use crate::locate::{self, Step};
 use crate::names::HostPattern;
-use crate::raw::{RawConfig, RawZoneFile};
+use crate::raw::{RawConfig, RawPowerDns, RawZoneFile};
 use crate::{
     names, password_hash, user_name, AuthMode, BackendKind, Backends, ClientAddressHeader, Config,
-    ConfigError, FrontendConfig, Limits, Listen, PleskConfig, User, WorkerConfig, Zone,
-    ZoneFileConfig,
+    ConfigError, FrontendConfig, Limits, Listen, PleskConfig, PowerDnsConfig, User, WorkerConfig,
+    Zone, ZoneFileConfig,
 };
 
 /// Checks config text; `path` names it in errors and anchors relative paths.
@@ -92,22 +92,24 @@ impl Checker<'_> {
         let zones = self.check_zones(&raw)?;
         let (users, password_hash_files) = self.check_users(&raw, &zones, frontend.auth)?;
         let backends = self.check_backends(&raw)?;
-        let backend = match raw.worker.backend.as_str() {
-            "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
-            "zonefile" if backends.zonefile.is_some() => BackendKind::ZoneFile,
-            "plesk" | "zonefile" => {
-                return Err(self.error(
+        let backend =
+            match raw.worker.backend.as_str() {
+                "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
+                "zonefile" if backends.zonefile.is_some() => BackendKind::ZoneFile,
+                "powerdns" if backends.powerdns.is_some() => BackendKind::PowerDns,
+                "plesk" | "zonefile" | "powerdns" => {
+                    return Err(self.error(
+                        &key_path(&["worker", "backend"]),
+                        format!("there is no [backend.{}] table", raw.worker.backend),
+                    ))
+                }
+                other => return Err(self.error(
                     &key_path(&["worker", "backend"]),
-                    format!("there is no [backend.{}] table", raw.worker.backend),
-                ))
-            }
-            other => {
-                return Err(self.error(
-                    &key_path(&["worker", "backend"]),
-                    format!("unknown backend `{other}` (expected `plesk` or `zonefile`)"),
-                ))
-            }
-        };
+                    format!(
+                        "unknown backend `{other}` (expected `plesk`, `zonefile` or `powerdns`)"
+                    ),
+                )),
+            };
         let rescan_secs = raw.worker.rescan_secs.unwrap_or(5);
         if rescan_secs == 0 {
             return Err(self.error(&key_path(&["worker", "rescan_secs"]), "must be at least 1"));
@@ -423,7 +425,59 @@ impl Checker<'_> {
             None => None,
             Some(section) => Some(self.check_zonefile(section)?),
         };
-        Ok(Backends { plesk, zonefile })
+        let powerdns = match &raw.backend.powerdns {
+            None => None,
+            Some(section) => Some(self.check_powerdns(section)?),
+        };
+        Ok(Backends {
+            plesk,
+            zonefile,
+            powerdns,
+        })
+    }
+
+    fn check_powerdns(&self, section: &RawPowerDns) -> Result<PowerDnsConfig, ConfigError> {
+        let key = |name| key_path(&["backend", "powerdns", name]);
+        let api_url = section.api_url.trim_end_matches('/');
+        // Plain HTTP only: the client is built without TLS (the API listens on loopback or a
+        // management network; put a TLS proxy in front otherwise).
+        let Some(rest) = api_url.strip_prefix("http://") else {
+            return Err(self.error(
+                &key("api_url"),
+                format!("`{api_url}`: must start with http:// (https is not supported yet)"),
+            ));
+        };
+        if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+            return Err(self.error(
+                &key("api_url"),
+                format!("`{api_url}`: must be http://host:port with no path"),
+            ));
+        }
+        let server_id = section.server_id.as_deref().unwrap_or("localhost");
+        if server_id.is_empty()
+            || !server_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || server_id.starts_with('.')
+        {
+            return Err(self.error(
+                &key("server_id"),
+                format!("`{server_id}`: must be letters, digits, `-`, `_` or `.`"),
+            ));
+        }
+        if section.api_key_file.is_empty() {
+            return Err(self.error(&key("api_key_file"), "must name a file"));
+        }
+        let timeout_secs = section.timeout_secs.unwrap_or(10);
+        if timeout_secs == 0 {
+            return Err(self.error(&key("timeout_secs"), "must be at least 1"));
+        }
+        Ok(PowerDnsConfig {
+            api_url: api_url.to_owned(),
+            server_id: server_id.to_owned(),
+            api_key_file: self.resolve(&section.api_key_file),
+            timeout: Duration::from_secs(timeout_secs),
+        })
     }
 
     fn check_zonefile(&self, section: &RawZoneFile) -> Result<ZoneFileConfig, ConfigError> {

@@ -125,6 +125,7 @@ pub struct WorkerConfig {
 pub enum BackendKind {
     Plesk,
     ZoneFile,
+    PowerDns,
 }
 
 impl BackendKind {
@@ -132,6 +133,7 @@ impl BackendKind {
         match self {
             BackendKind::Plesk => "plesk",
             BackendKind::ZoneFile => "zonefile",
+            BackendKind::PowerDns => "powerdns",
         }
     }
 }
@@ -190,6 +192,18 @@ impl std::fmt::Debug for User {
 pub struct Backends {
     pub plesk: Option<PleskConfig>,
     pub zonefile: Option<ZoneFileConfig>,
+    pub powerdns: Option<PowerDnsConfig>,
+}
+
+/// `[backend.powerdns]`: the PowerDNS Authoritative HTTP API.
+#[derive(Debug, Clone)]
+pub struct PowerDnsConfig {
+    /// `http://127.0.0.1:8081`, without a trailing `/`.
+    pub api_url: String,
+    pub server_id: String,
+    /// The file holding the API key; only the worker reads it, so the key never sits in the config.
+    pub api_key_file: PathBuf,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -77,12 +77,22 @@ pub struct RawUser {
 pub struct RawBackends {
     pub plesk: Option<RawPlesk>,
     pub zonefile: Option<RawZoneFile>,
+    pub powerdns: Option<RawPowerDns>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPlesk {
     pub command: Option<Vec<String>>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPowerDns {
+    pub api_url: String,
+    pub server_id: Option<String>,
+    pub api_key_file: String,
     pub timeout_secs: Option<u64>,
 }
 

@@ -106,6 +106,18 @@ pub fn summary(config: &Config) -> String {
             unused(BackendKind::ZoneFile)
         );
     }
+    if let Some(powerdns) = &config.backends.powerdns {
+        // The key stays in its file: only the file's path is shown, never what it holds.
+        let _ = writeln!(
+            out,
+            "backend powerdns: {} server {}, api key <masked> from {}, timeout {}s{}",
+            powerdns.api_url,
+            powerdns.server_id,
+            powerdns.api_key_file.display(),
+            powerdns.timeout.as_secs(),
+            unused(BackendKind::PowerDns)
+        );
+    }
     out
 }
 

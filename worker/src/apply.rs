@@ -179,7 +179,10 @@ impl Worker {
             }
             Err(error) if error.is_transient() => {
                 let failures = self.retry.get(&planned.target).map_or(0, |r| r.failures) + 1;
-                let delay = backoff(failures);
+                // A server that said when to come back (`Retry-After`) is not asked sooner.
+                let delay = error
+                    .retry_after()
+                    .map_or(backoff(failures), |after| after.max(backoff(failures)));
                 tracing::warn!(
                     host = %Shown(&host), family = family.as_str(), backend, failures,
                     retry_in_s = delay.as_secs(), error = %Shown(&error), "transient backend failure; will retry"

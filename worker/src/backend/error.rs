@@ -8,6 +8,7 @@ use std::sync::Arc;
 use dyndns_names::names::NameError;
 
 use super::plesk::PleskError;
+use super::powerdns::PowerDnsError;
 use super::zonefile::ZoneFileError;
 use crate::command::{display_argv, CommandOutput};
 
@@ -24,6 +25,15 @@ pub enum BackendError {
 impl BackendError {
     pub fn is_transient(&self) -> bool {
         matches!(self, BackendError::Transient(_))
+    }
+
+    /// How long the backend's server asked to be left alone (`Retry-After`), if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            BackendError::Transient(failure) | BackendError::Permanent(failure) => {
+                failure.retry_after()
+            }
+        }
     }
 
     /// The failure, transient or permanent as [`Failure::is_transient`] says.
@@ -69,6 +79,8 @@ pub enum Failure {
     Plesk(#[from] PleskError),
     #[error(transparent)]
     ZoneFile(#[from] ZoneFileError),
+    #[error(transparent)]
+    PowerDns(#[from] PowerDnsError),
     /// What a DNS server or API said, as it said it, when there is nothing more to type (and what a
     /// scripted backend in a test says).
     #[error("{0}")]
@@ -82,12 +94,21 @@ pub enum Failure {
 }
 
 impl Failure {
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Failure::PowerDns(error) => error.retry_after(),
+            Failure::Shared(failure) => failure.retry_after(),
+            _ => None,
+        }
+    }
+
     /// Whether a retry may help; each backend's error knows its own cases.
     pub(crate) fn is_transient(&self) -> bool {
         match self {
             Failure::Change(_) => false,
             Failure::Plesk(error) => error.is_transient(),
             Failure::ZoneFile(error) => error.is_transient(),
+            Failure::PowerDns(error) => error.is_transient(),
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
             Failure::Shared(failure) => failure.is_transient(),

@@ -7,11 +7,13 @@ use dyndns_names::names;
 
 mod error;
 pub mod plesk;
+pub mod powerdns;
 pub mod zonefile;
 
 use error::ChangeProblem;
 pub use error::{BackendError, ChangeError, CommandFailed, Failure};
 pub use plesk::Plesk;
+pub use powerdns::{PowerDns, PowerDnsError};
 pub use zonefile::{ZoneFile, ZoneFileError, ZoneFileOptions};
 
 /// The record type a change touches; dyndns only ever manages address records.

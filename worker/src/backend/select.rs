@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use dyndns_config::{BackendKind, Config};
 
-use super::{Backend, Plesk, ZoneFile, ZoneFileError, ZoneFileOptions};
+use super::{Backend, Plesk, PowerDns, PowerDnsError, ZoneFile, ZoneFileError, ZoneFileOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
@@ -13,6 +13,8 @@ pub enum SelectError {
     Missing(&'static str),
     #[error(transparent)]
     ZoneFile(ZoneFileError),
+    #[error(transparent)]
+    PowerDns(PowerDnsError),
 }
 
 pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
@@ -43,6 +45,21 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
                 default_ttl,
             })
             .map_err(SelectError::ZoneFile)?;
+            Ok(Arc::new(backend))
+        }
+        BackendKind::PowerDns => {
+            let powerdns = config
+                .backends
+                .powerdns
+                .as_ref()
+                .ok_or(SelectError::Missing(kind.as_str()))?;
+            let backend = PowerDns::new(
+                &powerdns.api_url,
+                &powerdns.server_id,
+                &powerdns.api_key_file,
+                powerdns.timeout,
+            )
+            .map_err(SelectError::PowerDns)?;
             Ok(Arc::new(backend))
         }
     }

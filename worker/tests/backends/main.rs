@@ -9,6 +9,7 @@ mod dns_server;
 mod dns_server_smoke;
 mod named;
 mod plesk;
+mod powerdns;
 mod powerdns_server;
 mod util;
 mod zonefile;

@@ -1,0 +1,177 @@
+//! Why this exists: the `powerdns` backend proven against a real `pdns_server` (gsqlite3): a batch
+//! lands with one PATCH and is answered over DNS, an unchanged batch writes nothing, and each
+//! failure the API can give comes back in the right class with PowerDNS's own words.
+
+use std::time::Duration;
+
+use dyndns_worker::backend::{Backend, Change, PowerDns as Api};
+
+use crate::powerdns_server::PowerDns;
+use crate::util::change;
+
+/// The harness's zone as the worker names it (no trailing dot).
+const ZONE: &str = "example.test";
+
+fn backend(server: &PowerDns, key: &str) -> Api {
+    Api::with_key(
+        &server.api_url,
+        "localhost",
+        key.to_owned(),
+        Duration::from_secs(5),
+    )
+}
+
+fn three_hosts() -> Vec<Change> {
+    vec![
+        change(ZONE, "a", "203.0.113.1"),
+        change(ZONE, "b.dyn", "203.0.113.2"),
+        change(ZONE, "c", "2001:db8::3"),
+    ]
+}
+
+fn soa_serial(server: &PowerDns) -> u64 {
+    let soa = server.query("example.test.", "SOA");
+    let fields: Vec<&str> = soa[0].split_whitespace().collect();
+    fields[2].parse().expect("SOA serial is a number")
+}
+
+#[tokio::test]
+async fn a_batch_of_three_hosts_lands_with_one_patch_and_is_answered_over_dns() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let api = backend(&server, &server.api_key);
+    let results = api.apply_batch(ZONE, &three_hosts()).await;
+    for result in &results {
+        let applied = result.as_ref().expect("each change applied");
+        assert!(
+            applied.changed && applied.previous.is_empty(),
+            "{applied:?}"
+        );
+    }
+    assert_eq!(api.patches(), 1, "one PATCH for the whole batch");
+    assert_eq!(server.query("a.example.test.", "A"), ["203.0.113.1"]);
+    assert_eq!(server.query("b.dyn.example.test.", "A"), ["203.0.113.2"]);
+    assert_eq!(server.query("c.example.test.", "AAAA"), ["2001:db8::3"]);
+}
+
+#[tokio::test]
+async fn a_second_identical_batch_writes_nothing_and_reports_unchanged() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let api = backend(&server, &server.api_key);
+    for result in api.apply_batch(ZONE, &three_hosts()).await {
+        result.expect("first batch applied");
+    }
+    let serial = soa_serial(&server);
+    let results = api.apply_batch(ZONE, &three_hosts()).await;
+    for result in results {
+        let applied = result.expect("second batch applied");
+        assert!(!applied.changed, "{applied:?}");
+        assert_eq!(applied.previous.len(), 1, "{applied:?}");
+    }
+    assert_eq!(api.patches(), 1, "the unchanged batch sent no PATCH");
+    assert_eq!(soa_serial(&server), serial, "the zone was not touched");
+}
+
+#[tokio::test]
+async fn a_new_address_replaces_the_old_one_and_reports_it_as_previous() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let api = backend(&server, &server.api_key);
+    let first = [change(ZONE, "home", "2001:db8::1")];
+    api.apply_batch(ZONE, &first).await[0]
+        .as_ref()
+        .expect("first AAAA applied");
+    let second = [change(ZONE, "home", "2001:db8::2")];
+    let applied = api
+        .apply_batch(ZONE, &second)
+        .await
+        .remove(0)
+        .expect("second AAAA applied");
+    assert!(applied.changed);
+    assert_eq!(
+        applied.previous,
+        ["2001:db8::1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(server.query("home.example.test.", "AAAA"), ["2001:db8::2"]);
+}
+
+#[tokio::test]
+async fn a_wrong_api_key_is_a_permanent_error_naming_401() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let api = backend(&server, "not-the-key");
+    let results = api.apply_batch(ZONE, &three_hosts()).await;
+    assert_eq!(results.len(), 3);
+    for result in results {
+        let error = result.expect_err("a wrong key applies nothing");
+        assert!(!error.is_transient(), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("HTTP 401") && text.contains("Unauthorized"),
+            "{text}"
+        );
+    }
+    assert!(server.query("a.example.test.", "A").is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_zone_is_a_permanent_error_naming_404() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let api = backend(&server, &server.api_key);
+    let error = api
+        .apply(&change("missing.test", "home", "203.0.113.1"))
+        .await
+        .expect_err("no such zone");
+    assert!(!error.is_transient(), "{error}");
+    assert!(error.to_string().contains("HTTP 404"), "{error}");
+}
+
+#[tokio::test]
+async fn a_rejected_patch_fails_every_change_of_the_batch_with_powerdns_message() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    // An A record beside a CNAME is refused by PowerDNS (422), and a PATCH is atomic.
+    let cname = r#"{"rrsets":[{"name":"alias.example.test.","type":"CNAME","ttl":60,"changetype":"REPLACE",
+        "records":[{"content":"a.example.test.","disabled":false}]}]}"#;
+    let reply = server.api("PATCH", "/zones/example.test.", Some(cname));
+    assert_eq!(reply.status, 204, "{reply:?}");
+    let api = backend(&server, &server.api_key);
+    let batch = [
+        change(ZONE, "a", "203.0.113.1"),
+        change(ZONE, "alias", "203.0.113.9"),
+    ];
+    let results = api.apply_batch(ZONE, &batch).await;
+    for result in results {
+        let error = result.expect_err("an atomic PATCH that was refused applies nothing");
+        assert!(!error.is_transient(), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("HTTP 422") && text.contains("alias.example.test."),
+            "{text}"
+        );
+    }
+    assert!(server.query("a.example.test.", "A").is_empty());
+}
+
+#[tokio::test]
+async fn a_stopped_server_is_a_transient_error() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let api = backend(&server, &server.api_key);
+    drop(server);
+    let results = api.apply_batch(ZONE, &three_hosts()).await;
+    assert_eq!(results.len(), 3);
+    for result in results {
+        let error = result.expect_err("nobody answers");
+        assert!(error.is_transient(), "{error}");
+    }
+}
