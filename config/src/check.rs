@@ -92,24 +92,25 @@ impl Checker<'_> {
         let zones = self.check_zones(&raw)?;
         let (users, password_hash_files) = self.check_users(&raw, &zones, frontend.auth)?;
         let backends = self.check_backends(&raw)?;
-        let backend =
-            match raw.worker.backend.as_str() {
-                "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
-                "zonefile" if backends.zonefile.is_some() => BackendKind::ZoneFile,
-                "powerdns" if backends.powerdns.is_some() => BackendKind::PowerDns,
-                "plesk" | "zonefile" | "powerdns" => {
-                    return Err(self.error(
-                        &key_path(&["worker", "backend"]),
-                        format!("there is no [backend.{}] table", raw.worker.backend),
-                    ))
-                }
-                other => return Err(self.error(
+        let backend = match raw.worker.backend.as_str() {
+            "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
+            "zonefile" if backends.zonefile.is_some() => BackendKind::ZoneFile,
+            "powerdns" if backends.powerdns.is_some() => BackendKind::PowerDns,
+            "plesk" | "zonefile" | "powerdns" => {
+                return Err(self.error(
+                    &key_path(&["worker", "backend"]),
+                    format!("there is no [backend.{}] table", raw.worker.backend),
+                ))
+            }
+            other => {
+                return Err(self.error(
                     &key_path(&["worker", "backend"]),
                     format!(
                         "unknown backend `{other}` (expected `plesk`, `zonefile` or `powerdns`)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let rescan_secs = raw.worker.rescan_secs.unwrap_or(5);
         if rescan_secs == 0 {
             return Err(self.error(&key_path(&["worker", "rescan_secs"]), "must be at least 1"));

@@ -404,3 +404,68 @@ fn ipv6_source_prefix_defaults_to_64_and_is_a_sane_length() {
         assert_eq!(err.line, 6, "{err}");
     }
 }
+
+const POWERDNS: &str = r#"
+[backend.powerdns]
+api_url = "http://127.0.0.1:8081/"
+api_key_file = "pdns.key"
+"#;
+
+fn on_powerdns(table: &str) -> String {
+    MINIMAL.replace("backend = \"zonefile\"", "backend = \"powerdns\"") + table
+}
+
+#[test]
+fn powerdns_backend_defaults_server_id_and_timeout_and_resolves_the_key_file() {
+    let config = parse(&on_powerdns(POWERDNS)).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(config.worker.backend, BackendKind::PowerDns);
+    let powerdns = config.backends.powerdns.unwrap();
+    assert_eq!(powerdns.api_url, "http://127.0.0.1:8081");
+    assert_eq!(powerdns.server_id, "localhost");
+    assert_eq!(powerdns.api_key_file, Path::new("/etc/dyndns/pdns.key"));
+    assert_eq!(powerdns.timeout, std::time::Duration::from_secs(10));
+    // The summary shows where the key is, never the key.
+    let summary = dyndns_config::summary(&parse(&on_powerdns(POWERDNS)).unwrap());
+    assert!(
+        summary.contains("api key <masked> from /etc/dyndns/pdns.key"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn powerdns_bad_values_point_at_their_key() {
+    let err = error(&on_powerdns(&POWERDNS.replace("http://", "https://")));
+    assert_eq!(err.key, "backend.powerdns.api_url");
+    assert_eq!((err.line, err.column), (24, 1), "{err}");
+    let err = error(&on_powerdns(&format!("{POWERDNS}timeout_secs = 0\n")));
+    assert_eq!(err.key, "backend.powerdns.timeout_secs");
+    let err = error(&on_powerdns(&format!("{POWERDNS}server_id = \"a/b\"\n")));
+    assert_eq!(err.key, "backend.powerdns.server_id");
+    let err = error(&MINIMAL.replace("backend = \"zonefile\"", "backend = \"powerdns\""));
+    assert_eq!(err.key, "worker.backend");
+    assert!(err.message.contains("[backend.powerdns]"), "{err}");
+}
+
+#[test]
+fn example_powerdns_table_parses_when_uncommented() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dyndns.example.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Key lines of the commented-out table start with `#` and no space; doc lines with `# `.
+    let text: String = text
+        .lines()
+        .map(|line| match line.strip_prefix('#') {
+            Some(rest) if !rest.starts_with([' ', '#']) && !rest.is_empty() => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("backend = \"plesk\"", "backend = \"powerdns\"");
+    let config = Config::parse(&text, &path).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(config.worker.backend, BackendKind::PowerDns);
+    let powerdns = config.backends.powerdns.unwrap();
+    assert_eq!(powerdns.api_url, "http://127.0.0.1:8081");
+    assert_eq!(
+        powerdns.api_key_file,
+        Path::new("/etc/dyndns/powerdns-api-key")
+    );
+}

@@ -32,6 +32,8 @@ pub fn check_backend(config: &Config, findings: &mut Findings) -> Vec<PathBuf> {
                 check_zone_folders(config, &zonefile.path, findings);
             }
         }
+        // An HTTP API: no command to look up (its key file is root's, read by the worker at start).
+        BackendKind::PowerDns => {}
     }
     programs
 }
