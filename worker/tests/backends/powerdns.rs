@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use dyndns_worker::backend::{Backend, Change, PowerDns as Api};
+use dyndns_worker::backend::{
+    from_config as backend_from_config, Backend, Change, PowerDns as Api,
+};
 
 use crate::powerdns_server::PowerDns;
 use crate::util::change;
@@ -174,4 +176,124 @@ async fn a_stopped_server_is_a_transient_error() {
         let error = result.expect_err("nobody answers");
         assert!(error.is_transient(), "{error}");
     }
+}
+
+/// A config using the PowerDNS backend with `api_url` and the key in `dir/pdns.key`.
+fn config(dir: &std::path::Path, api_url: &str) -> dyndns_config::Config {
+    let text = format!(
+        r#"
+[frontend]
+listen = "127.0.0.1:8245"
+
+[spool]
+dir = "spool"
+
+[worker]
+backend = "powerdns"
+state_dir = "state"
+
+[[zone]]
+name = "dyn.example.test"
+backend_zone = "example.test"
+
+[[user]]
+name = "router"
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0"
+hosts = ["home.dyn.example.test"]
+
+[backend.powerdns]
+api_url = "{api_url}"
+api_key_file = "pdns.key"
+"#
+    );
+    dyndns_config::Config::parse(&text, &dir.join("dyndns.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn the_configured_backend_reads_its_key_file_and_applies() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pdns.key"), format!("{}\n", server.api_key)).unwrap();
+    let backend = backend_from_config(&config(dir.path(), &server.api_url)).unwrap();
+    assert_eq!(backend.name(), "powerdns");
+    let applied = backend
+        .apply(&change(ZONE, "home.dyn", "198.51.100.4"))
+        .await
+        .expect("applied through the configured backend");
+    assert!(applied.changed);
+    assert_eq!(
+        server.query("home.dyn.example.test.", "A"),
+        ["198.51.100.4"]
+    );
+}
+
+#[test]
+fn a_missing_api_key_file_stops_the_worker_at_start_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = match backend_from_config(&config(dir.path(), "http://127.0.0.1:9")) {
+        Ok(_) => panic!("a backend without its key was built"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("pdns.key"), "{error}");
+}
+
+/// One canned HTTP reply on a loopback port, for the statuses a real pdns_server will not give.
+fn canned(reply: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn too_many_requests_is_transient_and_carries_retry_after() {
+    let url = canned(
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow",
+    );
+    let api = Api::with_key(&url, "localhost", "key".to_owned(), Duration::from_secs(5));
+    let error = api
+        .apply(&change(ZONE, "home", "203.0.113.1"))
+        .await
+        .expect_err("429");
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(7)), "{error}");
+    assert!(error.to_string().contains("HTTP 429: slow"), "{error}");
+}
+
+#[tokio::test]
+async fn a_server_error_is_transient() {
+    let url = canned(
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\nConnection: close\r\n\r\noops!",
+    );
+    let api = Api::with_key(&url, "localhost", "key".to_owned(), Duration::from_secs(5));
+    let error = api
+        .apply(&change(ZONE, "home", "203.0.113.1"))
+        .await
+        .expect_err("500");
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(error.retry_after(), None);
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_answer_in_time_is_transient() {
+    // The kernel completes the connection from the backlog; nobody ever replies.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let api = Api::with_key(&url, "localhost", "key".to_owned(), Duration::from_secs(1));
+    let error = api
+        .apply(&change(ZONE, "home", "203.0.113.1"))
+        .await
+        .expect_err("no reply within the timeout");
+    assert!(error.is_transient(), "{error}");
+    assert!(error.to_string().contains("GET"), "{error}");
+    drop(silent);
 }
