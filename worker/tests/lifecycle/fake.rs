@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use dyndns_queue::Family;
-use dyndns_worker::backend::{Applied, Backend, BackendError, BatchResults, Change, Failure};
+use dyndns_worker::backend::{
+    Applied, Backend, BackendError, BatchResults, Change, Failure, PowerDnsError,
+};
 use tokio::time::Instant;
 
 /// One scripted answer.
@@ -16,6 +18,8 @@ pub enum Step {
     Apply,
     Transient(&'static str),
     Permanent(&'static str),
+    /// A 429 from an HTTP API with `Retry-After: <seconds>`.
+    TooManyRequests(u64),
 }
 
 /// A call the worker made.
@@ -126,6 +130,13 @@ impl FakeBackend {
             Step::Permanent(message) => {
                 Err(BackendError::permanent(Failure::Said(message.to_owned())))
             }
+            Step::TooManyRequests(seconds) => Err(BackendError::transient(PowerDnsError::Status {
+                method: "PATCH",
+                url: "http://127.0.0.1:8081/api/v1/servers/localhost/zones/example.com.".to_owned(),
+                status: 429,
+                message: "Too Many Requests".to_owned(),
+                retry_after: Some(std::time::Duration::from_secs(seconds)),
+            })),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Transient failures are retried after 1 s, doubling, at most 5 minutes apart, measured on
-//! tokio's paused clock so the test takes no real time.
+//! tokio's paused clock so the test takes no real time; a server's `Retry-After` is never cut short.
 
 use std::time::Duration;
 
@@ -38,6 +38,31 @@ async fn transient_failures_back_off_from_one_second_to_five_minutes() {
         bench.backend.record(HOST, Family::V4),
         Some(ip("203.0.113.7"))
     );
+    assert_eq!((report.applied, report.left_in_cur), (1, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_longer_than_the_backoff_is_waited_out() {
+    let bench = Bench::new();
+    // 1 s would be the first backoff; the server asked for 30 s. Then 2 s (longer than 1 s asked).
+    bench.backend.script(
+        HOST,
+        Family::V4,
+        [Step::TooManyRequests(30), Step::TooManyRequests(1)],
+    );
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 1));
+
+    let report = bench
+        .run(Mode::Timeout(Duration::from_secs(3600)))
+        .await
+        .expect("run");
+
+    let calls = bench.backend.calls();
+    let gaps: Vec<u64> = calls
+        .windows(2)
+        .map(|pair| (pair[1].at - pair[0].at).as_secs())
+        .collect();
+    assert_eq!(gaps, [30, 2], "then applied on the third call");
     assert_eq!((report.applied, report.left_in_cur), (1, 0));
 }
 
