@@ -125,6 +125,7 @@ pub struct WorkerConfig {
 pub enum BackendKind {
     Plesk,
     ZoneFile,
+    Rfc2136,
 }
 
 impl BackendKind {
@@ -132,6 +133,7 @@ impl BackendKind {
         match self {
             BackendKind::Plesk => "plesk",
             BackendKind::ZoneFile => "zonefile",
+            BackendKind::Rfc2136 => "rfc2136",
         }
     }
 }
@@ -190,6 +192,7 @@ impl std::fmt::Debug for User {
 pub struct Backends {
     pub plesk: Option<PleskConfig>,
     pub zonefile: Option<ZoneFileConfig>,
+    pub rfc2136: Option<Rfc2136Config>,
 }
 
 #[derive(Debug, Clone)]
@@ -207,4 +210,18 @@ pub struct ZoneFileConfig {
     pub reload_timeout: Duration,
     pub nameserver: Option<String>,
     pub hostmaster: Option<String>,
+}
+
+/// `[backend.rfc2136]`: DNS UPDATE signed with TSIG. The secret stays in its file: only the worker
+/// reads it, so no config value (or summary, or log) ever holds it.
+#[derive(Debug, Clone)]
+pub struct Rfc2136Config {
+    /// `host:port` of the primary server that takes updates.
+    pub server: String,
+    pub tsig_key_name: String,
+    /// `hmac-sha256` or `hmac-sha512`.
+    pub tsig_algorithm: String,
+    /// The base64 secret alone or a BIND key file, resolved against the config's folder.
+    pub tsig_secret_file: PathBuf,
+    pub timeout: Duration,
 }

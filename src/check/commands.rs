@@ -32,6 +32,8 @@ pub fn check_backend(config: &Config, findings: &mut Findings) -> Vec<PathBuf> {
                 check_zone_folders(config, &zonefile.path, findings);
             }
         }
+        // Runs no command: it talks DNS to its server.
+        BackendKind::Rfc2136 => {}
     }
     programs
 }

@@ -10,6 +10,7 @@ mod dns_server_smoke;
 mod named;
 mod plesk;
 mod powerdns_server;
+mod rfc2136;
 mod util;
 mod zonefile;
 mod zonefile_batch;
