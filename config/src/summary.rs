@@ -127,6 +127,34 @@ mod tests {
     use std::path::Path;
 
     #[test]
+    fn example_rfc2136_table_parses_and_the_summary_shows_no_secret() {
+        // The table is commented out in the example; uncommented it must be a valid config.
+        let example = include_str!("../../dyndns.example.toml")
+            .replace("backend = \"plesk\"", "backend = \"rfc2136\"")
+            .replace("# [backend.rfc2136]", "[backend.rfc2136]")
+            .replace("# server = ", "server = ")
+            .replace("# tsig_key_name = ", "tsig_key_name = ")
+            .replace("# tsig_algorithm = ", "tsig_algorithm = ")
+            .replace("# tsig_secret_file = ", "tsig_secret_file = ")
+            .replace("# timeout_secs = 10", "timeout_secs = 10");
+        let config = crate::Config::parse(&example, Path::new("dyndns.toml")).unwrap();
+        assert_eq!(config.worker.backend, crate::BackendKind::Rfc2136);
+        let text = super::summary(&config);
+        assert!(
+            text.contains("backend rfc2136: server 127.0.0.1:53, key dyndns (hmac-sha256), secret in /etc/dyndns/tsig.key ****, timeout 10s\n"),
+            "{text}"
+        );
+        let bad = example.replace(
+            "tsig_algorithm = \"hmac-sha256\"",
+            "tsig_algorithm = \"hmac-md5\"",
+        );
+        let error = crate::Config::parse(&bad, Path::new("dyndns.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("backend.rfc2136.tsig_algorithm"), "{error}");
+    }
+
+    #[test]
     fn summary_says_which_backend_is_unused_and_when_there_is_no_reload() {
         // The example has both tables; with the reload commented out it printed `reload []`.
         let example = include_str!("../../dyndns.example.toml")

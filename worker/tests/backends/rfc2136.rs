@@ -144,3 +144,68 @@ async fn bind_stopped_server_is_transient() {
 async fn knot_stopped_server_is_transient() {
     stopped_server_is_a_transient_error(Kind::Knot).await;
 }
+
+async fn zone_the_server_does_not_serve_is_permanent(kind: Kind) {
+    let Some(server) = DnsServer::start(kind) else {
+        return;
+    };
+    let (backend, _dir) = backend(&server, server.secret());
+    let stranger = Change {
+        host: "home.other.test".to_owned(),
+        zone: "other.test".to_owned(),
+        label: "home".to_owned(),
+        address: "192.0.2.7".parse().unwrap(),
+        ttl: 60,
+    };
+    let error = backend
+        .apply_batch("other.test", &[stranger])
+        .await
+        .remove(0)
+        .unwrap_err();
+    assert!(!error.is_transient(), "{kind:?}: {error}");
+    let text = error.to_string();
+    assert!(text.contains("other.test"), "{text}");
+    assert!(
+        ["REFUSED", "NOTAUTH", "NOTZONE"]
+            .iter()
+            .any(|rcode| text.contains(rcode)),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn bind_refused_zone_is_permanent() {
+    zone_the_server_does_not_serve_is_permanent(Kind::Bind).await;
+}
+
+#[tokio::test]
+async fn knot_refused_zone_is_permanent() {
+    zone_the_server_does_not_serve_is_permanent(Kind::Knot).await;
+}
+
+/// More changes than one UPDATE carries: the batch is split and every host still lands.
+#[tokio::test]
+async fn bind_batch_larger_than_one_update_lands_whole() {
+    let Some(server) = DnsServer::start(Kind::Bind) else {
+        return;
+    };
+    let (backend, _dir) = backend(&server, server.secret());
+    let batch: Vec<Change> = (0..450)
+        .map(|n| {
+            change(
+                &server,
+                &format!("h{n}"),
+                &format!("10.0.{}.{}", n / 256, n % 256),
+            )
+        })
+        .collect();
+    for result in backend.apply_batch(server.zone(), &batch).await {
+        assert!(result.unwrap().changed);
+    }
+    for n in [0, 199, 200, 449] {
+        assert_eq!(
+            server.query(&format!("h{n}.{}", server.zone()), "A"),
+            [format!("10.0.{}.{}", n / 256, n % 256)]
+        );
+    }
+}
