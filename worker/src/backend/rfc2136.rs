@@ -428,3 +428,40 @@ impl Backend for Rfc2136 {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_secret_file_names_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.key");
+        let error = Rfc2136::new(Rfc2136Options {
+            server: "127.0.0.1:53".to_owned(),
+            key_name: "dyndns".to_owned(),
+            algorithm: Algorithm::HmacSha256,
+            secret_file: path.clone(),
+            timeout: Duration::from_secs(1),
+        })
+        .err()
+        .unwrap();
+        let text = error.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("tsig_secret_file"), "{text}");
+    }
+
+    #[test]
+    fn server_failure_is_transient_refusals_are_permanent() {
+        let rcode = |rcode: u16| Rfc2136Error::Rcode {
+            server: "127.0.0.1:53".to_owned(),
+            zone: "example.test".to_owned(),
+            what: "UPDATE",
+            rcode: wire::rcode_name(rcode),
+        };
+        assert!(rcode(2).is_transient());
+        for permanent in [5, 9, 10, 16, 17] {
+            assert!(!rcode(permanent).is_transient(), "{}", rcode(permanent));
+        }
+    }
+}

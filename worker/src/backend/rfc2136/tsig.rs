@@ -141,3 +141,57 @@ impl Key {
         bool::from(expected.ct_eq(tsig.mac))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A "response" signed by `signer` over a request that carried `request_mac`, as a server would.
+    fn signed_response(signer: &Key, request_mac: &[u8]) -> Vec<u8> {
+        let mut response = wire::query(7, &wire::name("a.example.test").unwrap(), wire::TYPE_A);
+        response[2] = 0x80;
+        let variables = signer.variables(1_000, FUDGE, 0, &[]);
+        let len = u16::try_from(request_mac.len()).unwrap().to_be_bytes();
+        let mac = signer
+            .algorithm
+            .mac(&signer.secret, &[&len, request_mac, &response, &variables]);
+        // Reuse `sign`'s record layout, then put the response MAC in place of the request one.
+        let start = response.len();
+        let request_style = signer.sign(&mut response, 1_000);
+        let at = response[start..]
+            .windows(request_style.len())
+            .position(|w| w == request_style.as_slice())
+            .unwrap();
+        response[start + at..start + at + mac.len()].copy_from_slice(&mac);
+        response
+    }
+
+    #[test]
+    fn a_response_signed_by_another_secret_is_not_taken_for_ours() {
+        for algorithm in [Algorithm::HmacSha256, Algorithm::HmacSha512] {
+            let ours = Key::new("dyndns", algorithm, b"right".to_vec()).unwrap();
+            let theirs = Key::new("dyndns", algorithm, b"wrong".to_vec()).unwrap();
+            let request_mac = vec![1u8; 32];
+            let good = signed_response(&ours, &request_mac);
+            let parsed = wire::parse(&good, wire::TYPE_A).unwrap();
+            let tsig = parsed.tsig.unwrap();
+            assert!(ours.verifies(&request_mac, &good, &tsig), "{algorithm:?}");
+            assert!(
+                !theirs.verifies(&request_mac, &good, &tsig),
+                "{algorithm:?}"
+            );
+            // Bound to the request: the same answer to another request does not verify.
+            assert!(!ours.verifies(&[2u8; 32], &good, &tsig), "{algorithm:?}");
+        }
+    }
+
+    #[test]
+    fn debug_of_a_key_masks_the_secret() {
+        let key = Key::new("dyndns", Algorithm::HmacSha256, b"hunter2".to_vec()).unwrap();
+        let shown = format!("{key:?}");
+        assert!(
+            shown.contains("<masked>") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+}
