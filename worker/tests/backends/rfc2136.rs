@@ -39,7 +39,14 @@ async fn batch_of_three_lands_then_repeats_as_unchanged_then_one_host_moves(kind
     let Some(server) = DnsServer::start(kind) else {
         return;
     };
-    let (backend, _dir) = backend(&server, server.secret());
+    // The secret as a BIND key file (`tsig-keygen`'s format) rather than bare base64.
+    let key_file = format!(
+        "key \"{}\" {{\n\talgorithm {};\n\tsecret \"{}\";\n}};",
+        server.key_name(),
+        server.algorithm(),
+        server.secret()
+    );
+    let (backend, _dir) = backend(&server, &key_file);
     let zone = server.zone();
     let batch = vec![
         change(&server, "one", "192.0.2.1"),
