@@ -262,3 +262,54 @@ pub(super) fn rcode_name(rcode: u16) -> &'static str {
         _ => "an unknown rcode",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer as servers send it: the answer's owner is a compression pointer to the question.
+    fn answer() -> Vec<u8> {
+        let mut message = query(9, &name("home.example.test").unwrap(), TYPE_A);
+        message[2] = 0x84;
+        message[7] = 1;
+        message.extend([0xC0, 12]);
+        message.extend(TYPE_A.to_be_bytes());
+        message.extend(CLASS_IN.to_be_bytes());
+        message.extend(60u32.to_be_bytes());
+        message.extend(4u16.to_be_bytes());
+        message.extend([192, 0, 2, 1]);
+        message
+    }
+
+    #[test]
+    fn compressed_answer_is_read() {
+        let message = answer();
+        let response = parse(&message, TYPE_A).unwrap();
+        assert_eq!(response.id, 9);
+        assert_eq!(response.rcode, 0);
+        assert_eq!(response.addresses, [IpAddr::from([192, 0, 2, 1])]);
+        assert!(response.tsig.is_none());
+    }
+
+    #[test]
+    fn a_cut_or_garbled_answer_is_malformed_never_a_panic() {
+        let message = answer();
+        for cut in 0..message.len() {
+            assert!(parse(&message[..cut], TYPE_A).is_err(), "cut at {cut}");
+        }
+        for at in 0..message.len() {
+            for byte in [0x00, 0x3F, 0x40, 0xC0, 0xFF] {
+                let mut garbled = message.clone();
+                garbled[at] = byte;
+                let _ = parse(&garbled, TYPE_A);
+            }
+        }
+    }
+
+    #[test]
+    fn names_too_long_for_the_wire_are_refused() {
+        assert!(name(&"a".repeat(64)).is_err());
+        assert!(name(&vec!["a".repeat(63); 5].join(".")).is_err());
+        assert_eq!(name("Example.TEST.").unwrap(), b"\x07example\x04test\x00");
+    }
+}
