@@ -9,11 +9,11 @@ use ipnet::IpNet;
 
 use crate::locate::{self, Step};
 use crate::names::HostPattern;
-use crate::raw::{RawConfig, RawPowerDns, RawZoneFile};
+use crate::raw::{RawConfig, RawPowerDns, RawRfc2136, RawZoneFile};
 use crate::{
     names, password_hash, user_name, AuthMode, BackendKind, Backends, ClientAddressHeader, Config,
-    ConfigError, FrontendConfig, Limits, Listen, PleskConfig, PowerDnsConfig, User, WorkerConfig,
-    Zone, ZoneFileConfig,
+    ConfigError, FrontendConfig, Limits, Listen, PleskConfig, PowerDnsConfig, Rfc2136Config, User,
+    WorkerConfig, Zone, ZoneFileConfig,
 };
 
 /// Checks config text; `path` names it in errors and anchors relative paths.
@@ -96,7 +96,8 @@ impl Checker<'_> {
             "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
             "zonefile" if backends.zonefile.is_some() => BackendKind::ZoneFile,
             "powerdns" if backends.powerdns.is_some() => BackendKind::PowerDns,
-            "plesk" | "zonefile" | "powerdns" => {
+            "rfc2136" if backends.rfc2136.is_some() => BackendKind::Rfc2136,
+            "plesk" | "zonefile" | "powerdns" | "rfc2136" => {
                 return Err(self.error(
                     &key_path(&["worker", "backend"]),
                     format!("there is no [backend.{}] table", raw.worker.backend),
@@ -106,7 +107,7 @@ impl Checker<'_> {
                 return Err(self.error(
                     &key_path(&["worker", "backend"]),
                     format!(
-                        "unknown backend `{other}` (expected `plesk`, `zonefile` or `powerdns`)"
+                        "unknown backend `{other}` (expected `plesk`, `zonefile`, `powerdns` or `rfc2136`)"
                     ),
                 ))
             }
@@ -426,6 +427,10 @@ impl Checker<'_> {
             None => None,
             Some(section) => Some(self.check_zonefile(section)?),
         };
+        let rfc2136 = match &raw.backend.rfc2136 {
+            None => None,
+            Some(section) => Some(self.check_rfc2136(section)?),
+        };
         let powerdns = match &raw.backend.powerdns {
             None => None,
             Some(section) => Some(self.check_powerdns(section)?),
@@ -434,6 +439,57 @@ impl Checker<'_> {
             plesk,
             zonefile,
             powerdns,
+            rfc2136,
+        })
+    }
+
+    fn check_rfc2136(&self, section: &RawRfc2136) -> Result<Rfc2136Config, ConfigError> {
+        let key = |name: &str| key_path(&["backend", "rfc2136", name]);
+        // host:port, the port required: a DNS UPDATE to the wrong port is a silent timeout.
+        let port = section
+            .server
+            .rsplit_once(':')
+            .filter(|(host, _)| !host.is_empty())
+            .and_then(|(_, port)| port.parse::<u16>().ok())
+            .filter(|port| *port != 0);
+        if port.is_none() {
+            return Err(self.error(
+                &key("server"),
+                format!(
+                    "`{}` is not host:port (e.g. `127.0.0.1:53`)",
+                    section.server
+                ),
+            ));
+        }
+        names::absolute_domain_name(&section.tsig_key_name).map_err(|err| {
+            self.error(
+                &key("tsig_key_name"),
+                format!("`{}`: {err}", section.tsig_key_name),
+            )
+        })?;
+        let algorithm = section.tsig_algorithm.to_ascii_lowercase();
+        if !matches!(algorithm.as_str(), "hmac-sha256" | "hmac-sha512") {
+            return Err(self.error(
+                &key("tsig_algorithm"),
+                format!(
+                    "unknown algorithm `{}` (expected `hmac-sha256` or `hmac-sha512`)",
+                    section.tsig_algorithm
+                ),
+            ));
+        }
+        if section.tsig_secret_file.is_empty() {
+            return Err(self.error(&key("tsig_secret_file"), "must name a file"));
+        }
+        let timeout_secs = section.timeout_secs.unwrap_or(10);
+        if timeout_secs == 0 {
+            return Err(self.error(&key("timeout_secs"), "must be at least 1"));
+        }
+        Ok(Rfc2136Config {
+            server: section.server.clone(),
+            tsig_key_name: section.tsig_key_name.clone(),
+            tsig_algorithm: algorithm,
+            tsig_secret_file: self.resolve(&section.tsig_secret_file),
+            timeout: Duration::from_secs(timeout_secs),
         })
     }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub use error::ConfigError;
 pub use model::{
     AuthMode, BackendKind, Backends, ClientAddressHeader, Config, FrontendConfig, Limits, Listen,
-    PleskConfig, PowerDnsConfig, User, WorkerConfig, Zone, ZoneFileConfig,
+    PleskConfig, PowerDnsConfig, Rfc2136Config, User, WorkerConfig, Zone, ZoneFileConfig,
 };
 pub use rejection::JobRejection;
 pub use summary::summary;

@@ -126,6 +126,7 @@ pub enum BackendKind {
     Plesk,
     ZoneFile,
     PowerDns,
+    Rfc2136,
 }
 
 impl BackendKind {
@@ -134,6 +135,7 @@ impl BackendKind {
             BackendKind::Plesk => "plesk",
             BackendKind::ZoneFile => "zonefile",
             BackendKind::PowerDns => "powerdns",
+            BackendKind::Rfc2136 => "rfc2136",
         }
     }
 }
@@ -193,6 +195,7 @@ pub struct Backends {
     pub plesk: Option<PleskConfig>,
     pub zonefile: Option<ZoneFileConfig>,
     pub powerdns: Option<PowerDnsConfig>,
+    pub rfc2136: Option<Rfc2136Config>,
 }
 
 /// `[backend.powerdns]`: the PowerDNS Authoritative HTTP API.
@@ -221,4 +224,18 @@ pub struct ZoneFileConfig {
     pub reload_timeout: Duration,
     pub nameserver: Option<String>,
     pub hostmaster: Option<String>,
+}
+
+/// `[backend.rfc2136]`: DNS UPDATE signed with TSIG. The secret stays in its file: only the worker
+/// reads it, so no config value (or summary, or log) ever holds it.
+#[derive(Debug, Clone)]
+pub struct Rfc2136Config {
+    /// `host:port` of the primary server that takes updates.
+    pub server: String,
+    pub tsig_key_name: String,
+    /// `hmac-sha256` or `hmac-sha512`.
+    pub tsig_algorithm: String,
+    /// The base64 secret alone or a BIND key file, resolved against the config's folder.
+    pub tsig_secret_file: PathBuf,
+    pub timeout: Duration,
 }

@@ -78,6 +78,7 @@ pub struct RawBackends {
     pub plesk: Option<RawPlesk>,
     pub zonefile: Option<RawZoneFile>,
     pub powerdns: Option<RawPowerDns>,
+    pub rfc2136: Option<RawRfc2136>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,4 +105,14 @@ pub struct RawZoneFile {
     pub reload_timeout_secs: Option<u64>,
     pub nameserver: Option<String>,
     pub hostmaster: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRfc2136 {
+    pub server: String,
+    pub tsig_key_name: String,
+    pub tsig_algorithm: String,
+    pub tsig_secret_file: String,
+    pub timeout_secs: Option<u64>,
 }

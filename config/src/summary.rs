@@ -106,6 +106,19 @@ pub fn summary(config: &Config) -> String {
             unused(BackendKind::ZoneFile)
         );
     }
+    if let Some(rfc2136) = &config.backends.rfc2136 {
+        // The secret is never read here; the summary names only its file.
+        let _ = writeln!(
+            out,
+            "backend rfc2136: server {}, key {} ({}), secret in {} ****, timeout {}s{}",
+            rfc2136.server,
+            rfc2136.tsig_key_name,
+            rfc2136.tsig_algorithm,
+            rfc2136.tsig_secret_file.display(),
+            rfc2136.timeout.as_secs(),
+            unused(BackendKind::Rfc2136)
+        );
+    }
     if let Some(powerdns) = &config.backends.powerdns {
         // The key stays in its file: only the file's path is shown, never what it holds.
         let _ = writeln!(

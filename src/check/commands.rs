@@ -34,6 +34,12 @@ pub fn check_backend(config: &Config, findings: &mut Findings) -> Vec<PathBuf> {
         }
         // An HTTP API: no command to look up (its key file is root's, read by the worker at start).
         BackendKind::PowerDns => {}
+        // Runs no command: it talks DNS to its server. Its key file is checked, never read.
+        BackendKind::Rfc2136 => {
+            if let Some(rfc2136) = &config.backends.rfc2136 {
+                check_secret_file(&rfc2136.tsig_secret_file, findings);
+            }
+        }
     }
     programs
 }
@@ -111,6 +117,31 @@ fn check_zone_folders(config: &Config, template: &Path, findings: &mut Findings)
                 file.display()
             ));
         }
+    }
+}
+
+/// The TSIG secret lets its holder change the zone: the worker needs it at start, and no one but
+/// its owner should read it. Only its metadata is looked at, so check-config never holds the secret.
+fn check_secret_file(path: &Path, findings: &mut Findings) {
+    use std::os::unix::fs::MetadataExt;
+    let key = "backend.rfc2136.tsig_secret_file";
+    let Some(metadata) = super::inspect(path, findings, |findings| {
+        findings.error(format!(
+            "{key}: {} does not exist, so the worker would not start",
+            path.display()
+        ));
+    }) else {
+        return;
+    };
+    if !metadata.is_file() {
+        findings.error(format!("{key}: {} is not a file", path.display()));
+    } else if metadata.mode() & 0o077 != 0 {
+        findings.error(format!(
+            "{key}: {} is {}: others may read the TSIG secret and change the zone; make it 0600 \
+             (or 0400) owned by root",
+            path.display(),
+            super::describe(&metadata)
+        ));
     }
 }
 

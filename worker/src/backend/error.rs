@@ -9,6 +9,7 @@ use dyndns_names::names::NameError;
 
 use super::plesk::PleskError;
 use super::powerdns::PowerDnsError;
+use super::rfc2136::Rfc2136Error;
 use super::zonefile::ZoneFileError;
 use crate::command::{display_argv, CommandOutput};
 
@@ -81,6 +82,8 @@ pub enum Failure {
     ZoneFile(#[from] ZoneFileError),
     #[error(transparent)]
     PowerDns(#[from] PowerDnsError),
+    #[error(transparent)]
+    Rfc2136(#[from] Rfc2136Error),
     /// What a DNS server or API said, as it said it, when there is nothing more to type (and what a
     /// scripted backend in a test says).
     #[error("{0}")]
@@ -109,6 +112,7 @@ impl Failure {
             Failure::Plesk(error) => error.is_transient(),
             Failure::ZoneFile(error) => error.is_transient(),
             Failure::PowerDns(error) => error.is_transient(),
+            Failure::Rfc2136(error) => error.is_transient(),
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
             Failure::Shared(failure) => failure.is_transient(),

@@ -8,12 +8,14 @@ use dyndns_names::names;
 mod error;
 pub mod plesk;
 pub mod powerdns;
+pub mod rfc2136;
 pub mod zonefile;
 
 use error::ChangeProblem;
 pub use error::{BackendError, ChangeError, CommandFailed, Failure};
 pub use plesk::Plesk;
 pub use powerdns::{PowerDns, PowerDnsError};
+pub use rfc2136::{Rfc2136, Rfc2136Error, Rfc2136Options, Rfc2136SetupError};
 pub use zonefile::{ZoneFile, ZoneFileError, ZoneFileOptions};
 
 /// The record type a change touches; dyndns only ever manages address records.

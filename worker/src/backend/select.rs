@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use dyndns_config::{BackendKind, Config};
 
+use super::rfc2136::{Algorithm, Rfc2136, Rfc2136Options, Rfc2136SetupError};
 use super::{Backend, Plesk, PowerDns, PowerDnsError, ZoneFile, ZoneFileError, ZoneFileOptions};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,10 @@ pub enum SelectError {
     ZoneFile(ZoneFileError),
     #[error(transparent)]
     PowerDns(PowerDnsError),
+    #[error("[backend.rfc2136] tsig_algorithm {0:?}: expected hmac-sha256 or hmac-sha512")]
+    Rfc2136Algorithm(String),
+    #[error(transparent)]
+    Rfc2136(#[from] Rfc2136SetupError),
 }
 
 pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
@@ -46,6 +51,22 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
             })
             .map_err(SelectError::ZoneFile)?;
             Ok(Arc::new(backend))
+        }
+        BackendKind::Rfc2136 => {
+            let rfc2136 = config
+                .backends
+                .rfc2136
+                .as_ref()
+                .ok_or(SelectError::Missing(kind.as_str()))?;
+            let algorithm = Algorithm::parse(&rfc2136.tsig_algorithm)
+                .ok_or_else(|| SelectError::Rfc2136Algorithm(rfc2136.tsig_algorithm.clone()))?;
+            Ok(Arc::new(Rfc2136::new(Rfc2136Options {
+                server: rfc2136.server.clone(),
+                key_name: rfc2136.tsig_key_name.clone(),
+                algorithm,
+                secret_file: rfc2136.tsig_secret_file.clone(),
+                timeout: rfc2136.timeout,
+            })?))
         }
         BackendKind::PowerDns => {
             let powerdns = config

@@ -11,6 +11,7 @@ mod named;
 mod plesk;
 mod powerdns;
 mod powerdns_server;
+mod rfc2136;
 mod util;
 mod zonefile;
 mod zonefile_batch;

@@ -1,0 +1,58 @@
+//! The whole path on the rfc2136 backend: a client's update through the frontend, the spool and
+//! `dyndns-worker --run-once` (config, key file, backend) lands in a real BIND `named`.
+
+// Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// The harness the worker's backend tests use, shared by path so both start the same servers.
+#[allow(dead_code)]
+#[path = "../worker/tests/backends/dns_server.rs"]
+mod dns_server;
+mod util;
+
+use dns_server::{DnsServer, Kind};
+use util::Site;
+
+#[test]
+fn update_through_frontend_and_worker_lands_in_named_over_rfc2136() {
+    let Some(server) = DnsServer::start(Kind::Bind) else {
+        return;
+    };
+    let site = Site::new();
+    let key = site.path().join("tsig.key");
+    std::fs::write(
+        &key,
+        format!(
+            "key \"{}\" {{ algorithm {}; secret \"{}\"; }};\n",
+            server.key_name(),
+            server.algorithm(),
+            server.secret()
+        ),
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(site.config_path())
+        .unwrap()
+        .replace("example.com", server.zone())
+        .replace("backend = \"plesk\"", "backend = \"rfc2136\"")
+        + &format!(
+            "\n[backend.rfc2136]\nserver = \"{}\"\ntsig_key_name = \"{}\"\ntsig_algorithm = \"{}\"\ntsig_secret_file = \"tsig.key\"\n",
+            server.address(),
+            server.key_name(),
+            server.algorithm()
+        );
+    std::fs::write(site.config_path(), config).unwrap();
+
+    let host = format!("home.dyn.{}", server.zone());
+    let frontend = site.start_frontend();
+    let reply = frontend.update(&format!("hostname={host}&myip=203.0.113.7,2001:db8::7"));
+    assert_eq!(reply.body, "good 203.0.113.7,2001:db8::7\n");
+    site.run_worker_once();
+    assert_eq!(server.query(&host, "A"), ["203.0.113.7"]);
+    assert_eq!(server.query(&host, "AAAA"), ["2001:db8::7"]);
+    assert!(site.files_in("new").is_empty() && site.files_in("cur").is_empty());
+
+    let reply = frontend.update(&format!("hostname={host}&myip=203.0.113.8"));
+    assert_eq!(reply.body, "good 203.0.113.8\n");
+    site.run_worker_once();
+    assert_eq!(server.query(&host, "A"), ["203.0.113.8"]);
+}
