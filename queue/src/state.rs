@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::durable::{self, DurableError};
+use crate::hostile::{read_regular_capped, CappedRead, ReadOptions};
 use crate::rfc3339;
 
 /// The only state-file format this build reads and writes.
@@ -398,39 +399,24 @@ impl AppliedState {
 /// must not hang either process (`O_NONBLOCK`), nor a huge file exhaust its memory. A symlink is
 /// followed: only root can make one in the state folder.
 fn read_capped(path: &Path) -> Result<Vec<u8>, StateError> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let read_error = |cause| StateError::Read {
-        path: path.to_path_buf(),
-        cause,
+    let options = ReadOptions {
+        follow_symlink: true,
+        one_link: false,
+        cap: MAX_STATE_BYTES,
     };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-        .open(path)
-        .map_err(read_error)?;
-    let metadata = file.metadata().map_err(read_error)?;
-    if !metadata.is_file() {
-        return Err(StateError::NotRegular {
+    read_regular_capped(path, options).map_err(|problem| match problem {
+        CappedRead::Io(cause) => StateError::Read {
             path: path.to_path_buf(),
-        });
-    }
-    let too_large = |size| StateError::TooLarge {
-        path: path.to_path_buf(),
-        size,
-    };
-    if metadata.len() > MAX_STATE_BYTES {
-        return Err(too_large(metadata.len()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_STATE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    if read > MAX_STATE_BYTES {
-        return Err(too_large(read));
-    }
-    Ok(bytes)
+            cause,
+        },
+        CappedRead::NotRegular(_) | CappedRead::HardLinked(_) => StateError::NotRegular {
+            path: path.to_path_buf(),
+        },
+        CappedRead::TooLarge(size) => StateError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+        },
+    })
 }
 
 #[cfg(test)]

@@ -24,21 +24,14 @@ pub enum SelectError {
 
 pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
     let kind = config.worker.backend;
+    let missing = || SelectError::Missing(kind.as_str());
     match kind {
         BackendKind::Plesk => {
-            let plesk = config
-                .backends
-                .plesk
-                .as_ref()
-                .ok_or(SelectError::Missing(kind.as_str()))?;
+            let plesk = config.backends.plesk.as_ref().ok_or_else(missing)?;
             Ok(Arc::new(Plesk::new(plesk.command.clone(), plesk.timeout)))
         }
         BackendKind::ZoneFile => {
-            let zonefile = config
-                .backends
-                .zonefile
-                .as_ref()
-                .ok_or(SelectError::Missing(kind.as_str()))?;
+            let zonefile = config.backends.zonefile.as_ref().ok_or_else(missing)?;
             // The file's $TTL only matters for records dyndns does not write; use the shortest zone TTL.
             let default_ttl = config.zones.iter().map(|zone| zone.ttl).min().unwrap_or(60);
             let backend = ZoneFile::new(ZoneFileOptions {
@@ -53,11 +46,7 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
             Ok(Arc::new(backend))
         }
         BackendKind::Rfc2136 => {
-            let rfc2136 = config
-                .backends
-                .rfc2136
-                .as_ref()
-                .ok_or(SelectError::Missing(kind.as_str()))?;
+            let rfc2136 = config.backends.rfc2136.as_ref().ok_or_else(missing)?;
             let algorithm = Algorithm::parse(&rfc2136.tsig_algorithm)
                 .ok_or_else(|| SelectError::Rfc2136Algorithm(rfc2136.tsig_algorithm.clone()))?;
             Ok(Arc::new(Rfc2136::new(Rfc2136Options {
@@ -69,11 +58,7 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
             })?))
         }
         BackendKind::PowerDns => {
-            let powerdns = config
-                .backends
-                .powerdns
-                .as_ref()
-                .ok_or(SelectError::Missing(kind.as_str()))?;
+            let powerdns = config.backends.powerdns.as_ref().ok_or_else(missing)?;
             let backend = PowerDns::new(
                 &powerdns.api_url,
                 &powerdns.server_id,
