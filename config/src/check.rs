@@ -9,10 +9,14 @@ use ipnet::IpNet;
 
 use crate::locate::{self, Step};
 use crate::names::HostPattern;
-use crate::raw::{RawConfig, RawPowerDns, RawRfc2136, RawZoneFile};
+use crate::raw::{
+    RawCloudflare, RawCommand, RawConfig, RawDigitalOcean, RawPleskApi, RawPowerDns, RawRfc2136,
+    RawZoneFile,
+};
 use crate::{
-    names, password_hash, user_name, AuthMode, BackendKind, Backends, ClientAddressHeader, Config,
-    ConfigError, FrontendConfig, Limits, Listen, PleskConfig, PowerDnsConfig, Rfc2136Config, User,
+    names, password_hash, user_name, AuthMode, BackendKind, Backends, ClientAddressHeader,
+    CloudflareConfig, CommandConfig, Config, ConfigError, DigitalOceanConfig, FrontendConfig,
+    Limits, Listen, PleskApiConfig, PleskConfig, PowerDnsConfig, Rfc2136Config, SecretSource, User,
     WorkerConfig, Zone, ZoneFileConfig,
 };
 
@@ -89,29 +93,14 @@ impl Checker<'_> {
 
     fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let frontend = self.check_frontend(&raw)?;
-        let zones = self.check_zones(&raw)?;
-        let (users, password_hash_files) = self.check_users(&raw, &zones, frontend.auth)?;
         let backends = self.check_backends(&raw)?;
-        let backend = match raw.worker.backend.as_str() {
-            "plesk" if backends.plesk.is_some() => BackendKind::Plesk,
-            "zonefile" if backends.zonefile.is_some() => BackendKind::ZoneFile,
-            "powerdns" if backends.powerdns.is_some() => BackendKind::PowerDns,
-            "rfc2136" if backends.rfc2136.is_some() => BackendKind::Rfc2136,
-            "plesk" | "zonefile" | "powerdns" | "rfc2136" => {
-                return Err(self.error(
-                    &key_path(&["worker", "backend"]),
-                    format!("there is no [backend.{}] table", raw.worker.backend),
-                ))
-            }
-            other => {
-                return Err(self.error(
-                    &key_path(&["worker", "backend"]),
-                    format!(
-                        "unknown backend `{other}` (expected `plesk`, `zonefile`, `powerdns` or `rfc2136`)"
-                    ),
-                ))
-            }
-        };
+        let backend = self.check_backend_name(
+            &raw.worker.backend,
+            &key_path(&["worker", "backend"]),
+            &backends,
+        )?;
+        let zones = self.check_zones(&raw, backend, &backends)?;
+        let (users, password_hash_files) = self.check_users(&raw, &zones, frontend.auth)?;
         let rescan_secs = raw.worker.rescan_secs.unwrap_or(5);
         if rescan_secs == 0 {
             return Err(self.error(&key_path(&["worker", "rescan_secs"]), "must be at least 1"));
@@ -256,7 +245,38 @@ impl Checker<'_> {
         })
     }
 
-    fn check_zones(&self, raw: &RawConfig) -> Result<Vec<Zone>, ConfigError> {
+    /// A backend name (`[worker] backend`, `[[zone]] backend`) that has its `[backend.<name>]` table.
+    fn check_backend_name(
+        &self,
+        name: &str,
+        path: &[Step],
+        backends: &Backends,
+    ) -> Result<BackendKind, ConfigError> {
+        match BackendKind::parse(name) {
+            Some(kind) if backends.has(kind) => Ok(kind),
+            Some(_) => Err(self.error(path, format!("there is no [backend.{name}] table"))),
+            None => {
+                let known: Vec<String> = BackendKind::ALL
+                    .iter()
+                    .map(|kind| format!("`{}`", kind.as_str()))
+                    .collect();
+                Err(self.error(
+                    path,
+                    format!(
+                        "unknown backend `{name}` (expected one of {})",
+                        known.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn check_zones(
+        &self,
+        raw: &RawConfig,
+        default_backend: BackendKind,
+        backends: &Backends,
+    ) -> Result<Vec<Zone>, ConfigError> {
         if raw.zone.is_empty() {
             return Err(self.error(
                 &key_path(&["zone"]),
@@ -294,11 +314,17 @@ impl Checker<'_> {
             if !(1..=86_400).contains(&ttl) {
                 return Err(self.error(&at("ttl"), "must be between 1 and 86400 seconds"));
             }
+            let backend = match &entry.backend {
+                Some(text) => self.check_backend_name(text, &at("backend"), backends)?,
+                None => default_backend,
+            };
             zones.push(Zone {
                 name,
                 backend_zone,
                 ttl,
                 allow_private_addresses: entry.allow_private_addresses.unwrap_or(false),
+                backend,
+                create_missing: entry.create_missing.unwrap_or(true),
             });
         }
         Ok(zones)
@@ -435,11 +461,163 @@ impl Checker<'_> {
             None => None,
             Some(section) => Some(self.check_powerdns(section)?),
         };
+        let plesk_api = match &raw.backend.plesk_api {
+            None => None,
+            Some(section) => Some(self.check_plesk_api(section)?),
+        };
+        let cloudflare = match &raw.backend.cloudflare {
+            None => None,
+            Some(section) => Some(self.check_cloudflare(section)?),
+        };
+        let digitalocean = match &raw.backend.digitalocean {
+            None => None,
+            Some(section) => Some(self.check_digitalocean(section)?),
+        };
+        let command = match &raw.backend.command {
+            None => None,
+            Some(section) => Some(self.check_command(section)?),
+        };
         Ok(Backends {
             plesk,
             zonefile,
             powerdns,
             rfc2136,
+            plesk_api,
+            cloudflare,
+            digitalocean,
+            command,
+            none: true,
+        })
+    }
+
+    /// `timeout_secs` of a backend table: at least 1, `default` when absent.
+    fn check_timeout(
+        &self,
+        value: Option<u64>,
+        default: u64,
+        path: &[Step],
+    ) -> Result<Duration, ConfigError> {
+        match value.unwrap_or(default) {
+            0 => Err(self.error(path, "must be at least 1")),
+            secs => Ok(Duration::from_secs(secs)),
+        }
+    }
+
+    /// A secret's `*_file` key, or the environment variable named after it when the key is absent.
+    fn check_secret(
+        &self,
+        file: Option<&String>,
+        path: &[Step],
+        env: &str,
+    ) -> Result<SecretSource, ConfigError> {
+        match file {
+            Some(file) if file.is_empty() => Err(self.error(path, "must name a file")),
+            Some(file) => Ok(SecretSource::File(self.resolve(file))),
+            None => Ok(SecretSource::Env(env.to_owned())),
+        }
+    }
+
+    /// An HTTP API's base URL: `http://` or `https://`, a host, and a path only where `with_path`.
+    fn check_api_url(
+        &self,
+        url: &str,
+        with_path: bool,
+        path: &[Step],
+    ) -> Result<String, ConfigError> {
+        let url = url.trim_end_matches('/');
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        let Some(rest) = rest else {
+            return Err(self.error(
+                path,
+                format!("`{url}`: must start with https:// or http://"),
+            ));
+        };
+        let (authority, rest_path) = rest.split_once('/').unwrap_or((rest, ""));
+        let bad_authority = authority.is_empty() || authority.contains(['?', '#', ' ', '@']);
+        let bad_path =
+            (!with_path && !rest_path.is_empty()) || rest_path.contains(['?', '#', ' ', '\\']);
+        if bad_authority || bad_path {
+            let shape = if with_path {
+                "https://host[:port][/path] with no query"
+            } else {
+                "https://host[:port] with no path"
+            };
+            return Err(self.error(path, format!("`{url}`: must be {shape}")));
+        }
+        Ok(url.to_owned())
+    }
+
+    fn check_plesk_api(&self, section: &RawPleskApi) -> Result<PleskApiConfig, ConfigError> {
+        let key = |name| key_path(&["backend", "plesk-api", name]);
+        Ok(PleskApiConfig {
+            api_url: self.check_api_url(&section.api_url, false, &key("api_url"))?,
+            api_key: self.check_secret(
+                section.api_key_file.as_ref(),
+                &key("api_key_file"),
+                "DYNDNS_PLESK_API_KEY",
+            )?,
+            timeout: self.check_timeout(section.timeout_secs, 30, &key("timeout_secs"))?,
+        })
+    }
+
+    fn check_cloudflare(&self, section: &RawCloudflare) -> Result<CloudflareConfig, ConfigError> {
+        let key = |name| key_path(&["backend", "cloudflare", name]);
+        let api_url = section
+            .api_url
+            .as_deref()
+            .unwrap_or("https://api.cloudflare.com/client/v4");
+        Ok(CloudflareConfig {
+            api_url: self.check_api_url(api_url, true, &key("api_url"))?,
+            api_token: self.check_secret(
+                section.api_token_file.as_ref(),
+                &key("api_token_file"),
+                "DYNDNS_CLOUDFLARE_API_TOKEN",
+            )?,
+            proxied: section.proxied.unwrap_or(false),
+            timeout: self.check_timeout(section.timeout_secs, 30, &key("timeout_secs"))?,
+        })
+    }
+
+    fn check_digitalocean(
+        &self,
+        section: &RawDigitalOcean,
+    ) -> Result<DigitalOceanConfig, ConfigError> {
+        let key = |name| key_path(&["backend", "digitalocean", name]);
+        let api_url = section
+            .api_url
+            .as_deref()
+            .unwrap_or("https://api.digitalocean.com/v2");
+        Ok(DigitalOceanConfig {
+            api_url: self.check_api_url(api_url, true, &key("api_url"))?,
+            api_token: self.check_secret(
+                section.api_token_file.as_ref(),
+                &key("api_token_file"),
+                "DYNDNS_DIGITALOCEAN_API_TOKEN",
+            )?,
+            timeout: self.check_timeout(section.timeout_secs, 30, &key("timeout_secs"))?,
+        })
+    }
+
+    fn check_command(&self, section: &RawCommand) -> Result<CommandConfig, ConfigError> {
+        let key = |name| key_path(&["backend", "command", name]);
+        let command = self.check_argv(section.command.clone(), &key("command"))?;
+        // EX_TEMPFAIL (sysexits.h): "temporary failure, try again later".
+        let transient_exit_codes = section.transient_exit_codes.clone().unwrap_or(vec![75]);
+        for (index, code) in transient_exit_codes.iter().enumerate() {
+            if !(1..=255).contains(code) {
+                let mut path = key("transient_exit_codes");
+                path.push(Step::Index(index));
+                return Err(
+                    self.error(&path, format!("{code} is not an exit status from 1 to 255"))
+                );
+            }
+        }
+        Ok(CommandConfig {
+            command,
+            timeout: self.check_timeout(section.timeout_secs, 30, &key("timeout_secs"))?,
+            transient_exit_codes,
         })
     }
 
@@ -477,9 +655,11 @@ impl Checker<'_> {
                 ),
             ));
         }
-        if section.tsig_secret_file.is_empty() {
-            return Err(self.error(&key("tsig_secret_file"), "must name a file"));
-        }
+        let tsig_secret = self.check_secret(
+            section.tsig_secret_file.as_ref(),
+            &key("tsig_secret_file"),
+            "DYNDNS_RFC2136_TSIG_SECRET",
+        )?;
         let timeout_secs = section.timeout_secs.unwrap_or(10);
         if timeout_secs == 0 {
             return Err(self.error(&key("timeout_secs"), "must be at least 1"));
@@ -488,28 +668,14 @@ impl Checker<'_> {
             server: section.server.clone(),
             tsig_key_name: section.tsig_key_name.clone(),
             tsig_algorithm: algorithm,
-            tsig_secret_file: self.resolve(&section.tsig_secret_file),
+            tsig_secret,
             timeout: Duration::from_secs(timeout_secs),
         })
     }
 
     fn check_powerdns(&self, section: &RawPowerDns) -> Result<PowerDnsConfig, ConfigError> {
         let key = |name| key_path(&["backend", "powerdns", name]);
-        let api_url = section.api_url.trim_end_matches('/');
-        // Plain HTTP only: the client is built without TLS (the API listens on loopback or a
-        // management network; put a TLS proxy in front otherwise).
-        let Some(rest) = api_url.strip_prefix("http://") else {
-            return Err(self.error(
-                &key("api_url"),
-                format!("`{api_url}`: must start with http:// (https is not supported yet)"),
-            ));
-        };
-        if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
-            return Err(self.error(
-                &key("api_url"),
-                format!("`{api_url}`: must be http://host:port with no path"),
-            ));
-        }
+        let api_url = self.check_api_url(&section.api_url, false, &key("api_url"))?;
         let server_id = section.server_id.as_deref().unwrap_or("localhost");
         if server_id.is_empty()
             || !server_id
@@ -522,17 +688,19 @@ impl Checker<'_> {
                 format!("`{server_id}`: must be letters, digits, `-`, `_` or `.`"),
             ));
         }
-        if section.api_key_file.is_empty() {
-            return Err(self.error(&key("api_key_file"), "must name a file"));
-        }
+        let api_key = self.check_secret(
+            section.api_key_file.as_ref(),
+            &key("api_key_file"),
+            "DYNDNS_POWERDNS_API_KEY",
+        )?;
         let timeout_secs = section.timeout_secs.unwrap_or(10);
         if timeout_secs == 0 {
             return Err(self.error(&key("timeout_secs"), "must be at least 1"));
         }
         Ok(PowerDnsConfig {
-            api_url: api_url.to_owned(),
+            api_url,
             server_id: server_id.to_owned(),
-            api_key_file: self.resolve(&section.api_key_file),
+            api_key,
             timeout: Duration::from_secs(timeout_secs),
         })
     }

@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
 pub use model::{
-    AuthMode, BackendKind, Backends, ClientAddressHeader, Config, FrontendConfig, Limits, Listen,
-    PleskConfig, PowerDnsConfig, Rfc2136Config, User, WorkerConfig, Zone, ZoneFileConfig,
+    AuthMode, BackendKind, Backends, ClientAddressHeader, CloudflareConfig, CommandConfig, Config,
+    DigitalOceanConfig, FrontendConfig, Limits, Listen, PleskApiConfig, PleskConfig,
+    PowerDnsConfig, Rfc2136Config, SecretSource, User, WorkerConfig, Zone, ZoneFileConfig,
 };
 pub use rejection::JobRejection;
 pub use summary::summary;

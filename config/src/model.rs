@@ -112,7 +112,7 @@ impl Limits {
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Which `[backend.*]` table applies changes.
+    /// Which `[backend.*]` table applies changes of a zone that names none.
     pub backend: BackendKind,
     pub state_dir: PathBuf,
     /// How often the spool is rescanned in case a filesystem event was lost.
@@ -121,22 +121,52 @@ pub struct WorkerConfig {
     pub failed_keep: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BackendKind {
     Plesk,
     ZoneFile,
     PowerDns,
     Rfc2136,
+    PleskApi,
+    Cloudflare,
+    DigitalOcean,
+    Command,
+    None,
 }
 
 impl BackendKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [BackendKind; 9] = [
+        BackendKind::Plesk,
+        BackendKind::ZoneFile,
+        BackendKind::Rfc2136,
+        BackendKind::PowerDns,
+        BackendKind::PleskApi,
+        BackendKind::Cloudflare,
+        BackendKind::DigitalOcean,
+        BackendKind::Command,
+        BackendKind::None,
+    ];
+
+    /// The name in `[worker] backend`, `[[zone]] backend` and `[backend.<name>]`.
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Plesk => "plesk",
             BackendKind::ZoneFile => "zonefile",
             BackendKind::PowerDns => "powerdns",
             BackendKind::Rfc2136 => "rfc2136",
+            BackendKind::PleskApi => "plesk-api",
+            BackendKind::Cloudflare => "cloudflare",
+            BackendKind::DigitalOcean => "digitalocean",
+            BackendKind::Command => "command",
+            BackendKind::None => "none",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<BackendKind> {
+        BackendKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 }
 
@@ -148,6 +178,11 @@ pub struct Zone {
     pub backend_zone: String,
     pub ttl: u32,
     pub allow_private_addresses: bool,
+    /// The backend that applies this zone's changes (`[[zone]] backend`, else `[worker] backend`).
+    pub backend: BackendKind,
+    /// Whether a change may create a name the backend does not hold yet; when false it is
+    /// dead-lettered instead.
+    pub create_missing: bool,
 }
 
 impl Zone {
@@ -196,6 +231,89 @@ pub struct Backends {
     pub zonefile: Option<ZoneFileConfig>,
     pub powerdns: Option<PowerDnsConfig>,
     pub rfc2136: Option<Rfc2136Config>,
+    pub plesk_api: Option<PleskApiConfig>,
+    pub cloudflare: Option<CloudflareConfig>,
+    pub digitalocean: Option<DigitalOceanConfig>,
+    pub command: Option<CommandConfig>,
+    /// `none` has no settings; it is always available.
+    pub none: bool,
+}
+
+impl Backends {
+    /// Whether the config has the `[backend.<kind>]` table (`none` needs none).
+    pub fn has(&self, kind: BackendKind) -> bool {
+        match kind {
+            BackendKind::Plesk => self.plesk.is_some(),
+            BackendKind::ZoneFile => self.zonefile.is_some(),
+            BackendKind::PowerDns => self.powerdns.is_some(),
+            BackendKind::Rfc2136 => self.rfc2136.is_some(),
+            BackendKind::PleskApi => self.plesk_api.is_some(),
+            BackendKind::Cloudflare => self.cloudflare.is_some(),
+            BackendKind::DigitalOcean => self.digitalocean.is_some(),
+            BackendKind::Command => self.command.is_some(),
+            BackendKind::None => true,
+        }
+    }
+}
+
+/// Where a backend's secret comes from. It never sits in the config itself: only the worker reads
+/// it, at start, so no config value, summary or log line holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The `*_file` key: a file (first line, trimmed), resolved against the config's folder.
+    File(PathBuf),
+    /// No `*_file` key: this variable of the worker's environment (systemd `Environment=`,
+    /// `LoadCredential=` users set the file instead).
+    Env(String),
+}
+
+impl std::fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::File(path) => write!(f, "file {}", path.display()),
+            SecretSource::Env(name) => write!(f, "environment variable {name}"),
+        }
+    }
+}
+
+/// `[backend.plesk-api]`: the Plesk REST API v2 with an API key.
+#[derive(Debug, Clone)]
+pub struct PleskApiConfig {
+    /// `https://plesk.example.com:8443`, without a trailing `/`.
+    pub api_url: String,
+    pub api_key: SecretSource,
+    pub timeout: Duration,
+}
+
+/// `[backend.cloudflare]`: the Cloudflare API v4 with an API token.
+#[derive(Debug, Clone)]
+pub struct CloudflareConfig {
+    /// Default `https://api.cloudflare.com/client/v4`, without a trailing `/`.
+    pub api_url: String,
+    pub api_token: SecretSource,
+    /// Whether records are proxied through Cloudflare (false: the address itself is published).
+    pub proxied: bool,
+    pub timeout: Duration,
+}
+
+/// `[backend.digitalocean]`: the DigitalOcean API v2 with a personal access token.
+#[derive(Debug, Clone)]
+pub struct DigitalOceanConfig {
+    /// Default `https://api.digitalocean.com/v2`, without a trailing `/`.
+    pub api_url: String,
+    pub api_token: SecretSource,
+    pub timeout: Duration,
+}
+
+/// `[backend.command]`: one program run per change.
+#[derive(Debug, Clone)]
+pub struct CommandConfig {
+    /// argv with placeholders (`{host}`, `{zone}`, `{label}`, `{type}`, `{value}`, `{ttl}`,
+    /// `{action}`), never a shell.
+    pub command: Vec<String>,
+    pub timeout: Duration,
+    /// Exit statuses that mean "try again later"; any other non-zero status is permanent.
+    pub transient_exit_codes: Vec<i32>,
 }
 
 /// `[backend.powerdns]`: the PowerDNS Authoritative HTTP API.
@@ -204,8 +322,7 @@ pub struct PowerDnsConfig {
     /// `http://127.0.0.1:8081`, without a trailing `/`.
     pub api_url: String,
     pub server_id: String,
-    /// The file holding the API key; only the worker reads it, so the key never sits in the config.
-    pub api_key_file: PathBuf,
+    pub api_key: SecretSource,
     pub timeout: Duration,
 }
 
@@ -235,7 +352,7 @@ pub struct Rfc2136Config {
     pub tsig_key_name: String,
     /// `hmac-sha256` or `hmac-sha512`.
     pub tsig_algorithm: String,
-    /// The base64 secret alone or a BIND key file, resolved against the config's folder.
-    pub tsig_secret_file: PathBuf,
+    /// The base64 secret alone or a BIND key file.
+    pub tsig_secret: SecretSource,
     pub timeout: Duration,
 }

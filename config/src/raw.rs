@@ -60,6 +60,8 @@ pub struct RawZone {
     pub backend_zone: Option<String>,
     pub ttl: Option<u32>,
     pub allow_private_addresses: Option<bool>,
+    pub backend: Option<String>,
+    pub create_missing: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +81,14 @@ pub struct RawBackends {
     pub zonefile: Option<RawZoneFile>,
     pub powerdns: Option<RawPowerDns>,
     pub rfc2136: Option<RawRfc2136>,
+    #[serde(rename = "plesk-api")]
+    pub plesk_api: Option<RawPleskApi>,
+    pub cloudflare: Option<RawCloudflare>,
+    pub digitalocean: Option<RawDigitalOcean>,
+    pub command: Option<RawCommand>,
+    // Accepted (it has no keys) so a `[backend.none]` table is not an unknown key.
+    #[allow(dead_code)]
+    pub none: Option<RawNone>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,7 +103,7 @@ pub struct RawPlesk {
 pub struct RawPowerDns {
     pub api_url: String,
     pub server_id: Option<String>,
-    pub api_key_file: String,
+    pub api_key_file: Option<String>,
     pub timeout_secs: Option<u64>,
 }
 
@@ -113,6 +123,44 @@ pub struct RawRfc2136 {
     pub server: String,
     pub tsig_key_name: String,
     pub tsig_algorithm: String,
-    pub tsig_secret_file: String,
+    pub tsig_secret_file: Option<String>,
     pub timeout_secs: Option<u64>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPleskApi {
+    pub api_url: String,
+    pub api_key_file: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCloudflare {
+    pub api_url: Option<String>,
+    pub api_token_file: Option<String>,
+    pub proxied: Option<bool>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDigitalOcean {
+    pub api_url: Option<String>,
+    pub api_token_file: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommand {
+    pub command: Vec<String>,
+    pub timeout_secs: Option<u64>,
+    pub transient_exit_codes: Option<Vec<i32>>,
+}
+
+/// `[backend.none]` has no keys; the table may be left out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNone {}

@@ -52,14 +52,20 @@ pub fn summary(config: &Config) -> String {
     for zone in &config.zones {
         let _ = writeln!(
             out,
-            "zone: {} (backend zone {}, ttl {}{})",
+            "zone: {} (backend {}, backend zone {}, ttl {}{}{})",
             zone.name,
+            zone.backend.as_str(),
             zone.backend_zone,
             zone.ttl,
             if zone.allow_private_addresses {
                 ", private addresses allowed"
             } else {
                 ""
+            },
+            if zone.create_missing {
+                ""
+            } else {
+                ", existing names only"
             }
         );
     }
@@ -77,12 +83,12 @@ pub fn summary(config: &Config) -> String {
             hosts.join(", ")
         );
     }
-    // A table for the backend not chosen is allowed (the example has both); say it is not used.
+    // A table no zone uses is allowed (the example has several); say it is not used.
     let unused = |kind: BackendKind| {
-        if config.worker.backend == kind {
+        if config.worker.backend == kind || config.zones.iter().any(|zone| zone.backend == kind) {
             ""
         } else {
-            " (not used: worker.backend is another)"
+            " (not used: no zone uses it)"
         }
     };
     if let Some(plesk) = &config.backends.plesk {
@@ -110,11 +116,11 @@ pub fn summary(config: &Config) -> String {
         // The secret is never read here; the summary names only its file.
         let _ = writeln!(
             out,
-            "backend rfc2136: server {}, key {} ({}), secret in {} ****, timeout {}s{}",
+            "backend rfc2136: server {}, key {} ({}), secret <masked> from {}, timeout {}s{}",
             rfc2136.server,
             rfc2136.tsig_key_name,
             rfc2136.tsig_algorithm,
-            rfc2136.tsig_secret_file.display(),
+            rfc2136.tsig_secret,
             rfc2136.timeout.as_secs(),
             unused(BackendKind::Rfc2136)
         );
@@ -126,9 +132,50 @@ pub fn summary(config: &Config) -> String {
             "backend powerdns: {} server {}, api key <masked> from {}, timeout {}s{}",
             powerdns.api_url,
             powerdns.server_id,
-            powerdns.api_key_file.display(),
+            powerdns.api_key,
             powerdns.timeout.as_secs(),
             unused(BackendKind::PowerDns)
+        );
+    }
+    if let Some(plesk_api) = &config.backends.plesk_api {
+        let _ = writeln!(
+            out,
+            "backend plesk-api: {}, api key <masked> from {}, timeout {}s{}",
+            plesk_api.api_url,
+            plesk_api.api_key,
+            plesk_api.timeout.as_secs(),
+            unused(BackendKind::PleskApi)
+        );
+    }
+    if let Some(cloudflare) = &config.backends.cloudflare {
+        let _ = writeln!(
+            out,
+            "backend cloudflare: {}, api token <masked> from {}, proxied {}, timeout {}s{}",
+            cloudflare.api_url,
+            cloudflare.api_token,
+            cloudflare.proxied,
+            cloudflare.timeout.as_secs(),
+            unused(BackendKind::Cloudflare)
+        );
+    }
+    if let Some(digitalocean) = &config.backends.digitalocean {
+        let _ = writeln!(
+            out,
+            "backend digitalocean: {}, api token <masked> from {}, timeout {}s{}",
+            digitalocean.api_url,
+            digitalocean.api_token,
+            digitalocean.timeout.as_secs(),
+            unused(BackendKind::DigitalOcean)
+        );
+    }
+    if let Some(command) = &config.backends.command {
+        let _ = writeln!(
+            out,
+            "backend command: {:?}, timeout {}s, transient exit codes {:?}{}",
+            command.command,
+            command.timeout.as_secs(),
+            command.transient_exit_codes,
+            unused(BackendKind::Command)
         );
     }
     out

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use dyndns_config::{AuthMode, BackendKind, Config, ConfigError, JobRejection, Listen};
+use dyndns_config::{
+    AuthMode, BackendKind, Config, ConfigError, JobRejection, Listen, SecretSource,
+};
 
 const MINIMAL: &str = r#"
 [frontend]
@@ -422,19 +424,22 @@ fn powerdns_backend_defaults_server_id_and_timeout_and_resolves_the_key_file() {
     let powerdns = config.backends.powerdns.unwrap();
     assert_eq!(powerdns.api_url, "http://127.0.0.1:8081");
     assert_eq!(powerdns.server_id, "localhost");
-    assert_eq!(powerdns.api_key_file, Path::new("/etc/dyndns/pdns.key"));
+    assert_eq!(
+        powerdns.api_key,
+        SecretSource::File("/etc/dyndns/pdns.key".into())
+    );
     assert_eq!(powerdns.timeout, std::time::Duration::from_secs(10));
     // The summary shows where the key is, never the key.
     let summary = dyndns_config::summary(&parse(&on_powerdns(POWERDNS)).unwrap());
     assert!(
-        summary.contains("api key <masked> from /etc/dyndns/pdns.key"),
+        summary.contains("api key <masked> from file /etc/dyndns/pdns.key"),
         "{summary}"
     );
 }
 
 #[test]
 fn powerdns_bad_values_point_at_their_key() {
-    let err = error(&on_powerdns(&POWERDNS.replace("http://", "https://")));
+    let err = error(&on_powerdns(&POWERDNS.replace("http://", "ftp://")));
     assert_eq!(err.key, "backend.powerdns.api_url");
     assert_eq!((err.line, err.column), (24, 1), "{err}");
     let err = error(&on_powerdns(&format!("{POWERDNS}timeout_secs = 0\n")));
@@ -465,7 +470,7 @@ fn example_powerdns_table_parses_when_uncommented() {
     let powerdns = config.backends.powerdns.unwrap();
     assert_eq!(powerdns.api_url, "http://127.0.0.1:8081");
     assert_eq!(
-        powerdns.api_key_file,
-        Path::new("/etc/dyndns/powerdns-api-key")
+        powerdns.api_key,
+        SecretSource::File("/etc/dyndns/powerdns-api-key".into())
     );
 }

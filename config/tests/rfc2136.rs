@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dyndns_config::{BackendKind, Config, ConfigError};
+use dyndns_config::{BackendKind, Config, ConfigError, SecretSource};
 
 const RFC2136: &str = r#"
 [frontend]
@@ -48,8 +48,8 @@ fn rfc2136_table_defaults_timeout_and_resolves_the_secret_file_without_reading_i
     assert_eq!(rfc2136.timeout.as_secs(), 10);
     // /etc/dyndns/tsig.key does not exist here: the config only resolves the path.
     assert_eq!(
-        rfc2136.tsig_secret_file,
-        PathBuf::from("/etc/dyndns/tsig.key")
+        rfc2136.tsig_secret,
+        SecretSource::File(PathBuf::from("/etc/dyndns/tsig.key"))
     );
 }
 

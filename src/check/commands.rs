@@ -5,43 +5,90 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use dyndns_config::{BackendKind, Config, WORKER_COMMAND_PATH};
+use dyndns_config::{BackendKind, Config, SecretSource, WORKER_COMMAND_PATH};
 
 use super::others::{changers, Change};
 use super::{acl, describe, Findings};
 
-/// Checks the backend's commands and returns the programs found, for the check of the folders above
-/// them.
+/// Checks the commands and secret files of every backend a zone uses and returns the programs
+/// found, for the check of the folders above them.
 pub fn check_backend(config: &Config, findings: &mut Findings) -> Vec<PathBuf> {
     let mut programs = Vec::new();
-    match config.worker.backend {
-        BackendKind::Plesk => {
-            if let Some(plesk) = &config.backends.plesk {
-                programs.extend(check_program(
-                    "backend.plesk.command",
-                    &plesk.command,
-                    findings,
-                ));
-            }
-        }
-        BackendKind::ZoneFile => {
-            if let Some(zonefile) = &config.backends.zonefile {
-                if let Some(reload) = &zonefile.reload {
-                    programs.extend(check_program("backend.zonefile.reload", reload, findings));
+    let mut used: Vec<BackendKind> = config.zones.iter().map(|zone| zone.backend).collect();
+    used.sort_unstable();
+    used.dedup();
+    let backends = &config.backends;
+    for kind in used {
+        match kind {
+            BackendKind::Plesk => {
+                if let Some(plesk) = &backends.plesk {
+                    programs.extend(check_program(
+                        "backend.plesk.command",
+                        &plesk.command,
+                        findings,
+                    ));
                 }
-                check_zone_folders(config, &zonefile.path, findings);
             }
+            BackendKind::ZoneFile => {
+                if let Some(zonefile) = &backends.zonefile {
+                    if let Some(reload) = &zonefile.reload {
+                        programs.extend(check_program("backend.zonefile.reload", reload, findings));
+                    }
+                    check_zone_folders(config, &zonefile.path, findings);
+                }
+            }
+            BackendKind::Command => {
+                if let Some(command) = &backends.command {
+                    programs.extend(check_program(
+                        "backend.command.command",
+                        &command.command,
+                        findings,
+                    ));
+                }
+            }
+            // They run no command; their secrets are checked below, never read.
+            BackendKind::PowerDns
+            | BackendKind::Rfc2136
+            | BackendKind::PleskApi
+            | BackendKind::Cloudflare
+            | BackendKind::DigitalOcean
+            | BackendKind::None => {}
         }
-        // An HTTP API: no command to look up (its key file is root's, read by the worker at start).
-        BackendKind::PowerDns => {}
-        // Runs no command: it talks DNS to its server. Its key file is checked, never read.
-        BackendKind::Rfc2136 => {
-            if let Some(rfc2136) = &config.backends.rfc2136 {
-                check_secret_file(&rfc2136.tsig_secret_file, findings);
-            }
+        if let Some((key, SecretSource::File(path))) = secret_of(config, kind) {
+            check_secret_file(key, path, findings);
         }
     }
     programs
+}
+
+/// The config key and source of a backend's secret, if it has one.
+fn secret_of(config: &Config, kind: BackendKind) -> Option<(&'static str, &SecretSource)> {
+    let backends = &config.backends;
+    match kind {
+        BackendKind::Rfc2136 => backends
+            .rfc2136
+            .as_ref()
+            .map(|b| ("backend.rfc2136.tsig_secret_file", &b.tsig_secret)),
+        BackendKind::PowerDns => backends
+            .powerdns
+            .as_ref()
+            .map(|b| ("backend.powerdns.api_key_file", &b.api_key)),
+        BackendKind::PleskApi => backends
+            .plesk_api
+            .as_ref()
+            .map(|b| ("backend.plesk-api.api_key_file", &b.api_key)),
+        BackendKind::Cloudflare => backends
+            .cloudflare
+            .as_ref()
+            .map(|b| ("backend.cloudflare.api_token_file", &b.api_token)),
+        BackendKind::DigitalOcean => backends
+            .digitalocean
+            .as_ref()
+            .map(|b| ("backend.digitalocean.api_token_file", &b.api_token)),
+        BackendKind::Plesk | BackendKind::ZoneFile | BackendKind::Command | BackendKind::None => {
+            None
+        }
+    }
 }
 
 /// The program the worker would run for `argv`, if there is one; an error if not, or if anyone but
@@ -120,11 +167,11 @@ fn check_zone_folders(config: &Config, template: &Path, findings: &mut Findings)
     }
 }
 
-/// The TSIG secret lets its holder change the zone: the worker needs it at start, and no one but
-/// its owner should read it. Only its metadata is looked at, so check-config never holds the secret.
-fn check_secret_file(path: &Path, findings: &mut Findings) {
+/// A backend's secret lets its holder change the zone: the worker needs it at start, and no one
+/// but its owner should read it. Only its metadata is looked at, so check-config never holds the
+/// secret.
+fn check_secret_file(key: &str, path: &Path, findings: &mut Findings) {
     use std::os::unix::fs::MetadataExt;
-    let key = "backend.rfc2136.tsig_secret_file";
     let Some(metadata) = super::inspect(path, findings, |findings| {
         findings.error(format!(
             "{key}: {} does not exist, so the worker would not start",
@@ -137,7 +184,7 @@ fn check_secret_file(path: &Path, findings: &mut Findings) {
         findings.error(format!("{key}: {} is not a file", path.display()));
     } else if metadata.mode() & 0o077 != 0 {
         findings.error(format!(
-            "{key}: {} is {}: others may read the TSIG secret and change the zone; make it 0600 \
+            "{key}: {} is {}: others may read the secret and change the zone; make it 0600 \
              (or 0400) owned by root",
             path.display(),
             super::describe(&metadata)

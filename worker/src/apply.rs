@@ -1,8 +1,9 @@
-//! Why this exists: the due changes through the backend, one batch per zone, and what each change's
+//! Why this exists: the due changes through their zones' backends, one batch per zone, and what each change's
 //! own outcome means for every pending job of that host and family: applied or superseded (settled), failed for good
 //! (settled as a dead letter of that family only), or failed for now (retried with backoff).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -11,9 +12,10 @@ use std::collections::BTreeMap;
 
 use dyndns_queue::Job;
 
-use crate::backend::{Applied, BackendError, Change, Failure};
+use crate::backend::{Applied, Backend, BackendError, BatchResults, Change, Failure};
 use crate::batch::{plan, Planned};
 use crate::pending::Settlement;
+use crate::reconcile::{self, BatchRules};
 use crate::shown::Shown;
 use crate::worker::{Retry, Worker};
 
@@ -23,6 +25,7 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long one batch took at the backend (`ms`), and from a change's request to the backend
 /// (`wait_ms`) and to its confirmation (`latency_ms`).
 struct Timing {
+    backend: &'static str,
     millis: u128,
     wait_ms: u128,
     latency_ms: u128,
@@ -42,12 +45,31 @@ struct Ready {
     change: Change,
 }
 
+/// All ready changes of one backend zone, and the backend and rules that apply them.
+struct ZoneBatch {
+    zone: String,
+    backend: Arc<dyn Backend>,
+    rules: BatchRules,
+    ready: Vec<Ready>,
+}
+
+/// A zone's batch with its results and timing, once its backend answered.
+struct DoneBatch {
+    batch: ZoneBatch,
+    results: BatchResults,
+    /// When the backend was called (wall clock, for request → backend), and when it answered.
+    reached: SystemTime,
+    confirmed: SystemTime,
+    millis: u128,
+}
+
 impl Worker {
     /// Applies every planned change whose retry time has come, all changes of one backend zone in
-    /// one batch, zone after zone. In run-once mode each change is tried once, whatever its backoff.
+    /// one batch. Zones on different backends proceed in parallel; the zones of one backend go one
+    /// after the other. In run-once mode each change is tried once, whatever its backoff.
     pub async fn apply_due(&mut self, stopping: &AtomicBool, run_once: bool) {
         let now = Instant::now();
-        let mut zones: BTreeMap<String, Vec<Ready>> = BTreeMap::new();
+        let mut zones: BTreeMap<String, ZoneBatch> = BTreeMap::new();
         for planned in plan(&self.pending) {
             let due = self
                 .retry
@@ -56,24 +78,68 @@ impl Worker {
             if !due {
                 continue;
             }
-            if let Some(ready) = self.ready(planned) {
+            if let Some((ready, backend, rules)) = self.ready(planned) {
                 zones
                     .entry(ready.change.zone.clone())
-                    .or_default()
+                    .or_insert_with(|| ZoneBatch {
+                        zone: ready.change.zone.clone(),
+                        backend,
+                        rules,
+                        ready: Vec::new(),
+                    })
+                    .ready
                     .push(ready);
             }
         }
-        for (zone, batch) in zones {
-            if stopping.load(Ordering::SeqCst) {
-                // The batch in flight has finished; the rest stays in cur/ for the next start.
-                return;
+        // One chain of zones per backend (told apart by identity, so `Backends::only` is one).
+        let mut chains: BTreeMap<usize, Vec<ZoneBatch>> = BTreeMap::new();
+        for batch in zones.into_values() {
+            let id = Arc::as_ptr(&batch.backend).cast::<()>() as usize;
+            chains.entry(id).or_default().push(batch);
+        }
+        let clock = Arc::clone(&self.clock);
+        let runs = chains.into_values().map(|chain| {
+            let clock = Arc::clone(&clock);
+            async move {
+                let mut done = Vec::with_capacity(chain.len());
+                for batch in chain {
+                    if stopping.load(Ordering::SeqCst) {
+                        // The batch in flight has finished; the rest stays in cur/ for the next start.
+                        break;
+                    }
+                    let changes: Vec<Change> = batch
+                        .ready
+                        .iter()
+                        .map(|ready| ready.change.clone())
+                        .collect();
+                    let reached = clock.now();
+                    let started = Instant::now();
+                    let results =
+                        reconcile::apply_batch(&*batch.backend, &batch.zone, &changes, batch.rules)
+                            .await;
+                    done.push(DoneBatch {
+                        millis: started.elapsed().as_millis(),
+                        confirmed: clock.now(),
+                        reached,
+                        results,
+                        batch,
+                    });
+                }
+                done
             }
-            self.apply_zone(&zone, batch).await;
+        });
+        for done in futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .flatten()
+        {
+            self.settle_batch(done);
         }
     }
 
-    /// The change for a planned target, or `None` when it is settled without the backend.
-    fn ready(&mut self, planned: Planned) -> Option<Ready> {
+    /// The change for a planned target with the backend and rules of its zone, or `None` when it
+    /// is settled without the backend.
+    fn ready(&mut self, planned: Planned) -> Option<(Ready, Arc<dyn Backend>, BatchRules)> {
         let newest = self
             .pending
             .get(&planned.newest)
@@ -90,53 +156,58 @@ impl Worker {
             self.settle(&planned, None, "a newer change already handled");
             return None;
         }
-        let located = self.config.zone_for(&newest.host).and_then(|zone| {
+        let config = Arc::clone(&self.config);
+        let located = config.zone_for(&newest.host).and_then(|zone| {
             let label = zone.label_of(&newest.host)?;
-            Some((zone, label))
+            let backend = self.backends.for_zone(zone)?;
+            Some((zone, label, Arc::clone(backend)))
         });
-        let Some((zone, label)) = located else {
-            // Admission checked this, and a backend zone is its zone or a parent of it; the config
-            // cannot change under a running worker.
+        let Some((zone, label, backend)) = located else {
+            // Admission checked the zone, a backend zone is its zone or a parent of it, and every
+            // zone's backend was built at start; the config cannot change under a running worker.
             let reason = "host is outside every configured zone".to_owned();
             self.settle(&planned, Some(Settlement::Failed(reason)), &planned.newest);
             return None;
         };
-        let change = Change {
-            host: newest.host.clone(),
-            zone: zone.backend_zone.clone(),
-            label,
-            address: planned.address,
-            ttl: zone.ttl,
+        let change = Change::address(
+            &newest.host,
+            &zone.backend_zone,
+            &label,
+            planned.address,
+            zone.ttl,
+        );
+        let rules = BatchRules {
+            create_missing: zone.create_missing,
         };
-        Some(Ready {
-            planned,
-            newest,
-            change,
-        })
+        Some((
+            Ready {
+                planned,
+                newest,
+                change,
+            },
+            backend,
+            rules,
+        ))
     }
 
-    /// Hands the backend every ready change of one zone at once and settles each by its own result.
-    async fn apply_zone(&mut self, zone: &str, batch: Vec<Ready>) {
-        let changes: Vec<Change> = batch.iter().map(|ready| ready.change.clone()).collect();
-        let received: Vec<SystemTime> = batch.iter().map(|r| r.newest.received_at).collect();
+    /// Settles each change of a zone's batch by its own result.
+    fn settle_batch(&mut self, done: DoneBatch) {
         let since_request = |now: SystemTime, received_at: SystemTime| {
             now.duration_since(received_at)
                 .map_or(0, |elapsed| elapsed.as_millis())
         };
-        // Request → backend: how long each job took to reach the backend, and to be confirmed by it.
-        let reached = self.clock.now();
-        let started = Instant::now();
-        let mut outcomes = self.backend.apply_batch(zone, &changes).await.into_iter();
-        let millis = started.elapsed().as_millis();
-        let confirmed = self.clock.now();
-        for (ready, received_at) in batch.into_iter().zip(received) {
-            let outcome = outcomes
+        let backend = done.batch.backend.name();
+        let mut results = done.results.into_iter();
+        for ready in done.batch.ready {
+            let outcome = results
                 .next()
                 .unwrap_or_else(|| Err(BackendError::transient(Failure::NoResult)));
+            let received_at = ready.newest.received_at;
             let timing = Timing {
-                millis,
-                wait_ms: since_request(reached, received_at),
-                latency_ms: since_request(confirmed, received_at),
+                backend,
+                millis: done.millis,
+                wait_ms: since_request(done.reached, received_at),
+                latency_ms: since_request(done.confirmed, received_at),
             };
             self.apply_one(ready, outcome, timing);
         }
@@ -148,7 +219,7 @@ impl Worker {
             planned, newest, ..
         } = ready;
         let (host, family) = planned.target.clone();
-        let backend = self.backend.name();
+        let backend = timing.backend;
         match outcome {
             Ok(applied) => {
                 self.retry.remove(&planned.target);

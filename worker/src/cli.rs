@@ -124,13 +124,13 @@ fn run_cli(config: Option<PathBuf>, mode: Mode) -> anyhow::Result<ExitCode> {
     for line in dyndns_config::summary(&config).lines() {
         tracing::info!("{line}");
     }
-    let backend = crate::backend::from_config(&config)?;
-    tracing::info!(config = %path.display(), backend = backend.name(), ?mode, "dyndns-worker starting");
+    let backends = crate::backend::from_config(&config)?;
+    tracing::info!(config = %path.display(), backends = %backends.names(), ?mode, "dyndns-worker starting");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(run(config, backend, mode, shutdown_signal()))?;
+    let report = runtime.block_on(run(config, backends, mode, shutdown_signal()))?;
     tracing::info!(
         applied = report.applied,
         unchanged = report.unchanged,

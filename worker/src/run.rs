@@ -11,7 +11,7 @@ use dyndns_config::Config;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::backend::Backend;
+use crate::backend::Backends;
 use crate::clock::{Clock, SystemClock};
 use crate::startup::{self, WorkerError};
 use crate::watch::SpoolWatch;
@@ -50,24 +50,25 @@ pub struct Report {
 /// When no filesystem events arrive, polling is the only way to stay near the 100 ms promise.
 const POLL_WITHOUT_EVENTS: Duration = Duration::from_millis(100);
 
-/// Runs the worker on `config`'s spool with `backend` until `mode` or `shutdown` ends it.
+/// Runs the worker on `config`'s spool with `backends` (each zone's, or one for all) until `mode`
+/// or `shutdown` ends it.
 pub async fn run<F>(
     config: Arc<Config>,
-    backend: Arc<dyn Backend>,
+    backends: impl Into<Backends>,
     mode: Mode,
     shutdown: F,
 ) -> Result<Report, WorkerError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    run_with_clock(config, backend, mode, shutdown, Arc::new(SystemClock)).await
+    run_with_clock(config, backends, mode, shutdown, Arc::new(SystemClock)).await
 }
 
 /// [`run`] with the wall clock given; waiting (backoff, rescans, `--timeout`) follows tokio's
 /// time, which tests pause and advance.
 pub async fn run_with_clock<F>(
     config: Arc<Config>,
-    backend: Arc<dyn Backend>,
+    backends: impl Into<Backends>,
     mode: Mode,
     shutdown: F,
     clock: Arc<dyn Clock>,
@@ -93,7 +94,7 @@ where
         Mode::RunOnce | Mode::Continuous => None,
     };
     let run_once = mode == Mode::RunOnce;
-    let mut worker = Worker::new(config, backend, lock, state_path, state, clock);
+    let mut worker = Worker::new(config, backends.into(), lock, state_path, state, clock);
     worker.housekeeping();
     worker.resume_cur();
     loop {

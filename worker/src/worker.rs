@@ -11,7 +11,7 @@ use dyndns_config::Config;
 use dyndns_queue::{AppliedState, SpoolLock};
 use tokio::time::Instant;
 
-use crate::backend::Backend;
+use crate::backend::Backends;
 use crate::batch::{plan, Target};
 use crate::clock::Clock;
 use crate::pending::PendingFile;
@@ -32,7 +32,7 @@ pub(crate) struct Retry {
 
 pub(crate) struct Worker {
     pub config: Arc<Config>,
-    pub backend: Arc<dyn Backend>,
+    pub backends: Backends,
     pub lock: SpoolLock,
     pub clock: Arc<dyn Clock>,
     /// The latest wall-clock time known to have passed: the clock's newest reading, and at least
@@ -57,7 +57,7 @@ pub(crate) struct Worker {
 impl Worker {
     pub fn new(
         config: Arc<Config>,
-        backend: Arc<dyn Backend>,
+        backends: Backends,
         lock: SpoolLock,
         state_path: PathBuf,
         state: AppliedState,
@@ -68,7 +68,7 @@ impl Worker {
             .map_or(clock.now(), |handled| handled.max(clock.now()));
         Worker {
             config,
-            backend,
+            backends,
             lock,
             clock,
             latest_time,

@@ -94,6 +94,23 @@ pub enum Failure {
     /// The backend returned fewer results than it was given changes: a bug in the backend, retried.
     #[error("the backend returned no result for this change")]
     NoResult,
+    /// The backend accepted the write but reads back something else: retried, so a write that
+    /// did not take is noticed and made again.
+    #[error("{backend} accepted the change of {host} {record_type} to [{wanted}] but it reads back as [{found}]")]
+    NotTaken {
+        backend: &'static str,
+        host: String,
+        record_type: &'static str,
+        wanted: String,
+        found: String,
+    },
+    /// `[[zone]] create_missing = false` and the host holds no record at the backend yet.
+    #[error("{host} does not exist at {backend} and zone {zone} has create_missing = false: only names that already exist are updated")]
+    Missing {
+        backend: &'static str,
+        host: String,
+        zone: String,
+    },
 }
 
 impl Failure {
@@ -116,7 +133,8 @@ impl Failure {
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
             Failure::Shared(failure) => failure.is_transient(),
-            Failure::NoResult => true,
+            Failure::NoResult | Failure::NotTaken { .. } => true,
+            Failure::Missing { .. } => false,
         }
     }
 }
@@ -144,6 +162,12 @@ pub enum ChangeProblem {
     Label { expected: String },
     #[error("the change came in the batch of zone {batch_zone:?}")]
     OtherBatch { batch_zone: String },
+    #[error("it names no value (a delete is its own kind of change)")]
+    NoValues,
+    #[error("the value {value} is not of the change's record type")]
+    ValueType { value: String },
+    #[error("a TXT value must be at most 255 printable ASCII characters without `\"` or `\\`")]
+    Txt,
 }
 
 /// A command that ran and exited unsuccessfully, with what it said.

@@ -9,8 +9,9 @@
 //!   match only its `SUCCESS:` prefix; the tail is not documented).
 //! - `--add <zone> -a|-aaaa <label> -ip <addr>` exits 2 when the record already exists (documented).
 //! - `--del` needs the record repeated exactly, so we pass the value as `--info` printed it.
-//! - A batch is applied one change after the other, each with its own `--info`; one `--info` per
-//!   batch is a later step.
+//! - A batch costs one `--info` to read, one `--info` before writing (for Plesk's spelling of the
+//!   values to delete), an `--add`/`--del` per value that changes, and one `--info` to read back:
+//!   the CLI has no batch edit.
 //! - There is no "update": we add the new value first and then delete the old ones, so the name never
 //!   has no answer (a moment with two addresses is harmless). No sleeps: we verify with a second `--info`.
 //! - The apex label is the empty string, passed as an empty argv element.
@@ -29,10 +30,12 @@
 //!   retrying will not make Plesk print something else. Reading `--info` is `plesk/info.rs`.
 //! - a CNAME at the name → permanent, before any change: no address may stand beside an alias.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Applied, Backend, BackendError, BatchResults, Change, CommandFailed, RecordType};
+use super::{
+    Backend, BackendError, Change, CommandFailed, Published, ReadResults, RecordType, Value,
+    WriteResults,
+};
 use crate::command::{self, display_argv, CommandError, RunOptions};
 
 mod info;
@@ -65,14 +68,8 @@ pub enum PleskError {
     /// Read fine, but the name is an alias ([`InfoError::Alias`]).
     #[error("according to `{command}`, {error}")]
     Alias { command: String, error: InfoError },
-    #[error("after updating, `{command}` lists {record_type} {listed:?} for {host}; expected only {expected}")]
-    NotVerified {
-        command: String,
-        record_type: &'static str,
-        host: String,
-        listed: Vec<IpAddr>,
-        expected: IpAddr,
-    },
+    #[error("the plesk backend cannot keep {what} yet (change for {host})")]
+    Unsupported { host: String, what: &'static str },
 }
 
 impl PleskError {
@@ -80,12 +77,13 @@ impl PleskError {
     /// and output we cannot read, stay as they are.
     pub(crate) fn is_transient(&self) -> bool {
         match self {
-            PleskError::Run(_) | PleskError::NotVerified { .. } => true,
+            PleskError::Run(_) => true,
             PleskError::Failed(failed) => !says_zone_unusable(&failed.said),
             PleskError::EmptyPrefix
             | PleskError::OutputTooLong { .. }
             | PleskError::Info { .. }
-            | PleskError::Alias { .. } => false,
+            | PleskError::Alias { .. }
+            | PleskError::Unsupported { .. } => false,
         }
     }
 }
@@ -124,27 +122,30 @@ impl Plesk {
         }
     }
 
-    /// The values of the change's name and type, from a fresh `--info`.
-    async fn listed(&self, change: &Change) -> Result<Vec<Listed>, PleskError> {
-        let (argv, output) = self.run(&["--info", &change.zone], None).await?;
+    /// One `--info` of `zone`: its text.
+    async fn info(&self, zone: &str) -> Result<(String, String), PleskError> {
+        let (argv, output) = self.run(&["--info", zone], None).await?;
         if output.stdout_truncated {
             return Err(PleskError::OutputTooLong {
                 command: display_argv(&argv),
                 limit: command::DEFAULT_OUTPUT_LIMIT,
             });
         }
-        info::values_at(&output.stdout_text(), &change.host, change.record_type()).map_err(
-            |error| match error {
-                InfoError::Alias { .. } => PleskError::Alias {
-                    command: display_argv(&argv),
-                    error,
-                },
-                error => PleskError::Info {
-                    command: display_argv(&argv),
-                    error,
-                },
+        Ok((display_argv(&argv), output.stdout_text()))
+    }
+
+    /// The values of the change's name and type in `--info` output.
+    fn listed(command: &str, stdout: &str, change: &Change) -> Result<Vec<Listed>, PleskError> {
+        info::values_at(stdout, &change.host, change.record_type).map_err(|error| match error {
+            InfoError::Alias { .. } => PleskError::Alias {
+                command: command.to_owned(),
+                error,
             },
-        )
+            error => PleskError::Info {
+                command: command.to_owned(),
+                error,
+            },
+        })
     }
 
     /// `--add` or `--del` of one value at the change's name and type.
@@ -158,7 +159,7 @@ impl Plesk {
         let args = [
             subcommand,
             &change.zone,
-            type_option(change.record_type()),
+            type_option(change.record_type),
             &change.label,
             "-ip",
             value,
@@ -166,44 +167,39 @@ impl Plesk {
         self.run(&args, also_fine).await.map(drop)
     }
 
-    async fn apply_change(&self, change: &Change) -> Result<Applied, PleskError> {
-        let before = self.listed(change).await?;
-        let previous = distinct(&before);
-        if previous == [change.address] {
-            return Ok(Applied {
-                previous,
-                changed: false,
+    /// Adds the wanted values first and then deletes the others, so the name is never without an
+    /// answer while it changes.
+    async fn write_change(&self, change: &Change, before: &[Listed]) -> Result<(), PleskError> {
+        if change.record_type == RecordType::Txt {
+            return Err(PleskError::Unsupported {
+                host: change.host.clone(),
+                what: "TXT records",
             });
         }
-
-        if !previous.contains(&change.address) {
-            // "Already exists" means someone (a retry, a human) got there first; the final `--info`
-            // checks the outcome either way.
-            let address = change.address.to_string();
-            self.edit_record("--add", change, &address, Some(EXIT_ALREADY_EXISTS))
+        for value in change.values() {
+            let Value::Address(address) = value else {
+                continue;
+            };
+            if !before.iter().any(|listed| listed.address == *address) {
+                // "Already exists" means someone (a retry, a human) got there first; the read back
+                // checks the outcome either way.
+                self.edit_record(
+                    "--add",
+                    change,
+                    &address.to_string(),
+                    Some(EXIT_ALREADY_EXISTS),
+                )
                 .await?;
+            }
         }
-        for stale in before.iter().filter(|l| l.address != change.address) {
+        for stale in before
+            .iter()
+            .filter(|listed| !change.values().contains(&Value::Address(listed.address)))
+        {
             // Plesk's own spelling of the value: `--del` must repeat the record exactly.
             self.edit_record("--del", change, &stale.raw, None).await?;
         }
-
-        let after = distinct(&self.listed(change).await?);
-        if after != [change.address] {
-            let mut argv = self.command_prefix.clone();
-            argv.extend(["--info".to_owned(), change.zone.clone()]);
-            return Err(PleskError::NotVerified {
-                command: display_argv(&argv),
-                record_type: change.record_type().as_str(),
-                host: change.host.clone(),
-                listed: after,
-                expected: change.address,
-            });
-        }
-        Ok(Applied {
-            previous,
-            changed: true,
-        })
+        Ok(())
     }
 }
 
@@ -213,18 +209,64 @@ impl Backend for Plesk {
         "plesk"
     }
 
-    /// One change after the other, each with its own `--info`, add, delete and verifying `--info`,
-    /// as before batches existed; one `--info` per batch is a later step.
-    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
+    /// One `--info` for the whole batch.
+    async fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
+        let (command, stdout) = match self.info(zone).await {
+            Ok(info) => info,
+            Err(error) => {
+                return BackendError::for_each(error, changes.len())
+                    .into_iter()
+                    .map(Err)
+                    .collect()
+            }
+        };
+        changes
+            .iter()
+            .map(|change| {
+                let listed = Self::listed(&command, &stdout, change).map_err(BackendError::new)?;
+                Ok(Published {
+                    values: listed
+                        .iter()
+                        .map(|listed| Value::Address(listed.address))
+                        .collect(),
+                    ttl: None,
+                    name_exists: info::name_exists(&stdout, &change.host),
+                })
+            })
+            .collect()
+    }
+
+    /// One `--info` for Plesk's spelling of the old values, then each change's `--add`s and `--del`s.
+    async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
+        let (command, stdout) = match self.info(zone).await {
+            Ok(info) => info,
+            Err(error) => {
+                return BackendError::for_each(error, changes.len())
+                    .into_iter()
+                    .map(Err)
+                    .collect()
+            }
+        };
         let mut results = Vec::with_capacity(changes.len());
         for change in changes {
-            let result = match change.check_in(zone) {
-                Ok(()) => self.apply_change(change).await.map_err(BackendError::new),
-                Err(error) => Err(BackendError::new(error)),
+            let result = match Self::listed(&command, &stdout, change) {
+                Ok(before) => self.write_change(change, &before).await,
+                Err(error) => Err(error),
             };
-            results.push(result);
+            results.push(result.map_err(BackendError::new));
         }
         results
+    }
+
+    async fn check(&self, zone: &str) -> Result<String, BackendError> {
+        let (command, stdout) = self.info(zone).await.map_err(BackendError::new)?;
+        let records = info::count(&stdout).map_err(|error| {
+            BackendError::new(PleskError::Info {
+                command: command.clone(),
+                error,
+            })
+        })?;
+        Ok(format!("`{command}`: {records} records"))
     }
 }
 
@@ -232,18 +274,8 @@ fn type_option(record_type: RecordType) -> &'static str {
     match record_type {
         RecordType::A => "-a",
         RecordType::Aaaa => "-aaaa",
+        RecordType::Txt => "-txt",
     }
-}
-
-/// Addresses in listing order, each once (`2001:DB8::7` and `2001:db8::7` are one address).
-fn distinct(listed: &[Listed]) -> Vec<IpAddr> {
-    let mut addresses: Vec<IpAddr> = Vec::with_capacity(listed.len());
-    for l in listed {
-        if !addresses.contains(&l.address) {
-            addresses.push(l.address);
-        }
-    }
-    addresses
 }
 
 /// True for messages meaning "this zone cannot take records here": the domain is unknown to Plesk, or
@@ -273,25 +305,6 @@ fn says_zone_unusable(message: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn ip(text: &str) -> IpAddr {
-        text.parse().expect("test address literal is valid")
-    }
-
-    #[test]
-    fn same_address_spelled_twice_counts_once() {
-        let listed = vec![
-            Listed {
-                address: ip("2001:db8::7"),
-                raw: "2001:DB8::7".to_owned(),
-            },
-            Listed {
-                address: ip("2001:db8::7"),
-                raw: "2001:db8:0::7".to_owned(),
-            },
-        ];
-        assert_eq!(distinct(&listed), vec![ip("2001:db8::7")]);
-    }
-
     #[test]
     fn zone_level_messages_are_permanent_record_level_ones_are_not() {
         assert!(says_zone_unusable("Unable to find domain 'nope.example'."));
@@ -308,19 +321,11 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_info_is_permanent_a_failed_check_is_transient() {
+    fn unreadable_info_is_permanent() {
         let unreadable = PleskError::Info {
             command: "plesk bin dns --info example.com".to_owned(),
             error: InfoError::NoStatusLine,
         };
         assert!(!unreadable.is_transient());
-        let unverified = PleskError::NotVerified {
-            command: "plesk bin dns --info example.com".to_owned(),
-            record_type: "A",
-            host: "home.example.com".to_owned(),
-            listed: vec![],
-            expected: ip("192.0.2.1"),
-        };
-        assert!(unverified.is_transient());
     }
 }

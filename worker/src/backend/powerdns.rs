@@ -1,22 +1,22 @@
-//! Why this exists: the `powerdns` backend, for operators who run PowerDNS Authoritative: applies a
-//! zone's batch through its HTTP API in three round trips whatever the batch size (one GET to read
-//! the zone, one PATCH of `REPLACE` rrsets for what differs, one GET to confirm it took), so an
-//! unchanged address costs no write and a write that did not take is noticed.
+//! Why this exists: the `powerdns` backend, for operators who run PowerDNS Authoritative: reads a
+//! zone with one GET and writes a batch with one PATCH of `REPLACE`/`DELETE` rrsets, whatever the
+//! batch size.
 //!
 //! The API's quirks this follows: names carry a trailing dot; every rrset needs a `ttl`; a PATCH
 //! answers 204 with no body and is applied atomically (a 422 rejects the whole batch); errors are
-//! JSON `{"error": ...}` for 422 but plain text for 401 and 404.
+//! JSON `{"error": ...}` for 422 but plain text for 401 and 404; TXT content is in quotes.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Applied, Backend, BackendError, BatchResults, Change, RecordType};
+use super::{
+    Backend, BackendError, Change, Published, ReadResults, RecordType, Value, WriteResults,
+};
+use crate::secret::Secret;
 
 /// The zone read back is JSON of every rrset; a zone of 100,000 hosts stays far below this.
 const MAX_REPLY_BYTES: u64 = 256 * 1024 * 1024;
@@ -25,13 +25,6 @@ const MAX_MESSAGE_CHARS: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PowerDnsError {
-    #[error("cannot read the PowerDNS API key file {path}: {source}")]
-    KeyFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the PowerDNS API key file {path} is empty")]
-    EmptyKey { path: PathBuf },
     #[error("PowerDNS answered {method} {url} with HTTP {status}: {message}")]
     Status {
         method: &'static str,
@@ -52,15 +45,6 @@ pub enum PowerDnsError {
         url: String,
         source: serde_json::Error,
     },
-    #[error(
-        "PowerDNS accepted the change of {host} {record_type} to {wanted} but reads back [{found}]"
-    )]
-    NotTaken {
-        host: String,
-        record_type: &'static str,
-        wanted: IpAddr,
-        found: String,
-    },
     #[error("the PowerDNS API worker thread stopped: {0}")]
     Join(String),
 }
@@ -70,11 +54,9 @@ impl PowerDnsError {
     /// a timeout and a write that did not take may pass.
     pub(crate) fn is_transient(&self) -> bool {
         match self {
-            PowerDnsError::KeyFile { .. } | PowerDnsError::EmptyKey { .. } => false,
             PowerDnsError::Status { status, .. } => *status == 429 || *status >= 500,
             PowerDnsError::Transport { .. }
             | PowerDnsError::Reply { .. }
-            | PowerDnsError::NotTaken { .. }
             | PowerDnsError::Join(_) => true,
         }
     }
@@ -99,7 +81,7 @@ struct Client {
     agent: ureq::Agent,
     /// `{api_url}/api/v1/servers/{server_id}/zones`.
     zones_url: String,
-    api_key: String,
+    api_key: Secret,
     patches: Arc<AtomicU64>,
 }
 
@@ -113,29 +95,8 @@ impl std::fmt::Debug for PowerDns {
 }
 
 impl PowerDns {
-    /// Reads the API key from `api_key_file` (first line, trimmed) once, at start.
-    pub fn new(
-        api_url: &str,
-        server_id: &str,
-        api_key_file: &Path,
-        timeout: Duration,
-    ) -> Result<PowerDns, PowerDnsError> {
-        let text =
-            std::fs::read_to_string(api_key_file).map_err(|source| PowerDnsError::KeyFile {
-                path: api_key_file.to_path_buf(),
-                source,
-            })?;
-        let api_key = text.lines().next().unwrap_or("").trim().to_owned();
-        if api_key.is_empty() {
-            return Err(PowerDnsError::EmptyKey {
-                path: api_key_file.to_path_buf(),
-            });
-        }
-        Ok(PowerDns::with_key(api_url, server_id, api_key, timeout))
-    }
-
-    /// As [`PowerDns::new`] with the key itself (tests hold it in memory).
-    pub fn with_key(api_url: &str, server_id: &str, api_key: String, timeout: Duration) -> Self {
+    /// The API at `api_url` (`http://127.0.0.1:8081`), server `server_id`, with its key.
+    pub fn new(api_url: &str, server_id: &str, api_key: Secret, timeout: Duration) -> Self {
         let config = ureq::Agent::config_builder()
             // Statuses are classified here, with the body's message, not turned into bare errors.
             .http_status_as_error(false)
@@ -168,20 +129,96 @@ impl Backend for PowerDns {
         "powerdns"
     }
 
-    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
+    async fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
         let client = self.client.clone();
-        let zone = zone.to_owned();
-        let owned = changes.to_vec();
-        match tokio::task::spawn_blocking(move || client.apply_batch(&zone, &owned)).await {
-            Ok(results) => results,
-            Err(join) => {
-                BackendError::for_each(PowerDnsError::Join(join.to_string()), changes.len())
-                    .into_iter()
-                    .map(Err)
-                    .collect()
-            }
+        let url = self.client.zone_url(zone);
+        let keys: Vec<(String, RecordType)> = changes
+            .iter()
+            .map(|change| (format!("{}.", change.host), change.record_type))
+            .collect();
+        let read = tokio::task::spawn_blocking(move || client.published(&url))
+            .await
+            .unwrap_or_else(|join| Err(PowerDnsError::Join(join.to_string())));
+        match read {
+            Ok(zone) => keys
+                .iter()
+                .map(|(name, record_type)| {
+                    let mut found = zone
+                        .rrsets
+                        .get(&(name.clone(), *record_type))
+                        .cloned()
+                        .unwrap_or_default();
+                    found.name_exists = zone.names.contains(name);
+                    Ok(found)
+                })
+                .collect(),
+            Err(error) => BackendError::for_each(error, changes.len())
+                .into_iter()
+                .map(Err)
+                .collect(),
         }
     }
+
+    /// One PATCH for the whole batch; PowerDNS applies it atomically, so a rejection fails every
+    /// change it carried.
+    async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
+        let client = self.client.clone();
+        let url = self.client.zone_url(zone);
+        let rrsets: Vec<serde_json::Value> = changes.iter().map(rrset_of).collect();
+        let body = serde_json::json!({ "rrsets": rrsets }).to_string();
+        let patched = tokio::task::spawn_blocking(move || client.patch(&url, body))
+            .await
+            .unwrap_or_else(|join| Err(PowerDnsError::Join(join.to_string())));
+        match patched {
+            Ok(()) => changes.iter().map(|_| Ok(())).collect(),
+            Err(error) => BackendError::for_each(error, changes.len())
+                .into_iter()
+                .map(Err)
+                .collect(),
+        }
+    }
+
+    async fn check(&self, zone: &str) -> Result<String, BackendError> {
+        let client = self.client.clone();
+        let url = self.client.zone_url(zone);
+        let zone = tokio::task::spawn_blocking(move || client.published(&url))
+            .await
+            .unwrap_or_else(|join| Err(PowerDnsError::Join(join.to_string())))
+            .map_err(BackendError::new)?;
+        Ok(format!("{} names", zone.names.len()))
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.patches()
+    }
+}
+
+/// The PATCH rrset that makes a change: `REPLACE` with its values, or `DELETE`.
+fn rrset_of(change: &Change) -> serde_json::Value {
+    let name = format!("{}.", change.host);
+    let record_type = change.record_type.as_str();
+    if change.is_delete() {
+        return serde_json::json!({"name": name, "type": record_type, "changetype": "DELETE"});
+    }
+    let records: Vec<serde_json::Value> = change
+        .values()
+        .iter()
+        .map(|value| {
+            let content = match value {
+                Value::Address(address) => address.to_string(),
+                // Checked printable ASCII without `"` or `\`: the quotes are the whole encoding.
+                Value::Txt(text) => format!("\"{text}\""),
+            };
+            serde_json::json!({"content": content, "disabled": false})
+        })
+        .collect();
+    serde_json::json!({
+        "name": name,
+        "type": record_type,
+        "ttl": change.ttl,
+        "changetype": "REPLACE",
+        "records": records,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,168 +245,82 @@ struct Record {
     disabled: bool,
 }
 
-/// The published values of each (name with trailing dot, type), with the rrset's TTL.
-type Published = HashMap<(String, &'static str), (Vec<IpAddr>, Option<u32>)>;
-
-fn key_of(change: &Change) -> (String, &'static str) {
-    (format!("{}.", change.host), change.record_type().as_str())
+/// A zone as read: each (name with trailing dot, type) dyndns manages, and every name with a record.
+struct Zone {
+    rrsets: HashMap<(String, RecordType), Published>,
+    names: HashSet<String>,
 }
 
 impl Client {
-    fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
-        let mut results: Vec<Option<Result<Applied, BackendError>>> =
-            (0..changes.len()).map(|_| None).collect();
-        // Names are checked before they go into a URL or a PATCH body.
-        let mut valid = Vec::new();
-        for (index, change) in changes.iter().enumerate() {
-            match change.check_in(zone) {
-                Ok(()) => valid.push(index),
-                Err(error) => results[index] = Some(Err(BackendError::new(error))),
-            }
-        }
-        let url = format!("{}/{zone}.", self.zones_url);
-        let fail_all = |results: &mut Vec<Option<Result<Applied, BackendError>>>,
-                        indices: &[usize],
-                        error: PowerDnsError| {
-            for (index, error) in indices
-                .iter()
-                .zip(BackendError::for_each(error, indices.len()))
-            {
-                results[*index] = Some(Err(error));
-            }
-        };
-        if !valid.is_empty() {
-            match self.published(&url) {
-                Err(error) => fail_all(&mut results, &valid, error),
-                Ok(before) => {
-                    self.write_and_confirm(&url, changes, &valid, &before, &mut results, fail_all)
-                }
-            }
-        }
-        results
-            .into_iter()
-            .map(|result| {
-                result.unwrap_or_else(|| Err(BackendError::transient(super::Failure::NoResult)))
-            })
-            .collect()
+    fn zone_url(&self, zone: &str) -> String {
+        format!("{}/{zone}.", self.zones_url)
     }
 
-    fn write_and_confirm(
-        &self,
-        url: &str,
-        changes: &[Change],
-        valid: &[usize],
-        before: &Published,
-        results: &mut Vec<Option<Result<Applied, BackendError>>>,
-        fail_all: impl Fn(&mut Vec<Option<Result<Applied, BackendError>>>, &[usize], PowerDnsError),
-    ) {
-        let mut to_write = Vec::new();
-        // One rrset per (name, type): the last change of a name wins, as it would applied in order.
-        let mut rrsets: HashMap<(String, &'static str), serde_json::Value> = HashMap::new();
-        for &index in valid {
-            let change = &changes[index];
-            let key = key_of(change);
-            let (previous, ttl) = before.get(&key).cloned().unwrap_or_default();
-            if previous == [change.address] && ttl == Some(change.ttl) {
-                results[index] = Some(Ok(Applied {
-                    previous,
-                    changed: false,
-                }));
-                continue;
-            }
-            rrsets.insert(
-                key.clone(),
-                serde_json::json!({
-                    "name": key.0,
-                    "type": key.1,
-                    "ttl": change.ttl,
-                    "changetype": "REPLACE",
-                    "records": [{"content": change.address.to_string(), "disabled": false}],
-                }),
-            );
-            to_write.push((index, previous));
-        }
-        if to_write.is_empty() {
-            return;
-        }
-        let indices: Vec<usize> = to_write.iter().map(|(index, _)| *index).collect();
-        let body = serde_json::json!({ "rrsets": rrsets.into_values().collect::<Vec<_>>() });
+    fn patch(&self, url: &str, body: String) -> Result<(), PowerDnsError> {
         self.patches.fetch_add(1, Ordering::Relaxed);
-        let patched = self
+        let reply = self
             .agent
             .patch(url)
-            .header("X-API-Key", &self.api_key)
+            .header("X-API-Key", self.api_key.first_line())
             .content_type("application/json")
-            .send(body.to_string());
-        if let Err(error) = self.expect_ok("PATCH", url, patched) {
-            // PowerDNS applies a PATCH atomically: a rejection fails every change it carried.
-            fail_all(results, &indices, error);
-            return;
-        }
-        let after = match self.published(url) {
-            Ok(after) => after,
-            Err(error) => {
-                fail_all(results, &indices, error);
-                return;
-            }
-        };
-        for (index, previous) in to_write {
-            let change = &changes[index];
-            let found = after
-                .get(&key_of(change))
-                .map(|(values, _)| values.as_slice());
-            results[index] = Some(if found == Some(&[change.address][..]) {
-                Ok(Applied {
-                    previous,
-                    changed: true,
-                })
-            } else {
-                let found = found
-                    .unwrap_or_default()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                Err(BackendError::new(PowerDnsError::NotTaken {
-                    host: change.host.clone(),
-                    record_type: change.record_type().as_str(),
-                    wanted: change.address,
-                    found,
-                }))
-            });
-        }
+            .send(body);
+        self.expect_ok("PATCH", url, reply).map(drop)
     }
 
-    /// GETs the zone and keeps its enabled A and AAAA values.
-    fn published(&self, url: &str) -> Result<Published, PowerDnsError> {
+    /// GETs the zone and keeps its enabled A, AAAA and TXT values.
+    fn published(&self, url: &str) -> Result<Zone, PowerDnsError> {
         let reply = self
             .agent
             .get(url)
-            .header("X-API-Key", &self.api_key)
+            .header("X-API-Key", self.api_key.first_line())
             .call();
         let text = self.expect_ok("GET", url, reply)?;
-        let zone: ZoneReply =
+        let reply: ZoneReply =
             serde_json::from_str(&text).map_err(|source| PowerDnsError::Reply {
                 method: "GET",
                 url: url.to_owned(),
                 source,
             })?;
-        let mut published = Published::new();
-        for rrset in zone.rrsets {
-            let record_type = match rrset.record_type.as_str() {
-                "A" => RecordType::A.as_str(),
-                "AAAA" => RecordType::Aaaa.as_str(),
-                _ => continue,
+        let mut zone = Zone {
+            rrsets: HashMap::new(),
+            names: HashSet::new(),
+        };
+        for rrset in reply.rrsets {
+            let enabled = rrset.records.iter().filter(|record| !record.disabled);
+            let (record_type, values): (RecordType, Vec<Value>) = match rrset.record_type.as_str() {
+                "A" | "AAAA" => (
+                    if rrset.record_type == "A" {
+                        RecordType::A
+                    } else {
+                        RecordType::Aaaa
+                    },
+                    enabled
+                        .filter_map(|record| record.content.parse().ok())
+                        .map(Value::Address)
+                        .collect(),
+                ),
+                "TXT" => (
+                    RecordType::Txt,
+                    enabled
+                        .map(|record| Value::Txt(unquote(&record.content)))
+                        .collect(),
+                ),
+                _ => {
+                    zone.names.insert(rrset.name);
+                    continue;
+                }
             };
-            let values = rrset
-                .records
-                .iter()
-                .filter(|record| !record.disabled)
-                .filter_map(|record| record.content.parse().ok())
-                .collect();
-            published.insert((rrset.name, record_type), (values, rrset.ttl));
+            zone.names.insert(rrset.name.clone());
+            zone.rrsets.insert(
+                (rrset.name, record_type),
+                Published {
+                    values,
+                    ttl: rrset.ttl,
+                    name_exists: true,
+                },
+            );
         }
-        Ok(published)
+        Ok(zone)
     }
 
     /// The body of a 2xx reply, or the error its status and message make.
@@ -414,6 +365,26 @@ impl Client {
     }
 }
 
+/// The text of TXT content as PowerDNS shows it (`"a" "b"`): the character-strings joined, quotes
+/// and `\` escapes undone. Content without quotes is taken as it is.
+fn unquote(content: &str) -> String {
+    if !content.trim_start().starts_with('"') {
+        return content.to_owned();
+    }
+    let mut text = String::new();
+    let mut inside = false;
+    let mut chars = content.chars();
+    while let Some(c) = chars.next() {
+        match (c, inside) {
+            ('"', _) => inside = !inside,
+            ('\\', true) => text.extend(chars.next()),
+            (c, true) => text.push(c),
+            (_, false) => {}
+        }
+    }
+    text
+}
+
 /// PowerDNS's own words: the `error` of a JSON reply (422), else the plain text (401, 404).
 fn message_of(body: &str) -> String {
     #[derive(Deserialize)]
@@ -445,6 +416,14 @@ mod tests {
         );
         assert_eq!(message_of("Unauthorized\n"), "Unauthorized");
         assert_eq!(message_of(""), "no message");
+    }
+
+    #[test]
+    fn txt_content_is_unquoted_and_its_strings_joined() {
+        assert_eq!(unquote(r#""abc def""#), "abc def");
+        assert_eq!(unquote(r#""ab" "cd""#), "abcd");
+        assert_eq!(unquote(r#""a\"b""#), "a\"b");
+        assert_eq!(unquote("bare"), "bare");
     }
 
     #[test]

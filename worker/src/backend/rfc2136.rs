@@ -1,19 +1,20 @@
-//! Why this exists: the `rfc2136` backend — publishes addresses on any DNS server that takes signed
-//! dynamic updates (BIND, Knot, ...): it reads each RRset, sends the changed ones in one TSIG-signed
-//! UPDATE per batch over TCP, checks the signed answer and reads the names back.
+//! Why this exists: the `rfc2136` backend — publishes records on any DNS server that takes signed
+//! dynamic updates (BIND, Knot, ...): it reads each RRset with a query over one TCP connection, and
+//! writes a batch in one TSIG-signed UPDATE (split only where a message would grow too large),
+//! checking the rcode and the answer's signature.
 
 mod key_file;
 mod tsig;
 mod wire;
 
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{Applied, Backend, BackendError, BatchResults, Change};
+use super::{Backend, BackendError, Change, Published, ReadResults, WriteResults};
+use crate::secret::Secret;
 pub use tsig::Algorithm;
 
 /// At most this many changes go into one UPDATE message ...
@@ -29,7 +30,7 @@ pub struct Rfc2136Options {
     pub key_name: String,
     pub algorithm: Algorithm,
     /// The base64 secret alone, or a BIND key file.
-    pub secret_file: PathBuf,
+    pub secret: Secret,
     /// For connecting and for each answer.
     pub timeout: Duration,
 }
@@ -37,16 +38,8 @@ pub struct Rfc2136Options {
 /// Why the backend could not be set up from its config.
 #[derive(Debug, thiserror::Error)]
 pub enum Rfc2136SetupError {
-    #[error("[backend.rfc2136] tsig_secret_file {path}: {source}")]
-    ReadSecret {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("[backend.rfc2136] tsig_secret_file {path}: {problem}")]
-    Secret {
-        path: PathBuf,
-        problem: key_file::KeyFileProblem,
-    },
+    #[error("[backend.rfc2136] tsig_secret_file: {0}")]
+    Secret(key_file::KeyFileProblem),
     #[error("[backend.rfc2136] tsig_key_name: {0}")]
     KeyName(wire::BadName),
 }
@@ -93,15 +86,6 @@ pub enum Rfc2136Error {
         zone: String,
         key: String,
     },
-    #[error("rfc2136: {server} accepted the UPDATE of zone {zone} but {host} {record_type} reads back as {found:?}, not {wanted}")]
-    NotTaken {
-        server: String,
-        zone: String,
-        host: String,
-        record_type: &'static str,
-        found: Vec<IpAddr>,
-        wanted: IpAddr,
-    },
     #[error("rfc2136: zone {zone}: {source}")]
     Name { zone: String, source: wire::BadName },
 }
@@ -113,8 +97,7 @@ impl Rfc2136Error {
             Rfc2136Error::Connect { .. }
             | Rfc2136Error::Timeout { .. }
             | Rfc2136Error::Io { .. }
-            | Rfc2136Error::Malformed { .. }
-            | Rfc2136Error::NotTaken { .. } => true,
+            | Rfc2136Error::Malformed { .. } => true,
             Rfc2136Error::Rcode { rcode, .. } => *rcode == "SERVFAIL",
             Rfc2136Error::Unsigned { .. } | Rfc2136Error::Name { .. } => false,
         }
@@ -126,12 +109,14 @@ pub struct Rfc2136 {
     key_name: String,
     key: tsig::Key,
     timeout: Duration,
+    /// UPDATE messages sent so far (the bench's round trips).
+    updates: AtomicU64,
 }
 
 impl Rfc2136 {
     /// Reads the secret (the worker runs as root; the file may be readable by root only).
     pub fn new(options: Rfc2136Options) -> Result<Rfc2136, Rfc2136SetupError> {
-        let secret = read_secret(&options.secret_file)?;
+        let secret = key_file::secret(options.secret.text()).map_err(Rfc2136SetupError::Secret)?;
         let key = tsig::Key::new(&options.key_name, options.algorithm, secret)
             .map_err(Rfc2136SetupError::KeyName)?;
         Ok(Rfc2136 {
@@ -139,24 +124,13 @@ impl Rfc2136 {
             key_name: options.key_name,
             key,
             timeout: options.timeout,
+            updates: AtomicU64::new(0),
         })
     }
 }
 
-fn read_secret(path: &Path) -> Result<Vec<u8>, Rfc2136SetupError> {
-    let text = std::fs::read_to_string(path).map_err(|source| Rfc2136SetupError::ReadSecret {
-        path: path.to_owned(),
-        source,
-    })?;
-    key_file::secret(&text).map_err(|problem| Rfc2136SetupError::Secret {
-        path: path.to_owned(),
-        problem,
-    })
-}
-
 /// One change ready for the wire.
 struct Pending<'a> {
-    index: usize,
     change: &'a Change,
     owner: Vec<u8>,
     record_type: u16,
@@ -235,20 +209,21 @@ impl Session<'_> {
         }
     }
 
-    /// The addresses the RRset of `pending` holds now (empty when the name or type is absent).
-    async fn read(&mut self, pending: &Pending<'_>) -> Result<Vec<IpAddr>, Rfc2136Error> {
+    /// The RRset of `pending` as published now (empty when the name or type is absent).
+    async fn read(&mut self, pending: &Pending<'_>) -> Result<Published, Rfc2136Error> {
         let id = self.id();
         let message = wire::query(id, &pending.owner, pending.record_type);
         let answer = self.round_trip(&message).await?;
         let response = wire::parse(&answer, pending.record_type).map_err(|p| self.malformed(p))?;
         match response.rcode {
-            // NXDOMAIN: the name does not exist yet, so it holds no address.
-            0 | 3 => {
-                let mut addresses = response.addresses;
-                addresses.sort();
-                addresses.dedup();
-                Ok(addresses)
-            }
+            // NOERROR with no answer (NODATA): the name exists without this type.
+            0 => Ok(Published {
+                values: response.values,
+                ttl: None,
+                name_exists: true,
+            }),
+            // NXDOMAIN: the name does not exist yet.
+            3 => Ok(Published::default()),
             rcode => Err(self.rcode("query", rcode)),
         }
     }
@@ -317,66 +292,76 @@ impl Rfc2136 {
         })
     }
 
-    /// Reads, writes what differs, reads back; fills `results` for the changes it settles and
-    /// returns the error that stopped the rest.
-    async fn run(
+    /// The changes ready for the wire, or each one's error.
+    fn pending<'a>(
         &self,
         zone: &str,
-        pending: &[Pending<'_>],
-        results: &mut [Option<Result<Applied, BackendError>>],
-    ) -> Result<(), Rfc2136Error> {
+        changes: &'a [Change],
+    ) -> Result<Vec<Pending<'a>>, Rfc2136Error> {
+        changes
+            .iter()
+            .map(|change| {
+                let owner = wire::name(&change.host).map_err(|source| Rfc2136Error::Name {
+                    zone: zone.to_owned(),
+                    source,
+                })?;
+                Ok(Pending {
+                    change,
+                    owner,
+                    record_type: wire::type_code(change.record_type),
+                })
+            })
+            .collect()
+    }
+
+    async fn read_all(
+        &self,
+        zone: &str,
+        changes: &[Change],
+    ) -> Result<Vec<Published>, Rfc2136Error> {
+        let pending = self.pending(zone, changes)?;
         let mut session = self.connect(zone).await?;
-        let mut previous = Vec::with_capacity(pending.len());
-        for one in pending {
-            previous.push(session.read(one).await?);
+        let mut found = Vec::with_capacity(pending.len());
+        for one in &pending {
+            found.push(session.read(one).await?);
         }
-        let mut to_write = Vec::new();
-        for (one, previous) in pending.iter().zip(previous) {
-            if previous == [one.change.address] {
-                results[one.index] = Some(Ok(Applied {
-                    previous,
-                    changed: false,
-                }));
-            } else {
-                let rrs = wire::replace_rrset(&one.owner, one.change.address, one.change.ttl);
-                to_write.push((one, previous, rrs));
-            }
-        }
+        Ok(found)
+    }
+
+    /// One UPDATE per chunk of at most [`MAX_CHANGES_PER_UPDATE`] changes and
+    /// [`MAX_UPDATE_BYTES`]; returns how many changes went through before an error stopped it.
+    async fn write_all(&self, zone: &str, changes: &[Change]) -> (usize, Option<Rfc2136Error>) {
+        let pending = match self.pending(zone, changes) {
+            Ok(pending) => pending,
+            Err(error) => return (0, Some(error)),
+        };
+        let mut session = match self.connect(zone).await {
+            Ok(session) => session,
+            Err(error) => return (0, Some(error)),
+        };
+        let rrs: Vec<Vec<u8>> = pending
+            .iter()
+            .map(|one| wire::replace_rrset(&one.owner, one.change))
+            .collect();
         let mut start = 0;
-        while start < to_write.len() {
+        while start < rrs.len() {
             let mut end = start;
             let mut bytes = 0;
-            while end < to_write.len()
+            while end < rrs.len()
                 && end - start < MAX_CHANGES_PER_UPDATE
-                && (end == start || bytes + to_write[end].2.len() <= MAX_UPDATE_BYTES)
+                && (end == start || bytes + rrs[end].len() <= MAX_UPDATE_BYTES)
             {
-                bytes += to_write[end].2.len();
+                bytes += rrs[end].len();
                 end += 1;
             }
-            let chunk = &to_write[start..end];
-            let updates: Vec<&[u8]> = chunk.iter().map(|(_, _, rrs)| rrs.as_slice()).collect();
-            session.update(&updates).await?;
-            for (one, previous, _) in chunk {
-                let now = session.read(one).await?;
-                results[one.index] = Some(if now == [one.change.address] {
-                    Ok(Applied {
-                        previous: previous.clone(),
-                        changed: true,
-                    })
-                } else {
-                    Err(BackendError::new(Rfc2136Error::NotTaken {
-                        server: self.server.clone(),
-                        zone: zone.to_owned(),
-                        host: one.change.host.clone(),
-                        record_type: one.change.record_type().as_str(),
-                        found: now,
-                        wanted: one.change.address,
-                    }))
-                });
+            let updates: Vec<&[u8]> = rrs[start..end].iter().map(Vec::as_slice).collect();
+            self.updates.fetch_add(1, Ordering::Relaxed);
+            if let Err(error) = session.update(&updates).await {
+                return (start, Some(error));
             }
             start = end;
         }
-        Ok(())
+        (rrs.len(), None)
     }
 }
 
@@ -386,46 +371,62 @@ impl Backend for Rfc2136 {
         "rfc2136"
     }
 
-    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
-        let mut results: Vec<Option<Result<Applied, BackendError>>> =
-            changes.iter().map(|_| None).collect();
-        let mut pending = Vec::with_capacity(changes.len());
-        for (index, change) in changes.iter().enumerate() {
-            if let Err(refused) = change.check_in(zone) {
-                results[index] = Some(Err(BackendError::new(refused)));
-                continue;
-            }
-            match wire::name(&change.host) {
-                Ok(owner) => pending.push(Pending {
-                    index,
-                    change,
-                    owner,
-                    record_type: match change.address {
-                        IpAddr::V4(_) => wire::TYPE_A,
-                        IpAddr::V6(_) => wire::TYPE_AAAA,
-                    },
-                }),
-                Err(source) => {
-                    results[index] = Some(Err(BackendError::new(Rfc2136Error::Name {
-                        zone: zone.to_owned(),
-                        source,
-                    })))
-                }
-            }
+    /// One query per change over one TCP connection.
+    async fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
+        match self.read_all(zone, changes).await {
+            Ok(found) => found.into_iter().map(Ok).collect(),
+            Err(error) => BackendError::for_each(error, changes.len())
+                .into_iter()
+                .map(Err)
+                .collect(),
         }
-        if !pending.is_empty() {
-            if let Err(stopped) = self.run(zone, &pending, &mut results).await {
-                let open = results.iter().filter(|r| r.is_none()).count();
-                let mut errors = BackendError::for_each(stopped, open).into_iter();
-                for slot in results.iter_mut().filter(|r| r.is_none()) {
-                    *slot = errors.next().map(Err);
-                }
-            }
+    }
+
+    /// One signed UPDATE per chunk; the changes of a chunk that failed, and those after it, fail
+    /// with its error.
+    async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
+        let (done, error) = self.write_all(zone, changes).await;
+        let mut results: WriteResults = (0..done).map(|_| Ok(())).collect();
+        if let Some(error) = error {
+            results.extend(
+                BackendError::for_each(error, changes.len() - done)
+                    .into_iter()
+                    .map(Err),
+            );
         }
         results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(BackendError::transient(super::Failure::NoResult))))
-            .collect()
+    }
+
+    /// The zone's SOA, read over the connection an update would use.
+    async fn check(&self, zone: &str) -> Result<String, BackendError> {
+        let soa = Change::delete(zone, zone, "", super::RecordType::A);
+        let owner = wire::name(zone).map_err(|source| {
+            BackendError::new(Rfc2136Error::Name {
+                zone: zone.to_owned(),
+                source,
+            })
+        })?;
+        let mut session = self.connect(zone).await.map_err(BackendError::new)?;
+        let found = session
+            .read(&Pending {
+                change: &soa,
+                owner,
+                record_type: wire::TYPE_SOA,
+            })
+            .await
+            .map_err(BackendError::new)?;
+        if found.name_exists {
+            Ok(format!("{} serves zone {zone}", self.server))
+        } else {
+            Err(BackendError::permanent(super::Failure::Said(format!(
+                "{} does not serve zone {zone} (NXDOMAIN for its SOA)",
+                self.server
+            ))))
+        }
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.updates.load(Ordering::Relaxed)
     }
 }
 

@@ -1,29 +1,90 @@
-//! Why this exists: turns `[worker] backend` and its `[backend.*]` table into the backend object the
-//! worker loop is given, so a backend's settings are checked once, at start.
+//! Why this exists: turns the backends the zones use (`[[zone]] backend`, else `[worker] backend`)
+//! and their `[backend.*]` tables into the backend objects the worker loop is given, so a backend's
+//! settings are checked once, at start.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use dyndns_config::{BackendKind, Config};
+use dyndns_config::{BackendKind, Config, Zone};
 
 use super::rfc2136::{Algorithm, Rfc2136, Rfc2136Options, Rfc2136SetupError};
-use super::{Backend, Plesk, PowerDns, PowerDnsError, ZoneFile, ZoneFileError, ZoneFileOptions};
+use super::{Backend, Plesk, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions};
+use crate::secret::{Secret, SecretError};
+
+/// The backend of each kind the zones use, built once.
+#[derive(Clone)]
+pub struct Backends {
+    by_kind: BTreeMap<BackendKind, Arc<dyn Backend>>,
+    /// Set by [`Backends::only`]: this backend serves every zone.
+    only: Option<Arc<dyn Backend>>,
+}
+
+impl Backends {
+    /// One backend for every zone, whatever the config names (a test's fake, say).
+    pub fn only(backend: Arc<dyn Backend>) -> Backends {
+        Backends {
+            by_kind: BTreeMap::new(),
+            only: Some(backend),
+        }
+    }
+
+    /// The backend that applies `zone`'s changes.
+    pub fn for_zone(&self, zone: &Zone) -> Option<&Arc<dyn Backend>> {
+        self.only
+            .as_ref()
+            .or_else(|| self.by_kind.get(&zone.backend))
+    }
+
+    /// The backends' names, for the start-up log line.
+    pub fn names(&self) -> String {
+        let names: Vec<&str> = self
+            .only
+            .iter()
+            .chain(self.by_kind.values())
+            .map(|backend| backend.name())
+            .collect();
+        names.join(",")
+    }
+}
+
+impl From<Arc<dyn Backend>> for Backends {
+    fn from(backend: Arc<dyn Backend>) -> Backends {
+        Backends::only(backend)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
-    #[error("[worker] backend = \"{0}\" but the config has no [backend.{0}] table")]
+    #[error("backend \"{0}\" is used but the config has no [backend.{0}] table")]
     Missing(&'static str),
     #[error(transparent)]
     ZoneFile(ZoneFileError),
     #[error(transparent)]
-    PowerDns(PowerDnsError),
+    Secret(#[from] SecretError),
+    #[error("backend \"{0}\" is not built into this dyndns-worker yet")]
+    NotYet(&'static str),
     #[error("[backend.rfc2136] tsig_algorithm {0:?}: expected hmac-sha256 or hmac-sha512")]
     Rfc2136Algorithm(String),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136SetupError),
 }
 
-pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
-    let kind = config.worker.backend;
+/// Builds the backend of every kind a zone uses.
+pub fn from_config(config: &Config) -> Result<Backends, SelectError> {
+    let mut by_kind = BTreeMap::new();
+    for zone in &config.zones {
+        if !by_kind.contains_key(&zone.backend) {
+            by_kind.insert(zone.backend, build(config, zone.backend)?);
+        }
+    }
+    Ok(Backends {
+        by_kind,
+        only: None,
+    })
+}
+
+/// The backend of one kind, from its `[backend.*]` table.
+pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, SelectError> {
     let missing = || SelectError::Missing(kind.as_str());
     match kind {
         BackendKind::Plesk => {
@@ -53,20 +114,24 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Backend>, SelectError> {
                 server: rfc2136.server.clone(),
                 key_name: rfc2136.tsig_key_name.clone(),
                 algorithm,
-                secret_file: rfc2136.tsig_secret_file.clone(),
+                secret: Secret::load(&rfc2136.tsig_secret, "[backend.rfc2136] tsig_secret_file")?,
                 timeout: rfc2136.timeout,
             })?))
         }
         BackendKind::PowerDns => {
             let powerdns = config.backends.powerdns.as_ref().ok_or_else(missing)?;
-            let backend = PowerDns::new(
+            let api_key = Secret::load(&powerdns.api_key, "[backend.powerdns] api_key_file")?;
+            Ok(Arc::new(PowerDns::new(
                 &powerdns.api_url,
                 &powerdns.server_id,
-                &powerdns.api_key_file,
+                api_key,
                 powerdns.timeout,
-            )
-            .map_err(SelectError::PowerDns)?;
-            Ok(Arc::new(backend))
+            )))
         }
+        BackendKind::PleskApi
+        | BackendKind::Cloudflare
+        | BackendKind::DigitalOcean
+        | BackendKind::Command
+        | BackendKind::None => Err(SelectError::NotYet(kind.as_str())),
     }
 }

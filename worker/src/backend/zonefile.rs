@@ -30,14 +30,18 @@
 //! nothing to write but still reloads. A fresh process treats every zone as pending, which covers a
 //! crash between write and reload at the cost of one extra reload per zone after start.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dyndns_names::names;
 use tokio::sync::Mutex;
 
-use super::{Applied, Backend, BackendError, BatchResults, Change, CommandFailed, Failure};
+use super::{
+    Backend, BackendError, Change, CommandFailed, Failure, Published, ReadResults, RecordType,
+    Value, WriteResults,
+};
 use crate::command::{self, RunOptions};
 
 mod disk;
@@ -77,6 +81,8 @@ pub struct ZoneFile {
     /// Held for a whole apply. The set holds the zones whose last write was followed by a successful
     /// reload in this process; any other zone has a reload pending.
     reloaded: Mutex<HashSet<String>>,
+    /// Zone files written so far (the bench's round trips).
+    writes: AtomicU64,
 }
 
 impl ZoneFile {
@@ -104,6 +110,7 @@ impl ZoneFile {
             nameserver,
             hostmaster,
             reloaded: Mutex::new(HashSet::new()),
+            writes: AtomicU64::new(0),
         })
     }
 
@@ -132,7 +139,7 @@ impl ZoneFile {
         &self,
         zone: &str,
         changes: &[Change],
-    ) -> Result<Vec<Result<Applied, ZoneFileError>>, ZoneFileError> {
+    ) -> Result<Vec<Result<Edited, ZoneFileError>>, ZoneFileError> {
         let path = disk::path_for(&self.options.path_template, zone);
         let mut reloaded = self.reloaded.lock().await;
 
@@ -180,6 +187,7 @@ impl ZoneFile {
 
         if let Some(text) = edit.text {
             let found = existing.map(|f| f.found);
+            self.writes.fetch_add(1, Ordering::Relaxed);
             blocking(&path, move |path| disk::write_zone_file(path, &text, found)).await?;
             reloaded.remove(zone);
         }
@@ -190,14 +198,7 @@ impl ZoneFile {
         Ok(edit
             .changes
             .into_iter()
-            .map(|outcome| {
-                outcome
-                    .map(|edited| Applied {
-                        previous: edited.previous,
-                        changed: edited.changed,
-                    })
-                    .map_err(content)
-            })
+            .map(|outcome| outcome.map_err(content))
             .collect())
     }
 }
@@ -208,24 +209,45 @@ impl Backend for ZoneFile {
         "zonefile"
     }
 
-    /// One read, one edit, one atomic write and one reload for the whole batch. A change whose own
-    /// names are wrong, or whose host is an alias here, fails alone; a failure of the file or the
-    /// reload fails every other change with that error's class.
-    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
-        let checks: Vec<_> = changes.iter().map(|change| change.check_in(zone)).collect();
+    /// One read of the file for the whole batch. A reload still pending for the zone (after a
+    /// failed one, or the first in this process) is made first, so a file that is right but not
+    /// yet loaded is not taken for published.
+    async fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
+        match self.read_file(zone, changes).await {
+            Ok(found) => found.into_iter().map(Ok).collect(),
+            Err(error) => BackendError::for_each(error, changes.len())
+                .into_iter()
+                .map(Err)
+                .collect(),
+        }
+    }
+
+    /// One read, one edit, one atomic write and one reload for the whole batch. A change whose
+    /// host is an alias here fails alone; a failure of the file or the reload fails every change
+    /// with that error's class.
+    async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
+        let supported: Vec<Option<ZoneFileError>> = changes
+            .iter()
+            .map(|change| {
+                (change.record_type == RecordType::Txt).then(|| ZoneFileError::Unsupported {
+                    host: change.host.clone(),
+                    what: "TXT records",
+                })
+            })
+            .collect();
         let valid: Vec<Change> = changes
             .iter()
-            .zip(&checks)
-            .filter(|(_, check)| check.is_ok())
+            .zip(&supported)
+            .filter(|(_, refused)| refused.is_none())
             .map(|(change, _)| change.clone())
             .collect();
-        let from_file: Vec<Result<Applied, BackendError>> = if valid.is_empty() {
+        let from_file: Vec<Result<(), BackendError>> = if valid.is_empty() {
             Vec::new()
         } else {
             match self.apply_to_file(zone, &valid).await {
                 Ok(outcomes) => outcomes
                     .into_iter()
-                    .map(|outcome| outcome.map_err(BackendError::new))
+                    .map(|outcome| outcome.map(|_| ()).map_err(BackendError::new))
                     .collect(),
                 Err(error) => BackendError::for_each(error, valid.len())
                     .into_iter()
@@ -234,15 +256,97 @@ impl Backend for ZoneFile {
             }
         };
         let mut from_file = from_file.into_iter();
-        checks
+        supported
             .into_iter()
-            .map(|check| match check {
-                Err(error) => Err(BackendError::new(error)),
-                Ok(()) => from_file
+            .map(|refused| match refused {
+                Some(error) => Err(BackendError::new(error)),
+                None => from_file
                     .next()
                     .unwrap_or_else(|| Err(BackendError::transient(Failure::NoResult))),
             })
             .collect()
+    }
+
+    async fn check(&self, zone: &str) -> Result<String, BackendError> {
+        let path = disk::path_for(&self.options.path_template, zone);
+        let existing = blocking(&path, disk::read_zone_file)
+            .await
+            .map_err(BackendError::new)?;
+        let Some(file) = existing.filter(|f| !f.text.iter().all(u8::is_ascii_whitespace)) else {
+            return Ok(format!(
+                "zone file {} does not exist yet; the first change creates it",
+                path.display()
+            ));
+        };
+        let records = master::read(&file.text, zone)
+            .map_err(|error| {
+                BackendError::new(ZoneFileError::Content {
+                    path: path.clone(),
+                    error: error.into(),
+                })
+            })?
+            .entries
+            .iter()
+            .filter(|entry| matches!(entry.kind, master::EntryKind::Record(_)))
+            .count();
+        Ok(format!("zone file {}, {records} records", path.display()))
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+}
+
+impl ZoneFile {
+    /// The RRset of each change as the file holds it, after any pending reload.
+    async fn read_file(
+        &self,
+        zone: &str,
+        changes: &[Change],
+    ) -> Result<Vec<Published>, ZoneFileError> {
+        let path = disk::path_for(&self.options.path_template, zone);
+        {
+            let mut reloaded = self.reloaded.lock().await;
+            if self.options.reload.is_some() && !reloaded.contains(zone) {
+                self.reload(zone).await?;
+                reloaded.insert(zone.to_owned());
+            }
+        }
+        let existing = blocking(&path, disk::read_zone_file).await?;
+        let Some(file) = existing.filter(|f| !f.text.iter().all(u8::is_ascii_whitespace)) else {
+            return Ok(changes.iter().map(|_| Published::default()).collect());
+        };
+        let parsed = master::read(&file.text, zone).map_err(|error| ZoneFileError::Content {
+            path: path.clone(),
+            error: error.into(),
+        })?;
+        let mut names: HashSet<&str> = HashSet::new();
+        let mut values: HashMap<(&str, RecordType), Vec<Value>> = HashMap::new();
+        for entry in &parsed.entries {
+            if let master::EntryKind::Record(record) = &entry.kind {
+                names.insert(&record.owner);
+                if let master::RecordData::Address(address) = record.data {
+                    values
+                        .entry((&record.owner, RecordType::of(&address)))
+                        .or_default()
+                        .push(Value::Address(address));
+                }
+            }
+        }
+        Ok(changes
+            .iter()
+            .map(|change| {
+                let host = change.host.as_str();
+                Published {
+                    values: values
+                        .get(&(host, change.record_type))
+                        .cloned()
+                        .unwrap_or_default(),
+                    ttl: None,
+                    name_exists: names.contains(host),
+                }
+            })
+            .collect())
     }
 }
 

@@ -86,6 +86,17 @@ pub fn values_at(
         .collect()
 }
 
+/// Whether `--info` lists any record at `host` (output that cannot be read lists none).
+pub fn name_exists(stdout: &str, host: &str) -> bool {
+    let host = normalize_name(host);
+    parse_info(stdout).is_ok_and(|records| records.iter().any(|r| r.owner == host))
+}
+
+/// How many records `--info` lists.
+pub fn count(stdout: &str) -> Result<usize, InfoError> {
+    parse_info(stdout).map(|records| records.len())
+}
+
 /// One line of `--info`: owner lower-cased without its trailing dot, type upper-cased, rdata as printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct InfoRecord<'a> {

@@ -3,8 +3,11 @@
 
 use std::net::IpAddr;
 
+use crate::backend::{Change, RecordType, Value};
+
 pub(super) const TYPE_A: u16 = 1;
 pub(super) const TYPE_SOA: u16 = 6;
+pub(super) const TYPE_TXT: u16 = 16;
 pub(super) const TYPE_AAAA: u16 = 28;
 pub(super) const TYPE_TSIG: u16 = 250;
 pub(super) const CLASS_IN: u16 = 1;
@@ -58,11 +61,8 @@ pub(super) fn query(id: u16, owner: &[u8], record_type: u16) -> Vec<u8> {
 }
 
 /// The update section of one change: delete the RRset of (owner, type), then add the address.
-pub(super) fn replace_rrset(owner: &[u8], address: IpAddr, ttl: u32) -> Vec<u8> {
-    let (record_type, rdlen, rdata) = match address {
-        IpAddr::V4(v4) => (TYPE_A, 4u16, v4.octets().to_vec()),
-        IpAddr::V6(v6) => (TYPE_AAAA, 16u16, v6.octets().to_vec()),
-    };
+pub(super) fn replace_rrset(owner: &[u8], change: &Change) -> Vec<u8> {
+    let record_type = type_code(change.record_type);
     let mut out = Vec::with_capacity(2 * owner.len() + 40);
     // RFC 2136 2.5.2: class ANY, TTL 0, no rdata deletes the whole RRset.
     out.extend(owner);
@@ -70,14 +70,36 @@ pub(super) fn replace_rrset(owner: &[u8], address: IpAddr, ttl: u32) -> Vec<u8> 
     out.extend(CLASS_ANY.to_be_bytes());
     out.extend(0u32.to_be_bytes());
     out.extend(0u16.to_be_bytes());
-    // RFC 2136 2.5.1: add to an RRset.
-    out.extend(owner);
-    out.extend(record_type.to_be_bytes());
-    out.extend(CLASS_IN.to_be_bytes());
-    out.extend(ttl.to_be_bytes());
-    out.extend(rdlen.to_be_bytes());
-    out.extend(rdata);
+    // RFC 2136 2.5.1: add to an RRset, once per value.
+    for value in change.values() {
+        let rdata = match value {
+            Value::Address(IpAddr::V4(v4)) => v4.octets().to_vec(),
+            Value::Address(IpAddr::V6(v6)) => v6.octets().to_vec(),
+            // One character-string: a checked TXT value is at most 255 bytes.
+            Value::Txt(text) => {
+                let mut rdata = Vec::with_capacity(text.len() + 1);
+                rdata.push(u8::try_from(text.len()).unwrap_or(u8::MAX));
+                rdata.extend(text.bytes().take(255));
+                rdata
+            }
+        };
+        out.extend(owner);
+        out.extend(record_type.to_be_bytes());
+        out.extend(CLASS_IN.to_be_bytes());
+        out.extend(change.ttl.to_be_bytes());
+        out.extend(u16::try_from(rdata.len()).unwrap_or(0).to_be_bytes());
+        out.extend(rdata);
+    }
     out
+}
+
+/// The RR type code of a record type.
+pub(super) fn type_code(record_type: RecordType) -> u16 {
+    match record_type {
+        RecordType::A => TYPE_A,
+        RecordType::Aaaa => TYPE_AAAA,
+        RecordType::Txt => TYPE_TXT,
+    }
 }
 
 /// A prerequisite-free UPDATE of `zone` (wire form) carrying `updates` (each from [`replace_rrset`],
@@ -111,8 +133,8 @@ pub(super) struct TsigRecord<'a> {
 pub(super) struct Response<'a> {
     pub id: u16,
     pub rcode: u16,
-    /// Addresses of the asked type in the answer section.
-    pub addresses: Vec<IpAddr>,
+    /// Values of the asked type in the answer section.
+    pub values: Vec<Value>,
     pub tsig: Option<TsigRecord<'a>>,
 }
 
@@ -180,7 +202,7 @@ pub(super) fn parse(message: &[u8], record_type: u16) -> Result<Response<'_>, Ma
         reader.skip_name()?;
         reader.bytes(4)?;
     }
-    let mut addresses = Vec::new();
+    let mut values = Vec::new();
     let mut tsig = None;
     let total = usize::from(an) + usize::from(ns) + usize::from(ar);
     for index in 0..total {
@@ -193,14 +215,15 @@ pub(super) fn parse(message: &[u8], record_type: u16) -> Result<Response<'_>, Ma
         let rdata = reader.bytes(usize::from(rdlen))?;
         if index < usize::from(an) && rr_type == record_type {
             match (rr_type, rdata.len()) {
-                (TYPE_A, 4) => {
-                    addresses.push(IpAddr::from([rdata[0], rdata[1], rdata[2], rdata[3]]))
-                }
+                (TYPE_A, 4) => values.push(Value::Address(IpAddr::from([
+                    rdata[0], rdata[1], rdata[2], rdata[3],
+                ]))),
                 (TYPE_AAAA, 16) => {
                     let mut octets = [0u8; 16];
                     octets.copy_from_slice(rdata);
-                    addresses.push(IpAddr::from(octets));
+                    values.push(Value::Address(IpAddr::from(octets)));
                 }
+                (TYPE_TXT, _) => values.push(Value::Txt(txt_text(rdata)?)),
                 _ => return Err("an address record has the wrong length"),
             }
         }
@@ -214,9 +237,24 @@ pub(super) fn parse(message: &[u8], record_type: u16) -> Result<Response<'_>, Ma
     Ok(Response {
         id,
         rcode: flags & 0x000F,
-        addresses,
+        values,
         tsig,
     })
+}
+
+/// A TXT record's character-strings joined.
+fn txt_text(rdata: &[u8]) -> Result<String, Malformed> {
+    let mut text = Vec::with_capacity(rdata.len());
+    let mut rest = rdata;
+    while let Some((&len, tail)) = rest.split_first() {
+        let len = usize::from(len);
+        if tail.len() < len {
+            return Err("a TXT string is cut short");
+        }
+        text.extend_from_slice(&tail[..len]);
+        rest = &tail[len..];
+    }
+    Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
 fn parse_tsig(rdata: &[u8], start: usize) -> Result<TsigRecord<'_>, Malformed> {
@@ -287,7 +325,10 @@ mod tests {
         let response = parse(&message, TYPE_A).unwrap();
         assert_eq!(response.id, 9);
         assert_eq!(response.rcode, 0);
-        assert_eq!(response.addresses, [IpAddr::from([192, 0, 2, 1])]);
+        assert_eq!(
+            response.values,
+            [Value::Address(IpAddr::from([192, 0, 2, 1]))]
+        );
         assert!(response.tsig.is_none());
     }
 

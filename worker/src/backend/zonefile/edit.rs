@@ -17,11 +17,10 @@
 //!   changed one, and dyndns would then publish a second RRset beside a record it cannot edit.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::master::{self, EntryKind, RecordData, Syntax};
-use crate::backend::{Change, RecordType};
+use crate::backend::{normalized, Change, RecordType, Value};
 
 /// SOA timers for files we create: refresh 1 h, retry 15 min, expire 2 weeks (the usual RFC 1912
 /// ballpark); the negative-caching TTL is the file's `$TTL`.
@@ -32,7 +31,7 @@ const SOA_TIMERS: &str = "3600 900 1209600";
 #[cfg(test)]
 #[derive(Debug, PartialEq, Eq)]
 pub struct Edit {
-    pub previous: Vec<IpAddr>,
+    pub previous: Vec<Value>,
     pub text: Option<Vec<u8>>,
 }
 
@@ -96,7 +95,7 @@ pub fn edit_zone(text: &[u8], change: &Change, today: u32) -> Result<Edit, EditE
 /// What one change of a batch found, and whether the batch's text changes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edited {
-    pub previous: Vec<IpAddr>,
+    pub previous: Vec<Value>,
     pub changed: bool,
 }
 
@@ -159,7 +158,7 @@ pub fn edit_zone_batch(
     // The change that decides each RRset: the last one naming it.
     let keys: Vec<(String, RecordType)> = changes
         .iter()
-        .map(|c| (c.host.to_ascii_lowercase(), c.record_type()))
+        .map(|c| (c.host.to_ascii_lowercase(), c.record_type))
         .collect();
     let winner: HashMap<&(String, RecordType), usize> =
         keys.iter().enumerate().map(|(n, key)| (key, n)).collect();
@@ -167,7 +166,7 @@ pub fn edit_zone_batch(
 
     // Per change: indexes of the entries holding its RRset, and its values in file order, each once.
     let mut matching: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
-    let mut previous: Vec<Vec<IpAddr>> = vec![Vec::new(); changes.len()];
+    let mut previous: Vec<Vec<Value>> = vec![Vec::new(); changes.len()];
     // The first alias (CNAME) line of each changed host.
     let mut aliases: HashMap<&str, usize> = HashMap::new();
     for (i, entry) in file.entries.iter().enumerate() {
@@ -182,9 +181,7 @@ pub fn edit_zone_batch(
                 let key = (record.owner.clone(), RecordType::of(&address));
                 if let Some(&n) = winner.get(&key) {
                     matching[n].push(i);
-                    if !previous[n].contains(&address) {
-                        previous[n].push(address);
-                    }
+                    previous[n].push(Value::Address(address));
                 }
             }
             RecordData::Cname => {
@@ -204,10 +201,13 @@ pub fn edit_zone_batch(
                     host: host.to_owned(),
                 },
             )),
-            None => Ok(Edited {
-                changed: previous[n] != [change.address],
-                previous: std::mem::take(&mut previous[n]),
-            }),
+            None => {
+                let previous = normalized(std::mem::take(&mut previous[n]));
+                Ok(Edited {
+                    changed: previous != change.values(),
+                    previous,
+                })
+            }
         });
     }
     // The entries to rewrite: each written change's first entry becomes its record, the rest go.
@@ -223,7 +223,7 @@ pub fn edit_zone_batch(
         }
     }
     let appended: Vec<usize> = (0..changes.len())
-        .filter(|&n| written[n] && matching[n].is_empty())
+        .filter(|&n| written[n] && matching[n].is_empty() && !changes[n].is_delete())
         .collect();
     let any_written = written.contains(&true);
     // A change overtaken by a later one in the batch reports the later one's outcome.
@@ -254,9 +254,8 @@ pub fn edit_zone_batch(
             continue;
         };
         if let Some(&(n, first)) = roles.get(&i) {
-            if first {
-                out.extend_from_slice(record_line(&changes[n], &record.origin).as_bytes());
-                out.push(b'\n');
+            if first && !changes[n].is_delete() {
+                out.extend_from_slice(record_lines(&changes[n], &record.origin).as_bytes());
                 last_owner = Some(&record.owner);
             }
             continue;
@@ -280,8 +279,7 @@ pub fn edit_zone_batch(
         out.push(b'\n');
     }
     for n in appended {
-        out.extend_from_slice(record_line(&changes[n], &file.final_origin).as_bytes());
-        out.push(b'\n');
+        out.extend_from_slice(record_lines(&changes[n], &file.final_origin).as_bytes());
     }
     Ok(BatchEdit {
         changes: outcomes,
@@ -315,19 +313,19 @@ pub fn new_zone(
     let mut lines: Vec<String> = changes
         .iter()
         .rev()
-        .filter(|change| seen.insert((change.host.as_str(), change.record_type())))
-        .map(|change| record_line(change, zone))
+        .filter(|change| seen.insert((change.host.as_str(), change.record_type)))
+        .map(|change| record_lines(change, zone))
         .collect();
     lines.reverse();
     for line in lines {
         text.push_str(&line);
-        text.push('\n');
     }
     Ok(text.into_bytes())
 }
 
-/// `<owner> <ttl> IN <TYPE> <address>`, the owner relative when `origin` is the zone.
-fn record_line(change: &Change, origin: &str) -> String {
+/// `<owner> <ttl> IN <TYPE> <value>` and a newline for each value, the owner relative when
+/// `origin` is the zone; nothing for a delete.
+fn record_lines(change: &Change, origin: &str) -> String {
     let owner = if !origin.eq_ignore_ascii_case(&change.zone) {
         format!("{}.", change.host)
     } else if change.label.is_empty() {
@@ -335,12 +333,16 @@ fn record_line(change: &Change, origin: &str) -> String {
     } else {
         change.label.clone()
     };
-    format!(
-        "{owner} {} IN {} {}",
-        change.ttl,
-        change.record_type().as_str(),
-        change.address
-    )
+    let mut lines = String::new();
+    for value in change.values() {
+        // A TXT value was checked to be printable ASCII without `"` or `\`: quoting is enough.
+        lines.push_str(&format!(
+            "{owner} {} IN {} {value}\n",
+            change.ttl,
+            change.record_type.as_str(),
+        ));
+    }
+    lines
 }
 
 /// Today's `YYYYMMDD00`, the serial of a new zone; `None` after the year 4294.

@@ -586,6 +586,8 @@ fn address(record_type: RecordType, data: &[Token], text: &[u8]) -> Result<IpAdd
             match record_type {
                 RecordType::A => text.parse::<Ipv4Addr>().map(IpAddr::V4).ok(),
                 RecordType::Aaaa => text.parse::<Ipv6Addr>().map(IpAddr::V6).ok(),
+                // Only address types are read as addresses.
+                RecordType::Txt => None,
             }
         }
         [marker, length, hex @ ..] if *marker == b"\\#" => generic(record_type, length, hex),
@@ -607,6 +609,7 @@ fn generic(record_type: RecordType, length: &[u8], hex: &[&[u8]]) -> Option<IpAd
     match record_type {
         RecordType::A => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
         RecordType::Aaaa => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
+        RecordType::Txt => None,
     }
 }
 
