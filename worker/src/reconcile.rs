@@ -16,8 +16,8 @@ pub struct BatchRules {
 
 /// Applies every change of one backend zone through `backend`: one read, one write of what
 /// differs, one read back of what was written. One result per change, in order.
-pub async fn apply_batch(
-    backend: &dyn Backend,
+pub async fn apply_batch<B: Backend + ?Sized>(
+    backend: &B,
     zone: &str,
     changes: &[Change],
     rules: BatchRules,
@@ -69,8 +69,8 @@ pub async fn apply_batch(
 
 /// Writes the changes at `to_write` (each with the values it replaces) and, when the backend can
 /// read, confirms each by reading it back.
-async fn write_and_confirm(
-    backend: &dyn Backend,
+async fn write_and_confirm<B: Backend + ?Sized>(
+    backend: &B,
     zone: &str,
     changes: &[Change],
     to_write: Vec<(usize, Vec<Value>)>,
@@ -121,8 +121,8 @@ async fn write_and_confirm(
 }
 
 /// Reads the changes at `indices`, one result each, in order.
-async fn read(
-    backend: &dyn Backend,
+async fn read<B: Backend + ?Sized>(
+    backend: &B,
     zone: &str,
     changes: &[Change],
     indices: &[usize],
