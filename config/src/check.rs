@@ -551,13 +551,27 @@ impl Checker<'_> {
 
     fn check_plesk_api(&self, section: &RawPleskApi) -> Result<PleskApiConfig, ConfigError> {
         let key = |name| key_path(&["backend", "plesk-api", name]);
+        let api_url = self.check_api_url(&section.api_url, false, &key("api_url"))?;
+        let tls_ca_file = match section.tls_ca_file.as_deref() {
+            None => None,
+            Some("") => return Err(self.error(&key("tls_ca_file"), "must name a PEM file")),
+            // A CA for plain http would be silently unused: say so instead.
+            Some(_) if !api_url.starts_with("https://") => {
+                return Err(self.error(
+                    &key("tls_ca_file"),
+                    format!("only applies to an https:// api_url, and api_url is `{api_url}`"),
+                ))
+            }
+            Some(file) => Some(self.resolve(file)),
+        };
         Ok(PleskApiConfig {
-            api_url: self.check_api_url(&section.api_url, false, &key("api_url"))?,
+            api_url,
             api_key: self.check_secret(
                 section.api_key_file.as_ref(),
                 &key("api_key_file"),
                 "DYNDNS_PLESK_API_KEY",
             )?,
+            tls_ca_file,
             timeout: self.check_timeout(section.timeout_secs, 30, &key("timeout_secs"))?,
         })
     }

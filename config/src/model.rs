@@ -282,6 +282,9 @@ pub struct PleskApiConfig {
     /// `https://plesk.example.com:8443`, without a trailing `/`.
     pub api_url: String,
     pub api_key: SecretSource,
+    /// PEM file of the only certificates trusted for `api_url` (a private CA, or Plesk's own
+    /// certificate); `None` trusts the public web PKI. Resolved, never read, by the config.
+    pub tls_ca_file: Option<PathBuf>,
     pub timeout: Duration,
 }
 
