@@ -8,6 +8,7 @@ use std::sync::Arc;
 use dyndns_names::names::NameError;
 
 use super::plesk::PleskError;
+use super::plesk_api::PleskApiError;
 use super::powerdns::PowerDnsError;
 use super::rfc2136::Rfc2136Error;
 use super::zonefile::ZoneFileError;
@@ -79,6 +80,8 @@ pub enum Failure {
     #[error(transparent)]
     Plesk(#[from] PleskError),
     #[error(transparent)]
+    PleskApi(#[from] PleskApiError),
+    #[error(transparent)]
     ZoneFile(#[from] ZoneFileError),
     #[error(transparent)]
     PowerDns(#[from] PowerDnsError),
@@ -117,6 +120,7 @@ impl Failure {
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             Failure::PowerDns(error) => error.retry_after(),
+            Failure::PleskApi(error) => error.retry_after(),
             Failure::Shared(failure) => failure.retry_after(),
             _ => None,
         }
@@ -127,6 +131,7 @@ impl Failure {
         match self {
             Failure::Change(_) => false,
             Failure::Plesk(error) => error.is_transient(),
+            Failure::PleskApi(error) => error.is_transient(),
             Failure::ZoneFile(error) => error.is_transient(),
             Failure::PowerDns(error) => error.is_transient(),
             Failure::Rfc2136(error) => error.is_transient(),

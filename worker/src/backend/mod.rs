@@ -7,6 +7,7 @@ use dyndns_names::names;
 
 mod error;
 pub mod plesk;
+pub mod plesk_api;
 pub mod powerdns;
 pub mod rfc2136;
 pub mod zonefile;
@@ -14,6 +15,7 @@ pub mod zonefile;
 use error::ChangeProblem;
 pub use error::{BackendError, ChangeError, CommandFailed, Failure};
 pub use plesk::Plesk;
+pub use plesk_api::{CaFileError, PleskApi, PleskApiError, PleskApiOptions};
 pub use powerdns::{PowerDns, PowerDnsError};
 pub use rfc2136::{Rfc2136, Rfc2136Error, Rfc2136Options, Rfc2136SetupError};
 pub use zonefile::{ZoneFile, ZoneFileError, ZoneFileOptions};

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use dyndns_config::{BackendKind, Config, Zone};
 
 use super::rfc2136::{Algorithm, Rfc2136, Rfc2136Options, Rfc2136SetupError};
-use super::{Backend, Plesk, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions};
+use super::{
+    Backend, CaFileError, Plesk, PleskApi, PleskApiOptions, PowerDns, ZoneFile, ZoneFileError,
+    ZoneFileOptions,
+};
 use crate::secret::{Secret, SecretError};
 
 /// The backend of each kind the zones use, built once.
@@ -67,6 +70,8 @@ pub enum SelectError {
     Rfc2136Algorithm(String),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136SetupError),
+    #[error(transparent)]
+    PleskApi(#[from] CaFileError),
 }
 
 /// Builds the backend of every kind a zone uses.
@@ -128,8 +133,16 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
                 powerdns.timeout,
             )))
         }
-        BackendKind::PleskApi
-        | BackendKind::Cloudflare
+        BackendKind::PleskApi => {
+            let plesk_api = config.backends.plesk_api.as_ref().ok_or_else(missing)?;
+            Ok(Arc::new(PleskApi::new(PleskApiOptions {
+                api_url: plesk_api.api_url.clone(),
+                api_key: Secret::load(&plesk_api.api_key, "[backend.plesk-api] api_key_file")?,
+                tls_ca_file: plesk_api.tls_ca_file.clone(),
+                timeout: plesk_api.timeout,
+            })?))
+        }
+        BackendKind::Cloudflare
         | BackendKind::DigitalOcean
         | BackendKind::Command
         | BackendKind::None => Err(SelectError::NotYet(kind.as_str())),
