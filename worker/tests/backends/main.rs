@@ -7,8 +7,10 @@
 mod command;
 mod dns_server;
 mod dns_server_smoke;
+mod fake_plesk_api;
 mod named;
 mod plesk;
+mod plesk_api;
 mod powerdns;
 mod powerdns_server;
 mod rfc2136;
