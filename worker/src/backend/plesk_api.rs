@@ -75,7 +75,7 @@ pub enum PleskApiError {
         url: String,
         source: ureq::Error,
     },
-    #[error("the TLS certificate of {url} is not trusted ({source}); name its CA, or the certificate itself, in [backend.plesk-api] tls_ca_file")]
+    #[error("the TLS certificate of {url} is not trusted ({source}): trust its CA, or the certificate itself, with [backend.plesk-api] tls_ca_file; it must name the host in subjectAltName, and one trusted itself must not be a CA certificate")]
     Untrusted { url: String, source: ureq::Error },
     #[error("Plesk {method} {url} gave a reply that is not {expected}: {source}")]
     Reply {
