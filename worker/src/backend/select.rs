@@ -20,6 +20,14 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// The backend of each kind the zones name (tests hand in fakes per kind).
+    pub fn new(by_kind: BTreeMap<BackendKind, Arc<dyn Backend>>) -> Backends {
+        Backends {
+            by_kind,
+            only: None,
+        }
+    }
+
     /// One backend for every zone, whatever the config names (a test's fake, say).
     pub fn only(backend: Arc<dyn Backend>) -> Backends {
         Backends {
