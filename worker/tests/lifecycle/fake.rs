@@ -1,6 +1,6 @@
-//! Why this exists: a backend whose answers a test scripts per host and family (applied, transient
-//! or permanent failure) for each change of a batch, which keeps the records it was asked for, when
-//! each change came and the batches they came in.
+//! Why this exists: a backend whose writes a test scripts per host and family (applied, transient
+//! or permanent failure) for each change of a batch, which keeps and publishes the records it was
+//! asked for, when each write came and the batches they came in.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -8,7 +8,8 @@ use std::sync::Mutex;
 
 use dyndns_queue::Family;
 use dyndns_worker::backend::{
-    Applied, Backend, BackendError, BatchResults, Change, Failure, PowerDnsError,
+    Backend, BackendError, Change, Failure, PowerDnsError, Published, ReadResults, RecordType,
+    Value, WriteResults,
 };
 use tokio::time::Instant;
 
@@ -69,24 +70,68 @@ impl FakeBackend {
     }
 }
 
+/// The one address of an address change: the lifecycle tests only make those.
+pub trait SoleAddress {
+    fn sole_address(&self) -> IpAddr;
+}
+
+impl SoleAddress for Change {
+    fn sole_address(&self) -> IpAddr {
+        match self.values() {
+            [Value::Address(address)] => *address,
+            other => panic!("the worker made a change that is not one address: {other:?}"),
+        }
+    }
+}
+
+fn family_of(change: &Change) -> Family {
+    match change.record_type {
+        RecordType::Aaaa => Family::V6,
+        _ => Family::V4,
+    }
+}
+
 #[async_trait::async_trait]
 impl Backend for FakeBackend {
     fn name(&self) -> &'static str {
         "fake"
     }
 
-    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
+    /// What the fake holds, as a DNS server would publish it.
+    async fn read(&self, _zone: &str, changes: &[Change]) -> ReadResults {
+        let records = self.records.lock().expect("records lock");
+        changes
+            .iter()
+            .map(|change| {
+                let held = records.get(&(change.host.clone(), family_of(change)));
+                Ok(Published {
+                    values: held
+                        .map(|address| Value::Address(*address))
+                        .into_iter()
+                        .collect(),
+                    ttl: None,
+                    name_exists: held.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
         self.batches
             .lock()
             .expect("batches lock")
             .push((zone.to_owned(), changes.to_vec()));
         let mut results = Vec::with_capacity(changes.len());
         for change in changes {
-            results.push(self.apply_change(change));
+            results.push(self.write_change(change));
             // A real backend awaits its I/O: let a hook's signal reach the worker's other tasks.
             tokio::task::yield_now().await;
         }
         results
+    }
+
+    async fn check(&self, zone: &str) -> Result<String, BackendError> {
+        Ok(format!("fake zone {zone}"))
     }
 }
 
@@ -96,7 +141,7 @@ impl FakeBackend {
         self.batches.lock().expect("batches lock").clone()
     }
 
-    fn apply_change(&self, change: &Change) -> Result<Applied, BackendError> {
+    fn write_change(&self, change: &Change) -> Result<(), BackendError> {
         self.calls.lock().expect("calls lock").push(Call {
             change: change.clone(),
             at: Instant::now(),
@@ -104,7 +149,7 @@ impl FakeBackend {
         if let Some(hook) = self.hook.lock().expect("hook lock").as_mut() {
             hook(change);
         }
-        let key = (change.host.clone(), Family::of(&change.address));
+        let key = (change.host.clone(), family_of(change));
         let step = self
             .script
             .lock()
@@ -114,15 +159,11 @@ impl FakeBackend {
             .unwrap_or(Step::Apply);
         match step {
             Step::Apply => {
-                let previous = self
-                    .records
+                self.records
                     .lock()
                     .expect("records lock")
-                    .insert(key, change.address);
-                Ok(Applied {
-                    previous: previous.into_iter().collect(),
-                    changed: previous != Some(change.address),
-                })
+                    .insert(key, change.sole_address());
+                Ok(())
             }
             Step::Transient(message) => {
                 Err(BackendError::transient(Failure::Said(message.to_owned())))

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dyndns_config::Config;
 use dyndns_queue::{AppliedState, Family, Job, SpoolDirs};
+use dyndns_worker::backend::Backend;
 use dyndns_worker::{run_with_clock, Clock, Mode, Report, WorkerError};
 use tokio::time::Instant;
 
@@ -169,7 +170,7 @@ path = "zones/{{zone}}.zone"
     ) -> impl Future<Output = Result<Report, WorkerError>> + 'static {
         run_with_clock(
             self.config.clone(),
-            self.backend.clone(),
+            self.backend.clone() as Arc<dyn Backend>,
             mode,
             shutdown,
             self.clock.clone(),
