@@ -329,7 +329,7 @@ async fn check_finds_the_domain_and_refuses_an_unknown_one_or_a_wrong_key() {
 }
 
 #[tokio::test]
-async fn the_config_builds_the_plesk_api_backend_with_the_key_from_its_file() {
+async fn the_config_builds_the_plesk_api_backend_with_the_key_from_its_file_and_check_passes() {
     let fake = FakePleskApi::start(KEY);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plesk-api.key"), format!("{KEY}\n")).unwrap();
@@ -359,6 +359,11 @@ timeout_secs = 5
     let path = dir.path().join("dyndns.toml");
     let config = dyndns_config::Config::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
     let backends = backend_from_config(&config).unwrap_or_else(|e| panic!("{e}"));
+    let checked = dyndns_worker::check::check_zones(&config, &backends).await;
+    assert_eq!(
+        checked[0].to_string(),
+        "ok   zone dyn.example.com on plesk-api (backend zone example.com): domain example.com, 4 records"
+    );
     let zone = &config.zones[0];
     let api = backends.for_zone(zone).expect("the zone's backend");
     assert_eq!(api.name(), "plesk-api");
