@@ -25,8 +25,8 @@
 //!   CLI and Plesk's XML API take it; listings show the owner with a trailing dot, and other
 //!   spellings are read too (`plesk_api/records.rs`). A label that itself ends in the zone's name
 //!   would be misread by Plesk; the worker's read-back would notice and retry.
-//! - An unknown domain is a 404; a rejected record a 400 or 422; a `DELETE` of a record already
-//!   gone a 404, taken as done.
+//! - An unknown domain is a 404; a rejected record a 400 or 422; a `DELETE` or `PUT` of a record
+//!   gone since the listing a 404, taken as done (the read-back judges).
 //!
 //! Per batch of a zone: `read` is one listing; `write` is one listing (for record ids, which Plesk
 //! may change) and then, per change, a `POST` per missing value, a `PUT` per kept record whose TTL
