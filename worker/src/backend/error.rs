@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use dyndns_names::names::NameError;
 
+use super::http_api::HttpApiError;
 use super::plesk::PleskError;
 use super::powerdns::PowerDnsError;
 use super::rfc2136::Rfc2136Error;
@@ -84,6 +85,9 @@ pub enum Failure {
     PowerDns(#[from] PowerDnsError),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136Error),
+    /// Cloudflare's or DigitalOcean's API.
+    #[error(transparent)]
+    HttpApi(#[from] HttpApiError),
     /// What a DNS server or API said, as it said it, when there is nothing more to type (and what a
     /// scripted backend in a test says).
     #[error("{0}")]
@@ -117,6 +121,7 @@ impl Failure {
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             Failure::PowerDns(error) => error.retry_after(),
+            Failure::HttpApi(error) => error.retry_after(),
             Failure::Shared(failure) => failure.retry_after(),
             _ => None,
         }
@@ -130,6 +135,7 @@ impl Failure {
             Failure::ZoneFile(error) => error.is_transient(),
             Failure::PowerDns(error) => error.is_transient(),
             Failure::Rfc2136(error) => error.is_transient(),
+            Failure::HttpApi(error) => error.is_transient(),
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
             Failure::Shared(failure) => failure.is_transient(),

@@ -5,14 +5,21 @@ use std::net::IpAddr;
 
 use dyndns_names::names;
 
+pub mod cloudflare;
+pub mod digitalocean;
 mod error;
+mod http_api;
 pub mod plesk;
 pub mod powerdns;
+mod record_plan;
 pub mod rfc2136;
 pub mod zonefile;
 
+pub use cloudflare::Cloudflare;
+pub use digitalocean::DigitalOcean;
 use error::ChangeProblem;
 pub use error::{BackendError, ChangeError, CommandFailed, Failure};
+pub use http_api::HttpApiError;
 pub use plesk::Plesk;
 pub use powerdns::{PowerDns, PowerDnsError};
 pub use rfc2136::{Rfc2136, Rfc2136Error, Rfc2136Options, Rfc2136SetupError};

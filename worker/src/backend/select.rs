@@ -8,7 +8,9 @@ use std::sync::Arc;
 use dyndns_config::{BackendKind, Config, Zone};
 
 use super::rfc2136::{Algorithm, Rfc2136, Rfc2136Options, Rfc2136SetupError};
-use super::{Backend, Plesk, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions};
+use super::{
+    Backend, Cloudflare, DigitalOcean, Plesk, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions,
+};
 use crate::secret::{Secret, SecretError};
 
 /// The backend of each kind the zones use, built once.
@@ -137,10 +139,30 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
                 powerdns.timeout,
             )))
         }
-        BackendKind::PleskApi
-        | BackendKind::Cloudflare
-        | BackendKind::DigitalOcean
-        | BackendKind::Command
-        | BackendKind::None => Err(SelectError::NotYet(kind.as_str())),
+        BackendKind::Cloudflare => {
+            let cloudflare = config.backends.cloudflare.as_ref().ok_or_else(missing)?;
+            let token = Secret::load(&cloudflare.api_token, "[backend.cloudflare] api_token_file")?;
+            Ok(Arc::new(Cloudflare::new(
+                &cloudflare.api_url,
+                token,
+                cloudflare.proxied,
+                cloudflare.timeout,
+            )))
+        }
+        BackendKind::DigitalOcean => {
+            let digitalocean = config.backends.digitalocean.as_ref().ok_or_else(missing)?;
+            let token = Secret::load(
+                &digitalocean.api_token,
+                "[backend.digitalocean] api_token_file",
+            )?;
+            Ok(Arc::new(DigitalOcean::new(
+                &digitalocean.api_url,
+                token,
+                digitalocean.timeout,
+            )))
+        }
+        BackendKind::PleskApi | BackendKind::Command | BackendKind::None => {
+            Err(SelectError::NotYet(kind.as_str()))
+        }
     }
 }
