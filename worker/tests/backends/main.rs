@@ -4,9 +4,12 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cloudflare;
 mod command;
 mod dns_server;
 mod dns_server_smoke;
+mod fake_api;
+mod fake_cloudflare;
 mod named;
 mod plesk;
 mod powerdns;
