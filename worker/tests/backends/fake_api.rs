@@ -17,18 +17,29 @@ pub enum Fault {
     ServerError,
 }
 
-/// Faults armed per zone name, each used by one request.
+/// Faults armed per zone name, each used by one request, after the requests it lets pass.
 #[derive(Debug, Default)]
-pub struct Faults(HashMap<String, VecDeque<Fault>>);
+pub struct Faults(HashMap<String, VecDeque<(usize, Fault)>>);
 
 impl Faults {
-    pub fn arm(&mut self, zone: &str, fault: Fault) {
-        self.0.entry(zone.to_owned()).or_default().push_back(fault);
+    /// `fault` answers the request about `zone` that comes after `passing` others.
+    pub fn arm(&mut self, zone: &str, passing: usize, fault: Fault) {
+        self.0
+            .entry(zone.to_owned())
+            .or_default()
+            .push_back((passing, fault));
     }
 
-    /// The next fault armed for `zone`, used up.
+    /// The fault for this request about `zone`, if one is due (used up).
     pub fn take(&mut self, zone: &str) -> Option<Fault> {
-        self.0.get_mut(zone).and_then(VecDeque::pop_front)
+        let armed = self.0.get_mut(zone)?;
+        match armed.front_mut()? {
+            (0, _) => armed.pop_front().map(|(_, fault)| fault),
+            (passing, _) => {
+                *passing -= 1;
+                None
+            }
+        }
     }
 }
 

@@ -192,7 +192,12 @@ impl FakeCloudflare {
 
     /// The next request about zone `zone` gets `fault` instead of an answer.
     pub fn fail_next(&self, zone: &str, fault: Fault) {
-        self.lock().faults.arm(zone, fault);
+        self.fail_after(zone, 0, fault);
+    }
+
+    /// The request about `zone` after the next `passing` ones gets `fault`.
+    pub fn fail_after(&self, zone: &str, passing: usize, fault: Fault) {
+        self.lock().faults.arm(zone, passing, fault);
     }
 
     /// The requests about zone `zone` so far.

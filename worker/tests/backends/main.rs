@@ -6,10 +6,12 @@
 
 mod cloudflare;
 mod command;
+mod digitalocean;
 mod dns_server;
 mod dns_server_smoke;
 mod fake_api;
 mod fake_cloudflare;
+mod fake_digitalocean;
 mod named;
 mod plesk;
 mod powerdns;
