@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cloudflare;
+mod cloudflare_worker;
 mod command;
 mod digitalocean;
 mod dns_server;
