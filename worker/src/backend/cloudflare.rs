@@ -28,22 +28,21 @@
 //! earlier `read`: the `Backend` trait does not promise a read of the same batch came first, and the
 //! records may have changed since.
 
-use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http_api::{encode, HttpApi, HttpApiError, Method};
+use super::http_api::{each_failed, encode, off_runtime, HttpApi, HttpApiError, Method};
 use super::powerdns::unquote;
-use super::record_plan::{plan, Existing, Plan};
-use super::{
-    Backend, BackendError, Change, Published, ReadResults, RecordType, Value, WriteResults,
-};
+use super::record_plan::{managed_value, Listed, Plan};
+use super::{Backend, BackendError, Change, Failure, ReadResults, RecordType, Value, WriteResults};
 use crate::secret::Secret;
 
+/// The vendor's name in messages.
+const API: &str = "Cloudflare";
 /// Records per listing page.
 const PER_PAGE: u32 = 5_000;
 /// A zone of more pages than this is not one dyndns should be listing on every batch.
@@ -61,7 +60,7 @@ pub struct Cloudflare {
 
 impl std::fmt::Debug for Cloudflare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cloudflare")
+        f.debug_struct(API)
             .field("api", &self.client.api)
             .field("proxied", &self.client.proxied)
             .finish()
@@ -74,26 +73,10 @@ impl Cloudflare {
     pub fn new(api_url: &str, token: Secret, proxied: bool, timeout: Duration) -> Cloudflare {
         Cloudflare {
             client: Client {
-                api: HttpApi::new("Cloudflare", api_url, token, timeout, message_of),
+                api: HttpApi::new(API, api_url, token, timeout, message_of),
                 proxied,
                 zone_ids: Arc::new(Mutex::new(HashMap::new())),
             },
-        }
-    }
-
-    /// Runs `work` with a clone of the client on the blocking pool.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(Client) -> T + Send + 'static,
-        stopped: impl FnOnce(HttpApiError) -> T,
-    ) -> T {
-        let client = self.client.clone();
-        match tokio::task::spawn_blocking(move || work(client)).await {
-            Ok(done) => done,
-            Err(join) => stopped(HttpApiError::Join {
-                api: "Cloudflare",
-                message: join.to_string(),
-            }),
         }
     }
 }
@@ -105,55 +88,34 @@ impl Backend for Cloudflare {
     }
 
     async fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
-        let owned_zone = zone.to_owned();
-        let owned = changes.to_vec();
+        let (client, zone, changes) = (self.client.clone(), zone.to_owned(), changes.to_vec());
         let count = changes.len();
-        self.blocking(
-            move |client| client.read(&owned_zone, &owned),
-            |error| each_failed(error, count),
-        )
-        .await
+        let read = move || client.read(&zone, &changes);
+        off_runtime(API, read, |error| each_failed(error, count)).await
     }
 
     async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
-        let owned_zone = zone.to_owned();
-        let owned = changes.to_vec();
+        let (client, zone, changes) = (self.client.clone(), zone.to_owned(), changes.to_vec());
         let count = changes.len();
-        self.blocking(
-            move |client| client.write(&owned_zone, &owned),
-            |error| each_failed(error, count),
-        )
-        .await
+        let write = move || client.write(&zone, &changes);
+        off_runtime(API, write, |error| each_failed(error, count)).await
     }
 
     async fn check(&self, zone: &str) -> Result<String, BackendError> {
-        let owned_zone = zone.to_owned();
-        self.blocking(
-            move |client| {
-                let id = client.zone_id(&owned_zone)?;
-                let listing = client.list(&owned_zone, &id)?;
-                Ok(format!(
-                    "zone {owned_zone} (id {id}), {} records",
-                    listing.count
-                ))
-            },
-            Err,
-        )
-        .await
-        .map_err(BackendError::new)
+        let (client, zone) = (self.client.clone(), zone.to_owned());
+        let check = move || {
+            let id = client.zone_id(&zone)?;
+            let listing = client.list(&zone, &id)?;
+            Ok(format!("zone {zone} (id {id}), {} records", listing.count))
+        };
+        off_runtime(API, check, Err)
+            .await
+            .map_err(BackendError::new)
     }
 
     fn round_trips(&self) -> u64 {
         self.client.api.writes()
     }
-}
-
-/// The same failure for each of `count` changes.
-fn each_failed<T>(error: HttpApiError, count: usize) -> Vec<Result<T, BackendError>> {
-    BackendError::for_each(error, count)
-        .into_iter()
-        .map(Err)
-        .collect()
 }
 
 /// What a blocking request needs, cloned into `spawn_blocking`.
@@ -165,30 +127,7 @@ struct Client {
     zone_ids: Arc<Mutex<HashMap<String, String>>>,
 }
 
-/// One record as listed, for the types dyndns manages.
-#[derive(Debug, Clone)]
-struct Record {
-    id: String,
-    value: Value,
-    ttl: u32,
-    proxied: bool,
-}
-
-/// A zone as listed: each (name, type) dyndns manages, and every name with a record of any type.
-#[derive(Debug, Default)]
-struct Listing {
-    rrsets: HashMap<(String, RecordType), Vec<Record>>,
-    names: HashSet<String>,
-    count: usize,
-}
-
-impl Listing {
-    fn records(&self, change: &Change) -> &[Record] {
-        self.rrsets
-            .get(&(change.host.clone(), change.record_type))
-            .map_or(&[], Vec::as_slice)
-    }
-}
+type Listing = super::record_plan::Listing<String>;
 
 /// The TTL Cloudflare is given for a zone TTL.
 fn wire_ttl(ttl: u32) -> u32 {
@@ -211,29 +150,12 @@ fn content_of(value: &Value) -> String {
 
 impl Client {
     fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
-        let listing = match self.zone_id(zone).and_then(|id| self.list(zone, &id)) {
-            Ok(listing) => listing,
-            Err(error) => return each_failed(error, changes.len()),
-        };
-        changes
-            .iter()
-            .map(|change| Ok(self.published(&listing, change)))
-            .collect()
-    }
-
-    /// The RRset of `change` as listed, its TTL given in the zone's terms when it is the one a
-    /// write would set.
-    fn published(&self, listing: &Listing, change: &Change) -> Published {
-        let records = listing.records(change);
-        let wanted = wire_ttl(change.ttl);
-        let ttl = records
-            .iter()
-            .map(|record| record.ttl)
-            .find(|ttl| *ttl != wanted);
-        Published {
-            values: records.iter().map(|record| record.value.clone()).collect(),
-            ttl: (!records.is_empty()).then(|| ttl.unwrap_or(change.ttl)),
-            name_exists: listing.names.contains(&change.host),
+        match self.zone_id(zone).and_then(|id| self.list(zone, &id)) {
+            Ok(listing) => changes
+                .iter()
+                .map(|change| Ok(listing.published(change, wire_ttl(change.ttl))))
+                .collect(),
+            Err(error) => each_failed(error, changes.len()),
         }
     }
 
@@ -247,7 +169,10 @@ impl Client {
         };
         let plans: Vec<Plan<String>> = changes
             .iter()
-            .map(|change| self.plan(&listing, change))
+            .map(|change| {
+                let proxied = proxiable(change.record_type).then_some(self.proxied);
+                listing.plan(change, wire_ttl(change.ttl), proxied)
+            })
             .collect();
         let mut results: Vec<Option<Result<(), BackendError>>> =
             changes.iter().map(|_| None).collect();
@@ -271,24 +196,8 @@ impl Client {
         }
         results
             .into_iter()
-            .map(|result| result.unwrap_or(Ok(())))
+            .map(|result| result.unwrap_or_else(|| Err(BackendError::transient(Failure::NoResult))))
             .collect()
-    }
-
-    /// The record operations that make `change` true over what is listed.
-    fn plan(&self, listing: &Listing, change: &Change) -> Plan<String> {
-        let wanted_ttl = wire_ttl(change.ttl);
-        let existing: Vec<Existing<String>> = listing
-            .records(change)
-            .iter()
-            .map(|record| Existing {
-                id: record.id.clone(),
-                value: record.value.clone(),
-                current: record.ttl == wanted_ttl
-                    && (!proxiable(change.record_type) || record.proxied == self.proxied),
-            })
-            .collect();
-        plan(&existing, change.values())
     }
 
     /// Sends the changes at `chunk` in one batch request; when Cloudflare rejects it as invalid and
@@ -389,7 +298,7 @@ impl Client {
             .find(|entry| entry.name.eq_ignore_ascii_case(zone))
         else {
             return Err(HttpApiError::ZoneNotFound {
-                api: "Cloudflare",
+                api: API,
                 zone: zone.to_owned(),
                 hint: "no zone of that name is visible to this API token: add the zone to the \
                        account, or give the token Zone:DNS:Edit (and Zone:Zone:Read) for it"
@@ -433,7 +342,7 @@ impl Client {
             #[serde(default)]
             proxied: bool,
         }
-        let mut listing = Listing::default();
+        let mut listing = Listing::new();
         for page in 1..=MAX_PAGES {
             let path = format!(
                 "/zones/{}/dns_records?per_page={PER_PAGE}&page={page}",
@@ -441,28 +350,17 @@ impl Client {
             );
             let (records, info) = self.get::<Vec<RawRecord>>(zone, &path)?;
             let got = records.len();
-            listing.count += got;
             for raw in records {
-                let name = raw.name.trim_end_matches('.').to_ascii_lowercase();
-                listing.names.insert(name.clone());
-                let (record_type, value) = match raw.record_type.as_str() {
-                    "A" | "AAAA" => match raw.content.parse::<IpAddr>() {
-                        Ok(address) => (RecordType::of(&address), Value::Address(address)),
-                        Err(_) => continue,
-                    },
-                    "TXT" => (RecordType::Txt, Value::Txt(unquote(&raw.content))),
-                    _ => continue,
-                };
-                listing
-                    .rrsets
-                    .entry((name, record_type))
-                    .or_default()
-                    .push(Record {
+                let managed = managed_value(&raw.record_type, &raw.content, unquote);
+                listing.add(
+                    raw.name.trim_end_matches('.').to_ascii_lowercase(),
+                    managed.map(|value| Listed {
                         id: raw.id,
                         value,
                         ttl: raw.ttl,
                         proxied: raw.proxied,
-                    });
+                    }),
+                );
             }
             let more = match info {
                 Some(ResultInfo {
@@ -477,7 +375,7 @@ impl Client {
             }
         }
         Err(HttpApiError::TooManyPages {
-            api: "Cloudflare",
+            api: API,
             zone: zone.to_owned(),
             pages: MAX_PAGES,
         })

@@ -25,20 +25,18 @@
 //! an earlier `read`: the `Backend` trait does not promise a read of the same batch came first, and
 //! the records may have changed since.
 
-use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http_api::{encode, HttpApi, HttpApiError, Method};
-use super::record_plan::{plan, Existing, Plan};
-use super::{
-    Backend, BackendError, Change, Failure, Published, ReadResults, RecordType, Value, WriteResults,
-};
+use super::http_api::{each_failed, encode, off_runtime, HttpApi, HttpApiError, Method};
+use super::record_plan::{managed_value, Listed, Plan};
+use super::{Backend, BackendError, Change, Failure, ReadResults, Value, WriteResults};
 use crate::secret::Secret;
 
+/// The vendor's name in messages.
+const API: &str = "DigitalOcean";
 /// Records per listing page: the documented maximum.
 const PER_PAGE: u32 = 200;
 /// A domain of more pages than this is not one dyndns should be listing on every batch.
@@ -57,24 +55,8 @@ impl DigitalOcean {
     pub fn new(api_url: &str, token: Secret, timeout: Duration) -> DigitalOcean {
         DigitalOcean {
             client: Client {
-                api: HttpApi::new("DigitalOcean", api_url, token, timeout, message_of),
+                api: HttpApi::new(API, api_url, token, timeout, message_of),
             },
-        }
-    }
-
-    /// Runs `work` with a clone of the client on the blocking pool.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(Client) -> T + Send + 'static,
-        stopped: impl FnOnce(HttpApiError) -> T,
-    ) -> T {
-        let client = self.client.clone();
-        match tokio::task::spawn_blocking(move || work(client)).await {
-            Ok(done) => done,
-            Err(join) => stopped(HttpApiError::Join {
-                api: "DigitalOcean",
-                message: join.to_string(),
-            }),
         }
     }
 }
@@ -86,57 +68,39 @@ impl Backend for DigitalOcean {
     }
 
     async fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
-        let owned_zone = zone.to_owned();
-        let owned = changes.to_vec();
+        let (client, zone, changes) = (self.client.clone(), zone.to_owned(), changes.to_vec());
         let count = changes.len();
-        self.blocking(
-            move |client| match client.list(&owned_zone) {
-                Ok(listing) => owned
-                    .iter()
-                    .map(|change| Ok(listing.published(change)))
-                    .collect(),
-                Err(error) => each_failed(error, owned.len()),
-            },
-            |error| each_failed(error, count),
-        )
-        .await
+        let read = move || match client.list(&zone) {
+            Ok(listing) => changes
+                .iter()
+                .map(|change| Ok(listing.published(change, wire_ttl(change.ttl))))
+                .collect(),
+            Err(error) => each_failed(error, changes.len()),
+        };
+        off_runtime(API, read, |error| each_failed(error, count)).await
     }
 
     async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
-        let owned_zone = zone.to_owned();
-        let owned = changes.to_vec();
+        let (client, zone, changes) = (self.client.clone(), zone.to_owned(), changes.to_vec());
         let count = changes.len();
-        self.blocking(
-            move |client| client.write(&owned_zone, &owned),
-            |error| each_failed(error, count),
-        )
-        .await
+        let write = move || client.write(&zone, &changes);
+        off_runtime(API, write, |error| each_failed(error, count)).await
     }
 
     async fn check(&self, zone: &str) -> Result<String, BackendError> {
-        let owned_zone = zone.to_owned();
-        self.blocking(
-            move |client| {
-                let listing = client.list(&owned_zone)?;
-                Ok(format!("domain {owned_zone}, {} records", listing.count))
-            },
-            Err,
-        )
-        .await
-        .map_err(BackendError::new)
+        let (client, zone) = (self.client.clone(), zone.to_owned());
+        let check = move || {
+            let listing = client.list(&zone)?;
+            Ok(format!("domain {zone}, {} records", listing.count))
+        };
+        off_runtime(API, check, Err)
+            .await
+            .map_err(BackendError::new)
     }
 
     fn round_trips(&self) -> u64 {
         self.client.api.writes()
     }
-}
-
-/// The same failure for each of `count` changes.
-fn each_failed<T>(error: HttpApiError, count: usize) -> Vec<Result<T, BackendError>> {
-    BackendError::for_each(error, count)
-        .into_iter()
-        .map(Err)
-        .collect()
 }
 
 /// What a blocking request needs, cloned into `spawn_blocking`.
@@ -145,45 +109,7 @@ struct Client {
     api: HttpApi,
 }
 
-/// One record as listed, for the types dyndns manages.
-#[derive(Debug, Clone)]
-struct Record {
-    id: u64,
-    value: Value,
-    ttl: u32,
-}
-
-/// A domain as listed: each (host, type) dyndns manages, and every host with a record of any type.
-#[derive(Debug, Default)]
-struct Listing {
-    rrsets: HashMap<(String, RecordType), Vec<Record>>,
-    names: HashSet<String>,
-    count: usize,
-}
-
-impl Listing {
-    fn records(&self, change: &Change) -> &[Record] {
-        self.rrsets
-            .get(&(change.host.clone(), change.record_type))
-            .map_or(&[], Vec::as_slice)
-    }
-
-    /// The RRset of `change` as listed, its TTL given in the zone's terms when it is the one a
-    /// write would set.
-    fn published(&self, change: &Change) -> Published {
-        let records = self.records(change);
-        let wanted = wire_ttl(change.ttl);
-        let ttl = records
-            .iter()
-            .map(|record| record.ttl)
-            .find(|ttl| *ttl != wanted);
-        Published {
-            values: records.iter().map(|record| record.value.clone()).collect(),
-            ttl: (!records.is_empty()).then(|| ttl.unwrap_or(change.ttl)),
-            name_exists: self.names.contains(&change.host),
-        }
-    }
-}
+type Listing = super::record_plan::Listing<u64>;
 
 /// The TTL DigitalOcean is given for a zone TTL.
 fn wire_ttl(ttl: u32) -> u32 {
@@ -220,16 +146,8 @@ impl Client {
                 results.push(Err(BackendError::new(Failure::Shared(Arc::clone(failure)))));
                 continue;
             }
-            let existing: Vec<Existing<u64>> = listing
-                .records(change)
-                .iter()
-                .map(|record| Existing {
-                    id: record.id,
-                    value: record.value.clone(),
-                    current: record.ttl == wire_ttl(change.ttl),
-                })
-                .collect();
-            match self.apply(zone, change, &plan(&existing, change.values())) {
+            let plan = listing.plan(change, wire_ttl(change.ttl), None);
+            match self.apply(zone, change, &plan) {
                 Ok(()) => results.push(Ok(())),
                 Err(error) if stops_batch(&error) => {
                     let failure = Arc::new(Failure::from(error));
@@ -310,7 +228,7 @@ impl Client {
             data: String,
             ttl: Option<u32>,
         }
-        let mut listing = Listing::default();
+        let mut listing = Listing::new();
         for page in 1..=MAX_PAGES {
             let path = format!(
                 "{}?per_page={PER_PAGE}&page={page}",
@@ -324,7 +242,7 @@ impl Client {
                     ..
                 }) => {
                     return Err(HttpApiError::ZoneNotFound {
-                        api: "DigitalOcean",
+                        api: API,
                         zone: zone.to_owned(),
                         hint: format!(
                             "the API answered 404 ({message}): add the domain under Networking → \
@@ -337,30 +255,22 @@ impl Client {
             let reply: Page = serde_json::from_str(&text)
                 .map_err(|error| self.api.reply_error(Method::Get, &path, error))?;
             let got = reply.domain_records.len();
-            listing.count += got;
             for raw in reply.domain_records {
                 let host = match raw.name.as_str() {
                     "@" | "" => zone.to_owned(),
                     name => format!("{}.{zone}", name.to_ascii_lowercase()),
                 };
-                listing.names.insert(host.clone());
-                let (record_type, value) = match raw.record_type.as_str() {
-                    "A" | "AAAA" => match raw.data.parse::<IpAddr>() {
-                        Ok(address) => (RecordType::of(&address), Value::Address(address)),
-                        Err(_) => continue,
-                    },
-                    "TXT" => (RecordType::Txt, Value::Txt(raw.data)),
-                    _ => continue,
-                };
-                listing
-                    .rrsets
-                    .entry((host, record_type))
-                    .or_default()
-                    .push(Record {
+                // TXT data is the text itself.
+                let managed = managed_value(&raw.record_type, &raw.data, str::to_owned);
+                listing.add(
+                    host,
+                    managed.map(|value| Listed {
                         id: raw.id,
                         value,
                         ttl: raw.ttl.unwrap_or(0),
-                    });
+                        proxied: false,
+                    }),
+                );
             }
             let next = reply
                 .links
@@ -371,7 +281,7 @@ impl Client {
             }
         }
         Err(HttpApiError::TooManyPages {
-            api: "DigitalOcean",
+            api: API,
             zone: zone.to_owned(),
             pages: MAX_PAGES,
         })
@@ -417,7 +327,7 @@ mod tests {
     #[test]
     fn only_rejections_of_one_change_let_the_batch_go_on() {
         let status = |status| HttpApiError::Status {
-            api: "DigitalOcean",
+            api: API,
             method: "POST",
             url: "u".to_owned(),
             status,

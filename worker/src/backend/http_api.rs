@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::BackendError;
 use crate::secret::Secret;
 
 /// A listing page or a write reply; a page of 5,000 records is about 2 MB.
@@ -287,6 +288,30 @@ impl HttpApi {
             None => text,
         }
     }
+}
+
+/// Runs `work` (blocking requests) on tokio's blocking pool; should it panic, `stopped` makes the
+/// answer from a `Join` error.
+pub(crate) async fn off_runtime<T: Send + 'static>(
+    api: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+    stopped: impl FnOnce(HttpApiError) -> T,
+) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(join) => stopped(HttpApiError::Join {
+            api,
+            message: join.to_string(),
+        }),
+    }
+}
+
+/// The same failure for each of `count` changes of a batch.
+pub(crate) fn each_failed<T>(error: HttpApiError, count: usize) -> Vec<Result<T, BackendError>> {
+    BackendError::for_each(error, count)
+        .into_iter()
+        .map(Err)
+        .collect()
 }
 
 /// `text` as a URL path segment or query value: unreserved characters kept, every other byte
