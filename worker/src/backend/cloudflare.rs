@@ -301,7 +301,7 @@ impl Client {
                 api: API,
                 zone: zone.to_owned(),
                 hint: "no zone of that name is visible to this API token: add the zone to the \
-                       account, or give the token Zone:DNS:Edit (and Zone:Zone:Read) for it"
+                       account, or give the token the permission Zone → DNS → Edit for it"
                     .to_owned(),
             });
         };

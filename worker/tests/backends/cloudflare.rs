@@ -363,7 +363,7 @@ async fn an_unknown_zone_is_permanent_and_named() {
         text.contains("Cloudflare has no zone absent.cf.test"),
         "{text}"
     );
-    assert!(text.contains("DNS:Edit"), "{text}");
+    assert!(text.contains("Zone → DNS → Edit"), "{text}");
 }
 
 #[tokio::test]
