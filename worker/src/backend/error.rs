@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use dyndns_names::names::NameError;
 
+use super::command::CommandBackendError;
 use super::http_api::HttpApiError;
 use super::plesk::PleskError;
 use super::powerdns::PowerDnsError;
@@ -88,6 +89,8 @@ pub enum Failure {
     /// Cloudflare's or DigitalOcean's API.
     #[error(transparent)]
     HttpApi(#[from] HttpApiError),
+    #[error(transparent)]
+    Command(#[from] CommandBackendError),
     /// What a DNS server or API said, as it said it, when there is nothing more to type (and what a
     /// scripted backend in a test says).
     #[error("{0}")]
@@ -136,6 +139,7 @@ impl Failure {
             Failure::PowerDns(error) => error.is_transient(),
             Failure::Rfc2136(error) => error.is_transient(),
             Failure::HttpApi(error) => error.is_transient(),
+            Failure::Command(error) => error.is_transient(),
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
             Failure::Shared(failure) => failure.is_transient(),

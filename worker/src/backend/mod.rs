@@ -6,9 +6,11 @@ use std::net::IpAddr;
 use dyndns_names::names;
 
 pub mod cloudflare;
+pub mod command;
 pub mod digitalocean;
 mod error;
 mod http_api;
+pub mod none;
 pub mod plesk;
 pub mod powerdns;
 mod record_plan;
@@ -16,10 +18,12 @@ pub mod rfc2136;
 pub mod zonefile;
 
 pub use cloudflare::Cloudflare;
+pub use command::{CommandBackend, CommandBackendError};
 pub use digitalocean::DigitalOcean;
 use error::ChangeProblem;
 pub use error::{BackendError, ChangeError, CommandFailed, Failure};
 pub use http_api::HttpApiError;
+pub use none::NoneBackend;
 pub use plesk::Plesk;
 pub use powerdns::{PowerDns, PowerDnsError};
 pub use rfc2136::{Rfc2136, Rfc2136Error, Rfc2136Options, Rfc2136SetupError};

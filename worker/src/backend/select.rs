@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use dyndns_config::command_template::TemplateError;
 use dyndns_config::{BackendKind, Config, Zone};
 
 use super::rfc2136::{Algorithm, Rfc2136, Rfc2136Options, Rfc2136SetupError};
 use super::{
-    Backend, Cloudflare, DigitalOcean, Plesk, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions,
+    Backend, Cloudflare, CommandBackend, DigitalOcean, NoneBackend, Plesk, PowerDns, ZoneFile,
+    ZoneFileError, ZoneFileOptions,
 };
 use crate::secret::{Secret, SecretError};
 
@@ -22,6 +24,14 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// The backend of each kind the zones name (tests hand in fakes per kind).
+    pub fn new(by_kind: BTreeMap<BackendKind, Arc<dyn Backend>>) -> Backends {
+        Backends {
+            by_kind,
+            only: None,
+        }
+    }
+
     /// One backend for every zone, whatever the config names (a test's fake, say).
     pub fn only(backend: Arc<dyn Backend>) -> Backends {
         Backends {
@@ -71,6 +81,8 @@ pub enum SelectError {
     Rfc2136Algorithm(String),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136SetupError),
+    #[error("[backend.command] command: {0}")]
+    Command(TemplateError),
 }
 
 /// Builds the backend of every kind a zone uses.
@@ -161,8 +173,13 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
                 digitalocean.timeout,
             )))
         }
-        BackendKind::PleskApi | BackendKind::Command | BackendKind::None => {
-            Err(SelectError::NotYet(kind.as_str()))
+        BackendKind::Command => {
+            let command = config.backends.command.as_ref().ok_or_else(missing)?;
+            let backend = CommandBackend::new(command).map_err(SelectError::Command)?;
+            Ok(Arc::new(backend))
         }
+        // Keyless: `[backend.none]` may be left out.
+        BackendKind::None => Ok(Arc::new(NoneBackend::new())),
+        BackendKind::PleskApi => Err(SelectError::NotYet(kind.as_str())),
     }
 }

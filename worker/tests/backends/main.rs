@@ -7,6 +7,7 @@
 mod cloudflare;
 mod cloudflare_worker;
 mod command;
+mod command_backend;
 mod digitalocean;
 mod dns_server;
 mod dns_server_smoke;
@@ -14,6 +15,7 @@ mod fake_api;
 mod fake_cloudflare;
 mod fake_digitalocean;
 mod named;
+mod none;
 mod plesk;
 mod powerdns;
 mod powerdns_server;

@@ -41,6 +41,8 @@ pub struct FakeBackend {
     records: Mutex<HashMap<(String, Family), IpAddr>>,
     /// Runs inside each call, before it answers: the test acting "while the backend works".
     hook: Mutex<Option<Hook>>,
+    /// How long each write takes (tokio time, which the tests pause).
+    write_delay: Mutex<std::time::Duration>,
 }
 
 impl FakeBackend {
@@ -55,6 +57,23 @@ impl FakeBackend {
 
     pub fn on_call(&self, hook: impl FnMut(&Change) + Send + 'static) {
         *self.hook.lock().expect("hook lock") = Some(Box::new(hook));
+    }
+
+    /// Makes each write take `delay`, as a remote API would.
+    pub fn delay_writes(&self, delay: std::time::Duration) {
+        *self.write_delay.lock().expect("delay lock") = delay;
+    }
+
+    /// Publishes `address` at `host` before the worker runs, as if a person had added it.
+    pub fn hold(&self, host: &str, address: IpAddr) {
+        let family = match address {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        };
+        self.records
+            .lock()
+            .expect("records lock")
+            .insert((host.to_owned(), family), address);
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -110,13 +129,17 @@ impl Backend for FakeBackend {
                         .into_iter()
                         .collect(),
                     ttl: None,
-                    name_exists: held.is_some(),
+                    name_exists: records.keys().any(|(host, _)| *host == change.host),
                 })
             })
             .collect()
     }
 
     async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
+        let delay = *self.write_delay.lock().expect("delay lock");
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         self.batches
             .lock()
             .expect("batches lock")

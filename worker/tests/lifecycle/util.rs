@@ -68,6 +68,11 @@ impl Bench {
     }
 
     pub fn with_rescan(rescan_secs: u64) -> Bench {
+        Bench::edited(rescan_secs, |text| text)
+    }
+
+    /// A bench whose config text `edit` changes first (another backend for a zone, say).
+    pub fn edited(rescan_secs: u64, edit: impl FnOnce(String) -> String) -> Bench {
         let dir = tempfile::tempdir().expect("temp dir");
         let text = format!(
             r#"[frontend]
@@ -99,7 +104,7 @@ path = "zones/{{zone}}.zone"
 "#
         );
         let path = dir.path().join("dyndns.toml");
-        std::fs::write(&path, &text).expect("write config");
+        std::fs::write(&path, edit(text)).expect("write config");
         let config = Config::load(&path).unwrap_or_else(|err| panic!("{err}"));
         SpoolDirs::at(&config.spool_dir)
             .create_all()
