@@ -61,6 +61,19 @@ impl Value {
     }
 }
 
+impl From<IpAddr> for Value {
+    fn from(address: IpAddr) -> Value {
+        Value::Address(address)
+    }
+}
+
+/// A value is an address when it is that address (tests and logs compare them so).
+impl PartialEq<IpAddr> for Value {
+    fn eq(&self, address: &IpAddr) -> bool {
+        matches!(self, Value::Address(own) if own == address)
+    }
+}
+
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -296,20 +309,14 @@ pub trait Backend: Send + Sync {
 }
 
 mod select;
-pub use select::{from_config, Backends, SelectError};
+pub use select::{build, from_config, Backends, SelectError};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn change(host: &str, zone: &str, label: &str) -> Change {
-        Change {
-            host: host.to_owned(),
-            zone: zone.to_owned(),
-            label: label.to_owned(),
-            address: IpAddr::from([192, 0, 2, 1]),
-            ttl: 60,
-        }
+        Change::address(host, zone, label, IpAddr::from([192, 0, 2, 1]), 60)
     }
 
     fn problem(host: &str, zone: &str, label: &str) -> Option<ChangeProblem> {
@@ -349,5 +356,36 @@ mod tests {
                 expected: "home".to_owned()
             })
         );
+    }
+
+    #[test]
+    fn txt_values_that_could_escape_their_record_are_refused() {
+        let txt = |text: &str| {
+            Change::replace(
+                "home.example.com",
+                "example.com",
+                "home",
+                RecordType::Txt,
+                vec![Value::Txt(text.to_owned())],
+                60,
+            )
+        };
+        let problem = |change: Change| change.check_names().err().map(|e| e.problem);
+        assert_eq!(problem(txt("gfj9Xq-Rv_token with spaces; and more")), None);
+        for bad in ["a\"b", "a\\b", "line\nbreak", &"x".repeat(256)] {
+            assert_eq!(problem(txt(bad)), Some(ChangeProblem::Txt), "{bad:?}");
+        }
+        let mixed = Change::replace(
+            "home.example.com",
+            "example.com",
+            "home",
+            RecordType::A,
+            vec![Value::Txt("x".to_owned())],
+            60,
+        );
+        assert!(matches!(
+            problem(mixed),
+            Some(ChangeProblem::ValueType { .. })
+        ));
     }
 }

@@ -20,6 +20,14 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// The backend of each kind the zones name (tests hand in fakes per kind).
+    pub fn new(by_kind: BTreeMap<BackendKind, Arc<dyn Backend>>) -> Backends {
+        Backends {
+            by_kind,
+            only: None,
+        }
+    }
+
     /// One backend for every zone, whatever the config names (a test's fake, say).
     pub fn only(backend: Arc<dyn Backend>) -> Backends {
         Backends {
@@ -61,6 +69,8 @@ pub enum SelectError {
     ZoneFile(ZoneFileError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error("[[zone]] {zone}: create_missing = false needs a backend that can read what it holds, and \"{backend}\" cannot")]
+    CannotRefuseNewNames { zone: String, backend: &'static str },
     #[error("backend \"{0}\" is not built into this dyndns-worker yet")]
     NotYet(&'static str),
     #[error("[backend.rfc2136] tsig_algorithm {0:?}: expected hmac-sha256 or hmac-sha512")]
@@ -73,8 +83,15 @@ pub enum SelectError {
 pub fn from_config(config: &Config) -> Result<Backends, SelectError> {
     let mut by_kind = BTreeMap::new();
     for zone in &config.zones {
-        if !by_kind.contains_key(&zone.backend) {
-            by_kind.insert(zone.backend, build(config, zone.backend)?);
+        if let std::collections::btree_map::Entry::Vacant(slot) = by_kind.entry(zone.backend) {
+            slot.insert(build(config, zone.backend)?);
+        }
+        // A backend that cannot read cannot tell a new name from an existing one.
+        if !zone.create_missing && !by_kind[&zone.backend].reads() {
+            return Err(SelectError::CannotRefuseNewNames {
+                zone: zone.name.clone(),
+                backend: zone.backend.as_str(),
+            });
         }
     }
     Ok(Backends {

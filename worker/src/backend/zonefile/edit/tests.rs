@@ -4,27 +4,23 @@
 use super::*;
 
 fn change(label: &str, address: &str) -> Change {
-    let zone = "example.com".to_owned();
-    Change {
-        host: if label.is_empty() {
-            zone.clone()
-        } else {
-            format!("{label}.{zone}")
-        },
-        zone,
-        label: label.to_owned(),
-        address: address.parse().expect("test address literal is valid"),
-        ttl: 60,
-    }
+    let zone = "example.com";
+    let host = if label.is_empty() {
+        zone.to_owned()
+    } else {
+        format!("{label}.{zone}")
+    };
+    let address = address.parse().expect("test address literal is valid");
+    Change::address(&host, zone, label, address, 60)
 }
 
-fn ip(text: &str) -> IpAddr {
-    text.parse().expect("test address literal is valid")
+fn ip(text: &str) -> Value {
+    Value::Address(text.parse().expect("test address literal is valid"))
 }
 
 const TODAY: u32 = 20240615;
 
-fn edited(zone: &str, change: &Change) -> (Vec<IpAddr>, String) {
+fn edited(zone: &str, change: &Change) -> (Vec<Value>, String) {
     let edit = edit_zone(zone.as_bytes(), change, TODAY).expect("edit");
     let text = edit.text.expect("the zone changes");
     (
