@@ -410,6 +410,96 @@ impl Backend for Rfc2136 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::Failure;
+    use hickory_proto::op::{MessageType, ResponseCode};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A primary that answers every request NOERROR, unsigned or signed by `signer` (a key the
+    /// worker does not hold, and not over the request: what a forger could send).
+    async fn forger(signer: Option<tsig::Key>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let signer = signer.clone();
+                tokio::spawn(async move {
+                    while let Ok(len) = stream.read_u16().await {
+                        let mut request = vec![0; usize::from(len)];
+                        stream.read_exact(&mut request).await.unwrap();
+                        let mut answer = Message::from_vec(&request).unwrap();
+                        answer.take_signature();
+                        answer
+                            .set_message_type(MessageType::Response)
+                            .set_response_code(ResponseCode::NoError);
+                        let bytes = match &signer {
+                            Some(key) => key.sign(answer).unwrap().bytes,
+                            None => answer.to_vec().unwrap(),
+                        };
+                        let len = u16::try_from(bytes.len()).unwrap().to_be_bytes();
+                        stream.write_all(&len).await.unwrap();
+                        stream.write_all(&bytes).await.unwrap();
+                    }
+                });
+            }
+        });
+        address
+    }
+
+    fn backend(server: String) -> Rfc2136 {
+        Rfc2136::new(Rfc2136Options {
+            server,
+            key_name: "ddns-key".to_owned(),
+            algorithm: Algorithm::HmacSha256,
+            secret: Secret::new("c2VjcmV0"),
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_noerror_not_signed_by_our_key_over_our_request_is_refused() {
+        let other = tsig::Key::new("ddns-key", Algorithm::HmacSha256, b"other".to_vec()).unwrap();
+        for (signer, problem) in [(None, "carries no TSIG"), (Some(other), "does not verify")] {
+            let backend = backend(forger(signer).await);
+            let change = Change::address(
+                "home.example.test",
+                "example.test",
+                "home",
+                "192.0.2.1".parse().unwrap(),
+                60,
+            );
+            for (what, error) in [
+                (
+                    "UPDATE",
+                    backend
+                        .write("example.test", std::slice::from_ref(&change))
+                        .await,
+                ),
+                (
+                    "query",
+                    backend
+                        .read("example.test", std::slice::from_ref(&change))
+                        .await
+                        .into_iter()
+                        .map(|r| r.map(|_| ()))
+                        .collect(),
+                ),
+            ] {
+                let error = error.into_iter().next().unwrap().unwrap_err();
+                assert!(!error.is_transient(), "{error}");
+                let text = error.to_string();
+                assert!(
+                    text.contains(&format!("answer of {}", backend.server)),
+                    "{text}"
+                );
+                assert!(text.contains(what) && text.contains(problem), "{text}");
+                assert!(
+                    matches!(error, BackendError::Permanent(ref f) if matches!(**f, Failure::Rfc2136(Rfc2136Error::Unsigned { .. }))),
+                    "{text}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_secret_that_is_not_base64_is_refused_without_showing_it() {

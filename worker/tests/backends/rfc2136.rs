@@ -300,7 +300,7 @@ async fn a_zone_the_server_does_not_serve_is_permanent(server: &DnsServer) {
 }
 
 /// `check` passes for the served zone and changes nothing; it fails, permanently, for a zone the
-/// server does not serve and for a wrong key.
+/// server does not serve, for a name in the zone that is no zone, and for a wrong key.
 async fn check_proves_the_key_and_the_zone(server: &DnsServer) {
     let before = serial(server);
     let said = backend(server)
@@ -313,6 +313,14 @@ async fn check_proves_the_key_and_the_zone(server: &DnsServer) {
     let error = backend(server).check("other.test").await.unwrap_err();
     assert!(!error.is_transient(), "{error}");
     assert!(error.to_string().contains("other.test"), "{error}");
+
+    // A name inside the zone is not a zone of its own: the answer holds no SOA of it.
+    let error = backend(server)
+        .check(&host(server, "one"))
+        .await
+        .unwrap_err();
+    assert!(!error.is_transient(), "{error}");
+    assert!(error.to_string().contains("not authoritative"), "{error}");
 
     let error = backend_with(server, server.key_name(), WRONG_SECRET)
         .check(server.zone())
