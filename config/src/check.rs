@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::command_template::CommandTemplate;
 use crate::locate::{self, Step};
 use crate::names::HostPattern;
 use crate::raw::{
@@ -603,6 +604,11 @@ impl Checker<'_> {
     fn check_command(&self, section: &RawCommand) -> Result<CommandConfig, ConfigError> {
         let key = |name| key_path(&["backend", "command", name]);
         let command = self.check_argv(section.command.clone(), &key("command"))?;
+        if let Err(error) = CommandTemplate::parse(&command) {
+            let mut path = key("command");
+            path.push(Step::Index(error.element()));
+            return Err(self.error(&path, error.to_string()));
+        }
         // EX_TEMPFAIL (sysexits.h): "temporary failure, try again later".
         let transient_exit_codes = section.transient_exit_codes.clone().unwrap_or(vec![75]);
         for (index, code) in transient_exit_codes.iter().enumerate() {

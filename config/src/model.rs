@@ -308,8 +308,8 @@ pub struct DigitalOceanConfig {
 /// `[backend.command]`: one program run per change.
 #[derive(Debug, Clone)]
 pub struct CommandConfig {
-    /// argv with placeholders (`{host}`, `{zone}`, `{label}`, `{type}`, `{value}`, `{ttl}`,
-    /// `{action}`), never a shell.
+    /// argv with placeholders (`{host}`, `{zone}`, `{label}`, `{type}`, `{value}`, `{values}`,
+    /// `{ttl}`, `{action}`; see `command_template.rs`), never a shell.
     pub command: Vec<String>,
     pub timeout: Duration,
     /// Exit statuses that mean "try again later"; any other non-zero status is permanent.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use dyndns_names::names::NameError;
 
+use super::command::CommandBackendError;
 use super::plesk::PleskError;
 use super::powerdns::PowerDnsError;
 use super::rfc2136::Rfc2136Error;
@@ -84,6 +85,8 @@ pub enum Failure {
     PowerDns(#[from] PowerDnsError),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136Error),
+    #[error(transparent)]
+    Command(#[from] CommandBackendError),
     /// What a DNS server or API said, as it said it, when there is nothing more to type (and what a
     /// scripted backend in a test says).
     #[error("{0}")]
@@ -130,6 +133,7 @@ impl Failure {
             Failure::ZoneFile(error) => error.is_transient(),
             Failure::PowerDns(error) => error.is_transient(),
             Failure::Rfc2136(error) => error.is_transient(),
+            Failure::Command(error) => error.is_transient(),
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
             Failure::Shared(failure) => failure.is_transient(),

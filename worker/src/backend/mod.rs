@@ -5,14 +5,18 @@ use std::net::IpAddr;
 
 use dyndns_names::names;
 
+pub mod command;
 mod error;
+pub mod none;
 pub mod plesk;
 pub mod powerdns;
 pub mod rfc2136;
 pub mod zonefile;
 
+pub use command::{CommandBackend, CommandBackendError};
 use error::ChangeProblem;
 pub use error::{BackendError, ChangeError, CommandFailed, Failure};
+pub use none::NoneBackend;
 pub use plesk::Plesk;
 pub use powerdns::{PowerDns, PowerDnsError};
 pub use rfc2136::{Rfc2136, Rfc2136Error, Rfc2136Options, Rfc2136SetupError};

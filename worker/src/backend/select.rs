@@ -5,10 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use dyndns_config::command_template::TemplateError;
 use dyndns_config::{BackendKind, Config, Zone};
 
 use super::rfc2136::{Algorithm, Rfc2136, Rfc2136Options, Rfc2136SetupError};
-use super::{Backend, Plesk, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions};
+use super::{
+    Backend, CommandBackend, NoneBackend, Plesk, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions,
+};
 use crate::secret::{Secret, SecretError};
 
 /// The backend of each kind the zones use, built once.
@@ -77,6 +80,8 @@ pub enum SelectError {
     Rfc2136Algorithm(String),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136SetupError),
+    #[error("[backend.command] command: {0}")]
+    Command(TemplateError),
 }
 
 /// Builds the backend of every kind a zone uses.
@@ -145,10 +150,15 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
                 powerdns.timeout,
             )))
         }
-        BackendKind::PleskApi
-        | BackendKind::Cloudflare
-        | BackendKind::DigitalOcean
-        | BackendKind::Command
-        | BackendKind::None => Err(SelectError::NotYet(kind.as_str())),
+        BackendKind::Command => {
+            let command = config.backends.command.as_ref().ok_or_else(missing)?;
+            let backend = CommandBackend::new(command).map_err(SelectError::Command)?;
+            Ok(Arc::new(backend))
+        }
+        // Keyless: `[backend.none]` may be left out.
+        BackendKind::None => Ok(Arc::new(NoneBackend::new())),
+        BackendKind::PleskApi | BackendKind::Cloudflare | BackendKind::DigitalOcean => {
+            Err(SelectError::NotYet(kind.as_str()))
+        }
     }
 }

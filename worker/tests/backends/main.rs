@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod command;
+mod command_backend;
 mod dns_server;
 mod dns_server_smoke;
 mod named;
+mod none;
 mod plesk;
 mod powerdns;
 mod powerdns_server;
