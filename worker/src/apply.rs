@@ -2,6 +2,7 @@
 //! own outcome means for every pending job of that host and family: applied or superseded (settled), failed for good
 //! (settled as a dead letter of that family only), or failed for now (retried with backoff).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -11,6 +12,7 @@ use tokio::time::Instant;
 use std::collections::BTreeMap;
 
 use dyndns_queue::Job;
+use futures_util::FutureExt;
 
 use crate::backend::{Applied, Backend, BackendError, BatchResults, Change, Failure};
 use crate::batch::{plan, Planned};
@@ -36,6 +38,32 @@ struct Timing {
 pub fn backoff(failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(16);
     Duration::from_secs(1u64 << doublings).min(MAX_BACKOFF)
+}
+
+/// [`reconcile::apply_batch`] for one zone's batch, with a backend's panic (a bug) turned into a
+/// transient failure of that batch's changes: they wait in `cur/` and are retried, while the worker
+/// and the other zones go on. Unwinding out of the join would end the whole worker, leaving every
+/// other zone's applied changes unrecorded, and a restart would meet the same bug again.
+async fn guarded_batch(batch: &ZoneBatch, changes: &[Change]) -> BatchResults {
+    let apply = reconcile::apply_batch(&*batch.backend, &batch.zone, changes, batch.rules);
+    match AssertUnwindSafe(apply).catch_unwind().await {
+        Ok(results) => results,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            let failure = Failure::Panicked {
+                backend: batch.backend.name(),
+                message,
+            };
+            BackendError::for_each(failure, changes.len())
+                .into_iter()
+                .map(Err)
+                .collect()
+        }
+    }
 }
 
 /// Tells backends apart by identity (`Backends::only` serves every zone with one).
@@ -128,9 +156,7 @@ impl Worker {
                         .collect();
                     let reached = clock.now();
                     let started = Instant::now();
-                    let results =
-                        reconcile::apply_batch(&*batch.backend, &batch.zone, &changes, batch.rules)
-                            .await;
+                    let results = guarded_batch(&batch, &changes).await;
                     done.push(DoneBatch {
                         millis: started.elapsed().as_millis(),
                         confirmed: clock.now(),
