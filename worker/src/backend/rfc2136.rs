@@ -270,17 +270,53 @@ impl Rfc2136 {
                     return results;
                 }
             };
-            for slot in slots {
+            for (slot, change) in slots.into_iter().zip(window) {
                 let answer = slot.and_then(|at| {
                     answers
                         .get_mut(at)
                         .and_then(Option::take)
                         .unwrap_or_else(|| Err(session.transport(TransportError::Unexpected(0))))
                 });
-                results.push(answer.map(published).map_err(BackendError::new));
+                let found = answer.and_then(|answer| self.published(zone, change, answer));
+                results.push(found.map_err(BackendError::new));
             }
         }
         results
+    }
+
+    /// What an authoritative answer to `change`'s query says is published: NOERROR with or
+    /// without records (NODATA: the name exists without this type), or NXDOMAIN (the name does not
+    /// exist). An answer without authority, or a CNAME at a name that is to hold records, is
+    /// refused: the update would be accepted and never read back, retried for ever.
+    fn published(
+        &self,
+        zone: &str,
+        change: &Change,
+        answer: Answer,
+    ) -> Result<Published, Rfc2136Error> {
+        if !answer.authoritative {
+            return Err(Rfc2136Error::NotAuthoritativeFor {
+                server: self.server.clone(),
+                zone: zone.to_owned(),
+                host: change.host.clone(),
+            });
+        }
+        if let Some(target) = answer.alias.filter(|_| !change.is_delete()) {
+            return Err(Rfc2136Error::Alias {
+                server: self.server.clone(),
+                zone: zone.to_owned(),
+                host: change.host.clone(),
+                target,
+            });
+        }
+        if answer.rcode == 3 {
+            return Ok(Published::default());
+        }
+        Ok(Published {
+            ttl: answer.ttl.filter(|_| !answer.values.is_empty()),
+            values: answer.values,
+            name_exists: true,
+        })
     }
 
     /// One UPDATE per run of changes up to [`MAX_UPDATE_BYTES`]. A refused UPDATE fails its own
@@ -367,19 +403,6 @@ fn fail_each<T>(error: Rfc2136Error, count: usize) -> Vec<Result<T, BackendError
         .into_iter()
         .map(Err)
         .collect()
-}
-
-/// What an answer to a query says is published: NOERROR with or without records (NODATA: the
-/// name exists without this type), or NXDOMAIN (the name does not exist).
-fn published(answer: Answer) -> Published {
-    if answer.rcode == 3 {
-        return Published::default();
-    }
-    Published {
-        ttl: answer.ttl.filter(|_| !answer.values.is_empty()),
-        values: answer.values,
-        name_exists: true,
-    }
 }
 
 #[async_trait::async_trait]
