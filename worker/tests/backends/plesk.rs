@@ -289,6 +289,39 @@ async fn hanging_plesk_times_out_and_its_process_group_is_killed() {
     );
 }
 
+/// A Plesk whose `--add` hangs while `--info` answers (a locked database, say) costs one timeout
+/// per batch, not one per change: the rest of the batch is left for the retry, as the command
+/// backend does. A batch of 1,000 hosts once held its zone (and SIGTERM) for 1,000 timeouts.
+#[tokio::test]
+async fn a_hanging_change_stops_the_batch_after_one_timeout() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    fake.write("hang-changes", "");
+    let batch: Vec<Change> = (1..=3)
+        .map(|n| change("example.com", &format!("h{n}"), &format!("198.51.100.{n}")))
+        .collect();
+    let started = Instant::now();
+    let results = fake
+        .backend(Duration::from_secs(1))
+        .apply_batch("example.com", &batch)
+        .await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    let first = results[0].as_ref().unwrap_err();
+    assert!(
+        first.is_transient() && first.to_string().contains("timed out"),
+        "{first}"
+    );
+    for result in &results[1..] {
+        let error = result.as_ref().unwrap_err();
+        assert!(error.is_transient(), "{error}");
+        assert!(error.to_string().contains("not run"), "{error}");
+    }
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a h1 -ip 198.51.100.1",
+    ]);
+}
+
 #[tokio::test]
 async fn unknown_zone_is_permanent_with_plesks_message() {
     let fake = FakePlesk::new().with_records(ZONE);
