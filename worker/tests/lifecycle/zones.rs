@@ -131,3 +131,97 @@ async fn two_zones_sharing_a_backend_zone_keep_their_own_backends() {
     assert_eq!(bench.backend.record(OTHER, Family::V4), None);
     assert_eq!(lab.record(OTHER, Family::V4), Some(ip("203.0.113.8")));
 }
+
+/// A third zone, `dyn.example.org`, on the `none` backend (with a host the router may update);
+/// `example.com` and `example.net` stay on `zonefile`.
+fn org_on_none(text: String) -> String {
+    text.replace(
+        "[[user]]",
+        "[[zone]]\nname = \"dyn.example.org\"\nbackend = \"none\"\n\n[[user]]",
+    )
+    .replace(
+        &format!("\"{ELSEWHERE}\"]"),
+        &format!("\"{ELSEWHERE}\", \"{ORG}\"]"),
+    )
+}
+
+const ORG: &str = "home.dyn.example.org";
+
+#[tokio::test(start_paused = true)]
+async fn a_sigterm_while_one_backend_works_and_another_waits_finishes_both_batches_in_flight() {
+    let bench = Bench::edited(3600, org_on_none);
+    let org = Arc::new(FakeBackend::default());
+    // zonefile: example.com (in flight for 10 s), then example.net (waiting its turn).
+    bench.backend.delay_writes(Duration::from_secs(10));
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 3));
+    let waiting = bench.spool_job(&bench.job(ELSEWHERE, Some("203.0.113.8"), None, 2));
+    bench.spool_job(&bench.job(ORG, Some("203.0.113.9"), None, 1));
+    // SIGTERM arrives while `none` works on example.org and zonefile on example.com.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut stop = Some(stop);
+    org.on_call(move |_| {
+        if let Some(stop) = stop.take() {
+            let _ = stop.send(());
+        }
+    });
+    let backends = Backends::new(BTreeMap::from([
+        (
+            BackendKind::ZoneFile,
+            bench.backend.clone() as Arc<dyn Backend>,
+        ),
+        (BackendKind::None, org.clone() as Arc<dyn Backend>),
+    ]));
+    let report = run_with_clock(
+        bench.config.clone(),
+        backends,
+        Mode::Continuous,
+        async {
+            let _ = stopped.await;
+        },
+        bench.clock.clone(),
+    )
+    .await
+    .expect("the worker runs");
+
+    // Both batches in flight finished and were recorded; the waiting zone was not started.
+    assert_eq!(
+        bench.backend.record(HOST, Family::V4),
+        Some(ip("203.0.113.7"))
+    );
+    assert_eq!(org.record(ORG, Family::V4), Some(ip("203.0.113.9")));
+    assert_eq!(bench.backend.record(ELSEWHERE, Family::V4), None);
+    assert_eq!(bench.backend.batches().len(), 1);
+    assert_eq!((report.applied, report.left_in_cur), (2, 1));
+    assert_eq!(files_in(&bench.spool().cur()), [waiting]);
+    assert!(bench.state().family(ORG, Family::V4).is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_zones_sharing_a_backend_zone_and_backend_keep_their_own_create_missing() {
+    // `dyn.example.com` refuses new names, `lab.dyn.example.com` (same backend zone, same
+    // backend) creates them: two batches, each under its own zone's rule.
+    let bench = Bench::edited(3600, |text| {
+        text.replace(
+            "backend_zone = \"example.com\"\n",
+            "backend_zone = \"example.com\"\ncreate_missing = false\n\n[[zone]]\nname = \"lab.dyn.example.com\"\nbackend_zone = \"example.com\"\n",
+        )
+    });
+    let refused = bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 2));
+    bench.spool_job(&bench.job(OTHER, Some("203.0.113.8"), None, 1));
+    let report = bench.run_once().await;
+    assert_eq!((report.applied, report.dead_lettered), (1, 1), "{report:?}");
+    assert_eq!(bench.backend.record(HOST, Family::V4), None);
+    assert_eq!(
+        bench.backend.record(OTHER, Family::V4),
+        Some(ip("203.0.113.8"))
+    );
+    let batches = bench.backend.batches();
+    assert_eq!(
+        batches.len(),
+        1,
+        "only the creating zone wrote: {batches:?}"
+    );
+    let reason = std::fs::read_to_string(bench.spool().failed().join(format!("{refused}.reason")))
+        .expect("reason");
+    assert!(reason.contains("create_missing = false"), "{reason}");
+}
