@@ -468,6 +468,51 @@ mod tests {
         address
     }
 
+    /// A server that sends each request back as it came, our own TSIG included: a reflection
+    /// needs no key, and the message carries a valid MAC of ours.
+    async fn reflector() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    while let Ok(len) = stream.read_u16().await {
+                        let mut request = vec![0; usize::from(len)];
+                        stream.read_exact(&mut request).await.unwrap();
+                        stream.write_all(&len.to_be_bytes()).await.unwrap();
+                        stream.write_all(&request).await.unwrap();
+                    }
+                });
+            }
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn our_own_signed_request_sent_back_is_not_an_answer() {
+        let backend = backend(reflector().await);
+        let change = Change::address(
+            "home.example.test",
+            "example.test",
+            "home",
+            "192.0.2.1".parse().unwrap(),
+            60,
+        );
+        let written = backend
+            .write("example.test", std::slice::from_ref(&change))
+            .await;
+        let read = backend
+            .read("example.test", std::slice::from_ref(&change))
+            .await;
+        for error in [
+            written.into_iter().next().unwrap().unwrap_err(),
+            read.into_iter().next().unwrap().unwrap_err(),
+        ] {
+            assert!(!error.is_transient(), "{error}");
+            assert!(error.to_string().contains("does not verify"), "{error}");
+        }
+    }
+
     fn backend(server: String) -> Rfc2136 {
         Rfc2136::new(Rfc2136Options {
             server,
