@@ -11,7 +11,7 @@ use dyndns_worker::backend::{Backend, Backends};
 use dyndns_worker::{run_with_clock, Mode};
 use tokio::time::Instant;
 
-use crate::fake::{FakeBackend, SoleAddress};
+use crate::fake::{FakeBackend, SoleAddress, Step};
 use crate::util::{files_in, ip, Bench, ELSEWHERE, HOST, OTHER};
 
 /// The `example.net` zone on the `none` backend; `example.com` stays on `zonefile`.
@@ -224,4 +224,98 @@ async fn two_zones_sharing_a_backend_zone_and_backend_keep_their_own_create_miss
     let reason = std::fs::read_to_string(bench.spool().failed().join(format!("{refused}.reason")))
         .expect("reason");
     assert!(reason.contains("create_missing = false"), "{reason}");
+}
+
+/// A backend at work on a long batch holds back only its own zones: a change for a zone on
+/// another backend, spooled meanwhile, is applied, recorded and leaves `cur/` at once, not when
+/// the long batch ends (it once waited for it: one pass applied every backend and waited for all).
+/// A retry that comes due while its backend is busy waits for it without the worker spinning.
+#[test]
+fn a_slow_backend_holds_back_only_its_own_zones() {
+    let (done, outcome) = std::sync::mpsc::channel();
+    // The worker under paused time in a thread of its own: if it spins or hangs, time stops
+    // and this test fails at the watchdog instead of stalling.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("a runtime");
+        runtime.block_on(slow_backend_scenario());
+        let _ = done.send(());
+    });
+    outcome
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the scenario finished (a hang or a spinning worker stops paused time)");
+}
+
+async fn slow_backend_scenario() {
+    let bench = Bench::edited(1, net_on_none);
+    let net = Arc::new(FakeBackend::default());
+    // example.com's backend: OTHER is told to come back in 5 s.
+    bench
+        .backend
+        .script(OTHER, Family::V4, [Step::TooManyRequests(5)]);
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 2));
+    bench.spool_job(&bench.job(OTHER, Some("203.0.113.8"), None, 2));
+    bench.spool_job(&bench.job(ELSEWHERE, Some("203.0.113.9"), None, 2));
+    let backends = Backends::new(BTreeMap::from([
+        (
+            BackendKind::ZoneFile,
+            bench.backend.clone() as Arc<dyn Backend>,
+        ),
+        (BackendKind::None, net.clone() as Arc<dyn Backend>),
+    ]));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let started = Instant::now();
+    let worker = run_with_clock(
+        bench.config.clone(),
+        backends,
+        Mode::Continuous,
+        async {
+            let _ = stopped.await;
+        },
+        bench.clock.clone(),
+    );
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(net.record(ELSEWHERE, Family::V4), Some(ip("203.0.113.9")));
+        // From now on example.com's backend takes 100 s per batch; a new HOST change starts one.
+        bench.backend.delay_writes(Duration::from_secs(100));
+        bench.spool_job(&bench.job(HOST, Some("203.0.113.17"), None, 0));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let quick = bench.spool_job(&bench.job(ELSEWHERE, Some("203.0.113.19"), None, 0));
+        let spooled = Instant::now();
+        for _ in 0..30 {
+            if !files_in(&bench.spool().cur()).contains(&quick)
+                && !files_in(&bench.spool().new()).contains(&quick)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let took = spooled.elapsed();
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(net.record(ELSEWHERE, Family::V4), Some(ip("203.0.113.19")));
+        assert_eq!(
+            bench.state().family(ELSEWHERE, Family::V4).unwrap().address,
+            Some(ip("203.0.113.19"))
+        );
+        // The long batch is still at work.
+        assert_eq!(
+            bench.backend.record(HOST, Family::V4),
+            Some(ip("203.0.113.7"))
+        );
+        let _ = stop.send(());
+    };
+    let (report, ()) = tokio::join!(worker, driver);
+    let report = report.expect("the worker runs");
+    // At SIGTERM the long batch finished and was recorded; OTHER's retry was not started.
+    assert!(started.elapsed() >= Duration::from_secs(100));
+    assert_eq!(
+        bench.backend.record(HOST, Family::V4),
+        Some(ip("203.0.113.17"))
+    );
+    assert_eq!(bench.backend.record(OTHER, Family::V4), None);
+    assert_eq!((report.applied, report.left_in_cur), (4, 1), "{report:?}");
 }
