@@ -148,3 +148,23 @@ fn a_zone_the_worker_would_refuse_to_start_with_fails_its_own_line() {
         "{said}"
     );
 }
+
+#[test]
+fn zones_sharing_a_backend_zone_are_asked_about_it_once_and_each_get_a_line() {
+    let site = Site::new();
+    let mut config = std::fs::read_to_string(site.config_path()).unwrap();
+    config.push_str("\n[[zone]]\nname = \"lab.example.com\"\nbackend_zone = \"example.com\"\n");
+    std::fs::write(site.config_path(), config).unwrap();
+    let output = check(&site);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    for zone in ["dyn.example.com", "lab.example.com"] {
+        assert!(
+            said.contains(&format!(
+                "ok   zone {zone} on plesk (backend zone example.com): "
+            )),
+            "{said}"
+        );
+    }
+    assert_eq!(site.plesk_calls(), ["--info example.com"]);
+}
