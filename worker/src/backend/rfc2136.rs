@@ -437,27 +437,21 @@ mod tests {
     use hickory_proto::op::{MessageType, ResponseCode};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A primary that answers every request NOERROR, unsigned or signed by `signer` (a key the
-    /// worker does not hold, and not over the request: what a forger could send).
-    async fn forger(signer: Option<tsig::Key>) -> String {
+    /// A hostile primary on 127.0.0.1: each framed request gets `answer(request, key)` back.
+    async fn primary(
+        answer: fn(&[u8], Option<&tsig::Key>) -> Vec<u8>,
+        key: Option<tsig::Key>,
+    ) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
-                let signer = signer.clone();
+                let key = key.clone();
                 tokio::spawn(async move {
                     while let Ok(len) = stream.read_u16().await {
                         let mut request = vec![0; usize::from(len)];
                         stream.read_exact(&mut request).await.unwrap();
-                        let mut answer = Message::from_vec(&request).unwrap();
-                        answer.take_signature();
-                        answer
-                            .set_message_type(MessageType::Response)
-                            .set_response_code(ResponseCode::NoError);
-                        let bytes = match &signer {
-                            Some(key) => key.sign(answer).unwrap().bytes,
-                            None => answer.to_vec().unwrap(),
-                        };
+                        let bytes = answer(&request, key.as_ref());
                         let len = u16::try_from(bytes.len()).unwrap().to_be_bytes();
                         stream.write_all(&len).await.unwrap();
                         stream.write_all(&bytes).await.unwrap();
@@ -468,36 +462,33 @@ mod tests {
         address
     }
 
-    /// A server that sends each request back as it came, our own TSIG included: a reflection
+    /// A primary that answers every request NOERROR, unsigned or signed by `signer` (a key the
+    /// worker does not hold, and not over the request: what a forger could send).
+    async fn forger(signer: Option<tsig::Key>) -> String {
+        let forge = |request: &[u8], signer: Option<&tsig::Key>| {
+            let mut answer = Message::from_vec(request).unwrap();
+            answer.take_signature();
+            answer
+                .set_message_type(MessageType::Response)
+                .set_response_code(ResponseCode::NoError);
+            match signer {
+                Some(key) => key.sign(answer).unwrap().bytes,
+                None => answer.to_vec().unwrap(),
+            }
+        };
+        primary(forge, signer).await
+    }
+
+    /// A primary that sends each request back as it came, our own TSIG included: a reflection
     /// needs no key, and the message carries a valid MAC of ours.
     async fn reflector() -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    while let Ok(len) = stream.read_u16().await {
-                        let mut request = vec![0; usize::from(len)];
-                        stream.read_exact(&mut request).await.unwrap();
-                        stream.write_all(&len.to_be_bytes()).await.unwrap();
-                        stream.write_all(&request).await.unwrap();
-                    }
-                });
-            }
-        });
-        address
+        primary(|request, _| request.to_vec(), None).await
     }
 
     #[tokio::test]
     async fn our_own_signed_request_sent_back_is_not_an_answer() {
         let backend = backend(reflector().await);
-        let change = Change::address(
-            "home.example.test",
-            "example.test",
-            "home",
-            "192.0.2.1".parse().unwrap(),
-            60,
-        );
+        let change = home();
         let written = backend
             .write("example.test", std::slice::from_ref(&change))
             .await;
@@ -511,6 +502,16 @@ mod tests {
             assert!(!error.is_transient(), "{error}");
             assert!(error.to_string().contains("does not verify"), "{error}");
         }
+    }
+
+    fn home() -> Change {
+        Change::address(
+            "home.example.test",
+            "example.test",
+            "home",
+            "192.0.2.1".parse().unwrap(),
+            60,
+        )
     }
 
     fn backend(server: String) -> Rfc2136 {
@@ -529,13 +530,7 @@ mod tests {
         let other = tsig::Key::new("ddns-key", Algorithm::HmacSha256, b"other".to_vec()).unwrap();
         for (signer, problem) in [(None, "carries no TSIG"), (Some(other), "does not verify")] {
             let backend = backend(forger(signer).await);
-            let change = Change::address(
-                "home.example.test",
-                "example.test",
-                "home",
-                "192.0.2.1".parse().unwrap(),
-                60,
-            );
+            let change = home();
             for (what, error) in [
                 (
                     "UPDATE",

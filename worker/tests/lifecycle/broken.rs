@@ -2,14 +2,12 @@
 //! waiting in `cur/` (retried) while the zones on other backends are applied and settled, and the
 //! worker keeps running.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use dyndns_config::BackendKind;
 use dyndns_queue::Family;
-use dyndns_worker::backend::{Backend, BackendError, Backends, Change, ReadResults, WriteResults};
-use dyndns_worker::{run_with_clock, Mode};
+use dyndns_worker::backend::{Backend, BackendError, Change, ReadResults, WriteResults};
+use dyndns_worker::Mode;
 
 use crate::fake::FakeBackend;
 use crate::util::{files_in, ip, Bench, ELSEWHERE, HOST};
@@ -65,20 +63,16 @@ async fn a_backend_that_panics_fails_only_its_own_zone(at: Panics) {
     let working = Arc::new(FakeBackend::default());
     let stuck = bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 1));
     bench.spool_job(&bench.job(ELSEWHERE, Some("203.0.113.8"), None, 1));
-    let backends = Backends::new(BTreeMap::from([
-        (BackendKind::ZoneFile, broken.clone() as Arc<dyn Backend>),
-        (BackendKind::None, working.clone() as Arc<dyn Backend>),
-    ]));
 
-    let report = run_with_clock(
-        bench.config.clone(),
-        backends,
-        Mode::RunOnce,
-        std::future::pending(),
-        bench.clock.clone(),
-    )
-    .await
-    .expect("the worker survives a backend's panic");
+    let report = bench
+        .run_split(
+            broken.clone() as Arc<dyn Backend>,
+            working.clone() as Arc<dyn Backend>,
+            Mode::RunOnce,
+            std::future::pending(),
+        )
+        .await
+        .expect("the worker survives a backend's panic");
 
     assert!(broken.calls.load(Ordering::SeqCst) > 0, "{at:?}");
     assert_eq!(

@@ -1,14 +1,12 @@
 //! Each zone names its backend: zones on different backends are applied side by side, and a zone
 //! with `create_missing = false` updates only names its backend already holds.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dyndns_config::BackendKind;
 use dyndns_queue::Family;
-use dyndns_worker::backend::{Backend, Backends};
-use dyndns_worker::{run_with_clock, Mode};
+use dyndns_worker::backend::Backend;
+use dyndns_worker::Mode;
 use tokio::time::Instant;
 
 use crate::fake::{FakeBackend, SoleAddress, Step};
@@ -31,23 +29,16 @@ async fn zones_on_different_backends_are_applied_side_by_side() {
     bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 1));
     bench.spool_job(&bench.job(ELSEWHERE, Some("203.0.113.8"), None, 1));
 
-    let backends = Backends::new(BTreeMap::from([
-        (
-            BackendKind::ZoneFile,
-            bench.backend.clone() as Arc<dyn Backend>,
-        ),
-        (BackendKind::None, net.clone() as Arc<dyn Backend>),
-    ]));
     let started = Instant::now();
-    let report = run_with_clock(
-        bench.config.clone(),
-        backends,
-        Mode::RunOnce,
-        std::future::pending(),
-        bench.clock.clone(),
-    )
-    .await
-    .expect("the worker runs");
+    let report = bench
+        .run_split(
+            bench.backend.clone() as Arc<dyn Backend>,
+            net.clone() as Arc<dyn Backend>,
+            Mode::RunOnce,
+            std::future::pending(),
+        )
+        .await
+        .expect("the worker runs");
 
     assert_eq!(report.applied, 2);
     // Each zone went to its own backend, and only there.
@@ -107,22 +98,15 @@ async fn two_zones_sharing_a_backend_zone_keep_their_own_backends() {
     let lab = Arc::new(FakeBackend::default());
     bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 1));
     bench.spool_job(&bench.job(OTHER, Some("203.0.113.8"), None, 1));
-    let backends = Backends::new(BTreeMap::from([
-        (
-            BackendKind::ZoneFile,
+    let report = bench
+        .run_split(
             bench.backend.clone() as Arc<dyn Backend>,
-        ),
-        (BackendKind::None, lab.clone() as Arc<dyn Backend>),
-    ]));
-    let report = run_with_clock(
-        bench.config.clone(),
-        backends,
-        Mode::RunOnce,
-        std::future::pending(),
-        bench.clock.clone(),
-    )
-    .await
-    .expect("the worker runs");
+            lab.clone() as Arc<dyn Backend>,
+            Mode::RunOnce,
+            std::future::pending(),
+        )
+        .await
+        .expect("the worker runs");
     assert_eq!(report.applied, 2);
     assert_eq!(
         bench.backend.record(HOST, Family::V4),
@@ -164,24 +148,17 @@ async fn a_sigterm_while_one_backend_works_and_another_waits_finishes_both_batch
             let _ = stop.send(());
         }
     });
-    let backends = Backends::new(BTreeMap::from([
-        (
-            BackendKind::ZoneFile,
+    let report = bench
+        .run_split(
             bench.backend.clone() as Arc<dyn Backend>,
-        ),
-        (BackendKind::None, org.clone() as Arc<dyn Backend>),
-    ]));
-    let report = run_with_clock(
-        bench.config.clone(),
-        backends,
-        Mode::Continuous,
-        async {
-            let _ = stopped.await;
-        },
-        bench.clock.clone(),
-    )
-    .await
-    .expect("the worker runs");
+            org.clone() as Arc<dyn Backend>,
+            Mode::Continuous,
+            async {
+                let _ = stopped.await;
+            },
+        )
+        .await
+        .expect("the worker runs");
 
     // Both batches in flight finished and were recorded; the waiting zone was not started.
     assert_eq!(
@@ -259,23 +236,15 @@ async fn slow_backend_scenario() {
     bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 2));
     bench.spool_job(&bench.job(OTHER, Some("203.0.113.8"), None, 2));
     bench.spool_job(&bench.job(ELSEWHERE, Some("203.0.113.9"), None, 2));
-    let backends = Backends::new(BTreeMap::from([
-        (
-            BackendKind::ZoneFile,
-            bench.backend.clone() as Arc<dyn Backend>,
-        ),
-        (BackendKind::None, net.clone() as Arc<dyn Backend>),
-    ]));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
-    let worker = run_with_clock(
-        bench.config.clone(),
-        backends,
+    let worker = bench.run_split(
+        bench.backend.clone() as Arc<dyn Backend>,
+        net.clone() as Arc<dyn Backend>,
         Mode::Continuous,
         async {
             let _ = stopped.await;
         },
-        bench.clock.clone(),
     );
     let driver = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
