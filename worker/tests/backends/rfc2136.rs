@@ -2,11 +2,10 @@
 //! (started by `dns_server`): A, AAAA and TXT for new hosts land in one UPDATE and read back over
 //! DNS, an address moves, a TXT is replaced, a delete removes the RRset, an unchanged batch sends
 //! no UPDATE, a large batch is split, a host that is an alias or below a delegation is refused,
-//! `create_missing = false` follows NODATA and NXDOMAIN,
-//! `check` passes or names what is wrong, and a wrong key, a zone the server does not serve and a
-//! stopped server each give the right error class. One
-//! server per kind runs every scenario in turn, each on host names of its own, so the binary
-//! starts two servers rather than one per scenario.
+//! `create_missing = false` follows NODATA and NXDOMAIN, `check` passes or names what is wrong,
+//! and a wrong key, a zone the server does not serve and a stopped server each give the right
+//! error class. One server per kind runs every scenario in turn, each on host names of its own,
+//! so the binary starts two servers rather than one per scenario.
 
 use std::net::IpAddr;
 use std::time::Duration;
