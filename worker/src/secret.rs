@@ -64,6 +64,16 @@ impl Secret {
     pub fn first_line(&self) -> &str {
         self.0.lines().next().unwrap_or("").trim()
     }
+
+    /// `text` (a server's reply, or a parser's words about one) with the key or token masked,
+    /// should the server have quoted the request's headers.
+    pub fn masked_in(&self, text: String) -> String {
+        let key = self.first_line();
+        if key.is_empty() {
+            return text;
+        }
+        text.replace(key, "<masked>")
+    }
 }
 
 fn read_file(path: &std::path::Path) -> std::io::Result<String> {
