@@ -35,7 +35,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http_api::{each_failed, encode, off_runtime, HttpApi, HttpApiError, Method};
+use super::http_api::{
+    each_failed, encode, off_runtime, HttpApi, HttpApiError, Method, REPEATED_PAGE,
+};
 use super::powerdns::unquote;
 use super::record_plan::{managed_value, Listed, Plan};
 use super::{Backend, BackendError, Change, Failure, ReadResults, RecordType, Value, WriteResults};
@@ -350,17 +352,20 @@ impl Client {
             );
             let (records, info) = self.get::<Vec<RawRecord>>(zone, &path)?;
             let got = records.len();
+            let mut fresh = 0;
             for raw in records {
                 let managed = managed_value(&raw.record_type, &raw.content, unquote);
-                listing.add(
+                let id = raw.id;
+                fresh += usize::from(listing.add(
+                    id.clone(),
                     raw.name.trim_end_matches('.').to_ascii_lowercase(),
                     managed.map(|value| Listed {
-                        id: raw.id,
+                        id,
                         value,
                         ttl: raw.ttl,
                         proxied: raw.proxied,
                     }),
-                );
+                ));
             }
             let more = match info {
                 Some(ResultInfo {
@@ -372,6 +377,9 @@ impl Client {
             };
             if !more || got == 0 {
                 return Ok(listing);
+            }
+            if fresh == 0 {
+                return Err(self.api.reply_error(Method::Get, &path, REPEATED_PAGE));
             }
         }
         Err(HttpApiError::TooManyPages {

@@ -16,6 +16,11 @@ const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 /// What an error reply may add to a message, in characters.
 const MAX_MESSAGE_CHARS: usize = 500;
 
+/// Why a listing stopped at a page that brought no record it had not listed before: a server that
+/// answers every page number with the same page would otherwise be asked up to the page limit.
+pub(crate) const REPEATED_PAGE: &str =
+    "the page lists only records of earlier pages, yet says more follow";
+
 /// Why a request to a DNS provider's API did not give what was asked. Never holds the token.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpApiError {

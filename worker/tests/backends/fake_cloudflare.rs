@@ -82,6 +82,11 @@ struct Zone {
     name: String,
     /// By id; ids grow, so this is creation order.
     records: BTreeMap<String, Record>,
+    /// Each page after the first starts again with the last record of the page before, as an
+    /// offset-paged listing does while records are added before the offset.
+    overlapping: bool,
+    /// Batches answer success and change nothing (an API that loses an accepted write).
+    losing_writes: bool,
 }
 
 /// What the fake saw, per zone name.
@@ -147,7 +152,7 @@ impl FakeCloudflare {
             id.clone(),
             Zone {
                 name: name.to_owned(),
-                records: BTreeMap::new(),
+                ..Zone::default()
             },
         );
         id
@@ -198,6 +203,17 @@ impl FakeCloudflare {
     /// The request about `zone` after the next `passing` ones gets `fault`.
     pub fn fail_after(&self, zone: &str, passing: usize, fault: Fault) {
         self.lock().faults.arm(zone, passing, fault);
+    }
+
+    /// From now on each page of `zone`'s listing after the first starts again with the last record
+    /// of the page before.
+    pub fn overlap_pages(&self, zone: &str) {
+        zone_named(&mut self.lock(), zone).overlapping = true;
+    }
+
+    /// From now on batches of `zone` answer success and change nothing.
+    pub fn lose_writes(&self, zone: &str) {
+        zone_named(&mut self.lock(), zone).losing_writes = true;
     }
 
     /// The requests about zone `zone` so far.
@@ -355,11 +371,12 @@ async fn list_records(
     let per_page = number("per_page", 100).clamp(1, MAX_PER_PAGE);
     let zone = &inner.zones[&zone_id];
     let total = zone.records.len();
+    let again = usize::from(zone.overlapping && page > 1);
     let records: Vec<Value> = zone
         .records
         .values()
-        .skip((page - 1) * per_page)
-        .take(per_page)
+        .skip((page - 1) * per_page - again)
+        .take(per_page + again)
         .map(|record| record.to_json(&zone_id, &zone.name))
         .collect();
     let count = records.len();
@@ -492,6 +509,9 @@ async fn batch(
     }
     if !errors.is_empty() {
         return failure(StatusCode::BAD_REQUEST, errors);
+    }
+    if inner.zones[&zone_id].losing_writes {
+        return success(done, None);
     }
     inner.next_id = next_id;
     if let Some(zone) = inner.zones.get_mut(&zone_id) {

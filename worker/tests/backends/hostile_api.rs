@@ -227,3 +227,51 @@ async fn a_listing_whose_pages_never_end_stops_with_an_error() {
         "the zone id, then 1,000 pages"
     );
 }
+
+#[tokio::test]
+async fn a_listing_that_repeats_its_page_stops_at_the_second() {
+    // Every page number gets page one again, which says more follow.
+    let repeating = Scripted::start(|request| {
+        let body = if request.path.starts_with("/zones?") {
+            serde_json::json!({"success": true, "result": [{"id": "0123abcd", "name": ZONE}]})
+        } else if request.path.starts_with("/zones/") {
+            serde_json::json!({
+                "success": true,
+                "result": [{"id": "0123", "name": format!("h.{ZONE}"), "type": "A",
+                            "content": "192.0.2.1", "ttl": 60}],
+                "result_info": {"page": 1, "per_page": 1, "count": 1},
+            })
+        } else {
+            serde_json::json!({
+                "domain_records": [{"id": 1, "type": "A", "name": "h", "data": "192.0.2.1",
+                                    "ttl": 60}],
+                "links": {"pages": {"next": "https://api.digitalocean.com/v2/domains/x/records?page=2"}},
+            })
+        };
+        Reply::json(200, body.to_string())
+    });
+    for (name, api) in every_api(&repeating.url, Duration::from_secs(5))
+        .into_iter()
+        .take(2)
+    {
+        let before = repeating.requests().len();
+        let error = api
+            .apply(&change(ZONE, "home", "203.0.113.1"))
+            .await
+            .expect_err(name);
+        assert!(
+            error
+                .to_string()
+                .contains("lists only records of earlier pages"),
+            "{name}: {error}"
+        );
+        assert!(error.is_transient(), "{name}: {error}");
+        let listed = repeating
+            .requests()
+            .iter()
+            .skip(before)
+            .filter(|request| request.path.contains("records"))
+            .count();
+        assert_eq!(listed, 2, "{name}");
+    }
+}

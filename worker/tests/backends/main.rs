@@ -16,6 +16,7 @@ mod fake_cloudflare;
 mod fake_digitalocean;
 mod fake_plesk_api;
 mod hostile_api;
+mod hostile_listing;
 mod named;
 mod none;
 mod plesk;
