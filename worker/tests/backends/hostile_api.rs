@@ -275,3 +275,27 @@ async fn a_listing_that_repeats_its_page_stops_at_the_second() {
         assert_eq!(listed, 2, "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_retry_after_that_is_no_number_of_seconds_leaves_the_wait_to_the_backoff() {
+    for said in [
+        "-5",
+        "Wed, 21 Oct 2026 07:28:00 GMT",
+        "soon",
+        "1e9",
+        "99999999999999999999999",
+        "",
+    ] {
+        let limited = Scripted::start(move |_| {
+            Reply::json(429, r#"{"message": "slow down"}"#).with_header("retry-after", said)
+        });
+        for (name, api) in every_api(&limited.url, Duration::from_secs(5)) {
+            let error = api
+                .apply(&change(ZONE, "home", "203.0.113.1"))
+                .await
+                .expect_err(name);
+            assert!(error.is_transient(), "{name} {said:?}: {error}");
+            assert_eq!(error.retry_after(), None, "{name} {said:?}");
+        }
+    }
+}
