@@ -56,7 +56,7 @@ pub(super) fn load_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>, CaF
         path: path.to_owned(),
         problem,
     };
-    let file = std::fs::File::open(path).map_err(|e| fail(CaProblem::Read(e)))?;
+    let file = crate::secret::open_regular_file(path).map_err(|e| fail(CaProblem::Read(e)))?;
     let mut pem = Vec::new();
     file.take(MAX_CA_FILE_BYTES + 1)
         .read_to_end(&mut pem)
@@ -373,5 +373,24 @@ mod tests {
         );
         let missing = load_ca_file(&dir.path().join("absent.pem")).unwrap_err();
         assert!(missing.to_string().contains("absent.pem"), "{missing}");
+    }
+
+    #[test]
+    fn a_ca_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ca.pem");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(load_ca_file(&path).map(drop).map_err(|e| e.to_string()));
+        });
+        let Ok(loaded) = receiver.recv_timeout(Duration::from_secs(5)) else {
+            // Let the waiting thread go before failing.
+            let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+            panic!("loading a FIFO waited for a writer");
+        };
+        let error = loaded.unwrap_err();
+        assert!(error.contains("not a regular file"), "{error}");
     }
 }
