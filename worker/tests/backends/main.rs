@@ -26,6 +26,7 @@ mod powerdns;
 mod powerdns_server;
 mod rfc2136;
 mod scripted_api;
+mod secret_leaks;
 mod tls_proxy;
 mod util;
 mod zonefile;
