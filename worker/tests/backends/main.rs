@@ -17,6 +17,7 @@ mod fake_digitalocean;
 mod fake_plesk_api;
 mod hostile_api;
 mod hostile_listing;
+mod hostile_tls;
 mod named;
 mod none;
 mod plesk;
