@@ -54,6 +54,14 @@ pub enum HttpApiError {
         /// What the operator can do about it, in the vendor's terms.
         hint: String,
     },
+    #[error("{api} lists {count} zones named {zone} ({statuses}) and not exactly one is active: scope the API token to the account that serves the zone")]
+    AmbiguousZone {
+        api: &'static str,
+        zone: String,
+        count: usize,
+        /// Each one's status, as listed.
+        statuses: String,
+    },
     #[error(
         "{api} listed more than {pages} pages of records for zone {zone}; refusing to read on"
     )]
@@ -75,7 +83,9 @@ impl HttpApiError {
             HttpApiError::Transport { .. }
             | HttpApiError::Reply { .. }
             | HttpApiError::Join { .. } => true,
-            HttpApiError::ZoneNotFound { .. } | HttpApiError::TooManyPages { .. } => false,
+            HttpApiError::ZoneNotFound { .. }
+            | HttpApiError::AmbiguousZone { .. }
+            | HttpApiError::TooManyPages { .. } => false,
         }
     }
 

@@ -13,7 +13,9 @@
 //! - Batch limits (https://developers.cloudflare.com/dns/manage-dns-records/how-to/batch-record-changes/):
 //!   200 record operations per batch on the Free plan, which this fake enforces.
 //! - Zones by name (https://developers.cloudflare.com/api/resources/zones/methods/list/):
-//!   `GET /zones?name=` answers an empty `result` for a zone the token cannot see.
+//!   `GET /zones?name=` answers an empty `result` for a zone the token cannot see, and several
+//!   zones of the name, each with its `status`, when the token sees several accounts holding it
+//!   (https://www.pulumi.com/registry/packages/cloudflare@4.x/api-docs/getzone).
 //! - Errors: a well-formed but wrong token gets 403 `{"code": 9109, "message": "Invalid access
 //!   token"}` and a missing header 400 code 6003 (as Cloudflare answers them:
 //!   https://github.com/cert-manager/cert-manager/pull/4465); over the rate limit
@@ -87,6 +89,8 @@ struct Zone {
     overlapping: bool,
     /// Batches answer success and change nothing (an API that loses an accepted write).
     losing_writes: bool,
+    /// `pending`, `moved`: `None` is `active`.
+    status: Option<&'static str>,
 }
 
 /// What the fake saw, per zone name.
@@ -99,7 +103,8 @@ pub struct Seen {
 
 #[derive(Debug, Default)]
 struct Inner {
-    zones: HashMap<String, Zone>,
+    /// By id; ids grow, so this is creation order (Cloudflare lists zones in an order of its own).
+    zones: BTreeMap<String, Zone>,
     next_id: u64,
     faults: Faults,
     seen: HashMap<String, Seen>,
@@ -156,6 +161,27 @@ impl FakeCloudflare {
             },
         );
         id
+    }
+
+    /// Adds a second zone named `name`, in another account the token can see, with `status`
+    /// (zone names are unique per account only: a zone moved away, or added and never activated,
+    /// stays listed); returns its id.
+    pub fn add_zone_with_status(&self, name: &str, status: &'static str) -> String {
+        let id = self.add_zone(name);
+        if let Some(zone) = self.lock().zones.get_mut(&id) {
+            zone.status = Some(status);
+        }
+        id
+    }
+
+    /// The records of `record_type` at `name` in the zone with id `zone_id`.
+    pub fn records_in(&self, zone_id: &str, name: &str, record_type: &str) -> Vec<Record> {
+        self.lock().zones[zone_id]
+            .records
+            .values()
+            .filter(|record| record.name == name && record.record_type == record_type)
+            .cloned()
+            .collect()
     }
 
     /// Adds a record to zone `zone` as if made in the dashboard; returns its id.
@@ -320,7 +346,7 @@ async fn list_zones(
         .iter()
         .filter(|(_, zone)| zone.name == name)
         .map(|(id, zone)| {
-            json!({"id": id, "name": zone.name, "status": "active", "paused": false,
+            json!({"id": id, "name": zone.name, "status": zone.status.unwrap_or("active"), "paused": false,
                    "type": "full", "account": {"id": "0123456789abcdef0123456789abcdef",
                    "name": "Test account"}})
         })

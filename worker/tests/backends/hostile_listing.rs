@@ -127,3 +127,34 @@ async fn a_name_listed_in_another_case_or_with_a_trailing_dot_is_the_same_name()
     assert!(!applied.changed, "{applied:?}");
     assert_eq!(api.round_trips(), 0);
 }
+
+#[tokio::test]
+async fn of_two_cloudflare_zones_of_one_name_the_active_one_is_written_and_never_a_guess() {
+    const ZONE: &str = "twice.cf.test";
+    let host = format!("home.{ZONE}");
+    // Listed first: the zone as it was in an account it has moved away from.
+    let moved = cf::fake().add_zone_with_status(ZONE, "moved");
+    let active = cf::fake().add_zone(ZONE);
+    let api = cloudflare();
+    api.apply(&change(ZONE, "home", "203.0.113.43"))
+        .await
+        .expect("applied");
+    assert_eq!(cf::fake().records_in(&active, &host, "A").len(), 1);
+    assert!(cf::fake().records_in(&moved, &host, "A").is_empty());
+
+    const UNDECIDED: &str = "undecided.cf.test";
+    for _ in 0..2 {
+        cf::fake().add_zone_with_status(UNDECIDED, "pending");
+    }
+    let error = api
+        .apply(&change(UNDECIDED, "home", "203.0.113.43"))
+        .await
+        .expect_err("two zones, neither active");
+    assert!(!error.is_transient(), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("2 zones named undecided.cf.test (pending, pending)")
+            && text.contains("not exactly one is active"),
+        "{text}"
+    );
+}
