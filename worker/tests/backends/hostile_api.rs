@@ -299,3 +299,49 @@ async fn a_retry_after_that_is_no_number_of_seconds_leaves_the_wait_to_the_backo
         }
     }
 }
+
+#[tokio::test]
+async fn a_garbled_reply_is_transient_and_a_refusal_inside_a_200_is_permanent() {
+    // Cloudflare's envelope says `success: false` with its errors, under a 200.
+    let refusing = Scripted::start(|_| {
+        Reply::json(
+            200,
+            r#"{"success": false, "errors": [{"code": 1003, "message": "Invalid or missing zone id."}], "result": null}"#,
+        )
+    });
+    let api = Cloudflare::new(
+        &refusing.url,
+        Secret::new(SECRET),
+        false,
+        Duration::from_secs(5),
+    );
+    let error = api
+        .apply(&change(ZONE, "home", "203.0.113.1"))
+        .await
+        .expect_err("refused");
+    assert!(!error.is_transient(), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("HTTP 200: Invalid or missing zone id. (code 1003)"),
+        "{error}"
+    );
+
+    for garbled in [
+        "<html>maintenance</html>",
+        r#"{"success": true, "result": null}"#,
+        r#"{"success": true, "result": [{"id": 7, "name": "hostile.test"}]}"#,
+        r#"{"domain_records": [{"id": "seven", "type": "A", "name": "@", "data": "x"}]}"#,
+        r#"{"rrsets": [{"name": "hostile.test.", "type": "A", "ttl": "sixty"}]}"#,
+        r#"[{"id": 1, "type": "A"}]"#,
+    ] {
+        let server = Scripted::start(move |_| Reply::json(200, garbled));
+        for (name, api) in every_api(&server.url, Duration::from_secs(5)) {
+            let error = api
+                .apply(&change(ZONE, "home", "203.0.113.1"))
+                .await
+                .expect_err(name);
+            assert!(error.is_transient(), "{name}, {garbled}: {error}");
+        }
+    }
+}
