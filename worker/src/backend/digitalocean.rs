@@ -238,17 +238,21 @@ impl Client {
             );
             let text = match self.api.request(Method::Get, &path, None) {
                 Ok(text) => text,
+                // DigitalOcean answers a path it does not know (a wrong `api_url`) with the same
+                // 404 as a domain it does not hold: the URL tells them apart.
                 Err(HttpApiError::Status {
                     status: 404,
                     message,
+                    url,
                     ..
                 }) => {
                     return Err(HttpApiError::ZoneNotFound {
                         api: API,
                         zone: zone.to_owned(),
                         hint: format!(
-                            "the API answered 404 ({message}): add the domain under Networking → \
-                             Domains, or use a token of the account that holds it"
+                            "GET {url} answered 404 ({message}): add the domain under Networking \
+                             → Domains, use a token of the account that holds it, or correct \
+                             [backend.digitalocean] api_url"
                         ),
                     })
                 }

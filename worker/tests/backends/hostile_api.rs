@@ -345,3 +345,23 @@ async fn a_garbled_reply_is_transient_and_a_refusal_inside_a_200_is_permanent() 
         }
     }
 }
+
+#[tokio::test]
+async fn a_digitalocean_404_names_the_url_so_a_wrong_api_url_shows() {
+    // DigitalOcean answers an unknown path as it answers an unknown domain.
+    let server = Scripted::start(|_| {
+        Reply::json(
+            404,
+            r#"{"id": "not_found", "message": "The resource you requested could not be found."}"#,
+        )
+    });
+    let without_v2 = DigitalOcean::new(&server.url, Secret::new(SECRET), Duration::from_secs(5));
+    let error = without_v2.check(ZONE).await.expect_err("404");
+    assert!(!error.is_transient(), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("{}/domains/{ZONE}/records", server.url))
+            && text.contains("api_url"),
+        "{text}"
+    );
+}
