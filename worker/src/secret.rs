@@ -62,6 +62,24 @@ impl Secret {
         Ok(secret)
     }
 
+    /// [`Secret::load`] for an API key or token, sent in an HTTP header: its first line must be
+    /// printable ASCII, or no request could carry it (a control character, a zero-width space
+    /// copied from a web page), and every request would fail as if the network had.
+    pub fn load_token(source: &SecretSource, key: &'static str) -> Result<Secret, SecretError> {
+        let secret = Secret::load(source, key)?;
+        if !secret
+            .first_line()
+            .bytes()
+            .all(|byte| matches!(byte, b' '..=b'~'))
+        {
+            return Err(SecretError::NotHeader {
+                key,
+                from: source.clone(),
+            });
+        }
+        Ok(secret)
+    }
+
     /// The whole text, for a format with several lines (a BIND key file).
     pub fn text(&self) -> &str {
         &self.0
@@ -131,6 +149,11 @@ pub enum SecretError {
     Unset { key: &'static str, name: String },
     #[error("{key} is not set, and the environment variable {name} is not UTF-8 text")]
     NotText { key: &'static str, name: String },
+    #[error("{key}: the first line of the {from} holds a character an HTTP header cannot carry (only printable ASCII can): copy the token again")]
+    NotHeader {
+        key: &'static str,
+        from: SecretSource,
+    },
     #[error("{key}: the {from} is empty")]
     Empty {
         key: &'static str,
@@ -247,6 +270,28 @@ mod tests {
             let secret = Secret::load(&SecretSource::File(path), "api_token_file").unwrap();
             assert_eq!(secret.first_line(), "token", "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_token_no_header_can_carry_is_refused_without_showing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        for text in [
+            "tok\u{1}SECRET",
+            "tok\u{200b}SECRET",
+            "tök-SECRET",
+            "tokSECRET\u{7f}",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let error = Secret::load_token(&SecretSource::File(path.clone()), "api_token_file")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("cannot carry"), "{text:?}: {error}");
+            assert!(!error.contains("SECRET"), "{error}");
+        }
+        std::fs::write(&path, "a token with spaces\n\u{1}second line").unwrap();
+        let secret = Secret::load_token(&SecretSource::File(path), "api_token_file").unwrap();
+        assert_eq!(secret.first_line(), "a token with spaces");
     }
 
     #[test]

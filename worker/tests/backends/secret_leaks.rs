@@ -2,7 +2,8 @@
 //! real `dyndns-worker` binary at its most talkative (`RUST_LOG=trace`), against an API that
 //! refuses the credential and quotes it back in its error: neither `--run-once`'s log, nor what
 //! it writes beside a dead-lettered job, nor `dyndns-worker check`'s lines may hold it. And a
-//! secret taken from the environment that is empty or not text stops the worker, saying which.
+//! token taken from the environment that is empty, not text, or that no header can carry stops
+//! the worker, saying which.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -204,7 +205,7 @@ fn a_credential_quoted_back_by_the_api_never_reaches_the_log_a_dead_letter_or_ch
 }
 
 #[test]
-fn a_secret_variable_that_is_empty_or_not_text_stops_the_worker_saying_so() {
+fn a_token_variable_that_is_empty_not_text_or_unsendable_stops_the_worker_saying_so() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(
@@ -225,6 +226,11 @@ fn a_secret_variable_that_is_empty_or_not_text_stops_the_worker_saying_so() {
         (
             not_text,
             "the environment variable DYNDNS_CLOUDFLARE_API_TOKEN is not UTF-8 text",
+        ),
+        // A zero-width space copied from a web page: no request could carry the token.
+        (
+            std::ffi::OsStr::new("tok\u{200b}en"),
+            "environment variable DYNDNS_CLOUDFLARE_API_TOKEN holds a character an HTTP header cannot carry",
         ),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_dyndns-worker"))
