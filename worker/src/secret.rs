@@ -30,10 +30,10 @@ impl Secret {
     /// (`[backend.cloudflare] api_token_file`), for the error.
     pub fn load(source: &SecretSource, key: &'static str) -> Result<Secret, SecretError> {
         let text = match source {
-            SecretSource::File(path) => read_file(path).map_err(|source| SecretError::Read {
+            SecretSource::File(path) => read_file(path).map_err(|error| SecretError::Read {
                 key,
                 path: path.clone(),
-                source,
+                error,
             })?,
             SecretSource::Env(name) => match std::env::var(name) {
                 Ok(text) => text,
@@ -82,11 +82,13 @@ fn read_file(path: &std::path::Path) -> std::io::Result<String> {
 /// Why a secret could not be read; never holds the secret itself.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("{key}: cannot read {path}: {source}")]
+    /// The I/O error is part of the message, not its source, so a chain printed whole (`{:#}`,
+    /// as the worker's start does) says it once.
+    #[error("{key}: cannot read {path}: {error}")]
     Read {
         key: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{key} is not set and neither is the environment variable {name}")]
     Unset { key: &'static str, name: String },
@@ -118,6 +120,14 @@ mod tests {
             .to_string();
         assert!(error.contains("api_token_file"), "{error}");
         assert!(error.contains(&absent.display().to_string()), "{error}");
+        // As the worker's start prints it, the whole chain: the cause said once.
+        let chain = format!(
+            "{:#}",
+            anyhow::Error::from(
+                Secret::load(&SecretSource::File(absent.clone()), "api_token_file").unwrap_err()
+            )
+        );
+        assert_eq!(chain.matches("No such file").count(), 1, "{chain}");
 
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n  \n").unwrap();
