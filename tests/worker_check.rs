@@ -82,8 +82,18 @@ fn worker_check_names_a_missing_secret_file_and_fails() {
     let output = check(&site);
     let said = text(&output);
     assert_eq!(output.status.code(), Some(1), "{said}");
+    // The zone on the backend that cannot be built says why on its own line; the other zone is
+    // still checked (its line once went missing with the whole check).
+    let line = said
+        .lines()
+        .find(|line| line.starts_with("FAIL zone pdns.example.org on powerdns"))
+        .unwrap_or_else(|| panic!("no line for the powerdns zone: {said}"));
     assert!(
-        said.contains("[backend.powerdns] api_key_file") && said.contains("pdns.key"),
+        line.contains("[backend.powerdns] api_key_file") && line.contains("pdns.key"),
+        "{said}"
+    );
+    assert!(
+        said.contains("ok   zone dyn.example.com on plesk"),
         "{said}"
     );
 }
@@ -114,4 +124,47 @@ fn config_before_or_after_a_worker_command_is_accepted() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+}
+
+#[test]
+fn a_zone_the_worker_would_refuse_to_start_with_fails_its_own_line() {
+    let site = Site::new();
+    let mut config = std::fs::read_to_string(site.config_path()).unwrap();
+    config.push_str(
+        "\n[[zone]]\nname = \"cmd.example.org\"\nbackend = \"command\"\ncreate_missing = false\n\n\
+         [backend.command]\ncommand = [\"/bin/true\", \"{host}\"]\n",
+    );
+    std::fs::write(site.config_path(), config).unwrap();
+    let output = check(&site);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("FAIL zone cmd.example.org on command")
+            && said.contains("create_missing = false needs a backend that can read"),
+        "{said}"
+    );
+    assert!(
+        said.contains("ok   zone dyn.example.com on plesk"),
+        "{said}"
+    );
+}
+
+#[test]
+fn zones_sharing_a_backend_zone_are_asked_about_it_once_and_each_get_a_line() {
+    let site = Site::new();
+    let mut config = std::fs::read_to_string(site.config_path()).unwrap();
+    config.push_str("\n[[zone]]\nname = \"lab.example.com\"\nbackend_zone = \"example.com\"\n");
+    std::fs::write(site.config_path(), config).unwrap();
+    let output = check(&site);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    for zone in ["dyn.example.com", "lab.example.com"] {
+        assert!(
+            said.contains(&format!(
+                "ok   zone {zone} on plesk (backend zone example.com): "
+            )),
+            "{said}"
+        );
+    }
+    assert_eq!(site.plesk_calls(), ["--info example.com"]);
 }

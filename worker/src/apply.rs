@@ -2,6 +2,7 @@
 //! own outcome means for every pending job of that host and family: applied or superseded (settled), failed for good
 //! (settled as a dead letter of that family only), or failed for now (retried with backoff).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -11,9 +12,12 @@ use tokio::time::Instant;
 use std::collections::BTreeMap;
 
 use dyndns_queue::Job;
+use futures_util::FutureExt;
 
 use crate::backend::{Applied, Backend, BackendError, BatchResults, Change, Failure};
 use crate::batch::{plan, Planned};
+use crate::clock::Clock;
+use crate::in_flight::{backend_id, ChainDone};
 use crate::pending::Settlement;
 use crate::reconcile::{self, BatchRules};
 use crate::shown::Shown;
@@ -42,29 +46,50 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << doublings).min(MAX_BACKOFF)
 }
 
-/// Tells backends apart by identity (`Backends::only` serves every zone with one).
-fn backend_id(backend: &Arc<dyn Backend>) -> usize {
-    Arc::as_ptr(backend).cast::<()>() as usize
+/// [`reconcile::apply_batch`] for one zone's batch, with a backend's panic (a bug) turned into a
+/// transient failure of that batch's changes: they wait in `cur/` and are retried, while the worker
+/// and the other zones go on. Unwinding out of the join would end the whole worker, leaving every
+/// other zone's applied changes unrecorded, and a restart would meet the same bug again.
+async fn guarded_batch(batch: &ZoneBatch, changes: &[Change]) -> BatchResults {
+    let apply = reconcile::apply_batch(&*batch.backend, &batch.zone, changes, batch.rules);
+    match AssertUnwindSafe(apply).catch_unwind().await {
+        Ok(results) => results,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            let failure = Failure::Panicked {
+                backend: batch.backend.name(),
+                message,
+            };
+            BackendError::for_each(failure, changes.len())
+                .into_iter()
+                .map(Err)
+                .collect()
+        }
+    }
 }
 
 /// A due planned change ready for its zone's batch: the target, the job it comes from and the change.
-struct Ready {
-    planned: Planned,
+pub(crate) struct Ready {
+    pub planned: Planned,
     newest: Job,
     change: Change,
 }
 
 /// All ready changes of one backend zone, and the backend and rules that apply them.
-struct ZoneBatch {
+pub(crate) struct ZoneBatch {
     zone: String,
     backend: Arc<dyn Backend>,
     rules: BatchRules,
-    ready: Vec<Ready>,
+    pub ready: Vec<Ready>,
 }
 
 /// A zone's batch with its results and timing, once its backend answered.
-struct DoneBatch {
-    batch: ZoneBatch,
+pub(crate) struct DoneBatch {
+    pub batch: ZoneBatch,
     results: BatchResults,
     /// When the backend was called (wall clock, for request → backend), and when it answered.
     reached: SystemTime,
@@ -72,16 +97,87 @@ struct DoneBatch {
     millis: u128,
 }
 
+/// The batches of one backend, one after the other; after SIGTERM the batch in flight finishes
+/// and the others are not started (their jobs stay in `cur/` for the next start).
+async fn run_chain(
+    backend: usize,
+    chain: Vec<ZoneBatch>,
+    clock: Arc<dyn Clock>,
+    stopping: Arc<AtomicBool>,
+) -> ChainDone {
+    let mut done = Vec::with_capacity(chain.len());
+    let mut chain = chain.into_iter();
+    while !stopping.load(Ordering::SeqCst) {
+        let Some(batch) = chain.next() else {
+            break;
+        };
+        let changes: Vec<Change> = batch
+            .ready
+            .iter()
+            .map(|ready| ready.change.clone())
+            .collect();
+        let reached = clock.now();
+        let started = Instant::now();
+        let results = guarded_batch(&batch, &changes).await;
+        done.push(DoneBatch {
+            millis: started.elapsed().as_millis(),
+            confirmed: clock.now(),
+            reached,
+            results,
+            batch,
+        });
+    }
+    ChainDone {
+        backend,
+        done,
+        not_started: chain.collect(),
+    }
+}
+
 impl Worker {
-    /// Applies every planned change whose retry time has come, all changes of one backend zone in
-    /// one batch. Zones on different backends proceed in parallel; the zones of one backend go one
-    /// after the other. In run-once mode each change is tried once, whatever its backoff.
-    pub async fn apply_due(&mut self, stopping: &AtomicBool, run_once: bool) {
+    /// Starts every planned change whose retry time has come, all changes of one backend zone in
+    /// one batch, the zones of one backend one after the other in a chain. A backend still at work
+    /// on an earlier chain gets its due changes on a pass after that chain ends; the chains run
+    /// while the worker goes on (see `in_flight.rs`), and what a finished chain did is settled
+    /// here or as soon as it ends. After SIGTERM nothing new starts. In run-once mode each change
+    /// is tried once, whatever its backoff, and every chain is waited for.
+    pub async fn apply_due(&mut self, stopping: &Arc<AtomicBool>, run_once: bool) {
+        while let Some(done) = self.in_flight.finished() {
+            self.settle_chain(done);
+        }
+        if !stopping.load(Ordering::SeqCst) {
+            self.start_due(stopping, run_once);
+        }
+        if run_once {
+            self.finish_in_flight().await;
+        }
+    }
+
+    /// Waits for every chain at work and settles what it did (at SIGTERM, the batch in flight
+    /// finishes and the rest of its chain stays in `cur/`).
+    pub async fn finish_in_flight(&mut self) {
+        while let Some(done) = self.in_flight.next().await {
+            self.settle_chain(done);
+        }
+    }
+
+    /// Settles each batch a chain applied; the batches it did not start stay pending.
+    pub(crate) fn settle_chain(&mut self, chain: ChainDone) {
+        for done in chain.done {
+            self.settle_batch(done);
+        }
+    }
+
+    /// Plans the due changes of every backend not at work and starts one chain per backend.
+    fn start_due(&mut self, stopping: &Arc<AtomicBool>, run_once: bool) {
         let now = Instant::now();
         // One batch per backend, backend zone and rules: two [[zone]]s may share a backend zone
         // and still name different backends or `create_missing`.
         let mut zones: BTreeMap<(usize, String, bool), ZoneBatch> = BTreeMap::new();
         for planned in plan(&self.pending) {
+            if self.in_flight.holds(&planned.target) {
+                continue;
+            }
             let due = self
                 .retry
                 .get(&planned.target)
@@ -90,11 +186,11 @@ impl Worker {
                 continue;
             }
             if let Some((ready, backend, rules)) = self.ready(planned) {
-                let key = (
-                    backend_id(&backend),
-                    ready.change.zone.clone(),
-                    rules.create_missing,
-                );
+                let id = backend_id(&backend);
+                if self.in_flight.is_busy(id) {
+                    continue;
+                }
+                let key = (id, ready.change.zone.clone(), rules.create_missing);
                 zones
                     .entry(key)
                     .or_insert_with(|| ZoneBatch {
@@ -115,43 +211,18 @@ impl Worker {
                 .or_default()
                 .push(batch);
         }
-        let clock = Arc::clone(&self.clock);
-        let runs = chains.into_values().map(|chain| {
-            let clock = Arc::clone(&clock);
-            async move {
-                let mut done = Vec::with_capacity(chain.len());
-                for batch in chain {
-                    if stopping.load(Ordering::SeqCst) {
-                        // The batch in flight has finished; the rest stays in cur/ for the next start.
-                        break;
-                    }
-                    let changes: Vec<Change> = batch
-                        .ready
-                        .iter()
-                        .map(|ready| ready.change.clone())
-                        .collect();
-                    let reached = clock.now();
-                    let started = Instant::now();
-                    let results =
-                        reconcile::apply_batch(&*batch.backend, &batch.zone, &changes, batch.rules)
-                            .await;
-                    done.push(DoneBatch {
-                        millis: started.elapsed().as_millis(),
-                        confirmed: clock.now(),
-                        reached,
-                        results,
-                        batch,
-                    });
-                }
-                done
-            }
-        });
-        for done in futures_util::future::join_all(runs)
-            .await
-            .into_iter()
-            .flatten()
-        {
-            self.settle_batch(done);
+        for (backend, chain) in chains {
+            let targets = chain
+                .iter()
+                .flat_map(|batch| batch.ready.iter().map(|ready| ready.planned.target.clone()))
+                .collect();
+            let run = run_chain(
+                backend,
+                chain,
+                Arc::clone(&self.clock),
+                Arc::clone(stopping),
+            );
+            self.in_flight.start(backend, targets, run.boxed());
         }
     }
 

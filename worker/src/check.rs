@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use dyndns_config::Config;
 
-use crate::backend::{Backend, Backends};
+use crate::backend::{build, Backend, Backends, SelectError};
 use crate::shown::Shown;
 
 /// What the check found for one configured zone.
@@ -35,6 +35,45 @@ impl std::fmt::Display for ZoneCheck {
             self.zone, self.backend, self.backend_zone
         )
     }
+}
+
+/// Builds each backend the zones use and asks it about its zones. A backend that cannot be built
+/// (its secret file is missing, say) fails its own zones' lines and the other backends are still
+/// asked, so every zone gets its line; so does a zone the worker would refuse to start with.
+pub async fn check_config(config: &Config) -> Vec<ZoneCheck> {
+    let mut by_kind = BTreeMap::new();
+    let mut unbuilt = BTreeMap::new();
+    for zone in &config.zones {
+        if by_kind.contains_key(&zone.backend) || unbuilt.contains_key(&zone.backend) {
+            continue;
+        }
+        match build(config, zone.backend) {
+            Ok(backend) => {
+                by_kind.insert(zone.backend, backend);
+            }
+            Err(error) => {
+                unbuilt.insert(zone.backend, Shown(&error).to_string());
+            }
+        }
+    }
+    let backends = Backends::new(by_kind);
+    let mut checks = check_zones(config, &backends).await;
+    for (check, zone) in checks.iter_mut().zip(&config.zones) {
+        if let Some(why) = unbuilt.get(&zone.backend) {
+            check.outcome = Err(why.clone());
+        } else if !zone.create_missing
+            && backends
+                .for_zone(zone)
+                .is_some_and(|backend| !backend.reads())
+        {
+            let refused = SelectError::CannotRefuseNewNames {
+                zone: zone.name.clone(),
+                backend: zone.backend.as_str(),
+            };
+            check.outcome = Err(Shown(&refused).to_string());
+        }
+    }
+    checks
 }
 
 /// Asks each zone's backend about its backend zone, each (backend, backend zone) once, the zones

@@ -174,12 +174,11 @@ fn check_cli(config: Option<PathBuf>) -> ExitCode {
         let path = dyndns_config::resolve_path(config.as_deref());
         let config = Config::load(&path)?;
         println!("config {} OK", path.display());
-        let backends = crate::backend::from_config(&config)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
-        let zones = runtime.block_on(crate::check::check_zones(&config, &backends));
+        let zones = runtime.block_on(crate::check::check_config(&config));
         for zone in &zones {
             println!("{zone}");
         }

@@ -77,9 +77,10 @@ pub enum CommandError {
     Wait { command: String, source: io::Error },
 }
 
-/// Runs `argv` (program first) and waits for it and for both its output streams, all within
-/// `options.timeout`. On timeout the child's whole process group is SIGKILLed and the child reaped, so a
-/// script's grandchildren do not outlive it either.
+/// Runs `argv` (program first) and waits for it to exit within `options.timeout`, reading both its
+/// output streams meanwhile. When it exits, whatever it left in its process group is SIGKILLed (a
+/// background process holding its stdout does not hold the command); on timeout the whole group
+/// is SIGKILLed and the child reaped, so a script's grandchildren do not outlive it either.
 pub async fn run(argv: &[String], options: &RunOptions) -> Result<CommandOutput, CommandError> {
     let (program, args) = argv.split_first().ok_or(CommandError::Empty)?;
     let mut command = tokio::process::Command::new(program);
@@ -108,29 +109,47 @@ pub async fn run(argv: &[String], options: &RunOptions) -> Result<CommandOutput,
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let limit = options.output_limit;
-    // Waiting for the streams is part of the deadline: a grandchild holding the pipe open would
-    // otherwise keep us here after the child itself exited.
+    let (mut out, mut err) = (Captured::default(), Captured::default());
     let finished = tokio::time::timeout(options.timeout, async {
-        tokio::join!(
-            child.wait(),
-            read_capped(stdout, limit),
-            read_capped(stderr, limit)
-        )
+        let streams = async {
+            tokio::join!(
+                read_capped(stdout, limit, &mut out),
+                read_capped(stderr, limit, &mut err)
+            )
+        };
+        tokio::pin!(streams);
+        // Read while waiting, so a child that writes much never blocks on a full pipe.
+        let (status, streams_done) = tokio::select! {
+            status = child.wait() => (status, false),
+            _ = &mut streams => (child.wait().await, true),
+        };
+        // The exit status is the answer. What the child left in its group goes now (the guard
+        // would kill it on return anyway): a background process holding the pipes must not hold
+        // the command until the deadline and turn its answer into a timeout.
+        if let Some(group) = group {
+            kill_group(group);
+        }
+        if !streams_done {
+            // What was written is in the pipes; only a process that left the group can still
+            // hold one open, and it is not waited for long.
+            let _ = tokio::time::timeout(OUTPUT_AFTER_EXIT, streams).await;
+        }
+        status
     })
     .await;
 
     match finished {
-        Ok((status, (stdout, stdout_truncated), (stderr, stderr_truncated))) => {
+        Ok(status) => {
             let status = status.map_err(|source| CommandError::Wait {
                 command: display_argv(argv),
                 source,
             })?;
             Ok(CommandOutput {
                 status,
-                stdout,
-                stderr,
-                stdout_truncated,
-                stderr_truncated,
+                stdout: out.kept,
+                stderr: err.kept,
+                stdout_truncated: out.truncated,
+                stderr_truncated: err.truncated,
             })
         }
         Err(_elapsed) => {
@@ -145,6 +164,19 @@ pub async fn run(argv: &[String], options: &RunOptions) -> Result<CommandOutput,
             })
         }
     }
+}
+
+/// How long output is still read after the child exited and its group was killed: only a process
+/// that left the group (`setsid`) can still hold a pipe then.
+const OUTPUT_AFTER_EXIT: Duration = Duration::from_secs(1);
+
+/// One output stream as far as it was read: kept outside the reading future, so what was read
+/// survives when the reading is cut short.
+#[derive(Default)]
+struct Captured {
+    kept: Vec<u8>,
+    /// The stream was longer than the limit and was cut.
+    truncated: bool,
 }
 
 /// Kills whatever is left of the group when the run ends: everything, if the caller dropped the future
@@ -169,29 +201,30 @@ fn kill_group(group: Pid) {
     }
 }
 
-async fn read_capped(stream: Option<impl AsyncRead + Unpin>, limit: usize) -> (Vec<u8>, bool) {
+async fn read_capped(
+    stream: Option<impl AsyncRead + Unpin>,
+    limit: usize,
+    captured: &mut Captured,
+) {
     let Some(mut stream) = stream else {
-        return (Vec::new(), false);
+        return;
     };
-    let mut kept = Vec::new();
-    let mut truncated = false;
     let mut buf = [0u8; 8192];
     loop {
         match stream.read(&mut buf).await {
             Ok(0) => break,
             Ok(n) => {
-                let room = limit.saturating_sub(kept.len());
+                let room = limit.saturating_sub(captured.kept.len());
                 if n > room {
-                    truncated = true;
+                    captured.truncated = true;
                 }
-                kept.extend_from_slice(&buf[..n.min(room)]);
+                captured.kept.extend_from_slice(&buf[..n.min(room)]);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // A broken pipe read ends the stream; the exit status still tells what happened.
             Err(_) => break,
         }
     }
-    (kept, truncated)
 }
 
 /// The argv as a reader would type it, for error messages and logs: arguments with spaces, quotes or

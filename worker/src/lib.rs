@@ -9,6 +9,7 @@ pub mod cli;
 mod clock;
 pub mod command;
 mod finish;
+mod in_flight;
 mod intake;
 mod pending;
 pub mod reconcile;

@@ -124,7 +124,18 @@ where
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}
+            // A backend's chain ended: settle it, and the next pass gives that backend its due
+            // changes, while every other backend's chain goes on.
+            Some(done) = worker.in_flight.next(), if !worker.in_flight.is_empty() => {
+                worker.settle_chain(done);
+            }
         }
+    }
+    // Stopping: the batches in flight finish, and what they did is recorded before exit.
+    if !worker.in_flight.is_empty() {
+        worker.finish_in_flight().await;
+        worker.save_state(run_once);
+        worker.finish_settled();
     }
     Ok(worker.into_report())
 }

@@ -137,8 +137,8 @@ fn read_file(path: &std::path::Path) -> std::io::Result<String> {
 /// Why a secret could not be read; never holds the secret itself.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    /// The I/O error is in the message, not a `source`: an error chain printed whole (`{:#}`)
-    /// would say it twice.
+    /// The I/O error is part of the message, not its source, so a chain printed whole (`{:#}`,
+    /// as the worker's start does) says it once.
     #[error("{key}: cannot read {path}: {error}")]
     Read {
         key: &'static str,
@@ -182,6 +182,7 @@ mod tests {
             .to_string();
         assert!(error.contains("api_token_file"), "{error}");
         assert!(error.contains(&absent.display().to_string()), "{error}");
+        // As the worker's start prints it, the whole chain: the cause said once.
         let chain = format!(
             "{:#}",
             anyhow::Error::from(

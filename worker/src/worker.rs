@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::backend::Backends;
 use crate::batch::{plan, Target};
 use crate::clock::Clock;
+use crate::in_flight::{backend_id, InFlight};
 use crate::pending::PendingFile;
 use crate::run::Report;
 use crate::shown::Shown;
@@ -52,6 +53,8 @@ pub(crate) struct Worker {
     pub retry: HashMap<Target, Retry>,
     pub last_housekeeping: Option<Instant>,
     pub report: Report,
+    /// The backends' chains of batches at work.
+    pub(crate) in_flight: InFlight,
 }
 
 impl Worker {
@@ -81,6 +84,7 @@ impl Worker {
             retry: HashMap::new(),
             last_housekeeping: None,
             report: Report::default(),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -97,15 +101,31 @@ impl Worker {
         self.config.worker.rescan
     }
 
-    /// The earliest moment something is due without an event: a retry, a save, housekeeping.
+    /// The earliest moment something is due without an event: a retry, a save, housekeeping. A
+    /// retry that waits for its backend's chain at work is left out: that chain's end wakes the
+    /// worker (a retry time already past would otherwise make it spin).
     pub fn next_wake(&self) -> Option<Instant> {
-        let retries = self.retry.values().map(|retry| retry.at);
+        let retries = self
+            .retry
+            .iter()
+            .filter(|(target, _)| !self.waits_for_backend(target))
+            .map(|(_, retry)| retry.at);
         let save = self
             .save_retry
             .filter(|_| self.state_dirty)
             .map(|retry| retry.at);
         let housekeeping = self.last_housekeeping.map(|at| at + HOUSEKEEPING_EVERY);
         retries.chain(save).chain(housekeeping).min()
+    }
+
+    /// The target's change is at its backend now, or its backend is at work on other changes.
+    fn waits_for_backend(&self, target: &Target) -> bool {
+        self.in_flight.holds(target)
+            || self
+                .config
+                .zone_for(&target.0)
+                .and_then(|zone| self.backends.for_zone(zone))
+                .is_some_and(|backend| self.in_flight.is_busy(backend_id(backend)))
     }
 
     pub fn housekeeping_due(&self) -> bool {

@@ -12,6 +12,9 @@
 //! - no exit within `timeout_secs`: the group is killed and the change retried. So is a program
 //!   that cannot be started: installing it fixes that, and a dead letter would lose the change.
 //!
+//! A value stays one element, but a TXT value may begin with `-` (ACME tokens are base64url), so
+//! a program that parses options must be given `--` before it; README says so.
+//!
 //! A command cannot be read, so `reads()` is false: the worker writes every change it is given and
 //! reads nothing back, and the program must be idempotent (a change is run again after a crash or
 //! a retry). Calls run one after another, never side by side, so a script needs no lock of its own.

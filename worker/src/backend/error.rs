@@ -104,6 +104,13 @@ pub enum Failure {
     /// The backend returned fewer results than it was given changes: a bug in the backend, retried.
     #[error("the backend returned no result for this change")]
     NoResult,
+    /// The backend panicked on this change's batch: a bug in the backend, retried, and only this
+    /// batch's changes wait (the worker and the other zones go on).
+    #[error("the {backend} backend failed with a bug (it panicked: {message}); the change is tried again later")]
+    Panicked {
+        backend: &'static str,
+        message: String,
+    },
     /// The backend accepted the write but reads back something else: retried, so a write that
     /// did not take is noticed and made again.
     #[error("{backend} accepted the change of {host} {record_type} to [{wanted}] but it reads back as [{found}]")]
@@ -148,7 +155,7 @@ impl Failure {
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
             Failure::Shared(failure) => failure.is_transient(),
-            Failure::NoResult | Failure::NotTaken { .. } => true,
+            Failure::NoResult | Failure::Panicked { .. } | Failure::NotTaken { .. } => true,
             Failure::Missing { .. } => false,
         }
     }

@@ -21,7 +21,8 @@
 //!
 //! Error classification (Plesk's exact error texts are not documented, so this is a judgment):
 //! - timeout, failure to start, an unexpected exit code → transient, with the command and its stderr;
-//!   re-applying is safe because every apply starts from a fresh `--info`.
+//!   re-applying is safe because every apply starts from a fresh `--info`. After a timeout or a
+//!   failure to start, the rest of the batch is not run (transient too): one timeout per batch.
 //! - a message saying the domain does not exist / cannot be found, or that DNS is switched off for it →
 //!   permanent, carrying Plesk's message. See [`says_zone_unusable`].
 //! - `--info` printing only the status line is NOT an error: an empty zone looks the same as a zone with
@@ -74,6 +75,12 @@ pub enum PleskError {
     /// Read fine, but the name is an alias ([`InfoError::Alias`]).
     #[error("according to `{command}`, {error}")]
     Alias { command: String, error: InfoError },
+    /// An earlier change of the batch timed out or Plesk could not be started: the rest waits for
+    /// the retry instead of costing a timeout each.
+    #[error(
+        "plesk was not run for {host}: earlier in this batch {earlier}; it is tried again later"
+    )]
+    NotRun { host: String, earlier: String },
 }
 
 impl PleskError {
@@ -81,7 +88,7 @@ impl PleskError {
     /// and output we cannot read, stay as they are.
     pub(crate) fn is_transient(&self) -> bool {
         match self {
-            PleskError::Run(_) => true,
+            PleskError::Run(_) | PleskError::NotRun { .. } => true,
             PleskError::Failed(failed) => !says_zone_unusable(&failed.said),
             PleskError::EmptyPrefix
             | PleskError::OutputTooLong { .. }
@@ -249,11 +256,21 @@ impl Backend for Plesk {
             }
         };
         let mut results = Vec::with_capacity(changes.len());
+        // After a timeout (or a Plesk that cannot be started) the rest of the batch is not run: a
+        // hung Plesk would otherwise hold the zone, and SIGTERM, for a timeout per change.
+        let mut stopped: Option<String> = None;
         for change in changes {
-            let result = match Self::listed(&command, &stdout, change) {
-                Ok(before) => self.write_change(change, &before).await,
-                Err(error) => Err(error),
+            let result = match (&stopped, Self::listed(&command, &stdout, change)) {
+                (Some(earlier), _) => Err(PleskError::NotRun {
+                    host: change.host.clone(),
+                    earlier: earlier.clone(),
+                }),
+                (None, Ok(before)) => self.write_change(change, &before).await,
+                (None, Err(error)) => Err(error),
             };
+            if let Err(error @ PleskError::Run(_)) = &result {
+                stopped = Some(error.to_string());
+            }
             results.push(result.map_err(BackendError::new));
         }
         results

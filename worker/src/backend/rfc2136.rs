@@ -270,17 +270,53 @@ impl Rfc2136 {
                     return results;
                 }
             };
-            for slot in slots {
+            for (slot, change) in slots.into_iter().zip(window) {
                 let answer = slot.and_then(|at| {
                     answers
                         .get_mut(at)
                         .and_then(Option::take)
                         .unwrap_or_else(|| Err(session.transport(TransportError::Unexpected(0))))
                 });
-                results.push(answer.map(published).map_err(BackendError::new));
+                let found = answer.and_then(|answer| self.published(zone, change, answer));
+                results.push(found.map_err(BackendError::new));
             }
         }
         results
+    }
+
+    /// What an authoritative answer to `change`'s query says is published: NOERROR with or
+    /// without records (NODATA: the name exists without this type), or NXDOMAIN (the name does not
+    /// exist). An answer without authority, or a CNAME at a name that is to hold records, is
+    /// refused: the update would be accepted and never read back, retried for ever.
+    fn published(
+        &self,
+        zone: &str,
+        change: &Change,
+        answer: Answer,
+    ) -> Result<Published, Rfc2136Error> {
+        if !answer.authoritative {
+            return Err(Rfc2136Error::NotAuthoritativeFor {
+                server: self.server.clone(),
+                zone: zone.to_owned(),
+                host: change.host.clone(),
+            });
+        }
+        if let Some(target) = answer.alias.filter(|_| !change.is_delete()) {
+            return Err(Rfc2136Error::Alias {
+                server: self.server.clone(),
+                zone: zone.to_owned(),
+                host: change.host.clone(),
+                target,
+            });
+        }
+        if answer.rcode == 3 {
+            return Ok(Published::default());
+        }
+        Ok(Published {
+            ttl: answer.ttl.filter(|_| !answer.values.is_empty()),
+            values: answer.values,
+            name_exists: true,
+        })
     }
 
     /// One UPDATE per run of changes up to [`MAX_UPDATE_BYTES`]. A refused UPDATE fails its own
@@ -369,19 +405,6 @@ fn fail_each<T>(error: Rfc2136Error, count: usize) -> Vec<Result<T, BackendError
         .collect()
 }
 
-/// What an answer to a query says is published: NOERROR with or without records (NODATA: the
-/// name exists without this type), or NXDOMAIN (the name does not exist).
-fn published(answer: Answer) -> Published {
-    if answer.rcode == 3 {
-        return Published::default();
-    }
-    Published {
-        ttl: answer.ttl.filter(|_| !answer.values.is_empty()),
-        values: answer.values,
-        name_exists: true,
-    }
-}
-
 #[async_trait::async_trait]
 impl Backend for Rfc2136 {
     fn name(&self) -> &'static str {
@@ -414,27 +437,21 @@ mod tests {
     use hickory_proto::op::{MessageType, ResponseCode};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A primary that answers every request NOERROR, unsigned or signed by `signer` (a key the
-    /// worker does not hold, and not over the request: what a forger could send).
-    async fn forger(signer: Option<tsig::Key>) -> String {
+    /// A hostile primary on 127.0.0.1: each framed request gets `answer(request, key)` back.
+    async fn primary(
+        answer: fn(&[u8], Option<&tsig::Key>) -> Vec<u8>,
+        key: Option<tsig::Key>,
+    ) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
-                let signer = signer.clone();
+                let key = key.clone();
                 tokio::spawn(async move {
                     while let Ok(len) = stream.read_u16().await {
                         let mut request = vec![0; usize::from(len)];
                         stream.read_exact(&mut request).await.unwrap();
-                        let mut answer = Message::from_vec(&request).unwrap();
-                        answer.take_signature();
-                        answer
-                            .set_message_type(MessageType::Response)
-                            .set_response_code(ResponseCode::NoError);
-                        let bytes = match &signer {
-                            Some(key) => key.sign(answer).unwrap().bytes,
-                            None => answer.to_vec().unwrap(),
-                        };
+                        let bytes = answer(&request, key.as_ref());
                         let len = u16::try_from(bytes.len()).unwrap().to_be_bytes();
                         stream.write_all(&len).await.unwrap();
                         stream.write_all(&bytes).await.unwrap();
@@ -443,6 +460,58 @@ mod tests {
             }
         });
         address
+    }
+
+    /// A primary that answers every request NOERROR, unsigned or signed by `signer` (a key the
+    /// worker does not hold, and not over the request: what a forger could send).
+    async fn forger(signer: Option<tsig::Key>) -> String {
+        let forge = |request: &[u8], signer: Option<&tsig::Key>| {
+            let mut answer = Message::from_vec(request).unwrap();
+            answer.take_signature();
+            answer
+                .set_message_type(MessageType::Response)
+                .set_response_code(ResponseCode::NoError);
+            match signer {
+                Some(key) => key.sign(answer).unwrap().bytes,
+                None => answer.to_vec().unwrap(),
+            }
+        };
+        primary(forge, signer).await
+    }
+
+    /// A primary that sends each request back as it came, our own TSIG included: a reflection
+    /// needs no key, and the message carries a valid MAC of ours.
+    async fn reflector() -> String {
+        primary(|request, _| request.to_vec(), None).await
+    }
+
+    #[tokio::test]
+    async fn our_own_signed_request_sent_back_is_not_an_answer() {
+        let backend = backend(reflector().await);
+        let change = home();
+        let written = backend
+            .write("example.test", std::slice::from_ref(&change))
+            .await;
+        let read = backend
+            .read("example.test", std::slice::from_ref(&change))
+            .await;
+        for error in [
+            written.into_iter().next().unwrap().unwrap_err(),
+            read.into_iter().next().unwrap().unwrap_err(),
+        ] {
+            assert!(!error.is_transient(), "{error}");
+            assert!(error.to_string().contains("does not verify"), "{error}");
+        }
+    }
+
+    fn home() -> Change {
+        Change::address(
+            "home.example.test",
+            "example.test",
+            "home",
+            "192.0.2.1".parse().unwrap(),
+            60,
+        )
     }
 
     fn backend(server: String) -> Rfc2136 {
@@ -461,13 +530,7 @@ mod tests {
         let other = tsig::Key::new("ddns-key", Algorithm::HmacSha256, b"other".to_vec()).unwrap();
         for (signer, problem) in [(None, "carries no TSIG"), (Some(other), "does not verify")] {
             let backend = backend(forger(signer).await);
-            let change = Change::address(
-                "home.example.test",
-                "example.test",
-                "home",
-                "192.0.2.1".parse().unwrap(),
-                60,
-            );
+            let change = home();
             for (what, error) in [
                 (
                     "UPDATE",

@@ -139,30 +139,69 @@ async fn timeout_kills_the_child_and_its_grandchild() {
     );
 }
 
+/// The child's exit is its answer: a backgrounded grandchild that keeps the stdout pipe open is
+/// killed then, instead of holding the command until the deadline and turning exit 0 into a
+/// timeout.
 #[tokio::test]
-async fn a_grandchild_holding_stdout_open_is_killed_at_the_deadline() {
+async fn a_grandchild_holding_stdout_open_is_killed_when_the_child_exits() {
     let dir = tempfile::tempdir().expect("temp dir");
     let pid_file = dir.path().join("grandchild.pid");
-    // The child exits at once, but the backgrounded sleep keeps the stdout pipe open.
     let started = Instant::now();
-    let err = run(
+    let output = run(
         &argv(&[
             "/bin/bash",
             "-c",
-            &format!("/bin/sleep 3600 & echo $! > '{}'", pid_file.display()),
+            &format!(
+                "/bin/sleep 3600 & echo $! > '{}'; echo done",
+                pid_file.display()
+            ),
         ]),
-        &RunOptions::new(Duration::from_secs(1)),
+        &RunOptions::new(Duration::from_secs(10)),
     )
     .await
-    .expect_err("must time out");
-    assert!(matches!(err, CommandError::TimedOut { .. }), "{err:?}");
+    .expect("the child exited");
+    assert!(output.status.success());
+    assert_eq!(output.stdout_text(), "done\n");
     assert!(started.elapsed() < Duration::from_secs(5));
 
     let grandchild = read_pid_file(&pid_file, Duration::from_secs(1)).await;
     assert!(
         process_gone(grandchild, Duration::from_secs(2)).await,
-        "grandchild sleep {grandchild} survived the timeout"
+        "grandchild sleep {grandchild} survived its parent's exit"
     );
+}
+
+/// A process that left the group (`setsid`) cannot be killed with it; if it holds the pipe, the
+/// output is read a moment longer and the exit status still stands.
+#[tokio::test]
+async fn a_process_that_left_the_group_holding_stdout_does_not_hold_the_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("escaped.pid");
+    let started = Instant::now();
+    let output = run(
+        &argv(&[
+            "/bin/bash",
+            "-c",
+            &format!(
+                "/usr/bin/setsid /bin/sh -c 'echo $$ > {0}; exec /bin/sleep 3600' & \
+                 for _ in $(seq 500); do [ -s {0} ] && break; sleep 0.01; done; echo done",
+                pid_file.display()
+            ),
+        ]),
+        &RunOptions::new(Duration::from_secs(30)),
+    )
+    .await
+    .expect("the child exited");
+    let escaped = read_pid_file(&pid_file, Duration::from_secs(2)).await;
+    // Not ours to leave running once the test is done.
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(escaped),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(output.status.success());
+    assert_eq!(output.stdout_text(), "done\n");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
 #[tokio::test]

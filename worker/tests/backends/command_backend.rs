@@ -16,12 +16,14 @@ use crate::util::{process_gone, read_pid_file};
 const ZONE: &str = "example.com";
 
 /// Logs `call [arg] [arg] …` per run and its environment, then does what the files beside it say:
-/// `hang` (write its pid, sleep), `exit-code` (exit with it), `signal` (kill itself).
+/// `hang` (write its pid, sleep), `background` (leave a sleep behind that holds its stdout and
+/// stderr, as `notify-send … &` in a script would), `exit-code` (exit with it), `signal` (kill itself).
 const SCRIPT: &str = r#"dir=$(dirname "$0")
 { printf 'call'; for arg in "$@"; do printf ' [%s]' "$arg"; done; printf '\n'; } >> "$dir/calls.log"
 env > "$dir/env.txt"
 if [ -e "$dir/hang" ]; then echo $$ > "$dir/hang.pid"; exec sleep 3600; fi
 if [ -e "$dir/signal" ]; then kill -9 $$; fi
+if [ -e "$dir/background" ]; then sleep 3600 & echo $! > "$dir/background.pid"; fi
 echo "the provider said no" >&2
 exit "$(cat "$dir/exit-code" 2>/dev/null || echo 0)"
 "#;
@@ -281,6 +283,34 @@ async fn a_timeout_kills_the_command_is_transient_and_stops_the_batch() {
     assert!(
         process_gone(sleeper, Duration::from_secs(2)).await,
         "the hung command {sleeper} outlived its timeout"
+    );
+}
+
+/// The exit status is the contract: a program that exits 0 has done the change, even when it left
+/// a background process holding its stdout (which once made the worker wait for the pipe until the
+/// timeout, call it a timeout, and run the program again every few minutes for ever). What it left
+/// behind is killed with its process group.
+#[tokio::test]
+async fn exit_0_is_done_even_with_a_background_process_holding_the_output() {
+    let script = Script::new();
+    script.touch("background");
+    let backend = script.backend(Duration::from_secs(5), &[75]);
+    let started = Instant::now();
+    let applied = backend
+        .apply(&home("192.0.2.7"))
+        .await
+        .expect("exit 0 is done");
+    assert!(applied.changed);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(script.calls().len(), 1);
+    let left = read_pid_file(&script.path("background.pid"), Duration::from_secs(1)).await;
+    assert!(
+        process_gone(left, Duration::from_secs(2)).await,
+        "the background process {left} outlived its command"
     );
 }
 

@@ -30,6 +30,9 @@ $TTL 60
 @   IN SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 60
     IN NS  ns1.example.test.
 ns1 IN A   127.0.0.1
+; what the backend must refuse to write at: an alias, and a name below a delegation
+alias IN CNAME ns1
+sub IN NS  ns.elsewhere.invalid.
 ";
 
 /// How long a server may take to answer its first SOA query; a loaded CI machine needs seconds.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dyndns_worker::backend::{Applied, Backend, BackendError, Change, Plesk, RecordType, Value};
-use dyndns_worker::reconcile::Reconcile;
+use dyndns_worker::reconcile::{apply_batch, BatchRules, Reconcile};
 use tempfile::TempDir;
 
 use crate::util::{change, ip, process_gone, read_pid_file};
@@ -289,6 +289,39 @@ async fn hanging_plesk_times_out_and_its_process_group_is_killed() {
     );
 }
 
+/// A Plesk whose `--add` hangs while `--info` answers (a locked database, say) costs one timeout
+/// per batch, not one per change: the rest of the batch is left for the retry, as the command
+/// backend does. A batch of 1,000 hosts once held its zone (and SIGTERM) for 1,000 timeouts.
+#[tokio::test]
+async fn a_hanging_change_stops_the_batch_after_one_timeout() {
+    let fake = FakePlesk::new().with_records(ZONE);
+    fake.write("hang-changes", "");
+    let batch: Vec<Change> = (1..=3)
+        .map(|n| change("example.com", &format!("h{n}"), &format!("198.51.100.{n}")))
+        .collect();
+    let started = Instant::now();
+    let results = fake
+        .backend(Duration::from_secs(1))
+        .apply_batch("example.com", &batch)
+        .await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    let first = results[0].as_ref().unwrap_err();
+    assert!(
+        first.is_transient() && first.to_string().contains("timed out"),
+        "{first}"
+    );
+    for result in &results[1..] {
+        let error = result.as_ref().unwrap_err();
+        assert!(error.is_transient(), "{error}");
+        assert!(error.to_string().contains("not run"), "{error}");
+    }
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a h1 -ip 198.51.100.1",
+    ]);
+}
+
 #[tokio::test]
 async fn unknown_zone_is_permanent_with_plesks_message() {
     let fake = FakePlesk::new().with_records(ZONE);
@@ -478,4 +511,37 @@ async fn a_delete_removes_every_value_of_its_type_and_a_batch_shares_one_listing
         .records()
         .iter()
         .any(|r| r.starts_with("home.example.com. A ")));
+}
+
+/// `create_missing = false` on Plesk holds to what `--info` lists: a name with only a TXT exists,
+/// a name that only has names below it (not listed) and one never seen do not, and nothing is
+/// added for them.
+#[tokio::test]
+async fn create_missing_false_holds_to_the_names_info_lists() {
+    let fake = FakePlesk::new().with_records(&format!(
+        "{ZONE}txtonly.example.com. TXT hello\nleaf.branch.example.com. A 192.0.2.40\n"
+    ));
+    let rules = BatchRules {
+        create_missing: false,
+    };
+    let batch = [
+        change("example.com", "txtonly", "192.0.2.41"),
+        change("example.com", "branch", "192.0.2.42"),
+        change("example.com", "nobody", "192.0.2.43"),
+    ];
+    let results = apply_batch(&*fake.backend(TIMEOUT), "example.com", &batch, rules).await;
+    assert!(results[0].as_ref().unwrap().changed);
+    for refused in &results[1..] {
+        let error = refused.as_ref().unwrap_err();
+        assert!(!error.is_transient(), "{error}");
+        assert!(
+            error.to_string().contains("create_missing = false"),
+            "{error}"
+        );
+    }
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -a txtonly -ip 192.0.2.41",
+        "--info example.com",
+    ]);
 }

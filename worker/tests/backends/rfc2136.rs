@@ -1,10 +1,11 @@
 //! Why this exists: proves the rfc2136 backend against a real BIND `named` and a real Knot `knotd`
 //! (started by `dns_server`): A, AAAA and TXT for new hosts land in one UPDATE and read back over
 //! DNS, an address moves, a TXT is replaced, a delete removes the RRset, an unchanged batch sends
-//! no UPDATE, a large batch is split, `check` passes or names what is wrong, and a wrong key, a
-//! zone the server does not serve and a stopped server each give the right error class. One
-//! server per kind runs every scenario in turn, each on host names of its own, so the binary
-//! starts two servers rather than one per scenario.
+//! no UPDATE, a large batch is split, a host that is an alias or below a delegation is refused,
+//! `create_missing = false` follows NODATA and NXDOMAIN, `check` passes or names what is wrong,
+//! and a wrong key, a zone the server does not serve and a stopped server each give the right
+//! error class. One server per kind runs every scenario in turn, each on host names of its own,
+//! so the binary starts two servers rather than one per scenario.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use dyndns_worker::backend::rfc2136::Algorithm;
 use dyndns_worker::backend::{
     Backend, BackendError, Change, RecordType, Rfc2136, Rfc2136Options, Value,
 };
-use dyndns_worker::reconcile::Reconcile;
+use dyndns_worker::reconcile::{apply_batch, BatchRules, Reconcile};
 use dyndns_worker::secret::Secret;
 
 use crate::dns_server::{DnsServer, Kind};
@@ -299,6 +300,71 @@ async fn a_zone_the_server_does_not_serve_is_permanent(server: &DnsServer) {
     );
 }
 
+/// A host that is an alias (CNAME) or lies below a delegation takes no record: the primary would
+/// answer the UPDATE NOERROR and ignore it (an alias) or keep it where no query finds it (below a
+/// zone cut), so it would read back wrong and be retried for ever. Both are refused for good at
+/// the read, before any UPDATE; deleting an RRset the alias cannot hold is already done.
+async fn an_alias_or_a_name_below_a_delegation_takes_no_record(server: &DnsServer) {
+    let backend = backend(server);
+    let batch = [
+        address(server, "alias", "192.0.2.30"),
+        txt(server, "alias", &["token"]),
+        address(server, "home.sub", "192.0.2.31"),
+        delete(server, "alias", RecordType::A),
+    ];
+    let results = backend.apply_batch(server.zone(), &batch).await;
+    for (result, (said, label)) in results.iter().zip([
+        ("is an alias (CNAME ns1.example.test", "alias"),
+        ("is an alias (CNAME ns1.example.test", "alias"),
+        ("below a delegation", "home.sub"),
+    ]) {
+        let error = result.as_ref().unwrap_err();
+        assert!(!error.is_transient(), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains(said) && text.contains(&host(server, label)),
+            "{text}"
+        );
+    }
+    assert!(!results[3].as_ref().unwrap().changed);
+    assert_eq!(backend.round_trips(), 0, "no UPDATE was sent");
+}
+
+/// `create_missing = false` takes the name's existence from the server's answer: NODATA (a name
+/// holding only a TXT, or only names below it) is a name that exists, NXDOMAIN one that does not.
+async fn create_missing_false_follows_nodata_and_nxdomain(server: &DnsServer) {
+    let backend = backend(server);
+    apply(
+        server,
+        &backend,
+        &[
+            txt(server, "txtonly", &["hello"]),
+            address(server, "leaf.branch", "192.0.2.40"),
+        ],
+        true,
+    )
+    .await;
+    let rules = BatchRules {
+        create_missing: false,
+    };
+    let batch = [
+        address(server, "txtonly", "192.0.2.41"),
+        address(server, "branch", "192.0.2.42"),
+        address(server, "nobody", "192.0.2.43"),
+    ];
+    let results = apply_batch(&backend, server.zone(), &batch, rules).await;
+    assert!(results[0].as_ref().unwrap().changed);
+    assert!(results[1].as_ref().unwrap().changed);
+    let refused = results[2].as_ref().unwrap_err();
+    assert!(!refused.is_transient(), "{refused}");
+    assert!(
+        refused.to_string().contains("create_missing = false"),
+        "{refused}"
+    );
+    assert_eq!(server.query(&host(server, "txtonly"), "A"), ["192.0.2.41"]);
+    assert!(server.query(&host(server, "nobody"), "A").is_empty());
+}
+
 /// `check` passes for the served zone and changes nothing; it fails, permanently, for a zone the
 /// server does not serve, for a name in the zone that is no zone, and for a wrong key.
 async fn check_proves_the_key_and_the_zone(server: &DnsServer) {
@@ -347,6 +413,8 @@ async fn every_scenario(kind: Kind) {
     a_large_batch_is_split_and_lands_whole(&server).await;
     a_wrong_key_is_permanent_and_writes_nothing(&server).await;
     a_zone_the_server_does_not_serve_is_permanent(&server).await;
+    an_alias_or_a_name_below_a_delegation_takes_no_record(&server).await;
+    create_missing_false_follows_nodata_and_nxdomain(&server).await;
     check_proves_the_key_and_the_zone(&server).await;
 
     let backend = backend(&server);

@@ -2,8 +2,8 @@
 //! real `dyndns-worker` binary at its most talkative (`RUST_LOG=trace`), against an API that
 //! refuses the credential and quotes it back in its error: neither `--run-once`'s log, nor what
 //! it writes beside a dead-lettered job, nor `dyndns-worker check`'s lines may hold it. And a
-//! token taken from the environment that is empty, not text, or that no header can carry stops
-//! the worker, saying which.
+//! token taken from the environment that is empty, not text, or that no header can carry is
+//! refused before any request, saying which.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -205,7 +205,7 @@ fn a_credential_quoted_back_by_the_api_never_reaches_the_log_a_dead_letter_or_ch
 }
 
 #[test]
-fn a_token_variable_that_is_empty_not_text_or_unsendable_stops_the_worker_saying_so() {
+fn a_token_variable_that_is_empty_not_text_or_unsendable_is_refused_saying_so() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(
@@ -241,7 +241,12 @@ fn a_token_variable_that_is_empty_not_text_or_unsendable_stops_the_worker_saying
             .env_remove("DYNDNS_CONFIG")
             .output()
             .expect("the worker runs");
-        let said = String::from_utf8_lossy(&output.stderr);
+        // On the zone's FAIL line, or (before any zone is checked) on stderr.
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert_eq!(output.status.code(), Some(1), "{value:?}: {said}");
         assert!(said.contains(expected), "{value:?}: {said}");
     }

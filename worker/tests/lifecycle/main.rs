@@ -8,6 +8,7 @@
 
 mod admission;
 mod batches;
+mod broken;
 mod fake;
 mod hostile;
 mod settlement;

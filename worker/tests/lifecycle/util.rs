@@ -2,15 +2,16 @@
 //! and config, the fake backend, a wall clock that moves with tokio's (paused) time, and helpers
 //! that read the spool and `applied.json` the way a test asserts on them.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dyndns_config::Config;
+use dyndns_config::{BackendKind, Config};
 use dyndns_queue::{AppliedState, Family, Job, SpoolDirs};
-use dyndns_worker::backend::Backend;
+use dyndns_worker::backend::{Backend, Backends};
 use dyndns_worker::{run_with_clock, Clock, Mode, Report, WorkerError};
 use tokio::time::Instant;
 
@@ -176,6 +177,28 @@ path = "zones/{{zone}}.zone"
         run_with_clock(
             self.config.clone(),
             self.backend.clone() as Arc<dyn Backend>,
+            mode,
+            shutdown,
+            self.clock.clone(),
+        )
+    }
+
+    /// The worker with the zones on `zonefile` (the config's default) served by `zonefile` and
+    /// those on `none` by `none`: two backends of a test's own.
+    pub fn run_split(
+        &self,
+        zonefile: Arc<dyn Backend>,
+        none: Arc<dyn Backend>,
+        mode: Mode,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = Result<Report, WorkerError>> + 'static {
+        let backends = Backends::new(BTreeMap::from([
+            (BackendKind::ZoneFile, zonefile),
+            (BackendKind::None, none),
+        ]));
+        run_with_clock(
+            self.config.clone(),
+            backends,
             mode,
             shutdown,
             self.clock.clone(),

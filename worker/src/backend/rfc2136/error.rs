@@ -48,6 +48,24 @@ pub enum Rfc2136Error {
     },
     #[error("rfc2136: {server} is not authoritative for zone {zone} (no SOA of the zone in an authoritative answer)")]
     NotAuthoritative { server: String, zone: String },
+    /// A read answered without authority: a referral (the host is below a delegation to another
+    /// server) or a server that is not the zone's primary. An update would land where no one
+    /// looks, and its read back would never match.
+    #[error("rfc2136: {server} answers for {host} without authority (zone {zone}): the name is below a delegation to another server, or {server} is not the zone's primary")]
+    NotAuthoritativeFor {
+        server: String,
+        zone: String,
+        host: String,
+    },
+    /// The host is an alias: an address or TXT record beside a CNAME is not valid DNS, and the
+    /// primary ignores such an update while answering NOERROR.
+    #[error("rfc2136: {host} is an alias (CNAME {target}) at {server} (zone {zone}): a record beside it is not valid DNS (RFC 1034 3.6.2) and the server ignores it; remove the CNAME to let dyndns keep this name")]
+    Alias {
+        server: String,
+        zone: String,
+        host: String,
+        target: String,
+    },
     #[error("rfc2136: zone {zone}: {source}")]
     Name { zone: String, source: BadName },
     #[error("rfc2136: zone {zone}: cannot build the {what}: {problem}")]
@@ -68,6 +86,8 @@ impl Rfc2136Error {
             Rfc2136Error::Rcode { rcode, .. } => *rcode == 2,
             Rfc2136Error::Unsigned { .. }
             | Rfc2136Error::NotAuthoritative { .. }
+            | Rfc2136Error::NotAuthoritativeFor { .. }
+            | Rfc2136Error::Alias { .. }
             | Rfc2136Error::Name { .. }
             | Rfc2136Error::Build { .. } => false,
         }

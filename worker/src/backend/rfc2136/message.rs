@@ -113,6 +113,9 @@ pub(super) struct Answer {
     pub values: Vec<Value>,
     /// The lowest TTL among them.
     pub ttl: Option<u32>,
+    /// The target of a CNAME at the asked name: the name is an alias, and no other data may stand
+    /// beside it (a primary silently ignores an update that adds some, RFC 2136 3.4.2.2).
+    pub alias: Option<String>,
 }
 
 impl Answer {
@@ -152,6 +155,14 @@ pub(super) fn read(bytes: &[u8], owner: &Name, record_type: WireType) -> Result<
             _ => {}
         }
     }
+    let alias = message
+        .answers()
+        .iter()
+        .filter(|record| record.record_type() == WireType::CNAME && record.name() == owner)
+        .find_map(|record| match record.data() {
+            RData::CNAME(target) => Some(target.0.to_ascii()),
+            _ => None,
+        });
     let tsig = message
         .signature()
         .iter()
@@ -171,6 +182,7 @@ pub(super) fn read(bytes: &[u8], owner: &Name, record_type: WireType) -> Result<
         records,
         values,
         ttl,
+        alias,
     })
 }
 
