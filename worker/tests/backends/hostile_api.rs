@@ -18,6 +18,10 @@ use crate::util::change;
 const ZONE: &str = "hostile.test";
 const SECRET: &str = "s3cr3t-Qw7vX2mK9pL4";
 
+fn cloudflare(url: &str) -> Cloudflare {
+    Cloudflare::new(url, Secret::new(SECRET), false, Duration::from_secs(5))
+}
+
 /// Each HTTP API backend, pointed at `url` with `SECRET`.
 fn every_api(url: &str, timeout: Duration) -> Vec<(&'static str, Box<dyn Backend>)> {
     let secret = || Secret::new(SECRET);
@@ -205,12 +209,7 @@ async fn a_listing_whose_pages_never_end_stops_with_an_error() {
         });
         Reply::json(200, body.to_string())
     });
-    let api = Cloudflare::new(
-        &endless.url,
-        Secret::new(SECRET),
-        false,
-        Duration::from_secs(5),
-    );
+    let api = cloudflare(&endless.url);
     let error = api
         .apply(&change(ZONE, "home", "203.0.113.1"))
         .await
@@ -309,12 +308,7 @@ async fn a_garbled_reply_is_transient_and_a_refusal_inside_a_200_is_permanent() 
             r#"{"success": false, "errors": [{"code": 1003, "message": "Invalid or missing zone id."}], "result": null}"#,
         )
     });
-    let api = Cloudflare::new(
-        &refusing.url,
-        Secret::new(SECRET),
-        false,
-        Duration::from_secs(5),
-    );
+    let api = cloudflare(&refusing.url);
     let error = api
         .apply(&change(ZONE, "home", "203.0.113.1"))
         .await

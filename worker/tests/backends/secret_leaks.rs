@@ -8,9 +8,8 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use dyndns_queue::{Job, SpoolDirs};
+use dyndns_queue::SpoolDirs;
 
 use crate::scripted_api::{Reply, Request, Scripted};
 
@@ -76,24 +75,7 @@ fn spool_job(dir: &Path) {
     let spool = SpoolDirs::at(dir.join("spool"));
     spool.create_all().expect("the spool");
     std::fs::create_dir_all(dir.join("state")).expect("the state folder");
-    let job = Job::new(
-        "router",
-        HOST,
-        Some(Ipv4Addr::new(203, 0, 113, 50)),
-        None,
-        SystemTime::now(),
-        None,
-    );
-    let nanos = job
-        .received_at
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    std::fs::write(
-        spool.new().join(format!("{nanos:020}.{}.json", job.id)),
-        job.to_json().expect("job writes"),
-    )
-    .expect("spool the job");
+    crate::util::spool_job(&spool, HOST, Ipv4Addr::new(203, 0, 113, 50));
 }
 
 /// The worker's stdout and stderr with `args`, and the text of ureq's byte dumps joined up (each
