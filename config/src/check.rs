@@ -28,6 +28,10 @@ pub(crate) fn parse(source: &str, path: &Path) -> Result<Config, ConfigError> {
     checker.check(raw)
 }
 
+/// The longest `timeout_secs`: a request's deadline is now plus the timeout, and a number near
+/// the largest TOML integer overflows the clock (every request panicked).
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+
 struct Checker<'a> {
     source: &'a str,
     path: &'a Path,
@@ -491,7 +495,7 @@ impl Checker<'_> {
         })
     }
 
-    /// `timeout_secs` of a backend table: at least 1, `default` when absent.
+    /// `timeout_secs` of a backend table: 1 to [`MAX_TIMEOUT_SECS`], `default` when absent.
     fn check_timeout(
         &self,
         value: Option<u64>,
@@ -500,6 +504,9 @@ impl Checker<'_> {
     ) -> Result<Duration, ConfigError> {
         match value.unwrap_or(default) {
             0 => Err(self.error(path, "must be at least 1")),
+            secs if secs > MAX_TIMEOUT_SECS => {
+                Err(self.error(path, format!("must be at most {MAX_TIMEOUT_SECS} (a day)")))
+            }
             secs => Ok(Duration::from_secs(secs)),
         }
     }
@@ -713,15 +720,11 @@ impl Checker<'_> {
             &key("api_key_file"),
             "DYNDNS_POWERDNS_API_KEY",
         )?;
-        let timeout_secs = section.timeout_secs.unwrap_or(10);
-        if timeout_secs == 0 {
-            return Err(self.error(&key("timeout_secs"), "must be at least 1"));
-        }
         Ok(PowerDnsConfig {
             api_url,
             server_id: server_id.to_owned(),
             api_key,
-            timeout: Duration::from_secs(timeout_secs),
+            timeout: self.check_timeout(section.timeout_secs, 10, &key("timeout_secs"))?,
         })
     }
 

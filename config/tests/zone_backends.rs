@@ -144,3 +144,32 @@ fn api_urls_and_the_other_tables_are_checked_at_their_keys() {
     let err = error(&with("[backend.digitalocean]\ntimeout_secs = 0"));
     assert_eq!(err.key, "backend.digitalocean.timeout_secs");
 }
+
+#[test]
+fn a_timeout_the_clock_cannot_hold_is_refused() {
+    // The largest TOML integer: each request's deadline (now + timeout) overflowed the clock, so
+    // every request panicked and every change was retried for ever.
+    let huge = "timeout_secs = 9223372036854775807";
+    let with = |table: &str| format!("{BASE}\n{table}\n{huge}\n");
+    for (table, key) in [
+        ("", "backend.cloudflare.timeout_secs"),
+        (
+            "[backend.digitalocean]",
+            "backend.digitalocean.timeout_secs",
+        ),
+        (
+            "[backend.plesk-api]\napi_url = \"https://plesk.example.com:8443\"",
+            "backend.plesk-api.timeout_secs",
+        ),
+        (
+            "[backend.powerdns]\napi_url = \"http://127.0.0.1:8081\"",
+            "backend.powerdns.timeout_secs",
+        ),
+    ] {
+        let err = error(&with(table));
+        assert_eq!(err.key, key, "{err}");
+        assert!(err.to_string().contains("at most 86400"), "{err}");
+    }
+    let day = parse(&format!("{BASE}timeout_secs = 86400\n")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(day.backends.cloudflare.unwrap().timeout.as_secs(), 86_400);
+}

@@ -26,6 +26,10 @@ use crate::worker::{Retry, Worker};
 /// The longest wait between two attempts at one change.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// The longest a server's `Retry-After` makes a change wait: a reply must not park a change for
+/// years, nor a number as large as the header can hold overflow the clock.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// How long one batch took at the backend (`ms`), and from a change's request to the backend
 /// (`wait_ms`) and to its confirmation (`latency_ms`).
 struct Timing {
@@ -335,10 +339,11 @@ impl Worker {
             }
             Err(error) if error.is_transient() => {
                 let failures = self.retry.get(&planned.target).map_or(0, |r| r.failures) + 1;
-                // A server that said when to come back (`Retry-After`) is not asked sooner.
-                let delay = error
-                    .retry_after()
-                    .map_or(backoff(failures), |after| after.max(backoff(failures)));
+                // A server that said when to come back (`Retry-After`) is not asked sooner,
+                // within reason.
+                let delay = error.retry_after().map_or(backoff(failures), |after| {
+                    after.min(MAX_RETRY_AFTER).max(backoff(failures))
+                });
                 tracing::warn!(
                     host = %Shown(&host), family = family.as_str(), backend, failures,
                     retry_in_s = delay.as_secs(), error = %Shown(&error), "transient backend failure; will retry"

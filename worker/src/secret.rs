@@ -21,9 +21,10 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Secret {
-    /// A secret held in memory (tests).
+    /// A secret held in memory (tests). A byte order mark (a file saved by Windows Notepad) is no
+    /// more part of it than the spaces and line ends around it.
     pub fn new(text: impl Into<String>) -> Secret {
-        Secret(text.into().trim().to_owned())
+        Secret(text.into().trim_start_matches('\u{feff}').trim().to_owned())
     }
 
     /// Reads the secret from where the config says; `key` is the config key that names the file
@@ -37,8 +38,14 @@ impl Secret {
             })?,
             SecretSource::Env(name) => match std::env::var(name) {
                 Ok(text) => text,
-                Err(_) => {
+                Err(std::env::VarError::NotPresent) => {
                     return Err(SecretError::Unset {
+                        key,
+                        name: name.clone(),
+                    })
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(SecretError::NotText {
                         key,
                         name: name.clone(),
                     })
@@ -55,6 +62,24 @@ impl Secret {
         Ok(secret)
     }
 
+    /// [`Secret::load`] for an API key or token, sent in an HTTP header: its first line must be
+    /// printable ASCII, or no request could carry it (a control character, a zero-width space
+    /// copied from a web page), and every request would fail as if the network had.
+    pub fn load_token(source: &SecretSource, key: &'static str) -> Result<Secret, SecretError> {
+        let secret = Secret::load(source, key)?;
+        if !secret
+            .first_line()
+            .bytes()
+            .all(|byte| matches!(byte, b' '..=b'~'))
+        {
+            return Err(SecretError::NotHeader {
+                key,
+                from: source.clone(),
+            });
+        }
+        Ok(secret)
+    }
+
     /// The whole text, for a format with several lines (a BIND key file).
     pub fn text(&self) -> &str {
         &self.0
@@ -64,10 +89,40 @@ impl Secret {
     pub fn first_line(&self) -> &str {
         self.0.lines().next().unwrap_or("").trim()
     }
+
+    /// `text` (a server's reply, or a parser's words about one) with the key or token masked,
+    /// should the server have quoted the request's headers.
+    pub fn masked_in(&self, text: String) -> String {
+        let key = self.first_line();
+        if key.is_empty() {
+            return text;
+        }
+        text.replace(key, "<masked>")
+    }
+}
+
+/// Opens a file the config names for reading at start (a secret, a CA file): a regular file, or
+/// an error that says it is not one.
+pub(crate) fn open_regular_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer, for ever, and the worker
+    // (or `dyndns-worker check`) with it. Links are followed: systemd credentials and Kubernetes
+    // secrets are links.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
 }
 
 fn read_file(path: &std::path::Path) -> std::io::Result<String> {
-    let file = std::fs::File::open(path)?;
+    let file = open_regular_file(path)?;
     let mut text = String::new();
     file.take(MAX_SECRET_BYTES + 1).read_to_string(&mut text)?;
     if text.len() as u64 > MAX_SECRET_BYTES {
@@ -92,6 +147,13 @@ pub enum SecretError {
     },
     #[error("{key} is not set and neither is the environment variable {name}")]
     Unset { key: &'static str, name: String },
+    #[error("{key} is not set, and the environment variable {name} is not UTF-8 text")]
+    NotText { key: &'static str, name: String },
+    #[error("{key}: the first line of the {from} holds a character an HTTP header cannot carry (only printable ASCII can): copy the token again")]
+    NotHeader {
+        key: &'static str,
+        from: SecretSource,
+    },
     #[error("{key}: the {from} is empty")]
     Empty {
         key: &'static str,
@@ -143,6 +205,94 @@ mod tests {
         std::fs::write(&good, "token\n").unwrap();
         let secret = Secret::load(&SecretSource::File(good), "api_key_file").unwrap();
         assert_eq!(secret.first_line(), "token");
+    }
+
+    /// Loads `path` on a thread of its own; `None` when it is still waiting after five seconds.
+    fn load_within_five_seconds(path: PathBuf) -> Option<Result<Secret, SecretError>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(Secret::load(&SecretSource::File(path), "api_token_file"));
+        });
+        receiver
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .ok()
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("token");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let Some(loaded) = load_within_five_seconds(fifo.clone()) else {
+            // Let the waiting thread go before failing.
+            let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+            panic!("loading a FIFO waited for a writer");
+        };
+        let error = loaded.unwrap_err().to_string();
+        assert!(
+            error.contains("api_token_file") && error.contains("not a regular file"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_directory_or_a_device_is_refused_as_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [dir.path().to_path_buf(), PathBuf::from("/dev/zero")] {
+            let error = load_within_five_seconds(path.clone())
+                .expect("refused at once")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("not a regular file"),
+                "{}: {error}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn a_link_to_the_secret_is_followed_as_systemd_credentials_and_kubernetes_secrets_need() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::write(&real, "token\n").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let secret = Secret::load(&SecretSource::File(link), "api_token_file").unwrap();
+        assert_eq!(secret.first_line(), "token");
+    }
+
+    #[test]
+    fn crlf_trailing_spaces_and_a_byte_order_mark_are_not_part_of_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        for text in ["token \r\n", "\u{feff}token\r\n", "\ttoken\t\n\n"] {
+            let path = dir.path().join("token");
+            std::fs::write(&path, text).unwrap();
+            let secret = Secret::load(&SecretSource::File(path), "api_token_file").unwrap();
+            assert_eq!(secret.first_line(), "token", "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_no_header_can_carry_is_refused_without_showing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        for text in [
+            "tok\u{1}SECRET",
+            "tok\u{200b}SECRET",
+            "tök-SECRET",
+            "tokSECRET\u{7f}",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let error = Secret::load_token(&SecretSource::File(path.clone()), "api_token_file")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("cannot carry"), "{text:?}: {error}");
+            assert!(!error.contains("SECRET"), "{error}");
+        }
+        std::fs::write(&path, "a token with spaces\n\u{1}second line").unwrap();
+        let secret = Secret::load_token(&SecretSource::File(path), "api_token_file").unwrap();
+        assert_eq!(secret.first_line(), "a token with spaces");
     }
 
     #[test]

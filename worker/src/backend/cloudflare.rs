@@ -7,7 +7,12 @@
 //! - `Authorization: Bearer <token>`; every reply is JSON `{"success", "errors": [{"code",
 //!   "message"}], "messages", "result", "result_info"}`, errors included.
 //! - The zone's id comes from `GET /zones?name=<zone>`, kept per zone name for the life of the
-//!   process (forgotten when the zone answers 404, so a re-created zone is found again).
+//!   process (forgotten when the zone answers 404, so a re-created zone is found again). Zone
+//!   names are unique per account only ("It is possible for multiple accounts to have the same
+//!   zone created but in different states",
+//!   https://www.pulumi.com/registry/packages/cloudflare@4.x/api-docs/getzone, from Cloudflare's
+//!   Terraform provider); of several, the one whose `status` is `active` is used, and with none
+//!   or several active, none.
 //! - `GET /zones/{id}/dns_records?per_page=5000&page=N`, pages followed by `result_info`; names are
 //!   fully qualified, without a trailing dot. The documented maximum page size is far larger; 5,000
 //!   keeps a reply near 2 MB.
@@ -35,7 +40,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http_api::{each_failed, encode, off_runtime, HttpApi, HttpApiError, Method};
+use super::http_api::{
+    each_failed, encode, off_runtime, HttpApi, HttpApiError, Method, REPEATED_PAGE,
+};
 use super::powerdns::unquote;
 use super::record_plan::{managed_value, Listed, Plan};
 use super::{Backend, BackendError, Change, Failure, ReadResults, RecordType, Value, WriteResults};
@@ -290,13 +297,37 @@ impl Client {
         struct ZoneEntry {
             id: String,
             name: String,
+            #[serde(default)]
+            status: String,
         }
         let path = format!("/zones?name={}", encode(zone));
         let (zones, _) = self.get::<Vec<ZoneEntry>>(zone, &path)?;
-        let Some(found) = zones
+        let mut named: Vec<ZoneEntry> = zones
             .into_iter()
-            .find(|entry| entry.name.eq_ignore_ascii_case(zone))
-        else {
+            .filter(|entry| entry.name.eq_ignore_ascii_case(zone))
+            .collect();
+        if named.len() > 1 {
+            // Names are unique per account only: a token that sees several accounts may list the
+            // zone as it was in one it moved away from, or as added and never activated in
+            // another. Only the active one answers for the name.
+            let active: Vec<usize> = (0..named.len())
+                .filter(|at| named[*at].status == "active")
+                .collect();
+            let [at] = active[..] else {
+                return Err(HttpApiError::AmbiguousZone {
+                    api: API,
+                    zone: zone.to_owned(),
+                    count: named.len(),
+                    statuses: named
+                        .iter()
+                        .map(|entry| entry.status.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            };
+            named.swap(0, at);
+        }
+        let Some(found) = named.into_iter().next() else {
             return Err(HttpApiError::ZoneNotFound {
                 api: API,
                 zone: zone.to_owned(),
@@ -350,17 +381,20 @@ impl Client {
             );
             let (records, info) = self.get::<Vec<RawRecord>>(zone, &path)?;
             let got = records.len();
+            let mut fresh = 0;
             for raw in records {
                 let managed = managed_value(&raw.record_type, &raw.content, unquote);
-                listing.add(
+                let id = raw.id;
+                fresh += usize::from(listing.add(
+                    id.clone(),
                     raw.name.trim_end_matches('.').to_ascii_lowercase(),
                     managed.map(|value| Listed {
-                        id: raw.id,
+                        id,
                         value,
                         ttl: raw.ttl,
                         proxied: raw.proxied,
                     }),
-                );
+                ));
             }
             let more = match info {
                 Some(ResultInfo {
@@ -372,6 +406,9 @@ impl Client {
             };
             if !more || got == 0 {
                 return Ok(listing);
+            }
+            if fresh == 0 {
+                return Err(self.api.reply_error(Method::Get, &path, REPEATED_PAGE));
             }
         }
         Err(HttpApiError::TooManyPages {

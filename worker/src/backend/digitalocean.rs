@@ -30,7 +30,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http_api::{each_failed, encode, off_runtime, HttpApi, HttpApiError, Method};
+use super::http_api::{
+    each_failed, encode, off_runtime, HttpApi, HttpApiError, Method, REPEATED_PAGE,
+};
 use super::record_plan::{managed_value, Listed, Plan};
 use super::{Backend, BackendError, Change, Failure, ReadResults, Value, WriteResults};
 use crate::secret::Secret;
@@ -236,17 +238,21 @@ impl Client {
             );
             let text = match self.api.request(Method::Get, &path, None) {
                 Ok(text) => text,
+                // DigitalOcean answers a path it does not know (a wrong `api_url`) with the same
+                // 404 as a domain it does not hold: the URL tells them apart.
                 Err(HttpApiError::Status {
                     status: 404,
                     message,
+                    url,
                     ..
                 }) => {
                     return Err(HttpApiError::ZoneNotFound {
                         api: API,
                         zone: zone.to_owned(),
                         hint: format!(
-                            "the API answered 404 ({message}): add the domain under Networking → \
-                             Domains, or use a token of the account that holds it"
+                            "GET {url} answered 404 ({message}): add the domain under Networking \
+                             → Domains, use a token of the account that holds it, or correct \
+                             [backend.digitalocean] api_url"
                         ),
                     })
                 }
@@ -255,6 +261,7 @@ impl Client {
             let reply: Page = serde_json::from_str(&text)
                 .map_err(|error| self.api.reply_error(Method::Get, &path, error))?;
             let got = reply.domain_records.len();
+            let mut fresh = 0;
             for raw in reply.domain_records {
                 let host = match raw.name.as_str() {
                     "@" | "" => zone.to_owned(),
@@ -262,7 +269,8 @@ impl Client {
                 };
                 // TXT data is the text itself.
                 let managed = managed_value(&raw.record_type, &raw.data, str::to_owned);
-                listing.add(
+                fresh += usize::from(listing.add(
+                    raw.id,
                     host,
                     managed.map(|value| Listed {
                         id: raw.id,
@@ -270,7 +278,7 @@ impl Client {
                         ttl: raw.ttl.unwrap_or(0),
                         proxied: false,
                     }),
-                );
+                ));
             }
             let next = reply
                 .links
@@ -278,6 +286,9 @@ impl Client {
                 .and_then(|pages| pages.next);
             if next.is_none() || got == 0 {
                 return Ok(listing);
+            }
+            if fresh == 0 {
+                return Err(self.api.reply_error(Method::Get, &path, REPEATED_PAGE));
             }
         }
         Err(HttpApiError::TooManyPages {

@@ -16,6 +16,11 @@ const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 /// What an error reply may add to a message, in characters.
 const MAX_MESSAGE_CHARS: usize = 500;
 
+/// Why a listing stopped at a page that brought no record it had not listed before: a server that
+/// answers every page number with the same page would otherwise be asked up to the page limit.
+pub(crate) const REPEATED_PAGE: &str =
+    "the page lists only records of earlier pages, yet says more follow";
+
 /// Why a request to a DNS provider's API did not give what was asked. Never holds the token.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpApiError {
@@ -49,6 +54,14 @@ pub enum HttpApiError {
         /// What the operator can do about it, in the vendor's terms.
         hint: String,
     },
+    #[error("{api} lists {count} zones named {zone} ({statuses}) and not exactly one is active: scope the API token to the account that serves the zone")]
+    AmbiguousZone {
+        api: &'static str,
+        zone: String,
+        count: usize,
+        /// Each one's status, as listed.
+        statuses: String,
+    },
     #[error(
         "{api} listed more than {pages} pages of records for zone {zone}; refusing to read on"
     )]
@@ -70,7 +83,9 @@ impl HttpApiError {
             HttpApiError::Transport { .. }
             | HttpApiError::Reply { .. }
             | HttpApiError::Join { .. } => true,
-            HttpApiError::ZoneNotFound { .. } | HttpApiError::TooManyPages { .. } => false,
+            HttpApiError::ZoneNotFound { .. }
+            | HttpApiError::AmbiguousZone { .. }
+            | HttpApiError::TooManyPages { .. } => false,
         }
     }
 

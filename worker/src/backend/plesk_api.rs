@@ -77,12 +77,13 @@ pub enum PleskApiError {
     },
     #[error("the TLS certificate of {url} is not trusted ({source}): trust its CA, or the certificate itself, with [backend.plesk-api] tls_ca_file; it must name the host in subjectAltName, and one trusted itself must not be a CA certificate")]
     Untrusted { url: String, source: ureq::Error },
-    #[error("Plesk {method} {url} gave a reply that is not {expected}: {source}")]
+    #[error("Plesk {method} {url} gave a reply that is not {expected}: {problem}")]
     Reply {
         method: &'static str,
         url: String,
         expected: &'static str,
-        source: serde_json::Error,
+        /// The parser's words, which may quote the reply, so with the key masked.
+        problem: String,
     },
     #[error("Plesk has no domain {zone} (GET {url} does not list it): backend_zone must name a domain in Plesk")]
     NoSuchDomain { zone: String, url: String },

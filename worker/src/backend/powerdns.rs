@@ -39,11 +39,12 @@ pub enum PowerDnsError {
         url: String,
         source: ureq::Error,
     },
-    #[error("PowerDNS {method} {url} gave a reply that is not a zone: {source}")]
+    #[error("PowerDNS {method} {url} gave a reply that is not a zone: {problem}")]
     Reply {
         method: &'static str,
         url: String,
-        source: serde_json::Error,
+        /// The parser's words, which may quote the reply, so with the key masked.
+        problem: String,
     },
     #[error("the PowerDNS API worker thread stopped: {0}")]
     Join(String),
@@ -279,7 +280,7 @@ impl Client {
             serde_json::from_str(&text).map_err(|source| PowerDnsError::Reply {
                 method: "GET",
                 url: url.to_owned(),
-                source,
+                problem: self.api_key.masked_in(source.to_string()),
             })?;
         let mut zone = Zone {
             rrsets: HashMap::new(),
@@ -359,7 +360,7 @@ impl Client {
             method,
             url: url.to_owned(),
             status,
-            message: message_of(&text),
+            message: message_of(&text, &self.api_key),
             retry_after,
         })
     }
@@ -385,8 +386,9 @@ pub(super) fn unquote(content: &str) -> String {
     text
 }
 
-/// PowerDNS's own words: the `error` of a JSON reply (422), else the plain text (401, 404).
-fn message_of(body: &str) -> String {
+/// PowerDNS's own words: the `error` of a JSON reply (422), else the plain text (401, 404); capped,
+/// and with `key` masked should a server (or a proxy before it) quote the request's headers.
+fn message_of(body: &str, key: &Secret) -> String {
     #[derive(Deserialize)]
     struct ErrorReply {
         error: String,
@@ -395,6 +397,7 @@ fn message_of(body: &str) -> String {
         Ok(reply) => reply.error,
         Err(_) => body.trim().to_owned(),
     };
+    let text = key.masked_in(text);
     if text.is_empty() {
         return "no message".to_owned();
     }
@@ -411,11 +414,30 @@ mod tests {
     #[test]
     fn error_message_is_powerdns_json_error_or_its_plain_text() {
         assert_eq!(
-            message_of(r#"{"error": "RRset example.test. IN A: ttl is missing"}"#),
+            message_of(
+                r#"{"error": "RRset example.test. IN A: ttl is missing"}"#,
+                &Secret::new("k3y")
+            ),
             "RRset example.test. IN A: ttl is missing"
         );
-        assert_eq!(message_of("Unauthorized\n"), "Unauthorized");
-        assert_eq!(message_of(""), "no message");
+        assert_eq!(
+            message_of("Unauthorized\n", &Secret::new("k3y")),
+            "Unauthorized"
+        );
+        assert_eq!(message_of("", &Secret::new("k3y")), "no message");
+    }
+
+    #[test]
+    fn a_key_the_server_quotes_is_masked() {
+        let key = Secret::new("s3cr3t-key");
+        assert_eq!(
+            message_of("Unauthorized: X-API-Key s3cr3t-key\n", &key),
+            "Unauthorized: X-API-Key <masked>"
+        );
+        assert_eq!(
+            message_of(r#"{"error": "bad key s3cr3t-key"}"#, &key),
+            "bad key <masked>"
+        );
     }
 
     #[test]

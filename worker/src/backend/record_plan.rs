@@ -24,22 +24,30 @@ pub(crate) struct Listed<Id> {
 pub(crate) struct Listing<Id> {
     rrsets: HashMap<(String, RecordType), Vec<Listed<Id>>>,
     names: HashSet<String>,
+    /// Every record id listed so far, of every type.
+    ids: HashSet<Id>,
     /// Records listed, of every type.
     pub(crate) count: usize,
 }
 
-impl<Id: Clone> Listing<Id> {
+impl<Id: Clone + Eq + std::hash::Hash> Listing<Id> {
     pub(crate) fn new() -> Listing<Id> {
         Listing {
             rrsets: HashMap::new(),
             names: HashSet::new(),
+            ids: HashSet::new(),
             count: 0,
         }
     }
 
-    /// Notes a listed record of `host` (lower case, no trailing dot); `managed` is the record when
-    /// it is of a type dyndns manages.
-    pub(crate) fn add(&mut self, host: String, managed: Option<Listed<Id>>) {
+    /// Notes listed record `id` of `host` (lower case, no trailing dot); `managed` is the record
+    /// when it is of a type dyndns manages. A record listed again (on the next page too, as an
+    /// offset-paged listing does while records are added before the offset) is the same record:
+    /// taken twice, the plan would update it and delete it as a spare. False when it was.
+    pub(crate) fn add(&mut self, id: Id, host: String, managed: Option<Listed<Id>>) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
         self.count += 1;
         if let Some(record) = managed {
             self.rrsets
@@ -48,6 +56,7 @@ impl<Id: Clone> Listing<Id> {
                 .push(record);
         }
         self.names.insert(host);
+        true
     }
 
     fn records(&self, change: &Change) -> &[Listed<Id>] {
@@ -238,9 +247,23 @@ mod tests {
             ttl,
             proxied: false,
         };
-        listing.add("a.example.com".to_owned(), Some(record(1, "192.0.2.1", 60)));
-        listing.add("b.example.com".to_owned(), Some(record(2, "192.0.2.2", 1)));
-        listing.add("c.example.com".to_owned(), None);
+        listing.add(
+            1,
+            "a.example.com".to_owned(),
+            Some(record(1, "192.0.2.1", 60)),
+        );
+        listing.add(
+            2,
+            "b.example.com".to_owned(),
+            Some(record(2, "192.0.2.2", 1)),
+        );
+        listing.add(3, "c.example.com".to_owned(), None);
+        // Listed again on the next page: the same record.
+        assert!(!listing.add(
+            2,
+            "b.example.com".to_owned(),
+            Some(record(2, "192.0.2.2", 1))
+        ));
         let short = |host: &str| {
             let label = host.trim_end_matches(".example.com");
             Change::address(

@@ -143,7 +143,7 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
         }
         BackendKind::PowerDns => {
             let powerdns = config.backends.powerdns.as_ref().ok_or_else(missing)?;
-            let api_key = Secret::load(&powerdns.api_key, "[backend.powerdns] api_key_file")?;
+            let api_key = Secret::load_token(&powerdns.api_key, "[backend.powerdns] api_key_file")?;
             Ok(Arc::new(PowerDns::new(
                 &powerdns.api_url,
                 &powerdns.server_id,
@@ -155,14 +155,18 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
             let plesk_api = config.backends.plesk_api.as_ref().ok_or_else(missing)?;
             Ok(Arc::new(PleskApi::new(PleskApiOptions {
                 api_url: plesk_api.api_url.clone(),
-                api_key: Secret::load(&plesk_api.api_key, "[backend.plesk-api] api_key_file")?,
+                api_key: Secret::load_token(
+                    &plesk_api.api_key,
+                    "[backend.plesk-api] api_key_file",
+                )?,
                 tls_ca_file: plesk_api.tls_ca_file.clone(),
                 timeout: plesk_api.timeout,
             })?))
         }
         BackendKind::Cloudflare => {
             let cloudflare = config.backends.cloudflare.as_ref().ok_or_else(missing)?;
-            let token = Secret::load(&cloudflare.api_token, "[backend.cloudflare] api_token_file")?;
+            let token =
+                Secret::load_token(&cloudflare.api_token, "[backend.cloudflare] api_token_file")?;
             Ok(Arc::new(Cloudflare::new(
                 &cloudflare.api_url,
                 token,
@@ -172,7 +176,7 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
         }
         BackendKind::DigitalOcean => {
             let digitalocean = config.backends.digitalocean.as_ref().ok_or_else(missing)?;
-            let token = Secret::load(
+            let token = Secret::load_token(
                 &digitalocean.api_token,
                 "[backend.digitalocean] api_token_file",
             )?;

@@ -4,14 +4,14 @@
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use dyndns_config::Config;
-use dyndns_queue::{Job, SpoolDirs};
+use dyndns_queue::SpoolDirs;
 use dyndns_worker::backend::from_config;
 use dyndns_worker::{run, Mode};
 
 use crate::fake_cloudflare::{fake, TOKEN};
+use crate::util::spool_job;
 
 #[tokio::test]
 async fn a_spooled_job_reaches_cloudflare_through_the_configured_backend() {
@@ -56,24 +56,7 @@ timeout_secs = 5
     let spool = SpoolDirs::at(&config.spool_dir);
     spool.create_all().expect("create the spool");
     std::fs::create_dir_all(&config.worker.state_dir).expect("create the state folder");
-    let job = Job::new(
-        "router",
-        HOST,
-        Some(Ipv4Addr::new(203, 0, 113, 30)),
-        None,
-        SystemTime::now(),
-        None,
-    );
-    let nanos = job
-        .received_at
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    std::fs::write(
-        spool.new().join(format!("{nanos:020}.{}.json", job.id)),
-        job.to_json().expect("job writes"),
-    )
-    .expect("spool the job");
+    spool_job(&spool, HOST, Ipv4Addr::new(203, 0, 113, 30));
 
     let backends = from_config(&config).unwrap_or_else(|err| panic!("{err}"));
     let report = run(

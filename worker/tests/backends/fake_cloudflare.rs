@@ -13,7 +13,9 @@
 //! - Batch limits (https://developers.cloudflare.com/dns/manage-dns-records/how-to/batch-record-changes/):
 //!   200 record operations per batch on the Free plan, which this fake enforces.
 //! - Zones by name (https://developers.cloudflare.com/api/resources/zones/methods/list/):
-//!   `GET /zones?name=` answers an empty `result` for a zone the token cannot see.
+//!   `GET /zones?name=` answers an empty `result` for a zone the token cannot see, and several
+//!   zones of the name, each with its `status`, when the token sees several accounts holding it
+//!   (https://www.pulumi.com/registry/packages/cloudflare@4.x/api-docs/getzone).
 //! - Errors: a well-formed but wrong token gets 403 `{"code": 9109, "message": "Invalid access
 //!   token"}` and a missing header 400 code 6003 (as Cloudflare answers them:
 //!   https://github.com/cert-manager/cert-manager/pull/4465); over the rate limit
@@ -82,6 +84,13 @@ struct Zone {
     name: String,
     /// By id; ids grow, so this is creation order.
     records: BTreeMap<String, Record>,
+    /// Each page after the first starts again with the last record of the page before, as an
+    /// offset-paged listing does while records are added before the offset.
+    overlapping: bool,
+    /// Batches answer success and change nothing (an API that loses an accepted write).
+    losing_writes: bool,
+    /// `pending`, `moved`: `None` is `active`.
+    status: Option<&'static str>,
 }
 
 /// What the fake saw, per zone name.
@@ -94,7 +103,8 @@ pub struct Seen {
 
 #[derive(Debug, Default)]
 struct Inner {
-    zones: HashMap<String, Zone>,
+    /// By id; ids grow, so this is creation order (Cloudflare lists zones in an order of its own).
+    zones: BTreeMap<String, Zone>,
     next_id: u64,
     faults: Faults,
     seen: HashMap<String, Seen>,
@@ -147,10 +157,31 @@ impl FakeCloudflare {
             id.clone(),
             Zone {
                 name: name.to_owned(),
-                records: BTreeMap::new(),
+                ..Zone::default()
             },
         );
         id
+    }
+
+    /// Adds a second zone named `name`, in another account the token can see, with `status`
+    /// (zone names are unique per account only: a zone moved away, or added and never activated,
+    /// stays listed); returns its id.
+    pub fn add_zone_with_status(&self, name: &str, status: &'static str) -> String {
+        let id = self.add_zone(name);
+        if let Some(zone) = self.lock().zones.get_mut(&id) {
+            zone.status = Some(status);
+        }
+        id
+    }
+
+    /// The records of `record_type` at `name` in the zone with id `zone_id`.
+    pub fn records_in(&self, zone_id: &str, name: &str, record_type: &str) -> Vec<Record> {
+        self.lock().zones[zone_id]
+            .records
+            .values()
+            .filter(|record| record.name == name && record.record_type == record_type)
+            .cloned()
+            .collect()
     }
 
     /// Adds a record to zone `zone` as if made in the dashboard; returns its id.
@@ -198,6 +229,17 @@ impl FakeCloudflare {
     /// The request about `zone` after the next `passing` ones gets `fault`.
     pub fn fail_after(&self, zone: &str, passing: usize, fault: Fault) {
         self.lock().faults.arm(zone, passing, fault);
+    }
+
+    /// From now on each page of `zone`'s listing after the first starts again with the last record
+    /// of the page before.
+    pub fn overlap_pages(&self, zone: &str) {
+        zone_named(&mut self.lock(), zone).overlapping = true;
+    }
+
+    /// From now on batches of `zone` answer success and change nothing.
+    pub fn lose_writes(&self, zone: &str) {
+        zone_named(&mut self.lock(), zone).losing_writes = true;
     }
 
     /// The requests about zone `zone` so far.
@@ -304,7 +346,7 @@ async fn list_zones(
         .iter()
         .filter(|(_, zone)| zone.name == name)
         .map(|(id, zone)| {
-            json!({"id": id, "name": zone.name, "status": "active", "paused": false,
+            json!({"id": id, "name": zone.name, "status": zone.status.unwrap_or("active"), "paused": false,
                    "type": "full", "account": {"id": "0123456789abcdef0123456789abcdef",
                    "name": "Test account"}})
         })
@@ -355,11 +397,12 @@ async fn list_records(
     let per_page = number("per_page", 100).clamp(1, MAX_PER_PAGE);
     let zone = &inner.zones[&zone_id];
     let total = zone.records.len();
+    let again = usize::from(zone.overlapping && page > 1);
     let records: Vec<Value> = zone
         .records
         .values()
-        .skip((page - 1) * per_page)
-        .take(per_page)
+        .skip((page - 1) * per_page - again)
+        .take(per_page + again)
         .map(|record| record.to_json(&zone_id, &zone.name))
         .collect();
     let count = records.len();
@@ -492,6 +535,9 @@ async fn batch(
     }
     if !errors.is_empty() {
         return failure(StatusCode::BAD_REQUEST, errors);
+    }
+    if inner.zones[&zone_id].losing_writes {
+        return success(done, None);
     }
     inner.next_id = next_id;
     if let Some(zone) = inner.zones.get_mut(&zone_id) {

@@ -17,7 +17,7 @@
 //! Deliberately small pages: `per_page` is capped at 3 (DigitalOcean's documented cap is 200), so
 //! every listing in a test crosses pages.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -70,6 +70,9 @@ struct Inner {
     next_id: u64,
     faults: Faults,
     seen: HashMap<String, Seen>,
+    /// Domains whose listing pages after the first start again with the last record of the page
+    /// before, as an offset-paged listing does while records are added before the offset.
+    overlapping: HashSet<String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -167,6 +170,12 @@ impl FakeDigitalOcean {
         self.lock().faults.arm(domain, passing, fault);
     }
 
+    /// From now on each page of `domain`'s listing after the first starts again with the last
+    /// record of the page before.
+    pub fn overlap_pages(&self, domain: &str) {
+        self.lock().overlapping.insert(domain.to_owned());
+    }
+
     /// The requests about `domain` so far.
     pub fn seen(&self, domain: &str) -> Seen {
         self.lock().seen.get(domain).copied().unwrap_or_default()
@@ -252,10 +261,11 @@ async fn list_records(
     let per_page = number("per_page", 20).clamp(1, MAX_PER_PAGE);
     let records = &inner.domains[&domain];
     let total = records.len();
+    let again = usize::from(inner.overlapping.contains(&domain) && page > 1);
     let listed: Vec<Value> = records
         .values()
-        .skip((page - 1) * per_page)
-        .take(per_page)
+        .skip((page - 1) * per_page - again)
+        .take(per_page + again)
         .map(Record::to_json)
         .collect();
     let last = total.div_ceil(per_page).max(1);

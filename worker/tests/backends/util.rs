@@ -1,9 +1,11 @@
-//! Why this exists: small helpers shared by the backend tests (building changes, watching processes).
+//! Why this exists: small helpers shared by the backend tests (building changes, spooling a job,
+//! watching processes).
 
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use dyndns_queue::{Job, SpoolDirs};
 use dyndns_worker::backend::Change;
 
 /// A change in `zone` for `label` (empty for the apex).
@@ -14,6 +16,29 @@ pub fn change(zone: &str, label: &str, address: &str) -> Change {
         format!("{label}.{zone}")
     };
     Change::address(&host, zone, label, ip(address), 60)
+}
+
+/// Writes a job of user `router` setting `host`'s IPv4 address into `spool`'s `new/`, as the
+/// frontend would.
+pub fn spool_job(spool: &SpoolDirs, host: &str, address: std::net::Ipv4Addr) {
+    let job = Job::new(
+        "router",
+        host,
+        Some(address),
+        None,
+        std::time::SystemTime::now(),
+        None,
+    );
+    let nanos = job
+        .received_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    std::fs::write(
+        spool.new().join(format!("{nanos:020}.{}.json", job.id)),
+        job.to_json().expect("job writes"),
+    )
+    .expect("spool the job");
 }
 
 pub fn ip(text: &str) -> IpAddr {

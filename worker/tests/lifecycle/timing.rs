@@ -1,5 +1,6 @@
 //! Transient failures are retried after 1 s, doubling, at most 5 minutes apart, measured on
-//! tokio's paused clock so the test takes no real time; a server's `Retry-After` is never cut short.
+//! tokio's paused clock so the test takes no real time; a server's `Retry-After` is never cut short,
+//! up to an hour.
 
 use std::time::Duration;
 
@@ -80,5 +81,36 @@ async fn run_once_tries_each_change_once_and_leaves_it_in_cur() {
     assert_eq!((report.deferred, report.left_in_cur), (1, 1));
     assert_eq!(files_in(&bench.spool().cur()), [name]);
     let report = bench.run_once().await;
+    assert_eq!((report.applied, report.left_in_cur), (1, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_absurd_retry_after_is_waited_out_for_an_hour_at_most() {
+    const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
+    let bench = Bench::new();
+    // The largest number a header can say (which overflowed the clock), ten years, then nothing
+    // to wait for: the backoff (4 s for the third failure) is kept.
+    bench.backend.script(
+        HOST,
+        Family::V4,
+        [
+            Step::TooManyRequests(u64::MAX),
+            Step::TooManyRequests(TEN_YEARS),
+            Step::TooManyRequests(0),
+        ],
+    );
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 1));
+
+    let report = bench
+        .run(Mode::Timeout(Duration::from_secs(3 * 3600)))
+        .await
+        .expect("run");
+
+    let calls = bench.backend.calls();
+    let gaps: Vec<u64> = calls
+        .windows(2)
+        .map(|pair| (pair[1].at - pair[0].at).as_secs())
+        .collect();
+    assert_eq!(gaps, [3600, 3600, 4], "then applied on the fourth call");
     assert_eq!((report.applied, report.left_in_cur), (1, 0));
 }

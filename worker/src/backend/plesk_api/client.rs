@@ -56,7 +56,7 @@ pub(super) fn load_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>, CaF
         path: path.to_owned(),
         problem,
     };
-    let file = std::fs::File::open(path).map_err(|e| fail(CaProblem::Read(e)))?;
+    let file = crate::secret::open_regular_file(path).map_err(|e| fail(CaProblem::Read(e)))?;
     let mut pem = Vec::new();
     file.take(MAX_CA_FILE_BYTES + 1)
         .read_to_end(&mut pem)
@@ -161,7 +161,7 @@ impl Client {
             method: "GET",
             url,
             expected: "a list of DNS records",
-            source,
+            problem: self.api_key.masked_in(source.to_string()),
         })
     }
 
@@ -181,7 +181,7 @@ impl Client {
                 method: "GET",
                 url,
                 expected: "a list of domains",
-                source,
+                problem: self.api_key.masked_in(source.to_string()),
             })?;
         Ok(domains.iter().any(|domain| {
             domain.name.eq_ignore_ascii_case(zone) || domain.ascii_name.eq_ignore_ascii_case(zone)
@@ -273,7 +273,7 @@ impl Client {
             method,
             url: url.to_owned(),
             status: reply.status,
-            message: message_of(&reply.text, self.api_key.first_line()),
+            message: message_of(&reply.text, &self.api_key),
             retry_after: reply.retry_after,
         })
     }
@@ -287,16 +287,12 @@ fn with_key<B>(request: ureq::RequestBuilder<B>, key: &str) -> ureq::RequestBuil
 
 /// Plesk's own words: `message` and each rejected field of a JSON error, else the reply's text;
 /// capped, and with `key` masked.
-fn message_of(body: &str, key: &str) -> String {
+fn message_of(body: &str, key: &Secret) -> String {
     let text = match serde_json::from_str::<serde_json::Value>(body) {
         Ok(reply) => json_message(&reply).unwrap_or_else(|| body.trim().to_owned()),
         Err(_) => body.trim().to_owned(),
     };
-    let text = if key.is_empty() {
-        text
-    } else {
-        text.replace(key, "<masked>")
-    };
+    let text = key.masked_in(text);
     if text.is_empty() {
         return "no message".to_owned();
     }
@@ -334,31 +330,34 @@ mod tests {
     #[test]
     fn the_message_is_plesks_json_with_its_fields_or_the_text() {
         assert_eq!(
-            message_of(r#"{"code":0,"message":"Domain not found"}"#, "k3y"),
+            message_of(
+                r#"{"code":0,"message":"Domain not found"}"#,
+                &Secret::new("k3y")
+            ),
             "Domain not found"
         );
         assert_eq!(
             message_of(
                 r#"{"code":0,"message":"Invalid data","errors":[{"property":"value","message":"Invalid IP address"}]}"#,
-                "k3y"
+                &Secret::new("k3y")
             ),
             "Invalid data (value: Invalid IP address)"
         );
         assert_eq!(
-            message_of("<html>Bad Gateway</html>\n", "k3y"),
+            message_of("<html>Bad Gateway</html>\n", &Secret::new("k3y")),
             "<html>Bad Gateway</html>"
         );
-        assert_eq!(message_of("", "k3y"), "no message");
+        assert_eq!(message_of("", &Secret::new("k3y")), "no message");
     }
 
     #[test]
     fn the_message_never_carries_the_key_and_is_capped() {
         let echoed = message_of(
             r#"{"code":1,"message":"key s3cr3t-key is unknown"}"#,
-            "s3cr3t-key",
+            &Secret::new("s3cr3t-key"),
         );
         assert_eq!(echoed, "key <masked> is unknown");
-        let long = message_of(&"x".repeat(10_000), "k3y");
+        let long = message_of(&"x".repeat(10_000), &Secret::new("k3y"));
         assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS + 1);
     }
 
@@ -374,5 +373,24 @@ mod tests {
         );
         let missing = load_ca_file(&dir.path().join("absent.pem")).unwrap_err();
         assert!(missing.to_string().contains("absent.pem"), "{missing}");
+    }
+
+    #[test]
+    fn a_ca_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ca.pem");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(load_ca_file(&path).map(drop).map_err(|e| e.to_string()));
+        });
+        let Ok(loaded) = receiver.recv_timeout(Duration::from_secs(5)) else {
+            // Let the waiting thread go before failing.
+            let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+            panic!("loading a FIFO waited for a writer");
+        };
+        let error = loaded.unwrap_err();
+        assert!(error.contains("not a regular file"), "{error}");
     }
 }

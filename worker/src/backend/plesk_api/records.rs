@@ -57,7 +57,13 @@ impl Listing {
     /// The records of `zone` (a canonical name, no trailing dot) as Plesk listed them.
     pub fn new(zone: &str, records: Vec<Record>) -> Listing {
         let mut listing = Listing::default();
+        let mut ids = HashSet::new();
         for record in records {
+            // A record listed twice is one record: taken twice, the plan would keep it and
+            // delete it as a duplicate.
+            if !ids.insert(record.id) {
+                continue;
+            }
             let Some(owner) = owner(&record.host, zone) else {
                 continue;
             };
@@ -330,6 +336,32 @@ mod tests {
                 add: vec![],
                 retime: vec![(1, address("203.0.113.7"))],
                 remove: vec![2, 3],
+            }
+        );
+    }
+
+    #[test]
+    fn a_record_listed_twice_is_one_record_and_is_kept() {
+        let listing = Listing::new(
+            ZONE,
+            vec![
+                record(7, "A", "home.example.com.", "203.0.113.7", Some(3600)),
+                record(7, "A", "home.example.com.", "203.0.113.7", Some(3600)),
+            ],
+        );
+        let change = Change::address(
+            "home.example.com",
+            ZONE,
+            "home",
+            "203.0.113.7".parse().unwrap(),
+            60,
+        );
+        assert_eq!(
+            listing.plan(&change),
+            Plan {
+                add: vec![],
+                retime: vec![(7, address("203.0.113.7"))],
+                remove: vec![],
             }
         );
     }
