@@ -441,17 +441,12 @@ impl Checker<'_> {
                     .unwrap_or_else(|| vec!["plesk".into(), "bin".into(), "dns".into()]);
                 let command =
                     self.check_argv(command, &key_path(&["backend", "plesk", "command"]))?;
-                let timeout_secs = section.timeout_secs.unwrap_or(30);
-                if timeout_secs == 0 {
-                    return Err(self.error(
-                        &key_path(&["backend", "plesk", "timeout_secs"]),
-                        "must be at least 1",
-                    ));
-                }
-                Some(PleskConfig {
-                    command,
-                    timeout: Duration::from_secs(timeout_secs),
-                })
+                let timeout = self.check_timeout(
+                    section.timeout_secs,
+                    30,
+                    &key_path(&["backend", "plesk", "timeout_secs"]),
+                )?;
+                Some(PleskConfig { command, timeout })
             }
         };
         let zonefile = match &raw.backend.zonefile {
@@ -687,16 +682,12 @@ impl Checker<'_> {
             &key("tsig_secret_file"),
             "DYNDNS_RFC2136_TSIG_SECRET",
         )?;
-        let timeout_secs = section.timeout_secs.unwrap_or(10);
-        if timeout_secs == 0 {
-            return Err(self.error(&key("timeout_secs"), "must be at least 1"));
-        }
         Ok(Rfc2136Config {
             server: section.server.clone(),
             tsig_key_name: section.tsig_key_name.clone(),
             tsig_algorithm: algorithm,
             tsig_secret,
-            timeout: Duration::from_secs(timeout_secs),
+            timeout: self.check_timeout(section.timeout_secs, 10, &key("timeout_secs"))?,
         })
     }
 
@@ -735,13 +726,11 @@ impl Checker<'_> {
                 Some(self.check_argv(argv.clone(), &key_path(&["backend", "zonefile", "reload"]))?)
             }
         };
-        let reload_timeout_secs = section.reload_timeout_secs.unwrap_or(30);
-        if reload_timeout_secs == 0 {
-            return Err(self.error(
-                &key_path(&["backend", "zonefile", "reload_timeout_secs"]),
-                "must be at least 1",
-            ));
-        }
+        let reload_timeout = self.check_timeout(
+            section.reload_timeout_secs,
+            30,
+            &key_path(&["backend", "zonefile", "reload_timeout_secs"]),
+        )?;
         // Names the backend writes into a zone file it creates: refused here, not at the first change.
         for (key, value) in [
             ("nameserver", &section.nameserver),
@@ -759,7 +748,7 @@ impl Checker<'_> {
         Ok(ZoneFileConfig {
             path: self.resolve(&section.path),
             reload,
-            reload_timeout: Duration::from_secs(reload_timeout_secs),
+            reload_timeout,
             nameserver: section.nameserver.clone(),
             hostmaster: section.hostmaster.clone(),
         })

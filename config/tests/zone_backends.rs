@@ -165,11 +165,21 @@ fn a_timeout_the_clock_cannot_hold_is_refused() {
             "[backend.powerdns]\napi_url = \"http://127.0.0.1:8081\"",
             "backend.powerdns.timeout_secs",
         ),
+        ("[backend.plesk]", "backend.plesk.timeout_secs"),
+        (
+            "[backend.rfc2136]\nserver = \"127.0.0.1:53\"\ntsig_key_name = \"k\"\ntsig_algorithm = \"hmac-sha256\"",
+            "backend.rfc2136.timeout_secs",
+        ),
     ] {
         let err = error(&with(table));
         assert_eq!(err.key, key, "{err}");
         assert!(err.to_string().contains("at most 86400"), "{err}");
     }
+    let err = error(&BASE.replace(
+        "path = \"/var/lib/bind/{zone}.zone\"\n",
+        "path = \"/var/lib/bind/{zone}.zone\"\nreload_timeout_secs = 9223372036854775807\n",
+    ));
+    assert_eq!(err.key, "backend.zonefile.reload_timeout_secs", "{err}");
     let day = parse(&format!("{BASE}timeout_secs = 86400\n")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(day.backends.cloudflare.unwrap().timeout.as_secs(), 86_400);
 }
