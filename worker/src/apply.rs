@@ -114,9 +114,19 @@ impl Worker {
                         .collect();
                     let reached = clock.now();
                     let started = Instant::now();
+                    let trips_before = batch.backend.round_trips();
                     let results =
                         reconcile::apply_batch(&*batch.backend, &batch.zone, &changes, batch.rules)
                             .await;
+                    // One line per batch: how many changes cost how many round trips.
+                    tracing::info!(
+                        zone = %Shown(&batch.zone),
+                        backend = batch.backend.name(),
+                        changes = changes.len(),
+                        round_trips = batch.backend.round_trips().saturating_sub(trips_before),
+                        ms = started.elapsed().as_millis() as u64,
+                        "batch applied"
+                    );
                     done.push(DoneBatch {
                         millis: started.elapsed().as_millis(),
                         confirmed: clock.now(),
