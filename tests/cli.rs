@@ -28,7 +28,7 @@ fn check_config_prints_a_masked_summary() {
     assert!(output.status.success(), "{text}");
     assert!(text.contains("user: router (bcrypt hash ****)"), "{text}");
     assert!(
-        text.contains("zone: dyn.example.com (backend zone example.com, ttl 60)"),
+        text.contains("zone: dyn.example.com (backend plesk, backend zone example.com, ttl 60)"),
         "{text}"
     );
     assert!(!text.contains("$2"), "hashes are masked: {text}");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::command_template::CommandTemplate;
 use crate::locate::{self, Step};
 use crate::names::HostPattern;
 use crate::raw::{
@@ -551,13 +552,27 @@ impl Checker<'_> {
 
     fn check_plesk_api(&self, section: &RawPleskApi) -> Result<PleskApiConfig, ConfigError> {
         let key = |name| key_path(&["backend", "plesk-api", name]);
+        let api_url = self.check_api_url(&section.api_url, false, &key("api_url"))?;
+        let tls_ca_file = match section.tls_ca_file.as_deref() {
+            None => None,
+            Some("") => return Err(self.error(&key("tls_ca_file"), "must name a PEM file")),
+            // A CA for plain http would be silently unused: say so instead.
+            Some(_) if !api_url.starts_with("https://") => {
+                return Err(self.error(
+                    &key("tls_ca_file"),
+                    format!("only applies to an https:// api_url, and api_url is `{api_url}`"),
+                ))
+            }
+            Some(file) => Some(self.resolve(file)),
+        };
         Ok(PleskApiConfig {
-            api_url: self.check_api_url(&section.api_url, false, &key("api_url"))?,
+            api_url,
             api_key: self.check_secret(
                 section.api_key_file.as_ref(),
                 &key("api_key_file"),
                 "DYNDNS_PLESK_API_KEY",
             )?,
+            tls_ca_file,
             timeout: self.check_timeout(section.timeout_secs, 30, &key("timeout_secs"))?,
         })
     }
@@ -603,6 +618,11 @@ impl Checker<'_> {
     fn check_command(&self, section: &RawCommand) -> Result<CommandConfig, ConfigError> {
         let key = |name| key_path(&["backend", "command", name]);
         let command = self.check_argv(section.command.clone(), &key("command"))?;
+        if let Err(error) = CommandTemplate::parse(&command) {
+            let mut path = key("command");
+            path.push(Step::Index(error.element()));
+            return Err(self.error(&path, error.to_string()));
+        }
         // EX_TEMPFAIL (sysexits.h): "temporary failure, try again later".
         let transient_exit_codes = section.transient_exit_codes.clone().unwrap_or(vec![75]);
         for (index, code) in transient_exit_codes.iter().enumerate() {

@@ -2,10 +2,12 @@
 //! worker agree on zones, users, hosts and backends, and every mistake names file:line:column:key.
 
 mod check;
+pub mod command_template;
 mod error;
 mod locate;
 mod model;
 pub mod password_hash;
+mod program;
 mod raw;
 mod rejection;
 mod summary;
@@ -22,6 +24,7 @@ pub use model::{
     DigitalOceanConfig, FrontendConfig, Limits, Listen, PleskApiConfig, PleskConfig,
     PowerDnsConfig, Rfc2136Config, SecretSource, User, WorkerConfig, Zone, ZoneFileConfig,
 };
+pub use program::{find_program, ProgramMissing};
 pub use rejection::JobRejection;
 pub use summary::summary;
 

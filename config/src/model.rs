@@ -282,6 +282,9 @@ pub struct PleskApiConfig {
     /// `https://plesk.example.com:8443`, without a trailing `/`.
     pub api_url: String,
     pub api_key: SecretSource,
+    /// PEM file of the only certificates trusted for `api_url` (a private CA, or Plesk's own
+    /// certificate); `None` trusts the public web PKI. Resolved, never read, by the config.
+    pub tls_ca_file: Option<PathBuf>,
     pub timeout: Duration,
 }
 
@@ -308,8 +311,8 @@ pub struct DigitalOceanConfig {
 /// `[backend.command]`: one program run per change.
 #[derive(Debug, Clone)]
 pub struct CommandConfig {
-    /// argv with placeholders (`{host}`, `{zone}`, `{label}`, `{type}`, `{value}`, `{ttl}`,
-    /// `{action}`), never a shell.
+    /// argv with placeholders (`{host}`, `{zone}`, `{label}`, `{type}`, `{value}`, `{values}`,
+    /// `{ttl}`, `{action}`; see `command_template.rs`), never a shell.
     pub command: Vec<String>,
     pub timeout: Duration,
     /// Exit statuses that mean "try again later"; any other non-zero status is permanent.

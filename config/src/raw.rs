@@ -132,6 +132,7 @@ pub struct RawRfc2136 {
 pub struct RawPleskApi {
     pub api_url: String,
     pub api_key_file: Option<String>,
+    pub tls_ca_file: Option<String>,
     pub timeout_secs: Option<u64>,
 }
 

@@ -138,9 +138,13 @@ pub fn summary(config: &Config) -> String {
         );
     }
     if let Some(plesk_api) = &config.backends.plesk_api {
+        let trust = match &plesk_api.tls_ca_file {
+            Some(path) => format!("certificates from {}", path.display()),
+            None => "public certificate authorities".to_owned(),
+        };
         let _ = writeln!(
             out,
-            "backend plesk-api: {}, api key <masked> from {}, timeout {}s{}",
+            "backend plesk-api: {}, api key <masked> from {}, trusting {trust}, timeout {}s{}",
             plesk_api.api_url,
             plesk_api.api_key,
             plesk_api.timeout.as_secs(),

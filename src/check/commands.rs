@@ -2,10 +2,9 @@
 //! fixed PATH; a command that is not there fails every change, hours later and in the worker's log.
 //! check-config looks each one up the way the worker will.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use dyndns_config::{BackendKind, Config, SecretSource, WORKER_COMMAND_PATH};
+use dyndns_config::{find_program, BackendKind, Config, ProgramMissing, SecretSource};
 
 use super::others::{changers, Change};
 use super::{acl, describe, Findings};
@@ -95,24 +94,21 @@ fn secret_of(config: &Config, kind: BackendKind) -> Option<(&'static str, &Secre
 /// root could change it.
 fn check_program(key: &str, argv: &[String], findings: &mut Findings) -> Option<PathBuf> {
     let program = argv.first()?;
-    let found = if program.contains('/') {
-        let path = PathBuf::from(program);
-        if !is_executable(&path) {
+    let found = match find_program(program) {
+        Ok(found) => found,
+        Err(missing @ ProgramMissing::NotExecutable(_)) => {
             findings.error(format!(
-                "{key}: `{program}` is not an executable file, so the worker would fail every change"
+                "{key}: {missing}, so the worker would fail every change"
             ));
             return None;
         }
-        path
-    } else {
-        let Some(path) = find_in_path(program) else {
+        Err(missing @ ProgramMissing::NotInPath(_)) => {
             findings.error(format!(
-                "{key}: `{program}` is not found in the worker's PATH ({WORKER_COMMAND_PATH}), so \
-                 the worker would fail every change; install it or give its full path"
+                "{key}: {missing}, so the worker would fail every change; install it or give its \
+                 full path"
             ));
             return None;
-        };
-        path
+        }
     };
     if let Ok(metadata) = std::fs::metadata(&found) {
         acl::note(&found, findings);
@@ -126,19 +122,6 @@ fn check_program(key: &str, argv: &[String], findings: &mut Findings) -> Option<
         }
     }
     Some(found)
-}
-
-/// The worker's lookup of a bare program name.
-fn find_in_path(program: &str) -> Option<PathBuf> {
-    WORKER_COMMAND_PATH
-        .split(':')
-        .map(|folder| Path::new(folder).join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path)
-        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
 }
 
 /// The zone-file backend writes `<folder>/<zone>.zone` atomically beside the file: the folder must
@@ -197,18 +180,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bare_name_is_looked_up_in_the_workers_path() {
-        assert!(find_in_path("sh").is_some());
-        assert!(find_in_path("no-such-program-dyndns").is_none());
+    fn a_missing_program_is_named_with_its_key() {
         let mut findings = Findings::default();
         check_program("k", &["/nonexistent/plesk".into()], &mut findings);
         check_program("k", &["no-such-program-dyndns".into()], &mut findings);
         check_program("k", &["sh".into()], &mut findings);
         let texts: Vec<String> = findings.iter().map(ToString::to_string).collect();
         assert_eq!(texts.len(), 2, "{texts:?}");
-        assert!(texts[0].contains("not an executable file"), "{texts:?}");
         assert!(
-            texts[1].contains("not found in the worker's PATH"),
+            texts[0].contains("k: `/nonexistent/plesk` is not an executable file"),
+            "{texts:?}"
+        );
+        assert!(
+            texts[1].contains("k: `no-such-program-dyndns` is not found in the worker's PATH"),
             "{texts:?}"
         );
     }

@@ -25,7 +25,8 @@ Exit codes:
   75  another dyndns-worker already holds this spool's lock (safe for overlapping cron runs)";
 
 /// Self-hosted dynamic DNS: the privileged worker. It watches the spool the `dyndns` frontend writes
-/// and applies each change through the configured DNS backend (Plesk, zone file).
+/// and applies each change through each zone's DNS backend (Plesk, a zone file, RFC 2136, PowerDNS,
+/// the Plesk API, Cloudflare, DigitalOcean, a command, or none).
 ///
 /// With neither --run-once nor --timeout it runs until SIGTERM or SIGINT (systemd); shutdown is
 /// graceful: the batch (one zone's changes) in flight finishes. `dyndns-worker` alone is
@@ -34,8 +35,7 @@ Exit codes:
 #[command(
     name = "dyndns-worker",
     version,
-    after_help = EXIT_CODES,
-    args_conflicts_with_subcommands = true
+    after_help = EXIT_CODES
 )]
 pub(crate) struct Cli {
     /// Config file [default: $DYNDNS_CONFIG, else /etc/dyndns/dyndns.toml; empty counts as unset]
@@ -54,6 +54,9 @@ pub(crate) enum Command {
     /// Apply pending changes (the default when no command is given)
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Check the config, each backend's credentials and that it serves each zone; change nothing.
+    /// Prints a line per zone; exits 0 when every zone is ok, 1 otherwise
+    Check,
 }
 
 /// How long a run lasts.
@@ -83,8 +86,20 @@ const EXIT_DEAD_LETTERED: u8 = 3;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `--config` may stand before or after a command, so the run options before one are refused
+    // here (clap's `args_conflicts_with_subcommands` refused `--config` too).
+    if cli.command.is_some() && (cli.run.run_once || cli.run.timeout.is_some()) {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--run-once and --timeout go after `run` when a command is named",
+            )
+            .exit();
+    }
     let args = match &cli.command {
         Some(Command::Run(args)) => args.clone(),
+        Some(Command::Check) => return check_cli(cli.config),
         None => cli.run.clone(),
     };
     let mode = args.mode();
@@ -142,6 +157,34 @@ fn run_cli(config: Option<PathBuf>, mode: Mode) -> anyhow::Result<ExitCode> {
         "dyndns-worker stopped"
     );
     Ok(exit_code(mode, &report))
+}
+
+/// `dyndns-worker check`: a line per zone on stdout; problems that stop the check on stderr.
+fn check_cli(config: Option<PathBuf>) -> ExitCode {
+    init_logging(Mode::RunOnce);
+    let checked = (|| -> anyhow::Result<bool> {
+        let path = dyndns_config::resolve_path(config.as_deref());
+        let config = Config::load(&path)?;
+        println!("config {} OK", path.display());
+        let backends = crate::backend::from_config(&config)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let zones = runtime.block_on(crate::check::check_zones(&config, &backends));
+        for zone in &zones {
+            println!("{zone}");
+        }
+        Ok(zones.iter().all(|zone| zone.outcome.is_ok()))
+    })();
+    match checked {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("dyndns-worker: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The exit status of a finished run; see [`EXIT_CODES`]. Under systemd (continuous mode) a stop is

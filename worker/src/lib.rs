@@ -1,9 +1,10 @@
-//! Why this exists: the privileged half of dyndns as a library, so `dyndns-worker` stays a thin `main`
-//! and `dyndns demo` can run the same worker in-process.
+//! Why this exists: the privileged half of dyndns as a library, so `dyndns-worker` stays a thin
+//! `main` and tests drive the worker with their own backends, clock and shutdown.
 
 mod apply;
 pub mod backend;
 mod batch;
+pub mod check;
 pub mod cli;
 mod clock;
 pub mod command;

@@ -34,7 +34,7 @@ pub struct Report {
     /// Changes the backend made.
     pub applied: usize,
     /// Changes the backend found already in place.
-    pub(crate) unchanged: usize,
+    pub unchanged: usize,
     /// Jobs (per family) made moot by a newer job for the same host and family.
     pub superseded: usize,
     /// Spool entries moved to `failed/`.

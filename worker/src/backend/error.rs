@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use dyndns_names::names::NameError;
 
+use super::command::CommandBackendError;
 use super::plesk::PleskError;
+use super::plesk_api::PleskApiError;
 use super::powerdns::PowerDnsError;
 use super::rfc2136::Rfc2136Error;
 use super::zonefile::ZoneFileError;
@@ -79,11 +81,15 @@ pub enum Failure {
     #[error(transparent)]
     Plesk(#[from] PleskError),
     #[error(transparent)]
+    PleskApi(#[from] PleskApiError),
+    #[error(transparent)]
     ZoneFile(#[from] ZoneFileError),
     #[error(transparent)]
     PowerDns(#[from] PowerDnsError),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136Error),
+    #[error(transparent)]
+    Command(#[from] CommandBackendError),
     /// What a DNS server or API said, as it said it, when there is nothing more to type (and what a
     /// scripted backend in a test says).
     #[error("{0}")]
@@ -117,6 +123,7 @@ impl Failure {
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             Failure::PowerDns(error) => error.retry_after(),
+            Failure::PleskApi(error) => error.retry_after(),
             Failure::Shared(failure) => failure.retry_after(),
             _ => None,
         }
@@ -127,9 +134,11 @@ impl Failure {
         match self {
             Failure::Change(_) => false,
             Failure::Plesk(error) => error.is_transient(),
+            Failure::PleskApi(error) => error.is_transient(),
             Failure::ZoneFile(error) => error.is_transient(),
             Failure::PowerDns(error) => error.is_transient(),
             Failure::Rfc2136(error) => error.is_transient(),
+            Failure::Command(error) => error.is_transient(),
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,
             Failure::Shared(failure) => failure.is_transient(),

@@ -5,15 +5,21 @@ use std::net::IpAddr;
 
 use dyndns_names::names;
 
+pub mod command;
 mod error;
+pub mod none;
 pub mod plesk;
+pub mod plesk_api;
 pub mod powerdns;
 pub mod rfc2136;
 pub mod zonefile;
 
+pub use command::{CommandBackend, CommandBackendError};
 use error::ChangeProblem;
 pub use error::{BackendError, ChangeError, CommandFailed, Failure};
+pub use none::NoneBackend;
 pub use plesk::Plesk;
+pub use plesk_api::{CaFileError, PleskApi, PleskApiError, PleskApiOptions};
 pub use powerdns::{PowerDns, PowerDnsError};
 pub use rfc2136::{Rfc2136, Rfc2136Error, Rfc2136Options, Rfc2136SetupError};
 pub use zonefile::{ZoneFile, ZoneFileError, ZoneFileOptions};
@@ -58,6 +64,19 @@ impl Value {
             Value::Address(address) => RecordType::of(address),
             Value::Txt(_) => RecordType::Txt,
         }
+    }
+}
+
+impl From<IpAddr> for Value {
+    fn from(address: IpAddr) -> Value {
+        Value::Address(address)
+    }
+}
+
+/// A value is an address when it is that address (tests and logs compare them so).
+impl PartialEq<IpAddr> for Value {
+    fn eq(&self, address: &IpAddr) -> bool {
+        matches!(self, Value::Address(own) if own == address)
     }
 }
 
@@ -296,20 +315,14 @@ pub trait Backend: Send + Sync {
 }
 
 mod select;
-pub use select::{from_config, Backends, SelectError};
+pub use select::{build, from_config, Backends, SelectError};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn change(host: &str, zone: &str, label: &str) -> Change {
-        Change {
-            host: host.to_owned(),
-            zone: zone.to_owned(),
-            label: label.to_owned(),
-            address: IpAddr::from([192, 0, 2, 1]),
-            ttl: 60,
-        }
+        Change::address(host, zone, label, IpAddr::from([192, 0, 2, 1]), 60)
     }
 
     fn problem(host: &str, zone: &str, label: &str) -> Option<ChangeProblem> {
@@ -349,5 +362,36 @@ mod tests {
                 expected: "home".to_owned()
             })
         );
+    }
+
+    #[test]
+    fn txt_values_that_could_escape_their_record_are_refused() {
+        let txt = |text: &str| {
+            Change::replace(
+                "home.example.com",
+                "example.com",
+                "home",
+                RecordType::Txt,
+                vec![Value::Txt(text.to_owned())],
+                60,
+            )
+        };
+        let problem = |change: Change| change.check_names().err().map(|e| e.problem);
+        assert_eq!(problem(txt("gfj9Xq-Rv_token with spaces; and more")), None);
+        for bad in ["a\"b", "a\\b", "line\nbreak", &"x".repeat(256)] {
+            assert_eq!(problem(txt(bad)), Some(ChangeProblem::Txt), "{bad:?}");
+        }
+        let mixed = Change::replace(
+            "home.example.com",
+            "example.com",
+            "home",
+            RecordType::A,
+            vec![Value::Txt("x".to_owned())],
+            60,
+        );
+        assert!(matches!(
+            problem(mixed),
+            Some(ChangeProblem::ValueType { .. })
+        ));
     }
 }

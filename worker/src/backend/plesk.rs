@@ -9,9 +9,9 @@
 //!   match only its `SUCCESS:` prefix; the tail is not documented).
 //! - `--add <zone> -a|-aaaa <label> -ip <addr>` exits 2 when the record already exists (documented).
 //! - `--del` needs the record repeated exactly, so we pass the value as `--info` printed it.
-//! - A batch costs one `--info` to read, one `--info` before writing (for Plesk's spelling of the
-//!   values to delete), an `--add`/`--del` per value that changes, and one `--info` to read back:
-//!   the CLI has no batch edit.
+//! - A batch costs one `--info` to read (kept for the write that follows it, which needs Plesk's
+//!   spelling of the values to delete), an `--add`/`--del` per value that changes, and one `--info`
+//!   to read back: the CLI has no batch edit, and each call starts Plesk's PHP CLI.
 //! - There is no "update": we add the new value first and then delete the old ones, so the name never
 //!   has no answer (a moment with two addresses is harmless). No sleeps: we verify with a second `--info`.
 //! - The apex label is the empty string, passed as an empty argv element.
@@ -32,6 +32,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::Mutex;
+
 use super::{
     Backend, BackendError, Change, CommandFailed, Published, ReadResults, RecordType, Value,
     WriteResults,
@@ -43,10 +45,13 @@ mod info;
 use info::{InfoError, Listed};
 
 /// Drives `plesk bin dns` (or whatever `command_prefix` names, e.g. `/usr/local/psa/bin/dns`).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Plesk {
     command_prefix: Vec<String>,
     timeout: Duration,
+    /// The last `--info` a read took (zone, command, output), taken by the write that follows it
+    /// so a batch does not start Plesk's CLI twice for the same listing.
+    last_info: Mutex<Option<(String, String, String)>>,
 }
 
 /// Plesk's documented exit code for `--add` of a record that is already there.
@@ -95,6 +100,7 @@ impl Plesk {
         Plesk {
             command_prefix,
             timeout,
+            last_info: Mutex::new(None),
         }
     }
 
@@ -212,7 +218,11 @@ impl Backend for Plesk {
     /// One `--info` for the whole batch.
     async fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
         let (command, stdout) = match self.info(zone).await {
-            Ok(info) => info,
+            Ok((command, stdout)) => {
+                *self.last_info.lock().await =
+                    Some((zone.to_owned(), command.clone(), stdout.clone()));
+                (command, stdout)
+            }
             Err(error) => {
                 return BackendError::for_each(error, changes.len())
                     .into_iter()
@@ -236,9 +246,15 @@ impl Backend for Plesk {
             .collect()
     }
 
-    /// One `--info` for Plesk's spelling of the old values, then each change's `--add`s and `--del`s.
+    /// Plesk's spelling of the old values from the read just made (or a fresh `--info`), then each
+    /// change's `--add`s and `--del`s.
     async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
-        let (command, stdout) = match self.info(zone).await {
+        let last = self.last_info.lock().await.take();
+        let listing = match last {
+            Some((read_zone, command, stdout)) if read_zone == zone => Ok((command, stdout)),
+            _ => self.info(zone).await,
+        };
+        let (command, stdout) = match listing {
             Ok(info) => info,
             Err(error) => {
                 return BackendError::for_each(error, changes.len())

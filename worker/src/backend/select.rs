@@ -5,10 +5,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use dyndns_config::command_template::TemplateError;
 use dyndns_config::{BackendKind, Config, Zone};
 
 use super::rfc2136::{Algorithm, Rfc2136, Rfc2136Options, Rfc2136SetupError};
-use super::{Backend, Plesk, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions};
+use super::{
+    Backend, CaFileError, CommandBackend, NoneBackend, Plesk, PleskApi, PleskApiOptions, PowerDns,
+    ZoneFile, ZoneFileError, ZoneFileOptions,
+};
 use crate::secret::{Secret, SecretError};
 
 /// The backend of each kind the zones use, built once.
@@ -20,6 +24,14 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// The backend of each kind the zones name (tests hand in fakes per kind).
+    pub fn new(by_kind: BTreeMap<BackendKind, Arc<dyn Backend>>) -> Backends {
+        Backends {
+            by_kind,
+            only: None,
+        }
+    }
+
     /// One backend for every zone, whatever the config names (a test's fake, say).
     pub fn only(backend: Arc<dyn Backend>) -> Backends {
         Backends {
@@ -70,20 +82,33 @@ pub enum SelectError {
     ZoneFile(ZoneFileError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error("[[zone]] {zone}: create_missing = false needs a backend that can read what it holds, and \"{backend}\" cannot")]
+    CannotRefuseNewNames { zone: String, backend: &'static str },
     #[error("backend \"{0}\" is not built into this dyndns-worker yet")]
     NotYet(&'static str),
     #[error("[backend.rfc2136] tsig_algorithm {0:?}: expected hmac-sha256 or hmac-sha512")]
     Rfc2136Algorithm(String),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136SetupError),
+    #[error("[backend.command] command: {0}")]
+    Command(TemplateError),
+    #[error(transparent)]
+    PleskApi(#[from] CaFileError),
 }
 
 /// Builds the backend of every kind a zone uses.
 pub fn from_config(config: &Config) -> Result<Backends, SelectError> {
     let mut by_kind = BTreeMap::new();
     for zone in &config.zones {
-        if !by_kind.contains_key(&zone.backend) {
-            by_kind.insert(zone.backend, build(config, zone.backend)?);
+        if let std::collections::btree_map::Entry::Vacant(slot) = by_kind.entry(zone.backend) {
+            slot.insert(build(config, zone.backend)?);
+        }
+        // A backend that cannot read cannot tell a new name from an existing one.
+        if !zone.create_missing && !by_kind[&zone.backend].reads() {
+            return Err(SelectError::CannotRefuseNewNames {
+                zone: zone.name.clone(),
+                backend: zone.backend.as_str(),
+            });
         }
     }
     Ok(Backends {
@@ -137,10 +162,24 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
                 powerdns.timeout,
             )))
         }
-        BackendKind::PleskApi
-        | BackendKind::Cloudflare
-        | BackendKind::DigitalOcean
-        | BackendKind::Command
-        | BackendKind::None => Err(SelectError::NotYet(kind.as_str())),
+        BackendKind::PleskApi => {
+            let plesk_api = config.backends.plesk_api.as_ref().ok_or_else(missing)?;
+            Ok(Arc::new(PleskApi::new(PleskApiOptions {
+                api_url: plesk_api.api_url.clone(),
+                api_key: Secret::load(&plesk_api.api_key, "[backend.plesk-api] api_key_file")?,
+                tls_ca_file: plesk_api.tls_ca_file.clone(),
+                timeout: plesk_api.timeout,
+            })?))
+        }
+        BackendKind::Command => {
+            let command = config.backends.command.as_ref().ok_or_else(missing)?;
+            let backend = CommandBackend::new(command).map_err(SelectError::Command)?;
+            Ok(Arc::new(backend))
+        }
+        // Keyless: `[backend.none]` may be left out.
+        BackendKind::None => Ok(Arc::new(NoneBackend::new())),
+        BackendKind::Cloudflare | BackendKind::DigitalOcean => {
+            Err(SelectError::NotYet(kind.as_str()))
+        }
     }
 }

@@ -27,9 +27,11 @@
 //! (their edit would be lost), and the retry edits their text.
 //!
 //! Reloads: a zone counts as "reload pending" until a reload after its last write succeeded in this
-//! process. A failed reload is a transient error although the file is already right; the retry finds
-//! nothing to write but still reloads. A fresh process treats every zone as pending, which covers a
-//! crash between write and reload at the cost of one extra reload per zone after start.
+//! process. A failed reload is a transient error although the file is already right. A read of a
+//! zone with a reload pending makes that reload first and fails (transiently) while it fails, so a
+//! file that is right but not loaded is never taken for published, and nothing more is written to a
+//! server that cannot load it. A fresh process treats every zone as pending, which covers a crash
+//! between write and reload at the cost of one extra reload per zone after start.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -280,7 +282,12 @@ impl ZoneFile {
         {
             let mut reloaded = self.reloaded.lock().await;
             if self.options.reload.is_some() && !reloaded.contains(zone) {
-                self.reload(zone).await?;
+                self.reload(zone).await.map_err(|error| match error {
+                    ZoneFileError::Reload { zone, error } => {
+                        ZoneFileError::ReloadOwed { zone, error }
+                    }
+                    other => other,
+                })?;
                 reloaded.insert(zone.to_owned());
             }
         }

@@ -5,13 +5,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod command;
+mod command_backend;
 mod dns_server;
 mod dns_server_smoke;
+mod fake_plesk_api;
 mod named;
+mod none;
 mod plesk;
+mod plesk_api;
+mod plesk_api_tls;
 mod powerdns;
 mod powerdns_server;
 mod rfc2136;
+mod tls_proxy;
 mod util;
 mod zonefile;
 mod zonefile_batch;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dyndns_worker::backend::{Applied, Backend, BackendError, Change, Plesk};
+use dyndns_worker::reconcile::Reconcile;
 use tempfile::TempDir;
 
 use crate::util::{change, ip, process_gone, read_pid_file};
@@ -110,7 +111,7 @@ async fn unchanged_address_only_reads() {
     assert_eq!(
         applied,
         Applied {
-            previous: vec![ip("198.51.100.7")],
+            previous: vec![ip("198.51.100.7").into()],
             changed: false
         }
     );
@@ -127,7 +128,7 @@ async fn stale_value_is_deleted_after_the_new_one_is_added() {
     assert_eq!(
         applied,
         Applied {
-            previous: vec![ip("192.0.2.1")],
+            previous: vec![ip("192.0.2.1").into()],
             changed: true
         }
     );
@@ -351,7 +352,7 @@ async fn change_that_does_not_stick_is_transient_and_says_what_was_seen() {
     assert!(err.is_transient(), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("192.0.2.1"), "{message}");
-    assert!(message.contains("expected only 198.51.100.7"), "{message}");
+    assert!(message.contains("to [198.51.100.7]"), "{message}");
 }
 
 #[tokio::test]

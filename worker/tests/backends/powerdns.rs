@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use dyndns_worker::backend::{
-    from_config as backend_from_config, Backend, Change, PowerDns as Api,
-};
+use dyndns_config::BackendKind;
+use dyndns_worker::backend::{build, Change, PowerDns as Api};
+use dyndns_worker::reconcile::Reconcile;
+use dyndns_worker::secret::Secret;
 
 use crate::powerdns_server::PowerDns;
 use crate::util::change;
@@ -15,10 +16,10 @@ use crate::util::change;
 const ZONE: &str = "example.test";
 
 fn backend(server: &PowerDns, key: &str) -> Api {
-    Api::with_key(
+    Api::new(
         &server.api_url,
         "localhost",
-        key.to_owned(),
+        Secret::new(key),
         Duration::from_secs(5),
     )
 }
@@ -216,7 +217,7 @@ async fn the_configured_backend_reads_its_key_file_and_applies() {
     };
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pdns.key"), format!("{}\n", server.api_key)).unwrap();
-    let backend = backend_from_config(&config(dir.path(), &server.api_url)).unwrap();
+    let backend = build(&config(dir.path(), &server.api_url), BackendKind::PowerDns).unwrap();
     assert_eq!(backend.name(), "powerdns");
     let applied = backend
         .apply(&change(ZONE, "home.dyn", "198.51.100.4"))
@@ -232,7 +233,10 @@ async fn the_configured_backend_reads_its_key_file_and_applies() {
 #[test]
 fn a_missing_api_key_file_stops_the_worker_at_start_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let error = match backend_from_config(&config(dir.path(), "http://127.0.0.1:9")) {
+    let error = match build(
+        &config(dir.path(), "http://127.0.0.1:9"),
+        BackendKind::PowerDns,
+    ) {
         Ok(_) => panic!("a backend without its key was built"),
         Err(error) => error.to_string(),
     };
@@ -259,7 +263,12 @@ async fn too_many_requests_is_transient_and_carries_retry_after() {
     let url = canned(
         "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow",
     );
-    let api = Api::with_key(&url, "localhost", "key".to_owned(), Duration::from_secs(5));
+    let api = Api::new(
+        &url,
+        "localhost",
+        Secret::new("key"),
+        Duration::from_secs(5),
+    );
     let error = api
         .apply(&change(ZONE, "home", "203.0.113.1"))
         .await
@@ -274,7 +283,12 @@ async fn a_server_error_is_transient() {
     let url = canned(
         "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\nConnection: close\r\n\r\noops!",
     );
-    let api = Api::with_key(&url, "localhost", "key".to_owned(), Duration::from_secs(5));
+    let api = Api::new(
+        &url,
+        "localhost",
+        Secret::new("key"),
+        Duration::from_secs(5),
+    );
     let error = api
         .apply(&change(ZONE, "home", "203.0.113.1"))
         .await
@@ -288,7 +302,12 @@ async fn a_server_that_does_not_answer_in_time_is_transient() {
     // The kernel completes the connection from the backlog; nobody ever replies.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
-    let api = Api::with_key(&url, "localhost", "key".to_owned(), Duration::from_secs(1));
+    let api = Api::new(
+        &url,
+        "localhost",
+        Secret::new("key"),
+        Duration::from_secs(1),
+    );
     let error = api
         .apply(&change(ZONE, "home", "203.0.113.1"))
         .await

@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use dyndns_worker::backend::rfc2136::Algorithm;
-use dyndns_worker::backend::{Backend, Change, Rfc2136, Rfc2136Options};
+use dyndns_worker::backend::{Change, Rfc2136, Rfc2136Options};
+use dyndns_worker::reconcile::Reconcile;
+use dyndns_worker::secret::Secret;
 
 use crate::dns_server::{DnsServer, Kind};
 
@@ -18,7 +20,7 @@ fn backend(server: &DnsServer, secret: &str) -> (Rfc2136, tempfile::TempDir) {
         server: server.address().to_string(),
         key_name: server.key_name().to_owned(),
         algorithm: Algorithm::parse(server.algorithm()).unwrap(),
-        secret_file,
+        secret: Secret::new(std::fs::read_to_string(&secret_file).unwrap()),
         timeout: Duration::from_secs(5),
     })
     .unwrap();
@@ -26,13 +28,13 @@ fn backend(server: &DnsServer, secret: &str) -> (Rfc2136, tempfile::TempDir) {
 }
 
 fn change(server: &DnsServer, label: &str, address: &str) -> Change {
-    Change {
-        host: format!("{label}.{}", server.zone()),
-        zone: server.zone().to_owned(),
-        label: label.to_owned(),
-        address: address.parse::<IpAddr>().unwrap(),
-        ttl: 60,
-    }
+    Change::address(
+        &format!("{label}.{}", server.zone()),
+        server.zone(),
+        label,
+        address.parse::<IpAddr>().unwrap(),
+        60,
+    )
 }
 
 async fn batch_of_three_lands_then_repeats_as_unchanged_then_one_host_moves(kind: Kind) {
@@ -157,13 +159,13 @@ async fn zone_the_server_does_not_serve_is_permanent(kind: Kind) {
         return;
     };
     let (backend, _dir) = backend(&server, server.secret());
-    let stranger = Change {
-        host: "home.other.test".to_owned(),
-        zone: "other.test".to_owned(),
-        label: "home".to_owned(),
-        address: "192.0.2.7".parse().unwrap(),
-        ttl: 60,
-    };
+    let stranger = Change::address(
+        "home.other.test",
+        "other.test",
+        "home",
+        "192.0.2.7".parse().unwrap(),
+        60,
+    );
     let error = backend
         .apply_batch("other.test", &[stranger])
         .await

@@ -8,17 +8,12 @@ use dyndns_worker::backend::Change;
 
 /// A change in `zone` for `label` (empty for the apex).
 pub fn change(zone: &str, label: &str, address: &str) -> Change {
-    Change {
-        host: if label.is_empty() {
-            zone.to_owned()
-        } else {
-            format!("{label}.{zone}")
-        },
-        zone: zone.to_owned(),
-        label: label.to_owned(),
-        address: ip(address),
-        ttl: 60,
-    }
+    let host = if label.is_empty() {
+        zone.to_owned()
+    } else {
+        format!("{label}.{zone}")
+    };
+    Change::address(&host, zone, label, ip(address), 60)
 }
 
 pub fn ip(text: &str) -> IpAddr {

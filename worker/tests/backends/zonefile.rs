@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dyndns_worker::backend::{Applied, Backend, ZoneFile, ZoneFileOptions};
+use dyndns_worker::reconcile::Reconcile;
 use tempfile::TempDir;
 
 use crate::named;
@@ -120,7 +121,7 @@ async fn new_address_replaces_the_old_and_bumps_the_serial() {
     assert_eq!(
         applied,
         Applied {
-            previous: vec![ip("198.51.100.7")],
+            previous: vec![ip("198.51.100.7").into()],
             changed: true
         }
     );
@@ -150,7 +151,7 @@ async fn unchanged_address_writes_nothing() {
     assert_eq!(
         applied,
         Applied {
-            previous: vec![ip("2001:db8::7")],
+            previous: vec![ip("2001:db8::7").into()],
             changed: false
         }
     );
@@ -282,24 +283,44 @@ async fn failed_reload_is_transient_and_retried_on_the_next_apply() {
     let backend = ZoneFile::new(options).expect("valid options");
     let home = change("example.com", "home", "192.0.2.1");
 
-    let err = backend.apply(&home).await.expect_err("reload fails");
+    // A fresh process owes each zone a reload: while it fails, nothing is read or written.
+    let err = backend
+        .apply(&home)
+        .await
+        .expect_err("the owed reload fails");
     assert!(err.is_transient(), "{err:?}");
     let message = err.to_string();
     assert!(
-        message.contains("zone example.com is written but not reloaded")
+        message.contains("the reload owed to the DNS server")
             && message.contains("`/usr/bin/test -e "),
         "{message}"
     );
-    assert!(setup.text("example.com").contains("home 60 IN A 192.0.2.1"));
+    assert!(!setup.path("example.com").exists());
+
+    // The reload works: the change is written and reloaded.
+    std::fs::write(&allow, "").expect("allow reload");
+    assert!(backend.apply(&home).await.expect("applied").changed);
+
+    // The reload after a write fails: transient, although the file is already right.
+    let moved = change("example.com", "home", "192.0.2.2");
+    std::fs::remove_file(&allow).expect("forbid reload");
+    let err = backend.apply(&moved).await.expect_err("reload fails");
+    assert!(err.is_transient(), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("zone example.com is written but not reloaded"),
+        "{err}"
+    );
+    assert!(setup.text("example.com").contains("home 60 IN A 192.0.2.2"));
 
     // The retry finds the file right but must still reload; the reload now works.
     std::fs::write(&allow, "").expect("allow reload");
-    let applied = backend.apply(&home).await.expect("retry reloads");
+    let applied = backend.apply(&moved).await.expect("retry reloads");
     assert!(!applied.changed);
 
     // Reloaded once since the last write: another unchanged apply does not reload (it would fail).
     std::fs::remove_file(&allow).expect("forbid reload");
-    backend.apply(&home).await.expect("no reload needed");
+    backend.apply(&moved).await.expect("no reload needed");
 }
 
 #[tokio::test]

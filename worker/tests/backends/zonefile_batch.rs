@@ -4,7 +4,8 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use dyndns_worker::backend::{Backend, Change, ZoneFile};
+use dyndns_worker::backend::{Change, ZoneFile};
+use dyndns_worker::reconcile::Reconcile;
 
 use crate::named;
 use crate::util::{change, ip};
@@ -149,7 +150,9 @@ async fn a_file_failure_fails_every_change_of_the_batch_with_its_class() {
         let error = result.as_ref().expect_err("not reloaded");
         assert!(error.is_transient(), "{error:?}");
         assert!(
-            error.to_string().contains("is written but not reloaded"),
+            error
+                .to_string()
+                .contains("the reload owed to the DNS server"),
             "{error}"
         );
     }

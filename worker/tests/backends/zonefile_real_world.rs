@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use dyndns_worker::backend::Backend;
+use dyndns_worker::reconcile::Reconcile;
 
 use crate::named;
 use crate::util::{change, ip};
@@ -94,7 +94,7 @@ async fn check_edit(
 
     // Meaning: BIND sees the same records except the SOA and the changed RRset, which is the address.
     if let (Some(before), Some(after)) = (before, named::records(ZONE, &path)) {
-        let record_type = change.record_type().as_str();
+        let record_type = change.record_type.as_str();
         assert_eq!(
             unrelated(&before, &change.host, record_type),
             unrelated(&after, &change.host, record_type),

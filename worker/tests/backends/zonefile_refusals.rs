@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use dyndns_worker::backend::{Applied, Backend, BackendError, ZoneFile};
+use dyndns_worker::backend::{Applied, BackendError, ZoneFile};
+use dyndns_worker::reconcile::Reconcile;
 
 use crate::named;
 use crate::util::change;

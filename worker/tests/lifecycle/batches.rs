@@ -4,6 +4,7 @@
 use dyndns_queue::Family;
 use dyndns_worker::Mode;
 
+use crate::fake::SoleAddress;
 use crate::fake::Step;
 use crate::util::{family_state, files_in, ip, Bench, ELSEWHERE, HOST, OTHER};
 
@@ -21,7 +22,7 @@ async fn the_due_changes_of_a_zone_go_to_the_backend_in_one_batch() {
     assert_eq!(zone, "example.com");
     let mut hosts: Vec<(&str, _)> = changes
         .iter()
-        .map(|c| (c.host.as_str(), c.address))
+        .map(|c| (c.host.as_str(), c.sole_address()))
         .collect();
     hosts.sort();
     assert_eq!(
@@ -88,7 +89,7 @@ async fn a_transient_failure_retries_only_its_change() {
     let retried: Vec<_> = batches[1]
         .1
         .iter()
-        .map(|c| (c.host.as_str(), c.address))
+        .map(|c| (c.host.as_str(), c.sole_address()))
         .collect();
     assert_eq!(
         retried,

@@ -1,6 +1,6 @@
-//! Why this exists: a backend whose answers a test scripts per host and family (applied, transient
-//! or permanent failure) for each change of a batch, which keeps the records it was asked for, when
-//! each change came and the batches they came in.
+//! Why this exists: a backend whose writes a test scripts per host and family (applied, transient
+//! or permanent failure) for each change of a batch, which keeps and publishes the records it was
+//! asked for, when each write came and the batches they came in.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -8,7 +8,8 @@ use std::sync::Mutex;
 
 use dyndns_queue::Family;
 use dyndns_worker::backend::{
-    Applied, Backend, BackendError, BatchResults, Change, Failure, PowerDnsError,
+    Backend, BackendError, Change, Failure, PowerDnsError, Published, ReadResults, RecordType,
+    Value, WriteResults,
 };
 use tokio::time::Instant;
 
@@ -40,6 +41,8 @@ pub struct FakeBackend {
     records: Mutex<HashMap<(String, Family), IpAddr>>,
     /// Runs inside each call, before it answers: the test acting "while the backend works".
     hook: Mutex<Option<Hook>>,
+    /// How long each write takes (tokio time, which the tests pause).
+    write_delay: Mutex<std::time::Duration>,
 }
 
 impl FakeBackend {
@@ -56,6 +59,23 @@ impl FakeBackend {
         *self.hook.lock().expect("hook lock") = Some(Box::new(hook));
     }
 
+    /// Makes each write take `delay`, as a remote API would.
+    pub fn delay_writes(&self, delay: std::time::Duration) {
+        *self.write_delay.lock().expect("delay lock") = delay;
+    }
+
+    /// Publishes `address` at `host` before the worker runs, as if a person had added it.
+    pub fn hold(&self, host: &str, address: IpAddr) {
+        let family = match address {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        };
+        self.records
+            .lock()
+            .expect("records lock")
+            .insert((host.to_owned(), family), address);
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().expect("calls lock").clone()
     }
@@ -69,24 +89,72 @@ impl FakeBackend {
     }
 }
 
+/// The one address of an address change: the lifecycle tests only make those.
+pub trait SoleAddress {
+    fn sole_address(&self) -> IpAddr;
+}
+
+impl SoleAddress for Change {
+    fn sole_address(&self) -> IpAddr {
+        match self.values() {
+            [Value::Address(address)] => *address,
+            other => panic!("the worker made a change that is not one address: {other:?}"),
+        }
+    }
+}
+
+fn family_of(change: &Change) -> Family {
+    match change.record_type {
+        RecordType::Aaaa => Family::V6,
+        _ => Family::V4,
+    }
+}
+
 #[async_trait::async_trait]
 impl Backend for FakeBackend {
     fn name(&self) -> &'static str {
         "fake"
     }
 
-    async fn apply_batch(&self, zone: &str, changes: &[Change]) -> BatchResults {
+    /// What the fake holds, as a DNS server would publish it.
+    async fn read(&self, _zone: &str, changes: &[Change]) -> ReadResults {
+        let records = self.records.lock().expect("records lock");
+        changes
+            .iter()
+            .map(|change| {
+                let held = records.get(&(change.host.clone(), family_of(change)));
+                Ok(Published {
+                    values: held
+                        .map(|address| Value::Address(*address))
+                        .into_iter()
+                        .collect(),
+                    ttl: None,
+                    name_exists: records.keys().any(|(host, _)| *host == change.host),
+                })
+            })
+            .collect()
+    }
+
+    async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
+        let delay = *self.write_delay.lock().expect("delay lock");
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         self.batches
             .lock()
             .expect("batches lock")
             .push((zone.to_owned(), changes.to_vec()));
         let mut results = Vec::with_capacity(changes.len());
         for change in changes {
-            results.push(self.apply_change(change));
+            results.push(self.write_change(change));
             // A real backend awaits its I/O: let a hook's signal reach the worker's other tasks.
             tokio::task::yield_now().await;
         }
         results
+    }
+
+    async fn check(&self, zone: &str) -> Result<String, BackendError> {
+        Ok(format!("fake zone {zone}"))
     }
 }
 
@@ -96,7 +164,7 @@ impl FakeBackend {
         self.batches.lock().expect("batches lock").clone()
     }
 
-    fn apply_change(&self, change: &Change) -> Result<Applied, BackendError> {
+    fn write_change(&self, change: &Change) -> Result<(), BackendError> {
         self.calls.lock().expect("calls lock").push(Call {
             change: change.clone(),
             at: Instant::now(),
@@ -104,7 +172,7 @@ impl FakeBackend {
         if let Some(hook) = self.hook.lock().expect("hook lock").as_mut() {
             hook(change);
         }
-        let key = (change.host.clone(), Family::of(&change.address));
+        let key = (change.host.clone(), family_of(change));
         let step = self
             .script
             .lock()
@@ -114,15 +182,11 @@ impl FakeBackend {
             .unwrap_or(Step::Apply);
         match step {
             Step::Apply => {
-                let previous = self
-                    .records
+                self.records
                     .lock()
                     .expect("records lock")
-                    .insert(key, change.address);
-                Ok(Applied {
-                    previous: previous.into_iter().collect(),
-                    changed: previous != Some(change.address),
-                })
+                    .insert(key, change.sole_address());
+                Ok(())
             }
             Step::Transient(message) => {
                 Err(BackendError::transient(Failure::Said(message.to_owned())))

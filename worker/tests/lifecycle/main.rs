@@ -14,3 +14,4 @@ mod settlement;
 mod state;
 mod timing;
 mod util;
+mod zones;

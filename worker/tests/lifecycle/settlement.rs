@@ -4,6 +4,7 @@
 use dyndns_queue::{Family, Job};
 use dyndns_worker::Mode;
 
+use crate::fake::SoleAddress;
 use crate::fake::Step;
 use crate::util::{family_state, files_in, ip, Bench, HOST};
 
@@ -69,7 +70,7 @@ async fn a_dead_letter_moved_back_into_new_retries_exactly_what_failed() {
 
     let retried: Vec<_> = bench.backend.calls()[calls..]
         .iter()
-        .map(|call| call.change.address)
+        .map(|call| call.change.sole_address())
         .collect();
     assert_eq!(retried, [ip("203.0.113.7")], "only the failed family");
     assert_eq!(report.applied, 1);
@@ -97,7 +98,7 @@ async fn a_job_file_stays_in_cur_until_its_last_family_settles() {
         let (seen, spool) = (seen.clone(), spool.clone());
         bench.backend.on_call(move |change| {
             seen.lock().expect("seen").push((
-                change.address,
+                change.sole_address(),
                 files_in(&spool.cur()),
                 files_in(&spool.failed()),
             ));
@@ -142,7 +143,7 @@ async fn older_jobs_are_superseded_per_family_by_the_newest() {
         .backend
         .calls()
         .iter()
-        .map(|call| call.change.address)
+        .map(|call| call.change.sole_address())
         .collect();
     applied.sort();
     assert_eq!(

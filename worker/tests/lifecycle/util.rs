@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dyndns_config::Config;
 use dyndns_queue::{AppliedState, Family, Job, SpoolDirs};
+use dyndns_worker::backend::Backend;
 use dyndns_worker::{run_with_clock, Clock, Mode, Report, WorkerError};
 use tokio::time::Instant;
 
@@ -67,6 +68,11 @@ impl Bench {
     }
 
     pub fn with_rescan(rescan_secs: u64) -> Bench {
+        Bench::edited(rescan_secs, |text| text)
+    }
+
+    /// A bench whose config text `edit` changes first (another backend for a zone, say).
+    pub fn edited(rescan_secs: u64, edit: impl FnOnce(String) -> String) -> Bench {
         let dir = tempfile::tempdir().expect("temp dir");
         let text = format!(
             r#"[frontend]
@@ -98,7 +104,7 @@ path = "zones/{{zone}}.zone"
 "#
         );
         let path = dir.path().join("dyndns.toml");
-        std::fs::write(&path, &text).expect("write config");
+        std::fs::write(&path, edit(text)).expect("write config");
         let config = Config::load(&path).unwrap_or_else(|err| panic!("{err}"));
         SpoolDirs::at(&config.spool_dir)
             .create_all()
@@ -169,7 +175,7 @@ path = "zones/{{zone}}.zone"
     ) -> impl Future<Output = Result<Report, WorkerError>> + 'static {
         run_with_clock(
             self.config.clone(),
-            self.backend.clone(),
+            self.backend.clone() as Arc<dyn Backend>,
             mode,
             shutdown,
             self.clock.clone(),

@@ -39,6 +39,9 @@ pub enum ZoneFileError {
     ChangedMeanwhile { path: PathBuf },
     #[error("zone {zone} is written but not reloaded: {error}")]
     Reload { zone: String, error: ReloadError },
+    /// The reload owed since the last write (or since the worker started) failed before a read.
+    #[error("zone {zone}: the reload owed to the DNS server (since the last write or the worker's start) failed, so what it serves is not known: {error}")]
+    ReloadOwed { zone: String, error: ReloadError },
     #[error("the task editing zone file {} stopped: {error}", path.display())]
     Task {
         path: PathBuf,
@@ -78,6 +81,7 @@ impl ZoneFileError {
             | ZoneFileError::Write { .. }
             | ZoneFileError::ChangedMeanwhile { .. }
             | ZoneFileError::Reload { .. }
+            | ZoneFileError::ReloadOwed { .. }
             | ZoneFileError::Task { .. } => true,
             ZoneFileError::Symlink { .. }
             | ZoneFileError::NotRegular { .. }

@@ -4,21 +4,18 @@
 use super::*;
 
 fn change(label: &str, address: &str) -> Change {
-    let zone = "example.com".to_owned();
+    let zone = "example.com";
     let host = if label.is_empty() {
-        zone.clone()
+        zone.to_owned()
     } else {
         format!("{label}.{zone}")
     };
-    Change::address(&host, &zone, label, ip(address), 60)
+    let address = address.parse().expect("test address literal is valid");
+    Change::address(&host, zone, label, address, 60)
 }
 
-fn ip(text: &str) -> std::net::IpAddr {
-    text.parse().expect("test address literal is valid")
-}
-
-fn addr(text: &str) -> Value {
-    Value::Address(ip(text))
+fn ip(text: &str) -> Value {
+    Value::Address(text.parse().expect("test address literal is valid"))
 }
 
 const TODAY: u32 = 20240615;
@@ -79,7 +76,7 @@ HOME.example.com. 60 IN A 198.51.100.2
 #[test]
 fn replacing_an_rrset_keeps_other_lines_and_owners() {
     let (previous, text) = edited(ZONE, &change("home", "203.0.113.7"));
-    assert_eq!(previous, vec![addr("198.51.100.1"), addr("198.51.100.2")]);
+    assert_eq!(previous, vec![ip("198.51.100.1"), ip("198.51.100.2")]);
     let expected = "\
 $ORIGIN example.com.
 $TTL 300
@@ -105,7 +102,7 @@ $TTL 1h
 home IN A 192.0.2.1
 ";
     let (previous, text) = edited(zone, &change("home", "198.51.100.7"));
-    assert_eq!(previous, vec![addr("192.0.2.1")]);
+    assert_eq!(previous, vec![ip("192.0.2.1")]);
     assert_eq!(
         text,
         zone.replace("2024061507", "2024061508")
@@ -151,7 +148,7 @@ fn a_blank_owner_address_at_the_apex_is_replaced_with_an_explicit_owner() {
   IN MX 10 mail
 ";
     let (previous, text) = edited(zone, &change("", "192.0.2.2"));
-    assert_eq!(previous, vec![addr("192.0.2.1")]);
+    assert_eq!(previous, vec![ip("192.0.2.1")]);
     assert!(
         text.contains("\n@ 60 IN A 192.0.2.2\n  IN MX 10 mail\n"),
         "{text}"
@@ -166,7 +163,7 @@ fn unchanged_rrset_needs_no_write() {
     assert_eq!(
         edit,
         Edit {
-            previous: vec![addr("192.0.2.80")],
+            previous: vec![ip("192.0.2.80")],
             text: None
         }
     );
@@ -207,7 +204,7 @@ fn a_record_is_appended_after_a_file_without_final_newline() {
 fn only_the_changed_type_is_touched() {
     let zone = "@ SOA ns. hm 1 2 3 4 5\nhome A 192.0.2.1\nhome AAAA 2001:db8::1\n";
     let (previous, text) = edited(zone, &change("home", "2001:db8::2"));
-    assert_eq!(previous, vec![addr("2001:db8::1")]);
+    assert_eq!(previous, vec![ip("2001:db8::1")]);
     assert!(text.contains("home A 192.0.2.1\n"), "{text}");
     assert!(text.contains("home 60 IN AAAA 2001:db8::2\n"), "{text}");
 }
@@ -292,7 +289,7 @@ fn a_created_zone_reads_back_with_the_record() {
     .expect("today fits a serial");
     let edit = edit_zone(&text, &home, TODAY).expect("own output reads");
     assert_eq!(edit.text, None);
-    assert_eq!(edit.previous, vec![addr("192.0.2.1")]);
+    assert_eq!(edit.previous, vec![ip("192.0.2.1")]);
 }
 
 #[test]
@@ -425,7 +422,7 @@ fn a_txt_change_leaves_the_hosts_addresses_and_an_address_change_its_txt() {
 #[test]
 fn a_delete_drops_every_entry_of_the_rrset_and_appends_nothing() {
     let edit = edit_zone(ZONE.as_bytes(), &delete("home", RecordType::A), TODAY).expect("edit");
-    assert_eq!(edit.previous, [addr("198.51.100.1"), addr("198.51.100.2")]);
+    assert_eq!(edit.previous, [ip("198.51.100.1"), ip("198.51.100.2")]);
     let text = String::from_utf8(edit.text.expect("the zone changes")).expect("UTF-8");
     let expected = "\
 $ORIGIN example.com.
@@ -507,7 +504,7 @@ fn a_batch_replacing_deleting_and_adding_bumps_the_serial_once() {
     let set = |owner: &str, t| sets.get(&(format!("{owner}example.com"), t)).cloned();
     assert_eq!(
         set("home.", RecordType::A),
-        Some((vec![addr("203.0.113.7")], Some(60)))
+        Some((vec![ip("203.0.113.7")], Some(60)))
     );
     assert_eq!(set("www.", RecordType::A), None);
     assert_eq!(
@@ -529,7 +526,7 @@ fn a_batch_replacing_deleting_and_adding_bumps_the_serial_once() {
 #[test]
 fn the_same_values_at_another_ttl_are_rewritten() {
     let (previous, text) = edited(ZONE, &change("www", "192.0.2.80"));
-    assert_eq!(previous, [addr("192.0.2.80")]);
+    assert_eq!(previous, [ip("192.0.2.80")]);
     assert!(text.contains("\nwww 60 IN A 192.0.2.80\n"), "{text}");
     // BIND serves an RRset at its first record's TTL, so only that one counts.
     let zone = "@ SOA ns. hm 1 2 3 4 5\nx 60 A 192.0.2.1\nx 300 A 192.0.2.2\n";
@@ -538,7 +535,7 @@ fn the_same_values_at_another_ttl_are_rewritten() {
         "example.com",
         "x",
         RecordType::A,
-        vec![addr("192.0.2.2"), addr("192.0.2.1")],
+        vec![ip("192.0.2.2"), ip("192.0.2.1")],
         60,
     );
     assert_eq!(
