@@ -113,6 +113,10 @@ impl TempFile {
                 std::os::unix::fs::fchown(file, None, Some(gid))
                     .map_err(step("change the group of", tmp))?;
             }
+            // Usually the umask left `mode` as it is: one system call less per claimed job.
+            if metadata.permissions().mode() & 0o7777 == mode {
+                return Ok(());
+            }
             file.set_permissions(std::fs::Permissions::from_mode(mode))
                 .map_err(step("set the mode of", tmp))
         })
@@ -175,4 +179,24 @@ pub(crate) fn write_exact_then_rename(
     let temp = TempFile::create_exact(tmp, bytes, mode, gid)?;
     temp.sync()?;
     temp.rename(dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// The umask (022 by default) strips group and other write from 0666 at open; the exact mode
+    /// is still what the file ends with, and 0640, which the umask leaves alone, needs no fix.
+    #[test]
+    fn an_exact_mode_survives_the_umask() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for mode in [0o666, 0o640] {
+            let tmp = dir.path().join("tmp");
+            let dest = dir.path().join(format!("dest-{mode:o}"));
+            write_exact_then_rename(&tmp, &dest, b"x", mode, None).expect("write");
+            let got = std::fs::metadata(&dest).expect("stat").permissions().mode();
+            assert_eq!(got & 0o7777, mode, "{mode:o}");
+        }
+    }
 }
