@@ -38,6 +38,11 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << doublings).min(MAX_BACKOFF)
 }
 
+/// Tells backends apart by identity (`Backends::only` serves every zone with one).
+fn backend_id(backend: &Arc<dyn Backend>) -> usize {
+    Arc::as_ptr(backend).cast::<()>() as usize
+}
+
 /// A due planned change ready for its zone's batch: the target, the job it comes from and the change.
 struct Ready {
     planned: Planned,
@@ -69,7 +74,9 @@ impl Worker {
     /// after the other. In run-once mode each change is tried once, whatever its backoff.
     pub async fn apply_due(&mut self, stopping: &AtomicBool, run_once: bool) {
         let now = Instant::now();
-        let mut zones: BTreeMap<String, ZoneBatch> = BTreeMap::new();
+        // One batch per backend, backend zone and rules: two [[zone]]s may share a backend zone
+        // and still name different backends or `create_missing`.
+        let mut zones: BTreeMap<(usize, String, bool), ZoneBatch> = BTreeMap::new();
         for planned in plan(&self.pending) {
             let due = self
                 .retry
@@ -79,8 +86,13 @@ impl Worker {
                 continue;
             }
             if let Some((ready, backend, rules)) = self.ready(planned) {
+                let key = (
+                    backend_id(&backend),
+                    ready.change.zone.clone(),
+                    rules.create_missing,
+                );
                 zones
-                    .entry(ready.change.zone.clone())
+                    .entry(key)
                     .or_insert_with(|| ZoneBatch {
                         zone: ready.change.zone.clone(),
                         backend,
@@ -94,8 +106,10 @@ impl Worker {
         // One chain of zones per backend (told apart by identity, so `Backends::only` is one).
         let mut chains: BTreeMap<usize, Vec<ZoneBatch>> = BTreeMap::new();
         for batch in zones.into_values() {
-            let id = Arc::as_ptr(&batch.backend).cast::<()>() as usize;
-            chains.entry(id).or_default().push(batch);
+            chains
+                .entry(backend_id(&batch.backend))
+                .or_default()
+                .push(batch);
         }
         let clock = Arc::clone(&self.clock);
         let runs = chains.into_values().map(|chain| {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use dyndns_names::names::NameError;
 
 use super::command::CommandBackendError;
+use super::http_api::HttpApiError;
 use super::plesk::PleskError;
 use super::plesk_api::PleskApiError;
 use super::powerdns::PowerDnsError;
@@ -88,6 +89,9 @@ pub enum Failure {
     PowerDns(#[from] PowerDnsError),
     #[error(transparent)]
     Rfc2136(#[from] Rfc2136Error),
+    /// Cloudflare's or DigitalOcean's API.
+    #[error(transparent)]
+    HttpApi(#[from] HttpApiError),
     #[error(transparent)]
     Command(#[from] CommandBackendError),
     /// What a DNS server or API said, as it said it, when there is nothing more to type (and what a
@@ -124,6 +128,7 @@ impl Failure {
         match self {
             Failure::PowerDns(error) => error.retry_after(),
             Failure::PleskApi(error) => error.retry_after(),
+            Failure::HttpApi(error) => error.retry_after(),
             Failure::Shared(failure) => failure.retry_after(),
             _ => None,
         }
@@ -138,6 +143,7 @@ impl Failure {
             Failure::ZoneFile(error) => error.is_transient(),
             Failure::PowerDns(error) => error.is_transient(),
             Failure::Rfc2136(error) => error.is_transient(),
+            Failure::HttpApi(error) => error.is_transient(),
             Failure::Command(error) => error.is_transient(),
             // Only the caller knows; it says so with `BackendError::transient`/`permanent`.
             Failure::Said(_) => false,

@@ -5,18 +5,25 @@ use std::net::IpAddr;
 
 use dyndns_names::names;
 
+pub mod cloudflare;
 pub mod command;
+pub mod digitalocean;
 mod error;
+mod http_api;
 pub mod none;
 pub mod plesk;
 pub mod plesk_api;
 pub mod powerdns;
+mod record_plan;
 pub mod rfc2136;
 pub mod zonefile;
 
+pub use cloudflare::Cloudflare;
 pub use command::{CommandBackend, CommandBackendError};
+pub use digitalocean::DigitalOcean;
 use error::ChangeProblem;
 pub use error::{BackendError, ChangeError, CommandFailed, Failure};
+pub use http_api::HttpApiError;
 pub use none::NoneBackend;
 pub use plesk::Plesk;
 pub use plesk_api::{CaFileError, PleskApi, PleskApiError, PleskApiOptions};

@@ -7,7 +7,8 @@
 //! - `--info <zone>` prints one record per line, `<owner-fqdn-with-dot> <TYPE> <rdata…>`, blank lines
 //!   between, and ends with a `SUCCESS: Getting information for Domain '<zone>' …` status line (we
 //!   match only its `SUCCESS:` prefix; the tail is not documented).
-//! - `--add <zone> -a|-aaaa <label> -ip <addr>` exits 2 when the record already exists (documented).
+//! - `--add <zone> -a|-aaaa <label> -ip <addr>` (and `-txt <text> -domain <label>` for TXT) exits 2
+//!   when the record already exists (documented); `--info` lists a TXT value without quotes.
 //! - `--del` needs the record repeated exactly, so we pass the value as `--info` printed it.
 //! - A batch costs one `--info` to read (kept for the write that follows it, which needs Plesk's
 //!   spelling of the values to delete), an `--add`/`--del` per value that changes, and one `--info`
@@ -73,8 +74,6 @@ pub enum PleskError {
     /// Read fine, but the name is an alias ([`InfoError::Alias`]).
     #[error("according to `{command}`, {error}")]
     Alias { command: String, error: InfoError },
-    #[error("the plesk backend cannot keep {what} yet (change for {host})")]
-    Unsupported { host: String, what: &'static str },
 }
 
 impl PleskError {
@@ -87,8 +86,7 @@ impl PleskError {
             PleskError::EmptyPrefix
             | PleskError::OutputTooLong { .. }
             | PleskError::Info { .. }
-            | PleskError::Alias { .. }
-            | PleskError::Unsupported { .. } => false,
+            | PleskError::Alias { .. } => false,
         }
     }
 }
@@ -154,7 +152,8 @@ impl Plesk {
         })
     }
 
-    /// `--add` or `--del` of one value at the change's name and type.
+    /// `--add` or `--del` of one value at the change's name and type: `-a|-aaaa <label> -ip
+    /// <address>`, or `-txt <text> -domain <label>` as Plesk's reference spells a TXT record.
     async fn edit_record(
         &self,
         subcommand: &str,
@@ -162,45 +161,34 @@ impl Plesk {
         value: &str,
         also_fine: Option<i32>,
     ) -> Result<(), PleskError> {
-        let args = [
-            subcommand,
-            &change.zone,
-            type_option(change.record_type),
-            &change.label,
-            "-ip",
-            value,
-        ];
+        let record: [&str; 4] = match change.record_type {
+            RecordType::A => ["-a", &change.label, "-ip", value],
+            RecordType::Aaaa => ["-aaaa", &change.label, "-ip", value],
+            RecordType::Txt => ["-txt", value, "-domain", &change.label],
+        };
+        let mut args = vec![subcommand, change.zone.as_str()];
+        args.extend(record);
         self.run(&args, also_fine).await.map(drop)
     }
 
     /// Adds the wanted values first and then deletes the others, so the name is never without an
     /// answer while it changes.
     async fn write_change(&self, change: &Change, before: &[Listed]) -> Result<(), PleskError> {
-        if change.record_type == RecordType::Txt {
-            return Err(PleskError::Unsupported {
-                host: change.host.clone(),
-                what: "TXT records",
-            });
-        }
         for value in change.values() {
-            let Value::Address(address) = value else {
-                continue;
-            };
-            if !before.iter().any(|listed| listed.address == *address) {
+            if !before.iter().any(|listed| listed.value == *value) {
+                let text = match value {
+                    Value::Address(address) => address.to_string(),
+                    Value::Txt(text) => text.clone(),
+                };
                 // "Already exists" means someone (a retry, a human) got there first; the read back
                 // checks the outcome either way.
-                self.edit_record(
-                    "--add",
-                    change,
-                    &address.to_string(),
-                    Some(EXIT_ALREADY_EXISTS),
-                )
-                .await?;
+                self.edit_record("--add", change, &text, Some(EXIT_ALREADY_EXISTS))
+                    .await?;
             }
         }
         for stale in before
             .iter()
-            .filter(|listed| !change.values().contains(&Value::Address(listed.address)))
+            .filter(|listed| !change.values().contains(&listed.value))
         {
             // Plesk's own spelling of the value: `--del` must repeat the record exactly.
             self.edit_record("--del", change, &stale.raw, None).await?;
@@ -235,10 +223,7 @@ impl Backend for Plesk {
             .map(|change| {
                 let listed = Self::listed(&command, &stdout, change).map_err(BackendError::new)?;
                 Ok(Published {
-                    values: listed
-                        .iter()
-                        .map(|listed| Value::Address(listed.address))
-                        .collect(),
+                    values: listed.into_iter().map(|listed| listed.value).collect(),
                     ttl: None,
                     name_exists: info::name_exists(&stdout, &change.host),
                 })
@@ -283,14 +268,6 @@ impl Backend for Plesk {
             })
         })?;
         Ok(format!("`{command}`: {records} records"))
-    }
-}
-
-fn type_option(record_type: RecordType) -> &'static str {
-    match record_type {
-        RecordType::A => "-a",
-        RecordType::Aaaa => "-aaaa",
-        RecordType::Txt => "-txt",
     }
 }
 

@@ -367,7 +367,7 @@ impl Client {
 
 /// The text of TXT content as PowerDNS shows it (`"a" "b"`): the character-strings joined, quotes
 /// and `\` escapes undone. Content without quotes is taken as it is.
-fn unquote(content: &str) -> String {
+pub(super) fn unquote(content: &str) -> String {
     if !content.trim_start().starts_with('"') {
         return content.to_owned();
     }

@@ -10,8 +10,8 @@ use dyndns_config::{BackendKind, Config, Zone};
 
 use super::rfc2136::{Algorithm, Rfc2136, Rfc2136Options, Rfc2136SetupError};
 use super::{
-    Backend, CaFileError, CommandBackend, NoneBackend, Plesk, PleskApi, PleskApiOptions, PowerDns,
-    ZoneFile, ZoneFileError, ZoneFileOptions,
+    Backend, CaFileError, Cloudflare, CommandBackend, DigitalOcean, NoneBackend, Plesk, PleskApi,
+    PleskApiOptions, PowerDns, ZoneFile, ZoneFileError, ZoneFileOptions,
 };
 use crate::secret::{Secret, SecretError};
 
@@ -84,8 +84,6 @@ pub enum SelectError {
     Secret(#[from] SecretError),
     #[error("[[zone]] {zone}: create_missing = false needs a backend that can read what it holds, and \"{backend}\" cannot")]
     CannotRefuseNewNames { zone: String, backend: &'static str },
-    #[error("backend \"{0}\" is not built into this dyndns-worker yet")]
-    NotYet(&'static str),
     #[error("[backend.rfc2136] tsig_algorithm {0:?}: expected hmac-sha256 or hmac-sha512")]
     Rfc2136Algorithm(String),
     #[error(transparent)]
@@ -171,6 +169,28 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
                 timeout: plesk_api.timeout,
             })?))
         }
+        BackendKind::Cloudflare => {
+            let cloudflare = config.backends.cloudflare.as_ref().ok_or_else(missing)?;
+            let token = Secret::load(&cloudflare.api_token, "[backend.cloudflare] api_token_file")?;
+            Ok(Arc::new(Cloudflare::new(
+                &cloudflare.api_url,
+                token,
+                cloudflare.proxied,
+                cloudflare.timeout,
+            )))
+        }
+        BackendKind::DigitalOcean => {
+            let digitalocean = config.backends.digitalocean.as_ref().ok_or_else(missing)?;
+            let token = Secret::load(
+                &digitalocean.api_token,
+                "[backend.digitalocean] api_token_file",
+            )?;
+            Ok(Arc::new(DigitalOcean::new(
+                &digitalocean.api_url,
+                token,
+                digitalocean.timeout,
+            )))
+        }
         BackendKind::Command => {
             let command = config.backends.command.as_ref().ok_or_else(missing)?;
             let backend = CommandBackend::new(command).map_err(SelectError::Command)?;
@@ -178,8 +198,5 @@ pub fn build(config: &Config, kind: BackendKind) -> Result<Arc<dyn Backend>, Sel
         }
         // Keyless: `[backend.none]` may be left out.
         BackendKind::None => Ok(Arc::new(NoneBackend::new())),
-        BackendKind::Cloudflare | BackendKind::DigitalOcean => {
-            Err(SelectError::NotYet(kind.as_str()))
-        }
     }
 }

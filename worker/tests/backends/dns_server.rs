@@ -292,14 +292,14 @@ key "{KEY_NAME}" {{ algorithm {ALGORITHM}; secret "{SECRET}"; }};
 zone "{ZONE}" {{
     type primary;
     file "{d}/{ZONE}.zone";
-    update-policy {{ grant {KEY_NAME} zonesub A AAAA; }};
+    update-policy {{ grant {KEY_NAME} zonesub A AAAA TXT; }};
 }};
 "#
     )
 }
 
 /// rundir holds knot.sock and the pid file; the zone file is never written back (journal only). The
-/// key may change A and AAAA anywhere in the zone, as BIND's `zonesub A AAAA` grant.
+/// key may change A, AAAA and TXT anywhere in the zone, as BIND's `zonesub A AAAA TXT` grant.
 fn knot_conf(dir: &Path, port: u16) -> String {
     let d = dir.display();
     format!(
@@ -317,7 +317,7 @@ acl:
   - id: ddns
     key: {KEY_NAME}
     action: update
-    update-type: [A, AAAA]
+    update-type: [A, AAAA, TXT]
 template:
   - id: default
     storage: "{d}"

@@ -4,10 +4,16 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cloudflare;
+mod cloudflare_worker;
 mod command;
 mod command_backend;
+mod digitalocean;
 mod dns_server;
 mod dns_server_smoke;
+mod fake_api;
+mod fake_cloudflare;
+mod fake_digitalocean;
 mod fake_plesk_api;
 mod named;
 mod none;

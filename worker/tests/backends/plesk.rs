@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dyndns_worker::backend::{Applied, Backend, BackendError, Change, Plesk};
+use dyndns_worker::backend::{Applied, Backend, BackendError, Change, Plesk, RecordType, Value};
 use dyndns_worker::reconcile::Reconcile;
 use tempfile::TempDir;
 
@@ -411,4 +411,71 @@ async fn a_cname_at_the_host_is_refused_before_any_change() {
         "{message}"
     );
     fake.assert_calls(&["--info example.com"]);
+}
+
+fn txt(label: &str, texts: &[&str]) -> Change {
+    Change::replace(
+        &format!("{label}.example.com"),
+        "example.com",
+        label,
+        RecordType::Txt,
+        texts
+            .iter()
+            .map(|text| Value::Txt((*text).to_owned()))
+            .collect(),
+        60,
+    )
+}
+
+#[tokio::test]
+async fn a_txt_value_with_spaces_is_added_before_the_old_one_goes() {
+    let fake = FakePlesk::new().with_records(&format!("{ZONE}home.example.com. TXT old token\n"));
+    let applied = fake
+        .apply(txt("home", &["new token; with spaces"]))
+        .await
+        .expect("apply");
+    assert!(applied.changed);
+    assert_eq!(applied.previous, [Value::Txt("old token".to_owned())]);
+    fake.assert_calls(&[
+        "--info example.com",
+        "--add example.com -txt new token; with spaces -domain home",
+        "--del example.com -txt old token -domain home",
+        "--info example.com",
+    ]);
+    assert!(fake.has_record("home.example.com. TXT new token; with spaces"));
+    // The zone's own TXT at the apex is another RRset: untouched.
+    assert!(fake.has_record("example.com. TXT v=spf1 a mx ~all"));
+}
+
+#[tokio::test]
+async fn a_delete_removes_every_value_of_its_type_and_a_batch_shares_one_listing() {
+    let fake = FakePlesk::new().with_records(&format!(
+        "{ZONE}home.example.com. A 192.0.2.1\nhome.example.com. A 192.0.2.2\nhome.example.com. AAAA 2001:db8::1\n"
+    ));
+    let backend = fake.backend(TIMEOUT);
+    let results = backend
+        .apply_batch(
+            "example.com",
+            &[
+                Change::delete("home.example.com", "example.com", "home", RecordType::A),
+                txt("lab", &["acme-token"]),
+            ],
+        )
+        .await;
+    assert!(
+        results.iter().all(|r| r.as_ref().is_ok_and(|a| a.changed)),
+        "{results:?}"
+    );
+    fake.assert_calls(&[
+        "--info example.com",
+        "--del example.com -a home -ip 192.0.2.1",
+        "--del example.com -a home -ip 192.0.2.2",
+        "--add example.com -txt acme-token -domain lab",
+        "--info example.com",
+    ]);
+    assert!(fake.has_record("home.example.com. AAAA 2001:db8::1"));
+    assert!(!fake
+        .records()
+        .iter()
+        .any(|r| r.starts_with("home.example.com. A ")));
 }

@@ -1,11 +1,12 @@
 //! Why this exists: the `powerdns` backend proven against a real `pdns_server` (gsqlite3): a batch
-//! lands with one PATCH and is answered over DNS, an unchanged batch writes nothing, and each
-//! failure the API can give comes back in the right class with PowerDNS's own words.
+//! lands with one PATCH and is answered over DNS, an unchanged batch writes nothing, TXT is
+//! replaced and a delete removes the RRset, and each failure the API can give comes back in the
+//! right class with PowerDNS's own words.
 
 use std::time::Duration;
 
 use dyndns_config::BackendKind;
-use dyndns_worker::backend::{build, Change, PowerDns as Api};
+use dyndns_worker::backend::{build, Change, PowerDns as Api, RecordType, Value};
 use dyndns_worker::reconcile::Reconcile;
 use dyndns_worker::secret::Secret;
 
@@ -100,6 +101,68 @@ async fn a_new_address_replaces_the_old_one_and_reports_it_as_previous() {
         ["2001:db8::1".parse::<std::net::IpAddr>().unwrap()]
     );
     assert_eq!(server.query("home.example.test.", "AAAA"), ["2001:db8::2"]);
+}
+
+fn txt(label: &str, values: &[&str]) -> Change {
+    let values = values.iter().map(|v| Value::Txt((*v).to_owned())).collect();
+    Change::replace(
+        &format!("{label}.{ZONE}"),
+        ZONE,
+        label,
+        RecordType::Txt,
+        values,
+        60,
+    )
+}
+
+/// TXT (sent quoted, as PowerDNS wants its content) lands beside an address, is replaced whole
+/// by two values, then a DELETE removes it and the address; each step is read back over DNS,
+/// and deleting what is gone sends no PATCH.
+#[tokio::test]
+async fn a_txt_is_replaced_and_a_delete_removes_the_rrset() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let api = backend(&server, &server.api_key);
+    let first = [
+        txt("home", &["first token"]),
+        change(ZONE, "home", "203.0.113.5"),
+    ];
+    for result in api.apply_batch(ZONE, &first).await {
+        assert!(result.expect("TXT and A applied").changed);
+    }
+    assert_eq!(
+        server.query("home.example.test.", "TXT"),
+        ["\"first token\""]
+    );
+    assert_eq!(server.query("home.example.test.", "A"), ["203.0.113.5"]);
+
+    let replaced = api
+        .apply_batch(ZONE, &[txt("home", &["second", "third value"])])
+        .await
+        .remove(0)
+        .expect("TXT replaced");
+    assert!(replaced.changed);
+    assert_eq!(replaced.previous, [Value::Txt("first token".to_owned())]);
+    assert_eq!(
+        server.query("home.example.test.", "TXT"),
+        ["\"second\"", "\"third value\""]
+    );
+
+    let gone = [
+        Change::delete("home.example.test", ZONE, "home", RecordType::Txt),
+        Change::delete("home.example.test", ZONE, "home", RecordType::A),
+    ];
+    for result in api.apply_batch(ZONE, &gone).await {
+        assert!(result.expect("deleted").changed);
+    }
+    assert!(server.query("home.example.test.", "TXT").is_empty());
+    assert!(server.query("home.example.test.", "A").is_empty());
+    assert_eq!(api.patches(), 3, "one PATCH per batch");
+    for result in api.apply_batch(ZONE, &gone).await {
+        assert!(!result.expect("already gone").changed);
+    }
+    assert_eq!(api.patches(), 3, "deleting what is gone sends no PATCH");
 }
 
 #[tokio::test]

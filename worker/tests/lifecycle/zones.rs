@@ -12,7 +12,7 @@ use dyndns_worker::{run_with_clock, Mode};
 use tokio::time::Instant;
 
 use crate::fake::{FakeBackend, SoleAddress};
-use crate::util::{files_in, ip, Bench, ELSEWHERE, HOST};
+use crate::util::{files_in, ip, Bench, ELSEWHERE, HOST, OTHER};
 
 /// The `example.net` zone on the `none` backend; `example.com` stays on `zonefile`.
 fn net_on_none(text: String) -> String {
@@ -92,4 +92,42 @@ async fn create_missing_false_dead_letters_a_new_name_and_updates_a_held_one() {
         .map(|call| call.change.sole_address())
         .collect();
     assert_eq!(written, [ip("203.0.113.9")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_zones_sharing_a_backend_zone_keep_their_own_backends() {
+    // `lab.dyn.example.com` is its own [[zone]] on `none`, in the same backend zone `example.com`
+    // as `dyn.example.com` on `zonefile`: one batch per backend, never the first zone's for both.
+    let bench = Bench::edited(3600, |text| {
+        text.replace(
+            "[[zone]]\nname = \"dyn.example.net\"",
+            "[[zone]]\nname = \"lab.dyn.example.com\"\nbackend_zone = \"example.com\"\nbackend = \"none\"\n\n[[zone]]\nname = \"dyn.example.net\"",
+        )
+    });
+    let lab = Arc::new(FakeBackend::default());
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 1));
+    bench.spool_job(&bench.job(OTHER, Some("203.0.113.8"), None, 1));
+    let backends = Backends::new(BTreeMap::from([
+        (
+            BackendKind::ZoneFile,
+            bench.backend.clone() as Arc<dyn Backend>,
+        ),
+        (BackendKind::None, lab.clone() as Arc<dyn Backend>),
+    ]));
+    let report = run_with_clock(
+        bench.config.clone(),
+        backends,
+        Mode::RunOnce,
+        std::future::pending(),
+        bench.clock.clone(),
+    )
+    .await
+    .expect("the worker runs");
+    assert_eq!(report.applied, 2);
+    assert_eq!(
+        bench.backend.record(HOST, Family::V4),
+        Some(ip("203.0.113.7"))
+    );
+    assert_eq!(bench.backend.record(OTHER, Family::V4), None);
+    assert_eq!(lab.record(OTHER, Family::V4), Some(ip("203.0.113.8")));
 }

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use crate::backend::RecordType;
+use crate::backend::{RecordType, Value};
 
 /// Why `--info` output could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +36,7 @@ pub enum InfoError {
 /// One value of the changed name and type, as `--info` listed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
-    pub address: IpAddr,
+    pub value: Value,
     /// The text Plesk printed: `--del` must repeat the record exactly.
     pub raw: String,
 }
@@ -64,8 +64,16 @@ pub fn values_at(
         .filter(|r| r.owner == host && r.record_type == record_type.as_str())
         .map(|r| {
             let owner = host.clone();
-            let record_type = record_type.as_str();
+            let record_type_name = record_type.as_str();
             let value = r.rdata.to_owned();
+            if record_type == RecordType::Txt {
+                // Plesk lists a TXT value as it stores it, without quotes.
+                return Ok(Listed {
+                    value: Value::Txt(value.clone()),
+                    raw: value,
+                });
+            }
+            let record_type = record_type_name;
             let address: IpAddr = r.rdata.parse().map_err(|_| InfoError::NotAnAddress {
                 owner: owner.clone(),
                 record_type,
@@ -79,7 +87,7 @@ pub fn values_at(
                 });
             }
             Ok(Listed {
-                address,
+                value: Value::Address(address),
                 raw: value,
             })
         })
@@ -168,8 +176,8 @@ _sip._tcp.example.com. SRV 10 5 5060 sip.example.com.
 SUCCESS: Getting information for Domain 'example.com' complete.
 ";
 
-    fn addresses(listed: &[Listed]) -> Vec<IpAddr> {
-        listed.iter().map(|l| l.address).collect()
+    fn addresses(listed: &[Listed]) -> Vec<Value> {
+        listed.iter().map(|l| l.value.clone()).collect()
     }
 
     fn ip(text: &str) -> IpAddr {

@@ -1,12 +1,15 @@
-//! Why this exists: signs UPDATE messages and checks the server's signed responses with a TSIG key
-//! (RFC 8945, hmac-sha256 / hmac-sha512), so only the holder of the key can change the zone and a
-//! forged "NOERROR" is never taken for a done update.
+//! Why this exists: every message the rfc2136 backend sends is signed with the TSIG key (RFC 8945,
+//! hmac-sha256 / hmac-sha512) and every answer it acts on must carry the server's signature over
+//! it, so only the holder of the key changes the zone and a forged "NOERROR" is never taken for a
+//! done update. hickory-proto computes and checks the MACs; this keeps the key, the clock and the
+//! request MAC each answer is bound to.
 
-use hmac::{Hmac, Mac};
-use sha2::{Sha256, Sha512};
-use subtle::ConstantTimeEq;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::wire::{self, BadName, TsigRecord, CLASS_ANY, TYPE_TSIG};
+use hickory_proto::dnssec::rdata::tsig::TsigAlgorithm;
+use hickory_proto::dnssec::tsig::TSigner;
+use hickory_proto::op::Message;
+use hickory_proto::rr::Name;
 
 /// How far the server's clock may be from ours (RFC 8945 recommends 300 s).
 const FUDGE: u16 = 300;
@@ -18,6 +21,7 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// `hmac-sha256` or `hmac-sha512` as BIND and Knot spell them (case and a final dot aside).
     pub fn parse(text: &str) -> Option<Algorithm> {
         match text.trim_end_matches('.').to_ascii_lowercase().as_str() {
             "hmac-sha256" => Some(Algorithm::HmacSha256),
@@ -26,162 +30,200 @@ impl Algorithm {
         }
     }
 
-    fn name(self) -> &'static str {
+    fn hickory(self) -> TsigAlgorithm {
         match self {
-            Algorithm::HmacSha256 => "hmac-sha256",
-            Algorithm::HmacSha512 => "hmac-sha512",
-        }
-    }
-
-    fn mac(self, secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-        fn run<M: Mac>(mut mac: M, parts: &[&[u8]]) -> Vec<u8> {
-            for part in parts {
-                mac.update(part);
-            }
-            mac.finalize().into_bytes().to_vec()
-        }
-        // HMAC accepts keys of every length (RFC 2104 hashes long ones), so `new_from_slice` cannot fail.
-        match self {
-            Algorithm::HmacSha256 => match Hmac::<Sha256>::new_from_slice(secret) {
-                Ok(mac) => run(mac, parts),
-                Err(_) => Vec::new(),
-            },
-            Algorithm::HmacSha512 => match Hmac::<Sha512>::new_from_slice(secret) {
-                Ok(mac) => run(mac, parts),
-                Err(_) => Vec::new(),
-            },
+            Algorithm::HmacSha256 => TsigAlgorithm::HmacSha256,
+            Algorithm::HmacSha512 => TsigAlgorithm::HmacSha512,
         }
     }
 }
 
-/// A TSIG key. The secret is never printed (Debug masks it).
+/// Why a key could not be made from the config.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("{0:?} is not a DNS name")]
+    Name(String),
+    #[error("{0}")]
+    Signer(String),
+}
+
+/// Why an answer is not taken as the server's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureProblem {
+    #[error("it carries no TSIG record")]
+    Missing,
+    #[error("its TSIG does not verify with this key: {0}")]
+    Invalid(String),
+    #[error("it was signed at {signed} (unix time), more than {FUDGE}s from our clock")]
+    OutOfTime { signed: u64 },
+}
+
+/// A TSIG key. The secret is never printed (hickory's signer has no Debug; ours masks it).
 #[derive(Clone)]
 pub struct Key {
-    name: Vec<u8>,
-    algorithm: Algorithm,
-    algorithm_name: Vec<u8>,
-    secret: Vec<u8>,
+    signer: TSigner,
 }
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Key")
-            .field("algorithm", &self.algorithm)
+            .field("name", &self.signer.signer_name().to_ascii())
+            .field("algorithm", self.signer.algorithm())
             .field("secret", &"<masked>")
             .finish()
     }
 }
 
+/// A message ready for the wire and the MAC its answer must be bound to.
+pub struct Signed {
+    pub bytes: Vec<u8>,
+    pub mac: Vec<u8>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 impl Key {
-    pub fn new(name: &str, algorithm: Algorithm, secret: Vec<u8>) -> Result<Key, BadName> {
-        Ok(Key {
-            name: wire::name(name)?,
-            algorithm,
-            algorithm_name: wire::name(algorithm.name())?,
-            secret,
-        })
+    pub fn new(name: &str, algorithm: Algorithm, secret: Vec<u8>) -> Result<Key, KeyProblem> {
+        let name = Name::from_ascii(name).map_err(|_| KeyProblem::Name(name.to_owned()))?;
+        let signer = TSigner::new(secret, algorithm.hickory(), name, FUDGE)
+            .map_err(|error| KeyProblem::Signer(error.to_string()))?;
+        Ok(Key { signer })
     }
 
-    /// The TSIG variables of RFC 8945 4.3.3 that follow the message in the MAC.
-    fn variables(&self, time_signed: u64, fudge: u16, error: u16, other: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.name.len() + self.algorithm_name.len() + 24);
-        out.extend(&self.name);
-        out.extend(CLASS_ANY.to_be_bytes());
-        out.extend(0u32.to_be_bytes());
-        out.extend(&self.algorithm_name);
-        out.extend(&time_signed.to_be_bytes()[2..]);
-        out.extend(fudge.to_be_bytes());
-        out.extend(error.to_be_bytes());
-        out.extend(u16::try_from(other.len()).unwrap_or(0).to_be_bytes());
-        out.extend(other);
-        out
+    /// The key's name as the config gives it (without the final dot), for messages.
+    pub fn name(&self) -> String {
+        self.signer
+            .signer_name()
+            .to_ascii()
+            .trim_end_matches('.')
+            .to_owned()
     }
 
-    /// Appends the TSIG record to `message` (a request without additional records of its own) and
-    /// returns the MAC, which the response's MAC covers.
-    pub fn sign(&self, message: &mut Vec<u8>, time_signed: u64) -> Vec<u8> {
-        let variables = self.variables(time_signed, FUDGE, 0, &[]);
-        let mac = self.algorithm.mac(&self.secret, &[message, &variables]);
-        let mut rdata = Vec::with_capacity(self.algorithm_name.len() + mac.len() + 16);
-        rdata.extend(&self.algorithm_name);
-        rdata.extend(&time_signed.to_be_bytes()[2..]);
-        rdata.extend(FUDGE.to_be_bytes());
-        rdata.extend(u16::try_from(mac.len()).unwrap_or(0).to_be_bytes());
-        rdata.extend(&mac);
-        rdata.extend(&message[0..2]);
-        rdata.extend(0u16.to_be_bytes());
-        rdata.extend(0u16.to_be_bytes());
-        message.extend(&self.name);
-        message.extend(TYPE_TSIG.to_be_bytes());
-        message.extend(CLASS_ANY.to_be_bytes());
-        message.extend(0u32.to_be_bytes());
-        message.extend(u16::try_from(rdata.len()).unwrap_or(0).to_be_bytes());
-        message.extend(rdata);
-        let additional = u16::from_be_bytes([message[10], message[11]]).saturating_add(1);
-        message[10..12].copy_from_slice(&additional.to_be_bytes());
-        mac
+    /// Appends the TSIG record to `message` (signed now) and encodes it.
+    pub fn sign(&self, mut message: Message) -> Result<Signed, String> {
+        // TSIG's time field has 48 bits; hickory takes 32, which last until 2106.
+        let time = u32::try_from(now()).unwrap_or(u32::MAX);
+        message
+            .finalize(&self.signer, time)
+            .map_err(|error| error.to_string())?;
+        let mac = message
+            .signature()
+            .iter()
+            .find_map(|record| match record.data() {
+                hickory_proto::rr::RData::DNSSEC(
+                    hickory_proto::dnssec::rdata::DNSSECRData::TSIG(tsig),
+                ) => Some(tsig.mac().to_vec()),
+                _ => None,
+            })
+            .ok_or("hickory signed the message without a TSIG record")?;
+        let bytes = message.to_vec().map_err(|error| error.to_string())?;
+        Ok(Signed { bytes, mac })
     }
 
-    /// Whether `tsig`, the TSIG record of `response`, is this key's signature over the response to
-    /// the request that carried `request_mac` (RFC 8945 5.3).
-    pub fn verifies(&self, request_mac: &[u8], response: &[u8], tsig: &TsigRecord<'_>) -> bool {
-        if tsig.mac.is_empty() || response.len() < 12 || tsig.start > response.len() {
-            return false;
+    /// Whether `answer` (as received; `signed` when it carries a TSIG record) is signed by this
+    /// key over the answer to the request that carried `request_mac` (RFC 8945 5.3), at a time
+    /// within the fudge of our clock.
+    pub fn verify(
+        &self,
+        request_mac: &[u8],
+        answer: &[u8],
+        signed: bool,
+    ) -> Result<(), SignatureProblem> {
+        if !signed {
+            return Err(SignatureProblem::Missing);
         }
-        let mut unsigned = response[..tsig.start].to_vec();
-        unsigned[0..2].copy_from_slice(&tsig.original_id.to_be_bytes());
-        let additional = u16::from_be_bytes([unsigned[10], unsigned[11]]).saturating_sub(1);
-        unsigned[10..12].copy_from_slice(&additional.to_be_bytes());
-        let request_mac_len = u16::try_from(request_mac.len()).unwrap_or(0).to_be_bytes();
-        let variables = self.variables(tsig.time_signed, tsig.fudge, tsig.error, tsig.other);
-        let expected = self.algorithm.mac(
-            &self.secret,
-            &[&request_mac_len, request_mac, &unsigned, &variables],
-        );
-        bool::from(expected.ct_eq(tsig.mac))
+        let (_, window, signed_at) = self
+            .signer
+            .verify_message_byte(Some(request_mac), answer, true)
+            .map_err(|error| SignatureProblem::Invalid(error.to_string()))?;
+        if window.contains(&now()) {
+            Ok(())
+        } else {
+            Err(SignatureProblem::OutOfTime { signed: signed_at })
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_proto::op::{MessageType, Query};
+    use hickory_proto::rr::RecordType;
 
-    /// A "response" signed by `signer` over a request that carried `request_mac`, as a server would.
-    fn signed_response(signer: &Key, request_mac: &[u8]) -> Vec<u8> {
-        let mut response = wire::query(7, &wire::name("a.example.test").unwrap(), wire::TYPE_A);
-        response[2] = 0x80;
-        let variables = signer.variables(1_000, FUDGE, 0, &[]);
-        let len = u16::try_from(request_mac.len()).unwrap().to_be_bytes();
-        let mac = signer
-            .algorithm
-            .mac(&signer.secret, &[&len, request_mac, &response, &variables]);
-        // Reuse `sign`'s record layout, then put the response MAC in place of the request one.
-        let start = response.len();
-        let request_style = signer.sign(&mut response, 1_000);
-        let at = response[start..]
-            .windows(request_style.len())
-            .position(|w| w == request_style.as_slice())
-            .unwrap();
-        response[start + at..start + at + mac.len()].copy_from_slice(&mac);
-        response
+    fn query(id: u16) -> Message {
+        let mut message = Message::new();
+        message.set_id(id).set_message_type(MessageType::Query);
+        message.add_query(Query::query(
+            Name::from_ascii("a.example.test.").unwrap(),
+            RecordType::A,
+        ));
+        message
+    }
+
+    /// The answer a server holding `key` gives to a request that carried `request_mac`.
+    fn answer_signed_by(key: &Key, request_mac: &[u8]) -> Vec<u8> {
+        let mut answer = query(7);
+        answer.set_message_type(MessageType::Response);
+        let time = now();
+        let pre = hickory_proto::dnssec::rdata::tsig::TSIG::new(
+            key.signer.algorithm().clone(),
+            time,
+            FUDGE,
+            Vec::new(),
+            7,
+            0,
+            Vec::new(),
+        );
+        let tbs = hickory_proto::dnssec::rdata::tsig::message_tbs(
+            Some(request_mac),
+            &answer,
+            &pre,
+            key.signer.signer_name(),
+        )
+        .unwrap();
+        let mac = key.signer.sign(&tbs).unwrap();
+        answer.add_tsig(hickory_proto::dnssec::rdata::tsig::make_tsig_record(
+            key.signer.signer_name().clone(),
+            pre.set_mac(mac),
+        ));
+        answer.to_vec().unwrap()
     }
 
     #[test]
-    fn a_response_signed_by_another_secret_is_not_taken_for_ours() {
+    fn an_answer_signed_by_another_secret_or_for_another_request_is_refused() {
         for algorithm in [Algorithm::HmacSha256, Algorithm::HmacSha512] {
             let ours = Key::new("dyndns", algorithm, b"right".to_vec()).unwrap();
             let theirs = Key::new("dyndns", algorithm, b"wrong".to_vec()).unwrap();
-            let request_mac = vec![1u8; 32];
-            let good = signed_response(&ours, &request_mac);
-            let parsed = wire::parse(&good, wire::TYPE_A).unwrap();
-            let tsig = parsed.tsig.unwrap();
-            assert!(ours.verifies(&request_mac, &good, &tsig), "{algorithm:?}");
-            assert!(
-                !theirs.verifies(&request_mac, &good, &tsig),
+            let request = ours.sign(query(7)).unwrap();
+            let good = answer_signed_by(&ours, &request.mac);
+            assert_eq!(
+                ours.verify(&request.mac, &good, true),
+                Ok(()),
                 "{algorithm:?}"
             );
+            assert!(matches!(
+                theirs.verify(&request.mac, &good, true),
+                Err(SignatureProblem::Invalid(_))
+            ));
             // Bound to the request: the same answer to another request does not verify.
-            assert!(!ours.verifies(&[2u8; 32], &good, &tsig), "{algorithm:?}");
+            let other = ours.sign(query(8)).unwrap();
+            assert!(
+                ours.verify(&other.mac, &good, true).is_err(),
+                "{algorithm:?}"
+            );
+            // An unsigned answer is not taken either, nor one claiming a TSIG it does not carry.
+            let mut unsigned = query(7);
+            unsigned.set_message_type(MessageType::Response);
+            let unsigned = unsigned.to_vec().unwrap();
+            assert_eq!(
+                ours.verify(&request.mac, &unsigned, false),
+                Err(SignatureProblem::Missing)
+            );
+            assert!(ours.verify(&request.mac, &unsigned, true).is_err());
         }
     }
 
@@ -193,5 +235,15 @@ mod tests {
             shown.contains("<masked>") && !shown.contains("hunter2"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn algorithms_parse_as_bind_and_knot_spell_them() {
+        assert_eq!(
+            Algorithm::parse("HMAC-SHA256."),
+            Some(Algorithm::HmacSha256)
+        );
+        assert_eq!(Algorithm::parse("hmac-sha512"), Some(Algorithm::HmacSha512));
+        assert_eq!(Algorithm::parse("hmac-md5"), None);
     }
 }
