@@ -42,8 +42,7 @@ use dyndns_names::names;
 use tokio::sync::Mutex;
 
 use super::{
-    Backend, BackendError, Change, CommandFailed, Published, ReadResults, RecordType, Value,
-    WriteResults,
+    Backend, BackendError, Change, CommandFailed, Published, ReadResults, RecordType, WriteResults,
 };
 use crate::command::{self, RunOptions};
 
@@ -307,10 +306,8 @@ impl ZoneFile {
                 continue;
             };
             names.insert(&record.owner);
-            let value = match &record.data {
-                master::RecordData::Address(address) => Value::Address(*address),
-                master::RecordData::Txt(text) => Value::Txt(text.clone()),
-                _ => continue,
+            let Some(value) = record.data.value() else {
+                continue;
             };
             let rrset = rrsets
                 .entry((&record.owner, value.record_type()))

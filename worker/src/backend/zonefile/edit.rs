@@ -60,7 +60,7 @@ pub enum Problem {
     OtherZone { found: String, expected: String },
     #[error("today ({0}, YYYYMMDD) is past the last date a YYYYMMDDnn serial can hold")]
     DateBeyondSerials(u32),
-    #[error("{host} is an alias (CNAME) here; an address record beside it is not valid DNS and BIND would refuse the whole zone (RFC 1034 §3.6.2): remove the CNAME to let dyndns keep this name")]
+    #[error("{host} is an alias (CNAME) here; a record beside it is not valid DNS and BIND would refuse the whole zone (RFC 1034 §3.6.2): remove the CNAME to let dyndns keep this name")]
     AliasAtHost { host: String },
     #[error("$GENERATE makes {0} records here; dyndns cannot tell whether they include a name it changes (keep dynamic hosts in a zone without them)")]
     GeneratedRecords(&'static str),
@@ -184,14 +184,12 @@ pub fn edit_zone_batch(
         let Some(&host) = hosts.get(record.owner.as_str()) else {
             continue;
         };
-        let value = match &record.data {
-            RecordData::Address(address) => Value::Address(*address),
-            RecordData::Txt(text) => Value::Txt(text.clone()),
-            RecordData::Cname => {
-                aliases.entry(host).or_insert(entry.line);
-                continue;
-            }
-            RecordData::Soa { .. } | RecordData::Other => continue,
+        if record.data == RecordData::Cname {
+            aliases.entry(host).or_insert(entry.line);
+            continue;
+        }
+        let Some(value) = record.data.value() else {
+            continue;
         };
         let key = (record.owner.clone(), value.record_type());
         if let Some(&n) = winner.get(&key) {

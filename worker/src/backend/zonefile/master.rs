@@ -36,7 +36,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-use crate::backend::RecordType;
+use crate::backend::{RecordType, Value};
 
 /// Why a master file cannot be read, placed on the line where the offending entry starts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -146,6 +146,17 @@ pub enum RecordData {
     Txt(String),
     /// Any other type, not read further.
     Other,
+}
+
+impl RecordData {
+    /// The value of an RRset dyndns keeps (A, AAAA, TXT) this record holds, if it is one.
+    pub fn value(&self) -> Option<Value> {
+        match self {
+            RecordData::Address(address) => Some(Value::Address(*address)),
+            RecordData::Txt(text) => Some(Value::Txt(text.clone())),
+            RecordData::Soa { .. } | RecordData::Cname | RecordData::Other => None,
+        }
+    }
 }
 
 /// Reads `text` with `origin` (absolute, no trailing dot) as the initial `$ORIGIN`.
