@@ -9,7 +9,7 @@ use dyndns_worker::backend::{Backend, Change, RecordType, Value};
 use dyndns_worker::reconcile::Reconcile;
 
 use crate::named;
-use crate::util::{change, ip};
+use crate::util::{change, delete_change, ip, txt_change};
 use crate::zonefile::{serial, Setup};
 
 const ZONE: &str = "example.com";
@@ -20,19 +20,11 @@ const SEEDED: &str = "$ORIGIN example.com.\n$TTL 300\n\
     @ IN NS ns.example.net.\n";
 
 fn txt(label: &str, values: &[&str]) -> Change {
-    let values = values.iter().map(|v| Value::Txt((*v).to_owned())).collect();
-    Change::replace(
-        &format!("{label}.{ZONE}"),
-        ZONE,
-        label,
-        RecordType::Txt,
-        values,
-        60,
-    )
+    txt_change(ZONE, label, values)
 }
 
 fn delete(label: &str, record_type: RecordType) -> Change {
-    Change::delete(&format!("{label}.{ZONE}"), ZONE, label, record_type)
+    delete_change(ZONE, label, record_type)
 }
 
 fn addr(address: &str) -> Value {
