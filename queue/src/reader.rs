@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 
-use crate::durable;
+use crate::durable::TempFile;
 use crate::failed;
 use crate::hostile;
 use crate::job::{Job, JobError};
@@ -34,11 +34,21 @@ const CLAIM_TMP_PREFIX: &str = ".claim-";
 
 /// Proof that this process is the one worker on the spool, and the only way to claim, read,
 /// complete or dead-letter jobs; the lock is released on drop.
-#[derive(Debug)]
 pub struct SpoolLock {
     /// `None` only during drop.
     lock: Option<Flock<File>>,
     dirs: SpoolDirs,
+    /// How a group of taken-over copies is made durable ([`SpoolLock::take_claimed_all`]).
+    group_sync: GroupSync,
+}
+
+impl std::fmt::Debug for SpoolLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpoolLock")
+            .field("lock", &self.lock)
+            .field("dirs", &self.dirs)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The names in a spool directory, oldest first, and what became of entries whose names are
@@ -154,31 +164,48 @@ impl SpoolLock {
     /// unlinked inode, and what stays in `cur/` is exactly what the worker read and applies.
     pub fn take_claimed(&self, name: &str) -> Result<Job, TakeError> {
         let path = self.dirs.cur().join(name);
+        let group = self.cur_group().map_err(|cause| TakeError::Copy {
+            path: path.clone(),
+            cause,
+        })?;
+        let (job, copy) = self.read_and_copy(name, group)?;
+        let copied = copy.sync().and_then(|()| copy.rename(&path));
+        copied.map_err(|error| TakeError::Copy {
+            path,
+            cause: error.into(),
+        })?;
+        Ok(job)
+    }
+
+    /// Reads `cur/<name>` as hostile input and writes the copy that will replace it (in the
+    /// group `group`), neither synced nor renamed yet.
+    fn read_and_copy(&self, name: &str, group: u32) -> Result<(Job, TempFile), TakeError> {
+        let path = self.dirs.cur().join(name);
         if check_name(name).is_err() {
             let source = io::Error::new(io::ErrorKind::InvalidInput, "not a spool file name");
             return Err(TakeError::Rejected(JobError::Read { path, source }));
         }
         let bytes = read_hostile(&path)?;
         let job = Job::parse(&bytes).map_err(TakeError::Rejected)?;
-        self.replace_claimed(&path, &bytes)
-            .map_err(|cause| TakeError::Copy {
-                path: path.clone(),
-                cause,
-            })?;
-        Ok(job)
-    }
-
-    fn replace_claimed(&self, path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
-        let cur = self.dirs.cur();
-        let group = std::fs::metadata(&cur)
-            .map_err(|cause| SpoolError::io("inspect", &cur, cause))?
-            .gid();
         let tmp = self.dirs.root().join(format!(
             "{CLAIM_TMP_PREFIX}{}.tmp",
             uuid::Uuid::new_v4().simple()
         ));
-        durable::write_exact_then_rename(&tmp, path, bytes, CLAIMED_FILE_MODE, Some(group))?;
-        Ok(())
+        let copy = TempFile::create_exact(&tmp, &bytes, CLAIMED_FILE_MODE, Some(group)).map_err(
+            |error| TakeError::Copy {
+                path,
+                cause: error.into(),
+            },
+        )?;
+        Ok((job, copy))
+    }
+
+    /// The group a copy in `cur/` gets: `cur/`'s, so the frontend's group can still read it.
+    fn cur_group(&self) -> Result<u32, SpoolError> {
+        let cur = self.dirs.cur();
+        Ok(std::fs::metadata(&cur)
+            .map_err(|cause| SpoolError::io("inspect", &cur, cause))?
+            .gid())
     }
 
     /// Removes `cur/<name>` once every family of its job is settled; already gone is fine. No
@@ -242,6 +269,7 @@ impl SpoolDirs {
             Ok(lock) => SpoolLock {
                 lock: Some(lock),
                 dirs: self.clone(),
+                group_sync: take_over::sync_file_system(),
             },
             Err((_, Errno::EWOULDBLOCK)) => return Err(SpoolError::Locked { path }),
             Err((_, errno)) => return Err(SpoolError::io("lock", &path, errno.into())),
@@ -351,6 +379,9 @@ pub(crate) fn rename_or_vanished(from: &Path, to: &Path) -> Result<(), SpoolErro
         }),
     }
 }
+
+mod take_over;
+use take_over::GroupSync;
 
 #[cfg(test)]
 mod tests;

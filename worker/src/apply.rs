@@ -118,7 +118,17 @@ async fn run_chain(
             .collect();
         let reached = clock.now();
         let started = Instant::now();
+        let trips_before = batch.backend.round_trips();
         let results = guarded_batch(&batch, &changes).await;
+        // One line per batch: how many changes cost how many round trips.
+        tracing::info!(
+            zone = %Shown(&batch.zone),
+            backend = batch.backend.name(),
+            changes = changes.len(),
+            round_trips = batch.backend.round_trips().saturating_sub(trips_before),
+            ms = started.elapsed().as_millis() as u64,
+            "batch applied"
+        );
         done.push(DoneBatch {
             millis: started.elapsed().as_millis(),
             confirmed: clock.now(),

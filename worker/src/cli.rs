@@ -162,6 +162,7 @@ fn run_cli(config: Option<PathBuf>, mode: Mode) -> anyhow::Result<ExitCode> {
         dead_lettered = report.dead_lettered,
         deferred = report.deferred,
         left_in_cur = report.left_in_cur,
+        round_trips = report.round_trips,
         "dyndns-worker stopped"
     );
     Ok(exit_code(mode, &report))

@@ -1,8 +1,9 @@
 //! Why this exists: admission. Every file in `new/` is claimed, every claimed file is read as
-//! hostile input and taken over, and only a job that fits the config and the clock joins the
-//! pending ones; anything else is dead-lettered at once, and a read that may pass is retried.
+//! hostile input and taken over (all of a pass together, so their copies share one sync), and only
+//! a job that fits the config and the clock joins the pending ones; anything else is dead-lettered
+//! at once, and a read that may pass is retried.
 
-use dyndns_queue::{Listing, SpoolError, TakeError, MAX_FUTURE};
+use dyndns_queue::{Job, Listing, SpoolError, TakeError, MAX_FUTURE};
 
 use crate::pending::PendingFile;
 use crate::shown::{self, Shown};
@@ -13,13 +14,15 @@ impl Worker {
     pub fn resume_cur(&mut self) {
         match self.lock.list_cur() {
             Ok(listing) => {
-                let names = self.note_unreadable(listing);
-                for name in names {
-                    if !self.pending.contains_key(&name) {
-                        tracing::info!(file = %Shown(&name), "resuming a job claimed by an earlier run");
-                        self.admit(name);
-                    }
+                let names: Vec<String> = self
+                    .note_unreadable(listing)
+                    .into_iter()
+                    .filter(|name| !self.pending.contains_key(name))
+                    .collect();
+                for name in &names {
+                    tracing::info!(file = %Shown(name), "resuming a job claimed by an earlier run");
                 }
+                self.admit_all(names);
             }
             Err(error) => tracing::error!(error = %Shown(&error), "cannot list cur/"),
         }
@@ -37,9 +40,10 @@ impl Worker {
                 return;
             }
         };
+        let mut claimed = Vec::with_capacity(names.len());
         for name in names {
             match self.lock.claim(&name) {
-                Ok(()) => self.admit(name),
+                Ok(()) => claimed.push(name),
                 Err(SpoolError::Vanished { .. }) => {}
                 Err(SpoolError::Duplicate { path, moved_to }) => {
                     tracing::warn!(file = %shown::path(&path), moved_to = %shown::path(&moved_to), "dead-lettered a job whose name was already claimed");
@@ -50,13 +54,24 @@ impl Worker {
                 }
             }
         }
+        self.admit_all(claimed);
     }
 
     /// Claimed files whose read may pass (a lease, a full disk) are tried again each pass.
     pub fn retry_unadmitted(&mut self) {
         let names: Vec<String> = self.unadmitted.iter().cloned().collect();
-        for name in names {
-            self.admit(name);
+        self.admit_all(names);
+    }
+
+    /// Takes over every claimed file of a pass at once, so their copies share one sync
+    /// (`SpoolLock::take_claimed_all`), then admits each.
+    fn admit_all(&mut self, names: Vec<String>) {
+        if names.is_empty() {
+            return;
+        }
+        let taken = self.lock.take_claimed_all(&names);
+        for (name, taken) in names.into_iter().zip(taken) {
+            self.admit(name, taken);
         }
     }
 
@@ -77,10 +92,10 @@ impl Worker {
         listing.names
     }
 
-    /// Reads a claimed file as hostile input and takes it over; a valid job that fits the config
-    /// and is not dated in the future joins `pending`, anything else is dead-lettered.
-    fn admit(&mut self, name: String) {
-        let job = match self.lock.take_claimed(&name) {
+    /// Admits a claimed file by what reading and taking it over gave: a valid job that fits the
+    /// config and is not dated in the future joins `pending`, anything else is dead-lettered.
+    fn admit(&mut self, name: String, taken: Result<Job, TakeError>) {
+        let job = match taken {
             Ok(job) => job,
             Err(TakeError::Rejected(error)) => {
                 self.unadmitted.remove(&name);

@@ -45,6 +45,8 @@ pub struct Report {
     pub left_in_cur: usize,
     /// The last changes could not be recorded in `applied.json`.
     pub state_unsaved: bool,
+    /// Backend round trips (zone file writes, UPDATE messages, API writes) this run made.
+    pub round_trips: u64,
 }
 
 /// When no filesystem events arrive, polling is the only way to stay near the 100 ms promise.

@@ -170,6 +170,7 @@ impl Worker {
         self.report.deferred = plan(&self.pending).len();
         self.report.left_in_cur = self.pending.len() + self.unadmitted.len();
         self.report.state_unsaved = self.state_dirty;
+        self.report.round_trips = self.backends.round_trips();
         self.report
     }
 }

@@ -47,6 +47,15 @@ impl Backends {
             .or_else(|| self.by_kind.get(&zone.backend))
     }
 
+    /// Backend round trips so far, summed over every backend ([`Backend::round_trips`]).
+    pub fn round_trips(&self) -> u64 {
+        self.only
+            .iter()
+            .chain(self.by_kind.values())
+            .map(|backend| backend.round_trips())
+            .sum()
+    }
+
     /// The backends' names, for the start-up log line.
     pub fn names(&self) -> String {
         let names: Vec<&str> = self

@@ -10,8 +10,9 @@
 //!   nameserver defaults to `localhost.`: it is outside the zone, so the file needs no glue record and
 //!   `named-checkzone` accepts it as is; set a real one for a zone that is delegated.
 //! - An existing file may be anything `named-checkzone` accepts except `$INCLUDE` and a `$GENERATE` of
-//!   address records (see `master.rs`); only the SOA serial and the changed RRset are rewritten, and
-//!   the serial follows the `YYYYMMDDnn` convention (see `edit.rs`).
+//!   the changed type (see `master.rs`); only the SOA serial and the changed RRsets (A, AAAA, TXT;
+//!   replaced or deleted) are rewritten, and the serial follows the `YYYYMMDDnn` convention (see
+//!   `edit.rs`). `read` reports each RRset's values and the TTL BIND serves it with.
 //! - `rndc reload <zone>` (BIND) or `knotc zone-reload <zone>` (Knot) makes the server read the file;
 //!   it is an argv from the config with `{zone}` replaced, run without a shell (`command.rs`).
 //!
@@ -41,8 +42,7 @@ use dyndns_names::names;
 use tokio::sync::Mutex;
 
 use super::{
-    Backend, BackendError, Change, CommandFailed, Failure, Published, ReadResults, RecordType,
-    Value, WriteResults,
+    Backend, BackendError, Change, CommandFailed, Published, ReadResults, RecordType, WriteResults,
 };
 use crate::command::{self, RunOptions};
 
@@ -228,45 +228,16 @@ impl Backend for ZoneFile {
     /// host is an alias here fails alone; a failure of the file or the reload fails every change
     /// with that error's class.
     async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
-        let supported: Vec<Option<ZoneFileError>> = changes
-            .iter()
-            .map(|change| {
-                (change.record_type == RecordType::Txt).then(|| ZoneFileError::Unsupported {
-                    host: change.host.clone(),
-                    what: "TXT records",
-                })
-            })
-            .collect();
-        let valid: Vec<Change> = changes
-            .iter()
-            .zip(&supported)
-            .filter(|(_, refused)| refused.is_none())
-            .map(|(change, _)| change.clone())
-            .collect();
-        let from_file: Vec<Result<(), BackendError>> = if valid.is_empty() {
-            Vec::new()
-        } else {
-            match self.apply_to_file(zone, &valid).await {
-                Ok(outcomes) => outcomes
-                    .into_iter()
-                    .map(|outcome| outcome.map(|_| ()).map_err(BackendError::new))
-                    .collect(),
-                Err(error) => BackendError::for_each(error, valid.len())
-                    .into_iter()
-                    .map(Err)
-                    .collect(),
-            }
-        };
-        let mut from_file = from_file.into_iter();
-        supported
-            .into_iter()
-            .map(|refused| match refused {
-                Some(error) => Err(BackendError::new(error)),
-                None => from_file
-                    .next()
-                    .unwrap_or_else(|| Err(BackendError::transient(Failure::NoResult))),
-            })
-            .collect()
+        match self.apply_to_file(zone, changes).await {
+            Ok(outcomes) => outcomes
+                .into_iter()
+                .map(|outcome| outcome.map(|_| ()).map_err(BackendError::new))
+                .collect(),
+            Err(error) => BackendError::for_each(error, changes.len())
+                .into_iter()
+                .map(Err)
+                .collect(),
+        }
     }
 
     async fn check(&self, zone: &str) -> Result<String, BackendError> {
@@ -328,30 +299,37 @@ impl ZoneFile {
             error: error.into(),
         })?;
         let mut names: HashSet<&str> = HashSet::new();
-        let mut values: HashMap<(&str, RecordType), Vec<Value>> = HashMap::new();
+        // Each RRset's values in file order, and its TTL: its first record's, as BIND serves it.
+        let mut rrsets: HashMap<(&str, RecordType), Published> = HashMap::new();
         for entry in &parsed.entries {
-            if let master::EntryKind::Record(record) = &entry.kind {
-                names.insert(&record.owner);
-                if let master::RecordData::Address(address) = record.data {
-                    values
-                        .entry((&record.owner, RecordType::of(&address)))
-                        .or_default()
-                        .push(Value::Address(address));
-                }
-            }
+            let master::EntryKind::Record(record) = &entry.kind else {
+                continue;
+            };
+            names.insert(&record.owner);
+            let Some(value) = record.data.value() else {
+                continue;
+            };
+            let rrset = rrsets
+                .entry((&record.owner, value.record_type()))
+                .or_insert_with(|| Published {
+                    values: Vec::new(),
+                    ttl: record.ttl,
+                    name_exists: true,
+                });
+            rrset.values.push(value);
         }
         Ok(changes
             .iter()
             .map(|change| {
                 let host = change.host.as_str();
-                Published {
-                    values: values
-                        .get(&(host, change.record_type))
-                        .cloned()
-                        .unwrap_or_default(),
-                    ttl: None,
-                    name_exists: names.contains(host),
-                }
+                rrsets
+                    .get(&(host, change.record_type))
+                    .cloned()
+                    .unwrap_or(Published {
+                        values: Vec::new(),
+                        ttl: None,
+                        name_exists: names.contains(host),
+                    })
             })
             .collect())
     }

@@ -34,3 +34,4 @@ mod zonefile;
 mod zonefile_batch;
 mod zonefile_real_world;
 mod zonefile_refusals;
+mod zonefile_txt;

@@ -6,16 +6,30 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use dyndns_queue::{Job, SpoolDirs};
-use dyndns_worker::backend::Change;
+use dyndns_worker::backend::{Change, RecordType, Value};
 
 /// A change in `zone` for `label` (empty for the apex).
 pub fn change(zone: &str, label: &str, address: &str) -> Change {
-    let host = if label.is_empty() {
+    Change::address(&host(zone, label), zone, label, ip(address), 60)
+}
+
+/// The TXT RRset of `label` in `zone` (empty for the apex) holds exactly `texts`, at TTL 60.
+pub fn txt_change(zone: &str, label: &str, texts: &[&str]) -> Change {
+    let texts = texts.iter().map(|t| Value::Txt((*t).to_owned())).collect();
+    Change::replace(&host(zone, label), zone, label, RecordType::Txt, texts, 60)
+}
+
+/// No RRset of `record_type` at `label` in `zone`.
+pub fn delete_change(zone: &str, label: &str, record_type: RecordType) -> Change {
+    Change::delete(&host(zone, label), zone, label, record_type)
+}
+
+fn host(zone: &str, label: &str) -> String {
+    if label.is_empty() {
         zone.to_owned()
     } else {
         format!("{label}.{zone}")
-    };
-    Change::address(&host, zone, label, ip(address), 60)
+    }
 }
 
 /// Writes a job of user `router` setting `host`'s IPv4 address into `spool`'s `new/`, as the

@@ -34,6 +34,10 @@ async fn the_due_changes_of_a_zone_go_to_the_backend_in_one_batch() {
         ]
     );
     assert_eq!((report.applied, report.left_in_cur), (3, 0));
+    assert_eq!(
+        report.round_trips, 1,
+        "the report counts the backend's round trips"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -156,6 +156,11 @@ impl Backend for FakeBackend {
     async fn check(&self, zone: &str) -> Result<String, BackendError> {
         Ok(format!("fake zone {zone}"))
     }
+
+    /// One round trip per write call, as a batched backend's one request.
+    fn round_trips(&self) -> u64 {
+        self.batches.lock().expect("batches lock").len() as u64
+    }
 }
 
 impl FakeBackend {

@@ -3,18 +3,22 @@
 //! every case is a unit test on a string.
 //!
 //! - A batch is one pass over the text whatever its size; a change whose host is an alias fails alone.
-//! - A change replaces the RRset of its name and type: the first old entry becomes the new record, the
-//!   other old entries go, and a record that was not there is appended at the end. Every other byte is
-//!   kept, comments included. When a dropped entry's follower relied on it for its (blank) owner, that
-//!   follower gets its owner written out.
+//! - A change replaces the RRset of its name and type (A, AAAA or TXT): the first old entry becomes
+//!   the new records (one line per value), the other old entries go, and an RRset that was not there
+//!   is appended at the end. A delete drops every entry of the RRset and writes nothing. Every other
+//!   byte is kept, comments included. When a dropped entry's follower relied on it for its (blank)
+//!   owner, that follower gets its owner written out.
+//! - An RRset already holding exactly the change's values at the change's TTL (the TTL BIND gives
+//!   it: its first record's, see `master.rs`) is left alone, so re-applying writes nothing.
 //! - The new record's owner is relative (`home`, `@`) where the zone is the `$ORIGIN`, absolute otherwise.
 //! - The serial becomes today's `YYYYMMDD00` in UTC if that follows the old one, else the old one plus
 //!   one, in RFC 1982 arithmetic (so 4294967295 moves on instead of refusing every update); only its
 //!   token is rewritten, wherever in a multi-line SOA it stands.
 //! - A host that is an alias (CNAME) is refused: an address beside it would make BIND refuse the
 //!   whole zone at its next load.
-//! - A zone whose `$GENERATE` makes A or AAAA records is refused: the generated names could be the
-//!   changed one, and dyndns would then publish a second RRset beside a record it cannot edit.
+//! - A batch changing a type that a `$GENERATE` of the zone makes (A, AAAA, TXT) is refused: the
+//!   generated names could be the changed one, and dyndns would then publish a second RRset beside a
+//!   record it cannot edit.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -56,10 +60,10 @@ pub enum Problem {
     OtherZone { found: String, expected: String },
     #[error("today ({0}, YYYYMMDD) is past the last date a YYYYMMDDnn serial can hold")]
     DateBeyondSerials(u32),
-    #[error("{host} is an alias (CNAME) here; an address record beside it is not valid DNS and BIND would refuse the whole zone (RFC 1034 §3.6.2): remove the CNAME to let dyndns keep this name")]
+    #[error("{host} is an alias (CNAME) here; a record beside it is not valid DNS and BIND would refuse the whole zone (RFC 1034 §3.6.2): remove the CNAME to let dyndns keep this name")]
     AliasAtHost { host: String },
-    #[error("$GENERATE makes {0} records here; dyndns cannot tell whether they include the name it changes (keep dynamic hosts in a zone without them)")]
-    GeneratedAddresses(&'static str),
+    #[error("$GENERATE makes {0} records here; dyndns cannot tell whether they include a name it changes (keep dynamic hosts in a zone without them)")]
+    GeneratedRecords(&'static str),
 }
 
 impl From<master::SyntaxError> for EditError {
@@ -122,8 +126,10 @@ pub fn edit_zone_batch(
     let mut soa = None;
     for (i, entry) in file.entries.iter().enumerate() {
         match &entry.kind {
-            EntryKind::Generate { makes: Some(t) } => {
-                return Err(at(entry.line, Problem::GeneratedAddresses(t.as_str())))
+            EntryKind::Generate { makes: Some(t) }
+                if changes.iter().any(|c| c.record_type == *t) =>
+            {
+                return Err(at(entry.line, Problem::GeneratedRecords(t.as_str())))
             }
             EntryKind::Record(record) => {
                 if let RecordData::Soa {
@@ -164,9 +170,11 @@ pub fn edit_zone_batch(
         keys.iter().enumerate().map(|(n, key)| (key, n)).collect();
     let hosts: HashSet<&str> = keys.iter().map(|(host, _)| host.as_str()).collect();
 
-    // Per change: indexes of the entries holding its RRset, and its values in file order, each once.
+    // Per change: indexes of the entries holding its RRset, its values in file order, and the TTL
+    // of its first entry (BIND's TTL for the RRset).
     let mut matching: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
     let mut previous: Vec<Vec<Value>> = vec![Vec::new(); changes.len()];
+    let mut ttl: Vec<Option<u32>> = vec![None; changes.len()];
     // The first alias (CNAME) line of each changed host.
     let mut aliases: HashMap<&str, usize> = HashMap::new();
     for (i, entry) in file.entries.iter().enumerate() {
@@ -176,18 +184,20 @@ pub fn edit_zone_batch(
         let Some(&host) = hosts.get(record.owner.as_str()) else {
             continue;
         };
-        match record.data {
-            RecordData::Address(address) => {
-                let key = (record.owner.clone(), RecordType::of(&address));
-                if let Some(&n) = winner.get(&key) {
-                    matching[n].push(i);
-                    previous[n].push(Value::Address(address));
-                }
+        if record.data == RecordData::Cname {
+            aliases.entry(host).or_insert(entry.line);
+            continue;
+        }
+        let Some(value) = record.data.value() else {
+            continue;
+        };
+        let key = (record.owner.clone(), value.record_type());
+        if let Some(&n) = winner.get(&key) {
+            if matching[n].is_empty() {
+                ttl[n] = record.ttl;
             }
-            RecordData::Cname => {
-                aliases.entry(host).or_insert(entry.line);
-            }
-            _ => {}
+            matching[n].push(i);
+            previous[n].push(value);
         }
     }
 
@@ -203,8 +213,9 @@ pub fn edit_zone_batch(
             )),
             None => {
                 let previous = normalized(std::mem::take(&mut previous[n]));
+                let other_ttl = !change.is_delete() && ttl[n] != Some(change.ttl);
                 Ok(Edited {
-                    changed: previous != change.values(),
+                    changed: previous != change.values() || other_ttl,
                     previous,
                 })
             }
@@ -302,8 +313,8 @@ pub fn new_zone(
         problem: Problem::DateBeyondSerials(today),
     })?;
     let mut text = format!(
-        "; Zone {zone}, kept by dyndns: the SOA serial and the A/AAAA records of dynamic hosts are\n\
-         ; rewritten on updates; every other line is kept as it is.\n\
+        "; Zone {zone}, kept by dyndns: the SOA serial and the A, AAAA and TXT records of dynamic\n\
+         ; hosts are rewritten on updates; every other line is kept as it is.\n\
          $ORIGIN {zone}.\n\
          $TTL {default_ttl}\n\
          @ IN SOA {nameserver} {hostmaster} {serial} {SOA_TIMERS} {default_ttl}\n\
@@ -335,9 +346,14 @@ fn record_lines(change: &Change, origin: &str) -> String {
     };
     let mut lines = String::new();
     for value in change.values() {
-        // A TXT value was checked to be printable ASCII without `"` or `\`: quoting is enough.
+        let data = match value {
+            Value::Address(address) => address.to_string(),
+            // Checked before any write (`Change::check_names`): printable ASCII without `"` or
+            // `\`, at most 255 bytes, so one quoted character-string holds it as it is.
+            Value::Txt(text) => format!("\"{text}\""),
+        };
         lines.push_str(&format!(
-            "{owner} {} IN {} {value}\n",
+            "{owner} {} IN {} {data}\n",
             change.ttl,
             change.record_type.as_str(),
         ));

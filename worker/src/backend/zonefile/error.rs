@@ -47,8 +47,6 @@ pub enum ZoneFileError {
         path: PathBuf,
         error: tokio::task::JoinError,
     },
-    #[error("zonefile cannot keep {what} yet (change for {host})")]
-    Unsupported { host: String, what: &'static str },
     #[error("[backend.zonefile] {key} = {value:?} is not a domain name: {error}")]
     BadOption {
         key: &'static str,
@@ -89,7 +87,6 @@ impl ZoneFileError {
             | ZoneFileError::NotRegular { .. }
             | ZoneFileError::TooLarge { .. }
             | ZoneFileError::Content { .. }
-            | ZoneFileError::Unsupported { .. }
             | ZoneFileError::BadOption { .. } => false,
         }
     }

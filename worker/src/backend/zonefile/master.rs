@@ -24,11 +24,19 @@
 //! - A and AAAA data are parsed as addresses (also in RFC 3597's `\# 4 c0000201` form and as
 //!   `TYPE1`/`TYPE28`); the SOA's serial is located and parsed; a CNAME is told apart (nothing may
 //!   stand beside it). Other data is kept as text, unread.
+//! - TXT data (also `TYPE16`, and `\# length hex` holding length-prefixed strings) is one or more
+//!   character-strings, quoted or bare words, each at most 255 bytes after `\X` and `\DDD` are
+//!   decoded; BIND refuses a TXT record without one, and so do we. The value is the strings joined,
+//!   as ACME validators join them (RFC 8555 §8.4 compares the record's text).
+//! - Every record gets the TTL BIND gives it (checked with `named-checkzone -D`): its own if written;
+//!   else the `$TTL` in effect; else the last TTL written (RFC 1035 §5.1); else, for an SOA, its
+//!   MINIMUM field, which then acts as `$TTL`. A TTL above 2^31 - 1 counts as 0 (RFC 2181 §8). BIND
+//!   gives an RRset the TTL of its first record and warns about the others.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-use crate::backend::RecordType;
+use crate::backend::{RecordType, Value};
 
 /// Why a master file cannot be read, placed on the line where the offending entry starts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +79,10 @@ pub enum Syntax {
     SoaFields(usize),
     #[error("SOA serial {0:?} is not a number from 0 to 4294967295")]
     BadSerial(String),
+    #[error("SOA minimum {0:?} is not a TTL")]
+    BadMinimum(String),
+    #[error("TXT data {0:?} is not one or more character-strings of at most 255 bytes each")]
+    BadTxt(String),
 }
 
 /// A read master file: its entries in order. Blank and comment-only lines are in no entry.
@@ -112,6 +124,9 @@ pub struct Record {
     pub owner_written: bool,
     /// `$ORIGIN` in effect for this entry.
     pub origin: String,
+    /// The TTL BIND gives this record on its own (see the module doc); `None` where BIND refuses
+    /// the zone for want of one (no TTL written, no `$TTL`, no SOA before it without one).
+    pub ttl: Option<u32>,
     pub data: RecordData,
 }
 
@@ -125,8 +140,23 @@ pub enum RecordData {
     },
     /// An alias: no other data may share its owner (RFC 1034 §3.6.2), so no address either.
     Cname,
+    /// A TXT record's character-strings decoded and joined. Bytes that are not UTF-8 are shown as
+    /// U+FFFD: such a value never equals one dyndns writes (printable ASCII), which is all a
+    /// comparison needs.
+    Txt(String),
     /// Any other type, not read further.
     Other,
+}
+
+impl RecordData {
+    /// The value of an RRset dyndns keeps (A, AAAA, TXT) this record holds, if it is one.
+    pub fn value(&self) -> Option<Value> {
+        match self {
+            RecordData::Address(address) => Some(Value::Address(*address)),
+            RecordData::Txt(text) => Some(Value::Txt(text.clone())),
+            RecordData::Soa { .. } | RecordData::Cname | RecordData::Other => None,
+        }
+    }
 }
 
 /// Reads `text` with `origin` (absolute, no trailing dot) as the initial `$ORIGIN`.
@@ -134,6 +164,8 @@ pub fn read(text: &[u8], origin: &str) -> Result<MasterFile, SyntaxError> {
     let mut reader = Reader {
         origin: origin.to_ascii_lowercase(),
         last_owner: None,
+        default_ttl: None,
+        last_ttl: None,
     };
     let mut entries = Vec::new();
     let mut lexer = Lexer {
@@ -308,6 +340,10 @@ impl Lexer<'_> {
 struct Reader {
     origin: String,
     last_owner: Option<String>,
+    /// `$TTL` in effect (or an SOA's MINIMUM standing in for it).
+    default_ttl: Option<u32>,
+    /// The last TTL written on a record.
+    last_ttl: Option<u32>,
 }
 
 impl Reader {
@@ -332,11 +368,11 @@ impl Reader {
 
         // Up to one TTL and one class, in either order, before the type.
         let mut rest = rest;
-        let (mut seen_ttl, mut seen_class) = (false, false);
+        let (mut written_ttl, mut seen_class) = (None, false);
         while let Some(token) = rest.first().filter(|t| t.kind == TokenKind::Word) {
             let word = bytes(token);
-            if !seen_ttl && parse_ttl(word).is_some() {
-                seen_ttl = true;
+            if let Some(ttl) = parse_ttl(word).filter(|_| written_ttl.is_none()) {
+                written_ttl = Some(ttl);
             } else if !seen_class && is_class(word) {
                 if !is_class_in(word) {
                     return Err(Syntax::OtherClass(lossy(word)));
@@ -348,18 +384,35 @@ impl Reader {
             rest = &rest[1..];
         }
         let (type_token, data) = rest.split_first().ok_or(Syntax::NoType)?;
-        let data = match record_type(bytes(type_token)) {
-            Some(Type::Address(t)) => RecordData::Address(address(t, data, text)?),
+        let (data, soa_minimum) = match record_type(bytes(type_token)) {
+            Some(Type::Address(t)) => (RecordData::Address(address(t, data, text)?), None),
             Some(Type::Soa) => soa(data, text)?,
-            Some(Type::Cname) => RecordData::Cname,
-            None => RecordData::Other,
+            Some(Type::Cname) => (RecordData::Cname, None),
+            Some(Type::Txt) => (RecordData::Txt(txt(data, text)?), None),
+            None => (RecordData::Other, None),
         };
         Ok(EntryKind::Record(Record {
             owner,
             owner_written,
             origin: self.origin.clone(),
+            ttl: self.ttl(written_ttl, soa_minimum),
             data,
         }))
+    }
+
+    /// The TTL BIND gives a record with `written` as its own TTL field and, for an SOA, its
+    /// MINIMUM (see the module doc).
+    fn ttl(&mut self, written: Option<u32>, soa_minimum: Option<u32>) -> Option<u32> {
+        if let Some(ttl) = written.map(capped) {
+            self.last_ttl = Some(ttl);
+            return Some(ttl);
+        }
+        if let Some(ttl) = self.default_ttl.or(self.last_ttl) {
+            return Some(ttl);
+        }
+        let minimum = soa_minimum.map(capped)?;
+        self.default_ttl = Some(minimum);
+        Some(minimum)
     }
 
     fn directive(&mut self, name: &[u8], args: &[Token], text: &[u8]) -> Result<EntryKind, Syntax> {
@@ -373,7 +426,8 @@ impl Reader {
             Ok(EntryKind::Directive)
         } else if name.eq_ignore_ascii_case(b"$TTL") {
             let ttl = arg(0, "$TTL")?;
-            parse_ttl(ttl).ok_or_else(|| Syntax::BadTtl(lossy(ttl)))?;
+            let ttl = parse_ttl(ttl).ok_or_else(|| Syntax::BadTtl(lossy(ttl)))?;
+            self.default_ttl = Some(capped(ttl));
             Ok(EntryKind::Directive)
         } else if name.eq_ignore_ascii_case(b"$INCLUDE") {
             Err(Syntax::Include {
@@ -390,6 +444,7 @@ impl Reader {
                 .and_then(record_type)
                 .and_then(|t| match t {
                     Type::Address(t) => Some(t),
+                    Type::Txt => Some(RecordType::Txt),
                     Type::Soa | Type::Cname => None,
                 });
             Ok(EntryKind::Generate { makes })
@@ -548,11 +603,21 @@ fn numbered(word: &[u8], prefix: &[u8]) -> Option<u32> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
+/// RFC 2181 §8: a TTL with the top bit set is taken as zero, as BIND does (with a warning).
+fn capped(ttl: u32) -> u32 {
+    if ttl > i32::MAX as u32 {
+        0
+    } else {
+        ttl
+    }
+}
+
 /// The types dyndns tells apart.
 enum Type {
     Address(RecordType),
     Soa,
     Cname,
+    Txt,
 }
 
 fn record_type(word: &[u8]) -> Option<Type> {
@@ -565,6 +630,8 @@ fn record_type(word: &[u8]) -> Option<Type> {
         Some(Type::Soa)
     } else if word.eq_ignore_ascii_case(b"CNAME") || number == Some(5) {
         Some(Type::Cname)
+    } else if word.eq_ignore_ascii_case(b"TXT") || number == Some(16) {
+        Some(Type::Txt)
     } else {
         None
     }
@@ -597,15 +664,7 @@ fn address(record_type: RecordType, data: &[Token], text: &[u8]) -> Result<IpAdd
 }
 
 fn generic(record_type: RecordType, length: &[u8], hex: &[&[u8]]) -> Option<IpAddr> {
-    let length: usize = std::str::from_utf8(length).ok()?.parse().ok()?;
-    let digits: Vec<u8> = hex.concat();
-    if digits.len() != length * 2 {
-        return None;
-    }
-    let bytes: Vec<u8> = digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect::<Option<_>>()?;
+    let bytes = generic_bytes(length, hex)?;
     match record_type {
         RecordType::A => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
         RecordType::Aaaa => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
@@ -613,8 +672,92 @@ fn generic(record_type: RecordType, length: &[u8], hex: &[&[u8]]) -> Option<IpAd
     }
 }
 
-/// `mname rname serial refresh retry expire minimum`: the serial and where it is.
-fn soa(data: &[Token], text: &[u8]) -> Result<RecordData, Syntax> {
+/// The RDATA of RFC 3597's `\# length hex…`, the hex possibly split into several words.
+fn generic_bytes(length: &[u8], hex: &[&[u8]]) -> Option<Vec<u8>> {
+    let length: usize = std::str::from_utf8(length).ok()?.parse().ok()?;
+    let digits: Vec<u8> = hex.concat();
+    if digits.len() != length * 2 {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+/// A TXT record's character-strings, decoded and joined: quoted strings and bare words, or
+/// `\# length hex` holding length-prefixed strings (RFC 1035 §3.3.14).
+fn txt(data: &[Token], text: &[u8]) -> Result<String, Syntax> {
+    let bad = || {
+        let words: Vec<String> = data.iter().map(|t| lossy(&text[t.span.clone()])).collect();
+        Syntax::BadTxt(words.join(" "))
+    };
+    let words: Vec<&[u8]> = data.iter().map(|t| &text[t.span.clone()]).collect();
+    let joined = match (data.first(), words.as_slice()) {
+        (None, _) => return Err(bad()),
+        (Some(first), [marker, length, hex @ ..])
+            if first.kind == TokenKind::Word && *marker == b"\\#" =>
+        {
+            let rdata = generic_bytes(length, hex).ok_or_else(bad)?;
+            let mut joined = Vec::with_capacity(rdata.len());
+            let mut rest = rdata.as_slice();
+            // At least one string: a zero-length TXT RDATA is refused, as BIND refuses it.
+            if rest.is_empty() {
+                return Err(bad());
+            }
+            while let Some((&length, after)) = rest.split_first() {
+                let string = after.get(..usize::from(length)).ok_or_else(bad)?;
+                joined.extend_from_slice(string);
+                rest = &after[usize::from(length)..];
+            }
+            joined
+        }
+        _ => {
+            let mut joined = Vec::new();
+            for (token, word) in data.iter().zip(&words) {
+                let string = decoded(unquoted(token, word)).ok_or_else(bad)?;
+                if string.len() > 255 {
+                    return Err(bad());
+                }
+                joined.extend_from_slice(&string);
+            }
+            joined
+        }
+    };
+    Ok(String::from_utf8_lossy(&joined).into_owned())
+}
+
+/// A character-string's bytes with `\DDD` (a decimal byte) and `\X` (X itself) decoded; `None`
+/// for a `\DDD` above 255.
+fn decoded(written: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(written.len());
+    let mut i = 0;
+    while let Some(&byte) = written.get(i) {
+        if byte != b'\\' {
+            out.push(byte);
+            i += 1;
+            continue;
+        }
+        let digits = written
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(u8::is_ascii_digit));
+        if let Some(digits) = digits {
+            let value = digits
+                .iter()
+                .fold(0u16, |v, d| v * 10 + u16::from(d - b'0'));
+            out.push(u8::try_from(value).ok()?);
+            i += 4;
+        } else {
+            // A trailing lone `\` cannot reach here: the lexer always takes the byte after it.
+            out.extend(written.get(i + 1));
+            i += 2;
+        }
+    }
+    Some(out)
+}
+
+/// `mname rname serial refresh retry expire minimum`: the serial and where it is, and the minimum.
+fn soa(data: &[Token], text: &[u8]) -> Result<(RecordData, Option<u32>), Syntax> {
     if data.len() != 7 {
         return Err(Syntax::SoaFields(data.len()));
     }
@@ -624,10 +767,15 @@ fn soa(data: &[Token], text: &[u8]) -> Result<RecordData, Syntax> {
         .filter(|w| token.kind == TokenKind::Word && w.iter().all(u8::is_ascii_digit))
         .and_then(|w| std::str::from_utf8(w).ok()?.parse::<u32>().ok())
         .ok_or_else(|| Syntax::BadSerial(lossy(word)))?;
-    Ok(RecordData::Soa {
-        serial,
-        serial_span: token.span.clone(),
-    })
+    let minimum = &text[data[6].span.clone()];
+    let minimum = parse_ttl(minimum).ok_or_else(|| Syntax::BadMinimum(lossy(minimum)))?;
+    Ok((
+        RecordData::Soa {
+            serial,
+            serial_span: token.span.clone(),
+        },
+        Some(minimum),
+    ))
 }
 
 #[cfg(test)]

@@ -274,7 +274,7 @@ d IN TYPE28 2001:db8::4
 fn other_types_are_kept_unread() {
     let text = "\
 @ MX 10 mail
-@ TXT \"192.0.2.1\"
+@ SPF \"v=spf1 -all\"
 _sip._tcp SRV 10 5 5060 sip
 @ CAA 0 issue \"letsencrypt.org\"
 x TYPE65534 \\# 3 abcdef
@@ -290,6 +290,7 @@ fn generate_reports_the_type_it_makes() {
 $GENERATE 1-10 host$ A 192.0.2.$
 $GENERATE 1-10 v6-$ 60 IN AAAA 2001:db8::$
 $GENERATE 1-10 $.2.0.192.in-addr.arpa. PTR host$.example.com.
+$GENERATE 1-10 _acme-challenge.h$ TXT \"token-$\"
 ";
     let makes: Vec<Option<RecordType>> = read_ok(text)
         .entries
@@ -301,7 +302,12 @@ $GENERATE 1-10 $.2.0.192.in-addr.arpa. PTR host$.example.com.
         .collect();
     assert_eq!(
         makes,
-        vec![Some(RecordType::A), Some(RecordType::Aaaa), None]
+        vec![
+            Some(RecordType::A),
+            Some(RecordType::Aaaa),
+            None,
+            Some(RecordType::Txt)
+        ]
     );
 }
 
@@ -469,6 +475,42 @@ fn error_table_names_the_line_and_what_is_wrong() {
             1,
             Syntax::BadSerial("4294967296".to_owned()),
         ),
+        (
+            "SOA minimum not a TTL",
+            "@ SOA ns. hm. 1 2 3 4 5x\n",
+            1,
+            Syntax::BadMinimum("5x".to_owned()),
+        ),
+        (
+            "TXT without a string (BIND: unexpected end of input)",
+            "x A 192.0.2.1\ny TXT ; nothing\n",
+            2,
+            Syntax::BadTxt(String::new()),
+        ),
+        (
+            "TXT string of 256 bytes (BIND: syntax error)",
+            &format!("y TXT \"{}\"\n", "a".repeat(256)),
+            1,
+            Syntax::BadTxt(format!("\"{}\"", "a".repeat(256))),
+        ),
+        (
+            "TXT escape above 255",
+            "y TXT \"a\\256\"\n",
+            1,
+            Syntax::BadTxt("\"a\\256\"".to_owned()),
+        ),
+        (
+            "generic TXT without a string (BIND: unexpected end of input)",
+            "y TXT \\# 0\n",
+            1,
+            Syntax::BadTxt("\\# 0".to_owned()),
+        ),
+        (
+            "generic TXT whose string runs past the data",
+            "y TYPE16 \\# 3 056162\n",
+            1,
+            Syntax::BadTxt("\\# 3 056162".to_owned()),
+        ),
     ];
     for (what, text, line, kind) in cases {
         let err = error(text);
@@ -493,4 +535,116 @@ fn include_error_names_the_included_file() {
     let message = err.to_string();
     assert!(message.contains("Kexample.com.+013+12345.key"), "{message}");
     assert!(message.contains("$INCLUDE"), "{message}");
+}
+
+/// (owner, TTL, data) of every record.
+fn ttls(text: &str) -> Vec<(String, Option<u32>)> {
+    read_ok(text)
+        .entries
+        .into_iter()
+        .filter_map(|entry| match entry.kind {
+            EntryKind::Record(r) => Some((r.owner, r.ttl)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn txt(text: &str) -> Vec<String> {
+    records(text)
+        .into_iter()
+        .filter_map(|(.., data)| match data {
+            RecordData::Txt(text) => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each file was loaded with `named-checkzone -D`; the TTLs are the ones BIND printed.
+#[test]
+fn ttls_are_the_ones_bind_gives() {
+    // No $TTL and an SOA without TTL: its MINIMUM becomes the default (BIND: "no TTL specified;
+    // using SOA MINTTL instead"), so a TTL written on one record does not carry to the next.
+    let soa_minimum = "\
+@ IN SOA ns. hm. 1 2 3 4 555
+a A 192.0.2.1
+b 100 A 192.0.2.2
+c A 192.0.2.3
+$TTL 300
+d A 192.0.2.4
+e 200 A 192.0.2.5
+f A 192.0.2.6
+$ttl 1h
+g TXT \"x\"
+";
+    let got: Vec<Option<u32>> = ttls(soa_minimum).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        got,
+        [555, 555, 100, 555, 300, 200, 300, 3600].map(Some).to_vec()
+    );
+
+    // An SOA with its own TTL and no $TTL: each record without one takes the last one written
+    // (BIND: "using RFC1035 TTL semantics").
+    let rfc1035 = "\
+www 100 A 192.0.2.1
+@ IN SOA ns. hm. 1 2 3 4 555
+@ NS ns.
+d IN 20 A 192.0.2.3
+e A 192.0.2.3
+";
+    let got: Vec<Option<u32>> = ttls(rfc1035).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(got, [100, 100, 100, 20, 20].map(Some).to_vec());
+
+    // Above 2^31 - 1 is zero (RFC 2181 §8; BIND: "> MAXTTL, setting $TTL to 0"), also for $TTL.
+    let large =
+        "$TTL 2147483648\na A 192.0.2.1\nb 2147483647 A 192.0.2.2\nc 4294967295 A 192.0.2.3\n";
+    let got: Vec<Option<u32>> = ttls(large).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(got, [0, 2_147_483_647, 0].map(Some).to_vec());
+
+    // No TTL anywhere before a record that is not an SOA: BIND refuses the zone; we know none.
+    assert_eq!(
+        ttls("a A 192.0.2.1\n@ SOA ns. hm. 1 2 3 4 5\n"),
+        [
+            ("a.example.com".to_owned(), None),
+            ("example.com".to_owned(), Some(5))
+        ]
+    );
+}
+
+#[test]
+fn txt_strings_are_decoded_and_joined() {
+    // BIND prints these as "a;b" "c;d" "e\"f" "AB" "g\\h" "i\010" "\255" "\010".
+    let text = "\
+a TXT \"a;b\" c\\;d \"e\\\"f\" \\065\\066 \"g\\\\h\" ( \"i\\
+\" ) \\255 \"\\
+\"
+b TXT a\"b c\"d
+c TXT \"\"
+d TYPE16 \\# 8 03616263 0344 4546
+e txt ( \"v=DKIM1; k=rsa; \" ; a comment
+   \"p=MIGf\" )
+f TXT \"\\\"quoted\\\" ; not a comment\"
+";
+    assert_eq!(
+        txt(text),
+        [
+            "a;bc;de\"fABg\\hi\n\u{FFFD}\n",
+            "ab cd",
+            "",
+            "abcDEF",
+            "v=DKIM1; k=rsa; p=MIGf",
+            "\"quoted\" ; not a comment",
+        ]
+    );
+    // The entry of the multi-line record spans its three lines; the next starts on line 4.
+    let lines: Vec<usize> = read_ok(text).entries.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [1, 4, 5, 6, 7, 9]);
+}
+
+#[test]
+fn a_string_of_255_bytes_is_the_longest() {
+    let text = format!("y TXT \"{}\" \"{}\"\n", "a".repeat(255), "b".repeat(255));
+    assert_eq!(
+        txt(&text),
+        [format!("{}{}", "a".repeat(255), "b".repeat(255))]
+    );
 }
