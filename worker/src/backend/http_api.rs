@@ -1,5 +1,5 @@
-//! Why this exists: what the JSON HTTP API backends (Cloudflare, DigitalOcean) share about talking to
-//! an API, so each backend file holds only its vendor's request shapes: one agent setup (a deadline,
+//! Why this exists: what the JSON HTTP API backends (Cloudflare, DigitalOcean; PowerDNS and the
+//! Plesk API read their replies with [`Reply`] too) share about talking to an API, so each backend file holds only its vendor's request shapes: one agent setup (a deadline,
 //! no redirects, statuses handed back instead of turned into bare errors), the bearer token, replies
 //! read with a size cap, `Retry-After`, the vendor's message capped and never carrying the token, and
 //! one error type that tells a retry from a dead letter.
@@ -20,6 +20,40 @@ const MAX_MESSAGE_CHARS: usize = 500;
 /// answers every page number with the same page would otherwise be asked up to the page limit.
 pub(crate) const REPEATED_PAGE: &str =
     "the page lists only records of earlier pages, yet says more follow";
+
+/// A reply read whole, as every HTTP backend reads one: its status, what `Retry-After` says in
+/// seconds (an HTTP-date or garbage says nothing; the worker caps what it honours), and its body,
+/// at most `limit` bytes.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub text: String,
+}
+
+impl Reply {
+    pub(crate) fn read(
+        mut response: ureq::http::Response<ureq::Body>,
+        limit: u64,
+    ) -> Result<Reply, ureq::Error> {
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(limit)
+            .read_to_string()?;
+        Ok(Reply {
+            status,
+            retry_after,
+            text,
+        })
+    }
+}
 
 /// Why a request to a DNS provider's API did not give what was asked. Never holds the token.
 #[derive(Debug, thiserror::Error)]
@@ -221,20 +255,11 @@ impl HttpApi {
             url: url.clone(),
             source,
         };
-        let mut reply = reply.map_err(transport)?;
-        let status = reply.status().as_u16();
-        let retry_after = reply
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = reply
-            .body_mut()
-            .with_config()
-            .limit(MAX_REPLY_BYTES)
-            .read_to_string()
-            .map_err(transport)?;
+        let Reply {
+            status,
+            retry_after,
+            text,
+        } = Reply::read(reply.map_err(transport)?, MAX_REPLY_BYTES).map_err(transport)?;
         if (200..300).contains(&status) {
             return Ok(text);
         }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::http_api::Reply;
 use super::{
     Backend, BackendError, Change, Published, ReadResults, RecordType, Value, WriteResults,
 };
@@ -331,28 +332,16 @@ impl Client {
         url: &str,
         reply: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<String, PowerDnsError> {
-        let mut reply = reply.map_err(|source| PowerDnsError::Transport {
+        let transport = |source| PowerDnsError::Transport {
             method,
             url: url.to_owned(),
             source,
-        })?;
-        let status = reply.status().as_u16();
-        let retry_after = reply
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = reply
-            .body_mut()
-            .with_config()
-            .limit(MAX_REPLY_BYTES)
-            .read_to_string()
-            .map_err(|source| PowerDnsError::Transport {
-                method,
-                url: url.to_owned(),
-                source,
-            })?;
+        };
+        let Reply {
+            status,
+            retry_after,
+            text,
+        } = Reply::read(reply.map_err(transport)?, MAX_REPLY_BYTES).map_err(transport)?;
         if (200..300).contains(&status) {
             return Ok(text);
         }

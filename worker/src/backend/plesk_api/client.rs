@@ -17,14 +17,13 @@ use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 use super::records::Record;
 use super::PleskApiError;
+use crate::backend::http_api::Reply;
 use crate::secret::Secret;
 
 /// A zone's listing is JSON of every record; 100,000 records stay far below this.
 const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 /// What an error reply may add to a message, in characters.
 const MAX_MESSAGE_CHARS: usize = 500;
-/// A `Retry-After` beyond this is taken as this: a reply must not park a change for days.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// A PEM file of a few certificates; anything larger is not one.
 const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
 
@@ -105,13 +104,6 @@ impl Method {
             Method::Delete => "DELETE",
         }
     }
-}
-
-/// A reply that arrived, whatever its status.
-struct Reply {
-    status: u16,
-    text: String,
-    retry_after: Option<Duration>,
 }
 
 impl Client {
@@ -238,25 +230,8 @@ impl Client {
                 .content_type("application/json")
                 .send(body),
         };
-        let mut reply = sent.map_err(|source| PleskApiError::transport(name, url, source))?;
-        let status = reply.status().as_u16();
-        let retry_after = reply
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
-        let text = reply
-            .body_mut()
-            .with_config()
-            .limit(MAX_REPLY_BYTES)
-            .read_to_string()
-            .map_err(|source| PleskApiError::transport(name, url, source))?;
-        Ok(Reply {
-            status,
-            text,
-            retry_after,
-        })
+        let transport = |source| PleskApiError::transport(name, url, source);
+        Reply::read(sent.map_err(transport)?, MAX_REPLY_BYTES).map_err(transport)
     }
 
     /// The body of a 2xx reply, or the error its status and Plesk's message make.
