@@ -1,6 +1,6 @@
 //! Why this exists: the `cloudflare` backend, for zones kept at Cloudflare (API v4): a read is one
-//! listing of the zone's records, and a write is one listing plus one POST to the batch endpoint per
-//! 200 record operations, whatever the number of hosts in the batch.
+//! listing of the zone's records, and a write is one POST to the batch endpoint per 200 record
+//! operations, whatever the number of hosts in the batch.
 //!
 //! The API as documented (https://developers.cloudflare.com/api/resources/dns/subresources/records/,
 //! https://developers.cloudflare.com/dns/manage-dns-records/how-to/batch-record-changes/):
@@ -29,9 +29,9 @@
 //!   proxy state; it follows at its next write.
 //! - TXT content is quoted character-strings: written `"text"`, read with the quotes undone.
 //!
-//! Record ids are needed to write, so `write` lists the zone again rather than trusting ids from an
-//! earlier `read`: the `Backend` trait does not promise a read of the same batch came first, and the
-//! records may have changed since.
+//! Record ids are needed to write: `write` takes them from the listing its batch's `read` made a
+//! moment before (`last_read.rs`), and lists the zone itself when there is none. A record changed by
+//! someone else in between fails its request or shows in the read-back, and is retried.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,7 @@ use serde::Deserialize;
 use super::http_api::{
     each_failed, encode, off_runtime, HttpApi, HttpApiError, Method, REPEATED_PAGE,
 };
+use super::last_read::LastRead;
 use super::powerdns::unquote;
 use super::record_plan::{managed_value, Listed, Plan};
 use super::{Backend, BackendError, Change, Failure, ReadResults, RecordType, Value, WriteResults};
@@ -83,6 +84,7 @@ impl Cloudflare {
                 api: HttpApi::new(API, api_url, token, timeout, message_of),
                 proxied,
                 zone_ids: Arc::new(Mutex::new(HashMap::new())),
+                last_read: Arc::default(),
             },
         }
     }
@@ -132,6 +134,8 @@ struct Client {
     proxied: bool,
     /// Zone name → zone id, found once.
     zone_ids: Arc<Mutex<HashMap<String, String>>>,
+    /// The listing (and zone id) the batch's read made, for its write (record ids).
+    last_read: Arc<LastRead<(Listing, String)>>,
 }
 
 type Listing = super::record_plan::Listing<String>;
@@ -157,19 +161,29 @@ fn content_of(value: &Value) -> String {
 
 impl Client {
     fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
-        match self.zone_id(zone).and_then(|id| self.list(zone, &id)) {
-            Ok(listing) => changes
-                .iter()
-                .map(|change| Ok(listing.published(change, wire_ttl(change.ttl))))
-                .collect(),
+        let listed = self
+            .zone_id(zone)
+            .and_then(|id| Ok((self.list(zone, &id)?, id)));
+        match listed {
+            Ok((listing, id)) => {
+                let found = changes
+                    .iter()
+                    .map(|change| Ok(listing.published(change, wire_ttl(change.ttl))))
+                    .collect();
+                self.last_read.keep(zone, (listing, id));
+                found
+            }
             Err(error) => each_failed(error, changes.len()),
         }
     }
 
     fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
-        let listed = self
-            .zone_id(zone)
-            .and_then(|id| Ok((self.list(zone, &id)?, id)));
+        let listed = match self.last_read.take(zone) {
+            Some(listed) => Ok(listed),
+            None => self
+                .zone_id(zone)
+                .and_then(|id| Ok((self.list(zone, &id)?, id))),
+        };
         let (listing, zone_id) = match listed {
             Ok(listed) => listed,
             Err(error) => return each_failed(error, changes.len()),

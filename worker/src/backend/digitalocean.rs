@@ -1,6 +1,7 @@
 //! Why this exists: the `digitalocean` backend, for domains kept at DigitalOcean (API v2): a read is
-//! one listing of the domain's records, and a write is one listing plus one request per record that
-//! has to change (the API has no batch endpoint), never one for a record already right.
+//! one listing of the domain's records, kept for the write right after it (record ids;
+//! `last_read.rs`), and a write is one request per record that has to change (the API has no batch
+//! endpoint), never one for a record already right.
 //!
 //! The API as documented (https://docs.digitalocean.com/reference/api/digitalocean/#tag/Domain-Records,
 //! https://docs.digitalocean.com/products/networking/dns/reference/api/domain-records/):
@@ -33,6 +34,7 @@ use serde::Deserialize;
 use super::http_api::{
     each_failed, encode, off_runtime, HttpApi, HttpApiError, Method, REPEATED_PAGE,
 };
+use super::last_read::LastRead;
 use super::record_plan::{managed_value, Listed, Plan};
 use super::{Backend, BackendError, Change, Failure, ReadResults, Value, WriteResults};
 use crate::secret::Secret;
@@ -58,6 +60,7 @@ impl DigitalOcean {
         DigitalOcean {
             client: Client {
                 api: HttpApi::new(API, api_url, token, timeout, message_of),
+                last_read: Arc::default(),
             },
         }
     }
@@ -73,10 +76,14 @@ impl Backend for DigitalOcean {
         let (client, zone, changes) = (self.client.clone(), zone.to_owned(), changes.to_vec());
         let count = changes.len();
         let read = move || match client.list(&zone) {
-            Ok(listing) => changes
-                .iter()
-                .map(|change| Ok(listing.published(change, wire_ttl(change.ttl))))
-                .collect(),
+            Ok(listing) => {
+                let found = changes
+                    .iter()
+                    .map(|change| Ok(listing.published(change, wire_ttl(change.ttl))))
+                    .collect();
+                client.last_read.keep(&zone, listing);
+                found
+            }
             Err(error) => each_failed(error, changes.len()),
         };
         off_runtime(API, read, |error| each_failed(error, count)).await
@@ -109,6 +116,8 @@ impl Backend for DigitalOcean {
 #[derive(Debug, Clone)]
 struct Client {
     api: HttpApi,
+    /// The listing the batch's read made, for its write (record ids).
+    last_read: Arc<LastRead<Listing>>,
 }
 
 type Listing = super::record_plan::Listing<u64>;
@@ -137,7 +146,11 @@ impl Client {
     }
 
     fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
-        let listing = match self.list(zone) {
+        let listed = match self.last_read.take(zone) {
+            Some(listing) => Ok(listing),
+            None => self.list(zone),
+        };
+        let listing = match listed {
             Ok(listing) => listing,
             Err(error) => return each_failed(error, changes.len()),
         };

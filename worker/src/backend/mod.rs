@@ -10,6 +10,7 @@ pub mod command;
 pub mod digitalocean;
 mod error;
 mod http_api;
+mod last_read;
 pub mod none;
 pub mod plesk;
 pub mod plesk_api;

@@ -28,17 +28,19 @@
 //! - An unknown domain is a 404; a rejected record a 400 or 422; a `DELETE` or `PUT` of a record
 //!   gone since the listing a 404, taken as done (the read-back judges).
 //!
-//! Per batch of a zone: `read` is one listing; `write` is one listing (for record ids, which Plesk
-//! may change) and then, per change, a `POST` per missing value, a `PUT` per kept record whose TTL
+//! Per batch of a zone: `read` is one listing, kept for the write right after it (record ids;
+//! `last_read.rs`; a write without one lists again); `write` is then, per change, a `POST` per missing value, a `PUT` per kept record whose TTL
 //! differs, and a `DELETE` per other record of the type — added before deleted, like the CLI
 //! backend, so the name never goes without an answer and a crash in between is repaired by the
 //! next run. The API has no batch edit.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use dyndns_names::names::{self, NameError};
 
+use super::last_read::LastRead;
 use super::{Backend, BackendError, Change, ReadResults, WriteResults};
 use crate::secret::Secret;
 
@@ -171,6 +173,8 @@ fn untrusted_certificate(error: &ureq::Error) -> bool {
 /// Plesk's REST API as a backend.
 pub struct PleskApi {
     client: Client,
+    /// The listing the batch's read made, for its write (record ids).
+    last_read: Arc<LastRead<Listing>>,
 }
 
 impl std::fmt::Debug for PleskApi {
@@ -191,6 +195,7 @@ impl PleskApi {
         };
         Ok(PleskApi {
             client: Client::new(&options.api_url, options.api_key, roots, options.timeout),
+            last_read: Arc::default(),
         })
     }
 
@@ -219,10 +224,16 @@ impl Backend for PleskApi {
         })
         .await;
         match listed {
-            Ok(listing) => changes
-                .iter()
-                .map(|change| Ok(listing.published(&change.host, change.record_type, change.ttl)))
-                .collect(),
+            Ok(listing) => {
+                let found = changes
+                    .iter()
+                    .map(|change| {
+                        Ok(listing.published(&change.host, change.record_type, change.ttl))
+                    })
+                    .collect();
+                self.last_read.keep(zone, listing);
+                found
+            }
             Err(error) => fail_all(error, changes.len()),
         }
     }
@@ -232,10 +243,11 @@ impl Backend for PleskApi {
             return Vec::new();
         }
         let client = self.client.clone();
+        let listed = self.last_read.take(zone);
         let zone = zone.to_owned();
         let changes = changes.to_vec();
         let count = changes.len();
-        tokio::task::spawn_blocking(move || write_batch(&client, &zone, &changes))
+        tokio::task::spawn_blocking(move || write_batch(&client, &zone, listed, &changes))
             .await
             .unwrap_or_else(|join| fail_all(PleskApiError::Join(join.to_string()), count))
     }
@@ -286,12 +298,21 @@ fn fail_all<T>(error: PleskApiError, count: usize) -> Vec<Result<T, BackendError
         .collect()
 }
 
-/// One listing for the record ids, then each change in turn. A failure that is the record's own
-/// fails its change alone; any other stops the batch and fails every change not yet done with it.
-fn write_batch(client: &Client, zone: &str, changes: &[Change]) -> WriteResults {
-    let listing = match checked(zone).and_then(|()| client.records(zone)) {
-        Ok(records) => Listing::new(zone, records),
-        Err(error) => return fail_all(error, changes.len()),
+/// The record ids from the batch's read (or one listing when there is none), then each change in
+/// turn. A failure that is the record's own fails its change alone; any other stops the batch and
+/// fails every change not yet done with it.
+fn write_batch(
+    client: &Client,
+    zone: &str,
+    listed: Option<Listing>,
+    changes: &[Change],
+) -> WriteResults {
+    let listing = match listed {
+        Some(listing) => listing,
+        None => match checked(zone).and_then(|()| client.records(zone)) {
+            Ok(records) => Listing::new(zone, records),
+            Err(error) => return fail_all(error, changes.len()),
+        },
     };
     let mut results = Vec::with_capacity(changes.len());
     for (done, change) in changes.iter().enumerate() {

@@ -58,8 +58,8 @@ async fn new_hosts_cost_one_request_per_record() {
     assert_eq!(api.round_trips(), 7, "seven records, seven POSTs");
     let seen = fake().seen(ZONE);
     assert_eq!((seen.creates, seen.updates, seen.deletes), (7, 0, 0));
-    // Read and list for the ids: 3 NS records, 1 page each; read back: 10 records, 4 pages.
-    assert_eq!(seen.list_pages, 1 + 1 + 4, "{seen:?}");
+    // The read (3 NS records, 1 page), whose ids the write uses; the read back (10 records, 4 pages).
+    assert_eq!(seen.list_pages, 1 + 4, "{seen:?}");
     for label in ["a", "b.dyn"] {
         let a = fake().records(ZONE, label, "A");
         assert_eq!(data(&a), ["203.0.113.7"]);
@@ -272,4 +272,30 @@ async fn check_finds_the_domain_and_counts_its_records() {
     );
     assert_eq!(api.round_trips(), 0);
     assert!(api.check("absent-check.do.test").await.is_err());
+}
+
+#[tokio::test]
+async fn a_write_without_a_read_lists_the_ids_itself_and_a_read_serves_one_write_only() {
+    const ZONE: &str = "no-read.example";
+    fake().add_domain(ZONE);
+    let api = backend();
+    let pages = || fake().seen(ZONE).list_pages;
+    // No read came first: the write lists the domain for the ids it needs.
+    let written = api
+        .write(ZONE, &[change(ZONE, "home", "203.0.113.7")])
+        .await;
+    assert!(written.iter().all(Result::is_ok), "{written:?}");
+    assert!(pages() > 0);
+    // A read's listing serves the write right after it, once: the next write lists again.
+    let moved = [change(ZONE, "home", "203.0.113.8")];
+    let before_read = pages();
+    let _ = api.read(ZONE, &moved).await;
+    let after_read = pages();
+    assert!(after_read > before_read);
+    assert!(api.write(ZONE, &moved).await.iter().all(Result::is_ok));
+    assert_eq!(pages(), after_read, "the read's ids were used");
+    let again = [change(ZONE, "home", "203.0.113.9")];
+    assert!(api.write(ZONE, &again).await.iter().all(Result::is_ok));
+    assert!(pages() > after_read, "a taken listing is not used twice");
+    assert_eq!(data(&fake().records(ZONE, "home", "A")), ["203.0.113.9"]);
 }
