@@ -34,8 +34,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::Mutex;
-
+use super::last_read::LastRead;
 use super::{
     Backend, BackendError, Change, CommandFailed, Published, ReadResults, RecordType, Value,
     WriteResults,
@@ -51,9 +50,9 @@ use info::{InfoError, Listed};
 pub struct Plesk {
     command_prefix: Vec<String>,
     timeout: Duration,
-    /// The last `--info` a read took (zone, command, output), taken by the write that follows it
-    /// so a batch does not start Plesk's CLI twice for the same listing.
-    last_info: Mutex<Option<(String, String, String)>>,
+    /// The last `--info` a read took (command, output), taken by the write that follows it so a
+    /// batch does not start Plesk's CLI twice for the same listing.
+    last_info: LastRead<(String, String)>,
 }
 
 /// Plesk's documented exit code for `--add` of a record that is already there.
@@ -105,7 +104,7 @@ impl Plesk {
         Plesk {
             command_prefix,
             timeout,
-            last_info: Mutex::new(None),
+            last_info: LastRead::default(),
         }
     }
 
@@ -214,8 +213,7 @@ impl Backend for Plesk {
     async fn read(&self, zone: &str, changes: &[Change]) -> ReadResults {
         let (command, stdout) = match self.info(zone).await {
             Ok((command, stdout)) => {
-                *self.last_info.lock().await =
-                    Some((zone.to_owned(), command.clone(), stdout.clone()));
+                self.last_info.keep(zone, (command.clone(), stdout.clone()));
                 (command, stdout)
             }
             Err(error) => {
@@ -241,10 +239,9 @@ impl Backend for Plesk {
     /// Plesk's spelling of the old values from the read just made (or a fresh `--info`), then each
     /// change's `--add`s and `--del`s.
     async fn write(&self, zone: &str, changes: &[Change]) -> WriteResults {
-        let last = self.last_info.lock().await.take();
-        let listing = match last {
-            Some((read_zone, command, stdout)) if read_zone == zone => Ok((command, stdout)),
-            _ => self.info(zone).await,
+        let listing = match self.last_info.take(zone) {
+            Some(info) => Ok(info),
+            None => self.info(zone).await,
         };
         let (command, stdout) = match listing {
             Ok(info) => info,
