@@ -96,10 +96,20 @@ where
         Mode::RunOnce | Mode::Continuous => None,
     };
     let run_once = mode == Mode::RunOnce;
+    // `--timeout` ends a run as SIGTERM does: nothing new starts, and each backend's chain stops
+    // after its batch in flight, so the run overruns its deadline by one batch, never a chain.
+    let out_of_time = || {
+        let late = deadline.is_some_and(|at| Instant::now() >= at);
+        if late {
+            stopping.store(true, Ordering::SeqCst);
+        }
+        late
+    };
     let mut worker = Worker::new(config, backends.into(), lock, state_path, state, clock);
     worker.housekeeping();
     worker.resume_cur();
     loop {
+        out_of_time();
         if worker.housekeeping_due() {
             worker.housekeeping();
         }
@@ -108,8 +118,7 @@ where
         worker.apply_due(&stopping, run_once).await;
         worker.save_state(run_once);
         worker.finish_settled();
-        let stop =
-            stopping.load(Ordering::SeqCst) || deadline.is_some_and(|at| Instant::now() >= at);
+        let stop = out_of_time() || stopping.load(Ordering::SeqCst);
         if stop || run_once {
             break;
         }
@@ -133,11 +142,10 @@ where
             }
         }
     }
-    // Stopping: the batches in flight finish, and what they did is recorded before exit.
-    if !worker.in_flight.is_empty() {
-        worker.finish_in_flight().await;
-        worker.save_state(run_once);
-        worker.finish_settled();
-    }
+    // Stopping: the batches in flight finish, and what they did is recorded before exit. A save
+    // still waiting for its retry is tried once more now: there is no later pass to wait for.
+    worker.finish_in_flight().await;
+    worker.save_state(true);
+    worker.finish_settled();
     Ok(worker.into_report())
 }

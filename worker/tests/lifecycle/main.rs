@@ -11,6 +11,7 @@ mod batches;
 mod broken;
 mod fake;
 mod hostile;
+mod in_flight;
 mod settlement;
 mod state;
 mod timing;
