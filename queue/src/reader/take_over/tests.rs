@@ -226,3 +226,40 @@ fn a_group_of_bad_files_or_a_single_job_needs_no_group_sync() {
     assert!(one[0].is_ok(), "{one:?}");
     assert!(seen.lock().expect("not poisoned").is_empty());
 }
+
+/// A frontend that still holds its job open and rewrites it in the window a group leaves between
+/// reading a job and renaming its copy over it (every copy written, then the sync) changes neither
+/// the job the worker takes nor what `cur/` holds afterwards: the rename leaves its writes in an
+/// unlinked inode.
+#[test]
+fn a_job_rewritten_between_the_groups_read_and_its_rename_keeps_the_bytes_read() {
+    let (mut spool, names) = claimed(3);
+    let before = cur_files(&spool.dirs);
+    let cur = spool.dirs.cur();
+    spool.lock.group_sync = Box::new(move |_: &std::fs::File| {
+        // Written in place through the original inode, as through a descriptor held open.
+        for entry in std::fs::read_dir(&cur).expect("list cur") {
+            let path = entry.expect("entry").path();
+            let mut forged = Job::parse(&std::fs::read(&path).expect("read")).expect("a job");
+            forged.ipv4 = Some(Ipv4Addr::new(192, 0, 2, 66));
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&path)
+                .expect("open the original");
+            std::io::Write::write_all(&mut file, &forged.to_json().expect("job writes"))
+                .expect("rewrite");
+        }
+        Ok(())
+    });
+
+    let taken = spool.lock.take_claimed_all(&names);
+
+    let after = cur_files(&spool.dirs);
+    for (name, job) in names.iter().zip(&taken) {
+        let job = job.as_ref().expect("taken");
+        assert_eq!(job.ipv4, Some(Ipv4Addr::new(192, 0, 2, 1)), "{name}");
+        assert_eq!(after[name].1, before[name].1, "{name} holds the bytes read");
+        assert_ne!(after[name].0, before[name].0, "{name} is the worker's copy");
+    }
+}
