@@ -157,8 +157,8 @@ fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> SystemTime {
 
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/nic/update", get(crate::update::nic_update))
-        .route("/update", get(crate::update::nic_update))
+        .route("/nic/update", get(crate::dyndns2::nic_update))
+        .route("/update", get(crate::dyndns2::nic_update))
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(state)

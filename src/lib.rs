@@ -11,6 +11,7 @@ mod client_addr;
 mod demo;
 mod demo_guard;
 mod demo_worker;
+mod dyndns2;
 mod limits;
 mod logging;
 mod memory;

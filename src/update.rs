@@ -1,14 +1,12 @@
-//! Why this exists: the dyndns2 update (`/nic/update`): authenticate, check every host against the
-//! user's patterns and the zones, answer `nochg` from memory, and spool each change durably before
-//! answering `good`.
+//! Why this exists: the one update path every request style shares: authenticate, check every host
+//! against the user's patterns and the zones, answer `nochg` from memory, and spool each change
+//! durably before answering `good`. A dialect (`dyndns2.rs`) only parses its request into an
+//! [`UpdateRequest`] and renders the [`Outcome`] in its own reply format.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 
 use dyndns_config::{address, names, AuthMode, User};
 use dyndns_queue::Job;
@@ -19,44 +17,27 @@ use uuid::Uuid;
 use crate::accepted::Changed;
 use crate::app::AppState;
 use crate::auth::{BasicAuth, Remembered};
-use crate::client_addr::{client_address, peer_is_trusted, Peer};
+use crate::client_addr::{peer_is_trusted, Peer};
 use crate::limits::LoginGate;
 use crate::reply::{Code, Reply};
-use crate::request::{addresses, Addresses, UpdateQuery, MAX_HOSTS};
+use crate::request::{addresses, Addresses, MAX_HOSTS};
 
-pub async fn nic_update(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    request: Request,
-) -> Response {
-    // Borrow headers and query from the request instead of copying them (this is the hot path).
-    let (parts, _body) = request.into_parts();
-    let frontend = &state.config.frontend;
-    let client = client_address(
-        peer,
-        &parts.headers,
-        &frontend.trusted_proxies,
-        frontend.client_address_header,
-    );
-    let outcome = handle(&state, peer, client, &parts.headers, parts.uri.query()).await;
-    // One line per request; never the query string (it may carry credentials) or a password.
-    state.request_log.write(
-        outcome.user.as_deref(),
-        &outcome.hosts,
-        client,
-        &outcome.reply,
-        &outcome.jobs,
-    );
-    outcome.reply.into_response()
+/// What a dialect asks for, before authorisation: the host names (empty: the user's one host) and
+/// every address value as sent, still unparsed. A dialect that finds its request malformed after
+/// parsing gives the answer instead (`badsys`): it is returned once the user is authenticated.
+pub struct UpdateRequest<'a> {
+    pub hostnames: SmallVec<[Cow<'a, str>; 2]>,
+    pub addresses: SmallVec<[Cow<'a, str>; 2]>,
 }
 
-struct Outcome<'a> {
-    user: Option<Cow<'a, str>>,
-    hosts: SmallVec<[Cow<'a, str>; 2]>,
-    reply: Reply,
-    /// Per host, the job spooled for it (only `good` has one), so the log ties the reply to the
-    /// worker's line for the same job.
-    jobs: SmallVec<[Option<Uuid>; 2]>,
+/// What became of a request: who asked (for the log), the hosts, one answer per host (or one for
+/// the request), and per host the job spooled for it (only `good` has one), so the log ties the
+/// reply to the worker's line for the same job.
+pub struct Outcome<'a> {
+    pub user: Option<Cow<'a, str>>,
+    pub hosts: SmallVec<[Cow<'a, str>; 2]>,
+    pub reply: Reply,
+    pub jobs: SmallVec<[Option<Uuid>; 2]>,
 }
 
 impl<'a> Outcome<'a> {
@@ -70,30 +51,30 @@ impl<'a> Outcome<'a> {
     }
 }
 
-async fn handle<'a>(
+/// Authenticates the request, then answers each host: `nochg` from memory, a refusal, or `good`
+/// once its job is durably spooled. `parse` is the dialect's: it runs once the user is known (so
+/// an unauthenticated request costs no parse, and the future carries a borrow, not the parse) and
+/// gives the request or the answer it calls for.
+pub async fn update<'a>(
     state: &'a AppState,
     peer: Peer,
     client: Option<IpAddr>,
     headers: &HeaderMap,
-    query: Option<&'a str>,
+    parse: impl FnOnce() -> Result<UpdateRequest<'a>, Code>,
 ) -> Outcome<'a> {
     let user = match authenticate(state, peer, client, headers).await {
         Ok(user) => user,
         Err(Refused { claimed, code }) => return Outcome::early(claimed.map(Cow::Owned), code),
     };
-    let query = UpdateQuery::parse(query);
     let user_name = Some(Cow::Borrowed(user.name.as_str()));
-    if query
-        .system
-        .as_deref()
-        .is_some_and(|system| !matches!(system, "dyndns" | "statdns" | "custom"))
-    {
-        return Outcome::early(user_name, Code::BadSys);
-    }
-    let hostnames = if query.hostnames.is_empty() {
+    let request = match parse() {
+        Ok(request) => request,
+        Err(code) => return Outcome::early(user_name, code),
+    };
+    let hostnames = if request.hostnames.is_empty() {
         default_host(user)
     } else {
-        query.hostnames
+        request.hostnames
     };
     if hostnames.is_empty() {
         return Outcome::early(user_name, Code::NotFqdn);
@@ -101,7 +82,7 @@ async fn handle<'a>(
     if hostnames.len() > MAX_HOSTS {
         return Outcome::early(user_name, Code::NumHost);
     }
-    let wanted = addresses(&query.addresses, client);
+    let wanted = addresses(&request.addresses, client);
     let mut lines = SmallVec::with_capacity(hostnames.len());
     let mut jobs = SmallVec::with_capacity(hostnames.len());
     for hostname in &hostnames {

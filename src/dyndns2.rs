@@ -1,0 +1,58 @@
+//! Why this exists: the dyndns2 dialect (`/nic/update`, `/update`), the request style ddclient,
+//! inadyn and most routers speak: its query in, its reply lines out; every decision in between is
+//! the shared update path (`update.rs`).
+
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::client_addr::{client_address, Peer};
+use crate::reply::Code;
+use crate::request::UpdateQuery;
+use crate::update::{update, UpdateRequest};
+
+pub async fn nic_update(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    request: Request,
+) -> Response {
+    // Borrow headers and query from the request instead of copying them (this is the hot path).
+    let (parts, _body) = request.into_parts();
+    let frontend = &state.config.frontend;
+    let client = client_address(
+        peer,
+        &parts.headers,
+        &frontend.trusted_proxies,
+        frontend.client_address_header,
+    );
+    let query = parts.uri.query();
+    let outcome = update(&state, peer, client, &parts.headers, || parse(query)).await;
+    // One line per request; never the query string (it may carry credentials) or a password.
+    state.request_log.write(
+        outcome.user.as_deref(),
+        &outcome.hosts,
+        client,
+        &outcome.reply,
+        &outcome.jobs,
+    );
+    outcome.reply.into_response()
+}
+
+/// The query as an update request; an unknown `system=` is `badsys` (answered once the user is
+/// authenticated, as Dyn did).
+fn parse(query: Option<&str>) -> Result<UpdateRequest<'_>, Code> {
+    let query = UpdateQuery::parse(query);
+    if query
+        .system
+        .as_deref()
+        .is_some_and(|system| !matches!(system, "dyndns" | "statdns" | "custom"))
+    {
+        return Err(Code::BadSys);
+    }
+    Ok(UpdateRequest {
+        hostnames: query.hostnames,
+        addresses: query.addresses,
+    })
+}
