@@ -1,6 +1,7 @@
 //! Why this exists: the dyndns2 dialect (`/nic/update`, `/update`), the request style ddclient,
-//! inadyn and most routers speak: its query in, its reply lines out; every decision in between is
-//! the shared update path (`update.rs`).
+//! inadyn and most routers speak: its query in (credentials by Basic auth, or `username`/`password`
+//! or `user`/`pass` in the query for clients that cannot send it), its reply lines out; every
+//! decision in between is the shared update path (`update.rs`).
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::client_addr::{client_address, Peer};
 use crate::reply::Code;
-use crate::request::UpdateQuery;
+use crate::request::{query_credentials, UpdateQuery};
 use crate::update::{update, UpdateRequest};
 
 pub async fn nic_update(
@@ -28,7 +29,15 @@ pub async fn nic_update(
         frontend.client_address_header,
     );
     let query = parts.uri.query();
-    let outcome = update(&state, peer, client, &parts.headers, || parse(query)).await;
+    let outcome = update(
+        &state,
+        peer,
+        client,
+        &parts.headers,
+        || query_credentials(query),
+        || parse(query),
+    )
+    .await;
     // One line per request; never the query string (it may carry credentials) or a password.
     state.request_log.write(
         outcome.user.as_deref(),

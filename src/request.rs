@@ -50,6 +50,23 @@ impl<'a> UpdateQuery<'a> {
     }
 }
 
+/// Credentials in the query (`username`/`password`, also `user`/`pass`), for clients that cannot
+/// send Basic auth (some routers, TP-Link's form). Only asked when no Basic header came.
+pub fn query_credentials(query: Option<&str>) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+    let (mut user, mut password) = (None, None);
+    for pair in split_at_byte(query?, b'&') {
+        let Some(at) = pair.bytes().position(|byte| byte == b'=') else {
+            continue;
+        };
+        match decode(&pair[..at]).as_ref() {
+            "username" | "user" => user = Some(decode(&pair[at + 1..])),
+            "password" | "pass" => password = Some(decode(&pair[at + 1..])),
+            _ => {}
+        }
+    }
+    Some((user?, password?))
+}
+
 fn list_items(text: &str) -> impl Iterator<Item = &str> {
     split_at_byte(text, b',')
         .map(str::trim)
@@ -164,6 +181,21 @@ fn parse_address(value: &str) -> Result<IpAddr, AddressListError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_credentials_need_both_and_are_decoded() {
+        assert_eq!(
+            query_credentials(Some("hostname=h&username=router&password=a%20b%26c")),
+            Some((Cow::Borrowed("router"), Cow::Owned("a b&c".to_owned())))
+        );
+        assert_eq!(
+            query_credentials(Some("user=r&pass=p+q")),
+            Some((Cow::Borrowed("r"), Cow::Owned("p q".to_owned())))
+        );
+        assert_eq!(query_credentials(Some("username=router")), None);
+        assert_eq!(query_credentials(Some("password=x")), None);
+        assert_eq!(query_credentials(None), None);
+    }
 
     #[test]
     fn dyndns2_query_with_dual_stack_and_legacy_flags() {

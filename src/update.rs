@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::accepted::Changed;
 use crate::app::AppState;
-use crate::auth::{BasicAuth, Remembered};
+use crate::auth::{BasicAuth, Credentials, Remembered};
 use crate::client_addr::{peer_is_trusted, Peer};
 use crate::limits::LoginGate;
 use crate::reply::{Code, Reply};
@@ -51,18 +51,24 @@ impl<'a> Outcome<'a> {
     }
 }
 
+/// A user name and password a dialect found outside the Basic header (in the query).
+pub type PresentedPassword<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// Authenticates the request, then answers each host: `nochg` from memory, a refusal, or `good`
-/// once its job is durably spooled. `parse` is the dialect's: it runs once the user is known (so
-/// an unauthenticated request costs no parse, and the future carries a borrow, not the parse) and
-/// gives the request or the answer it calls for.
+/// once its job is durably spooled. Both closures are the dialect's. `presented` gives credentials
+/// found outside the Basic header; it runs only when no Basic header came, so the usual request
+/// pays nothing for it. `parse` runs once the user is known (so an unauthenticated request costs
+/// no parse, and the future carries a borrow, not the parse) and gives the request or the answer it
+/// calls for.
 pub async fn update<'a>(
     state: &'a AppState,
     peer: Peer,
     client: Option<IpAddr>,
     headers: &HeaderMap,
+    presented: impl FnOnce() -> Option<PresentedPassword<'a>>,
     parse: impl FnOnce() -> Result<UpdateRequest<'a>, Code>,
 ) -> Outcome<'a> {
-    let user = match authenticate(state, peer, client, headers).await {
+    let user = match authenticate(state, peer, client, headers, presented).await {
         Ok(user) => user,
         Err(Refused { claimed, code }) => return Outcome::early(claimed.map(Cow::Owned), code),
     };
@@ -116,18 +122,20 @@ impl Refused {
     }
 }
 
-/// Who is asking: checked Basic credentials, or the user a trusted proxy names.
+/// Who is asking: checked Basic credentials (else the ones the dialect found in the query), or the
+/// user a trusted proxy names (in proxy mode credentials in a request are never looked at).
 ///
 /// A source locked out for failed logins gets `abuse` for every credential it has not proven
 /// before, without a password check; a credential this process verified earlier still passes, so
 /// a guesser sharing the router's address (a CGNAT address, an IPv6 /64) does not lock the router
 /// out. In proxy mode the web server authenticates and limits failed logins itself: there is
 /// nothing to count here.
-async fn authenticate<'a>(
+async fn authenticate<'a, 'q>(
     state: &'a AppState,
     peer: Peer,
     client: Option<IpAddr>,
     headers: &HeaderMap,
+    presented: impl FnOnce() -> Option<PresentedPassword<'q>>,
 ) -> Result<&'a User, Refused> {
     match state.config.frontend.auth {
         AuthMode::Proxy => {
@@ -145,11 +153,20 @@ async fn authenticate<'a>(
         }
         AuthMode::Builtin => {
             // No credentials is the challenge a client may need first: always a 401, never `abuse`.
-            let decoded =
-                BasicAuth::from_headers(headers).ok_or_else(|| Refused::bad_auth(None))?;
-            let credentials = decoded
-                .credentials()
-                .ok_or_else(|| Refused::bad_auth(None))?;
+            let decoded = BasicAuth::from_headers(headers);
+            let in_query;
+            let credentials = match &decoded {
+                Some(decoded) => decoded
+                    .credentials()
+                    .ok_or_else(|| Refused::bad_auth(None))?,
+                None => {
+                    in_query = presented().ok_or_else(|| Refused::bad_auth(None))?;
+                    Credentials {
+                        user: &in_query.0,
+                        password: &in_query.1,
+                    }
+                }
+            };
             let user = state.config.user(credentials.user);
             let known = user.map(|user| user.name.as_str());
             let locked_out = || Refused {

@@ -636,3 +636,48 @@ fn hostile_names_cannot_forge_the_request_log_and_good_names_its_job() {
         assert_eq!(keys, ["user", "hosts", "client", "result"], "{line}");
     }
 }
+
+#[test]
+fn credentials_in_the_query_work_for_clients_without_basic_auth_and_never_reach_the_log() {
+    let site = Site::new();
+    let frontend = site.start_frontend();
+    // `correct horse`: the space percent-encoded, as a router's URL template sends it.
+    let encoded = PASSWORD.replace(' ', "%20");
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.7&username={USER}&password={encoded}"),
+        None,
+    );
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "good 203.0.113.7\n")
+    );
+    // `user`/`pass` too, and `+` for a space.
+    let plus = PASSWORD.replace(' ', "+");
+    let reply = frontend.get(
+        &format!("/update?user={USER}&pass={plus}&hostname={HOST}&myip=203.0.113.7"),
+        None,
+    );
+    assert_eq!(reply.body, "nochg 203.0.113.7\n");
+    // A wrong one is badauth; a user without a password is the 401 challenge.
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.8&username={USER}&password=guess-1"),
+        None,
+    );
+    assert_eq!((reply.status, reply.body.as_str()), (401, "badauth\n"));
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.8&username={USER}"),
+        None,
+    );
+    assert_eq!(reply.status, 401);
+    // A Basic header wins over the query: its wrong password is not rescued by a right one there.
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}&myip=203.0.113.8&username={USER}&password={encoded}"),
+        Some((USER, "guess-2")),
+    );
+    assert_eq!(reply.body, "badauth\n");
+    assert_eq!(site.files_in("new").len(), 1);
+    let log = site.frontend_log();
+    for secret in ["correct", "guess-1", "guess-2"] {
+        assert!(!log.contains(secret), "{secret} reached the log: {log}");
+    }
+}
