@@ -159,6 +159,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/nic/update", get(crate::dyndns2::nic_update))
         .route("/update", get(crate::dyndns2::nic_update))
+        .route("/ddns/update", get(crate::tplink::ddns_update))
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(state)

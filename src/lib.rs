@@ -20,4 +20,5 @@ mod request;
 mod request_log;
 mod serve;
 mod start;
+mod tplink;
 mod update;

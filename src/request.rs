@@ -75,7 +75,7 @@ fn list_items(text: &str) -> impl Iterator<Item = &str> {
 
 /// Splits at an ASCII separator with a plain byte scan: for the few dozen bytes of a query this is
 /// several times cheaper than `str::split`'s searcher.
-fn split_at_byte(text: &str, separator: u8) -> impl Iterator<Item = &str> {
+pub(crate) fn split_at_byte(text: &str, separator: u8) -> impl Iterator<Item = &str> {
     debug_assert!(separator.is_ascii());
     let mut rest = Some(text);
     std::iter::from_fn(move || {
@@ -96,7 +96,7 @@ fn split_at_byte(text: &str, separator: u8) -> impl Iterator<Item = &str> {
 
 /// `application/x-www-form-urlencoded` decoding (`+` is a space, `%XX` a byte, invalid UTF-8
 /// replaced), borrowing the text when there is nothing to decode: the common case, on every request.
-fn decode(text: &str) -> Cow<'_, str> {
+pub(crate) fn decode(text: &str) -> Cow<'_, str> {
     if !text.bytes().any(|byte| byte == b'%' || byte == b'+') {
         return Cow::Borrowed(text);
     }
