@@ -160,6 +160,9 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/nic/update", get(crate::dyndns2::nic_update))
         .route("/update", get(crate::dyndns2::nic_update))
         .route("/ddns/update", get(crate::tplink::ddns_update))
+        // Token URLs: any other one-segment path, and `/u/<token>`; not a token, a 404.
+        .route("/{token}", get(crate::token_url::token_update))
+        .route("/u/{token}", get(crate::token_url::token_update))
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(state)
@@ -182,7 +185,7 @@ async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-async fn not_found() -> impl IntoResponse {
+pub(crate) async fn not_found() -> impl IntoResponse {
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

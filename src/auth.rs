@@ -222,6 +222,7 @@ mod tests {
         User {
             name: name.into(),
             password_hash: Some(hash),
+            token_hashes: Vec::new(),
             hosts: vec![HostPattern::parse("h.example.com").unwrap()],
         }
     }

@@ -72,8 +72,13 @@ pub enum Command {
         strict: bool,
     },
     /// Read a password from stdin (or prompt without echo) and print its argon2id hash for
-    /// `[[user]] password_hash`.
-    HashPassword,
+    /// `[[user]] password_hash`; with --token, make a new update token instead and print it and its
+    /// `[[user]] token_hashes` line.
+    HashPassword {
+        /// Make a random update token (256 bits) for token URLs (`GET /<token>`) instead.
+        #[arg(long)]
+        token: bool,
+    },
     /// Try the whole flow locally: frontend and worker in one process on a temporary zone file,
     /// no root and no config needed. Prints a curl line to paste.
     Demo {
@@ -100,7 +105,8 @@ pub fn main() -> ExitCode {
             user,
             strict,
         } => check_config(&config, &user, strict),
-        Command::HashPassword => hash_password(),
+        Command::HashPassword { token: false } => hash_password(),
+        Command::HashPassword { token: true } => new_token(),
         Command::Demo { listen } => crate::demo::run(listen),
         Command::DemoWorker {
             worker,
@@ -148,6 +154,15 @@ fn check_config(config: &ConfigArg, frontend_user: &str, strict: bool) -> anyhow
     } else {
         println!("config OK");
     }
+    Ok(())
+}
+
+/// The token on the first line (give it to the router: `https://dyn.example.com/<token>`), its
+/// `token_hashes` entry on the second (the config keeps only that).
+fn new_token() -> anyhow::Result<()> {
+    let token = crate::token::new_token();
+    println!("{token}");
+    println!("{}", crate::token::hash_line(&token));
     Ok(())
 }
 

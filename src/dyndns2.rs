@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::client_addr::{client_address, Peer};
 use crate::reply::Code;
 use crate::request::{query_credentials, UpdateQuery};
-use crate::update::{update, UpdateRequest};
+use crate::update::{update, Proof, UpdateRequest};
 
 pub async fn nic_update(
     State(state): State<Arc<AppState>>,
@@ -34,7 +34,7 @@ pub async fn nic_update(
         peer,
         client,
         &parts.headers,
-        || query_credentials(query),
+        Proof::Request(|| query_credentials(query)),
         || parse(query),
     )
     .await;

@@ -20,5 +20,7 @@ mod request;
 mod request_log;
 mod serve;
 mod start;
+mod token;
+mod token_url;
 mod tplink;
 mod update;

@@ -112,7 +112,7 @@ pub(crate) fn decode(text: &str) -> Cow<'_, str> {
 }
 
 /// Appends the non-empty, trimmed items of a comma-separated value, borrowing where it can.
-fn split_list<'a>(value: Cow<'a, str>, out: &mut SmallVec<[Cow<'a, str>; 2]>) {
+pub(crate) fn split_list<'a>(value: Cow<'a, str>, out: &mut SmallVec<[Cow<'a, str>; 2]>) {
     match value {
         Cow::Borrowed(text) => out.extend(list_items(text).map(Cow::Borrowed)),
         Cow::Owned(text) => out.extend(list_items(&text).map(|item| Cow::Owned(item.to_string()))),

@@ -24,7 +24,7 @@ use crate::auth::BasicAuth;
 use crate::client_addr::{client_address, Peer};
 use crate::reply::{Code, Reply};
 use crate::request::{decode, query_credentials, split_at_byte};
-use crate::update::{update, UpdateRequest};
+use crate::update::{update, Proof, UpdateRequest};
 
 pub async fn ddns_update(
     State(state): State<Arc<AppState>>,
@@ -53,7 +53,7 @@ pub async fn ddns_update(
         peer,
         client,
         &parts.headers,
-        || query_credentials(query),
+        Proof::Request(|| query_credentials(query)),
         || {
             Ok(UpdateRequest {
                 hostnames: smallvec![hostname],

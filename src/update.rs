@@ -54,21 +54,41 @@ impl<'a> Outcome<'a> {
 /// A user name and password a dialect found outside the Basic header (in the query).
 pub type PresentedPassword<'a> = (Cow<'a, str>, Cow<'a, str>);
 
+/// How a dialect's request proves who it is.
+pub enum Proof<'q, P> {
+    /// Basic auth, else what `P` finds (credentials in the query), else the trusted proxy's
+    /// user header in proxy mode.
+    Request(P),
+    /// An update token (`token.rs`), whatever the auth mode: it is its own credential.
+    Token(&'q str),
+}
+
 /// Authenticates the request, then answers each host: `nochg` from memory, a refusal, or `good`
-/// once its job is durably spooled. Both closures are the dialect's. `presented` gives credentials
-/// found outside the Basic header; it runs only when no Basic header came, so the usual request
-/// pays nothing for it. `parse` runs once the user is known (so an unauthenticated request costs
+/// once its job is durably spooled. `proof` and `parse` are the dialect's. A `Proof::Request`'s
+/// closure gives credentials found outside the Basic header; it runs only when no Basic header
+/// came, so the usual request pays nothing for it. A token costs one SHA-256 and is not counted
+/// against failed logins: at 128 bits and more it cannot be guessed, and a router sharing its
+/// address with a password guesser keeps working. `parse` runs once the user is known (so an unauthenticated request costs
 /// no parse, and the future carries a borrow, not the parse) and gives the request or the answer it
 /// calls for.
-pub async fn update<'a>(
+pub async fn update<'a, P>(
     state: &'a AppState,
     peer: Peer,
     client: Option<IpAddr>,
     headers: &HeaderMap,
-    presented: impl FnOnce() -> Option<PresentedPassword<'a>>,
+    proof: Proof<'a, P>,
     parse: impl FnOnce() -> Result<UpdateRequest<'a>, Code>,
-) -> Outcome<'a> {
-    let user = match authenticate(state, peer, client, headers, presented).await {
+) -> Outcome<'a>
+where
+    P: FnOnce() -> Option<PresentedPassword<'a>>,
+{
+    let found = match proof {
+        Proof::Request(presented) => authenticate(state, peer, client, headers, presented).await,
+        Proof::Token(token) => {
+            crate::token::user_of(&state.config.users, token).ok_or_else(|| Refused::bad_auth(None))
+        }
+    };
+    let user = match found {
         Ok(user) => user,
         Err(Refused { claimed, code }) => return Outcome::early(claimed.map(Cow::Owned), code),
     };

@@ -395,17 +395,36 @@ impl Checker<'_> {
                     hash_files.push(file);
                     Some(hash)
                 }
-                (None, None) if auth == AuthMode::Proxy => None,
+                (None, None) if auth == AuthMode::Proxy || !entry.token_hashes.is_empty() => None,
                 (None, None) => {
                     return Err(self.error(
                         &[Step::Key("user".into()), Step::Index(index)],
                         format!(
-                            "user `{}` needs `password_hash` or `password_hash_file`",
-                            entry.name
-                        ),
+                        "user `{}` needs `password_hash`, `password_hash_file` or `token_hashes`",
+                        entry.name
+                    ),
                     ))
                 }
             };
+            let mut token_hashes = Vec::new();
+            for (token_index, text) in entry.token_hashes.iter().enumerate() {
+                let mut path = at("token_hashes");
+                path.push(Step::Index(token_index));
+                let hash = token_hash(text).ok_or_else(|| {
+                    self.error(
+                        &path,
+                        "expected `sha256:` and 64 hex digits, as `dyndns hash-password --token` prints",
+                    )
+                })?;
+                let taken = users
+                    .iter()
+                    .any(|user: &User| user.token_hashes.contains(&hash))
+                    || token_hashes.contains(&hash);
+                if taken {
+                    return Err(self.error(&path, "this token is configured twice"));
+                }
+                token_hashes.push(hash);
+            }
             let mut hosts = Vec::new();
             for (host_index, text) in entry.hosts.iter().enumerate() {
                 let mut path = at("hosts");
@@ -425,6 +444,7 @@ impl Checker<'_> {
             users.push(User {
                 name: entry.name.clone(),
                 password_hash,
+                token_hashes,
                 hosts,
             });
         }
@@ -771,6 +791,19 @@ impl Checker<'_> {
         }
         Ok(argv)
     }
+}
+
+/// `sha256:<64 hex digits>` as the 32 bytes it names.
+fn token_hash(text: &str) -> Option<[u8; 32]> {
+    let hex = text.trim().strip_prefix("sha256:")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (byte, pair) in hash.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(hash)
 }
 
 fn key_path(keys: &[&str]) -> Vec<Step> {

@@ -201,8 +201,11 @@ impl Zone {
 #[derive(Clone)]
 pub struct User {
     pub name: String,
-    /// PHC string (argon2) or bcrypt; `None` only in proxy auth mode.
+    /// PHC string (argon2) or bcrypt; `None` in proxy auth mode, or for a user who signs in by
+    /// token only.
     pub password_hash: Option<String>,
+    /// SHA-256 of each update token (`[[user]] token_hashes = ["sha256:<hex>"]`).
+    pub token_hashes: Vec<[u8; 32]>,
     pub hosts: Vec<HostPattern>,
 }
 
@@ -220,6 +223,7 @@ impl std::fmt::Debug for User {
                 "password_hash",
                 &self.password_hash.as_ref().map(|_| "<masked>"),
             )
+            .field("token_hashes", &self.token_hashes.len())
             .field("hosts", &self.hosts)
             .finish()
     }

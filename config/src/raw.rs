@@ -71,6 +71,8 @@ pub struct RawUser {
     pub password_hash: Option<String>,
     pub password_hash_file: Option<String>,
     #[serde(default)]
+    pub token_hashes: Vec<String>,
+    #[serde(default)]
     pub hosts: Vec<String>,
 }
 

@@ -70,10 +70,15 @@ pub fn summary(config: &Config) -> String {
         );
     }
     for user in &config.users {
-        let secret = match user.password_hash.as_deref() {
+        let password = match user.password_hash.as_deref() {
             Some(hash) if hash.starts_with("$argon2") => "argon2 hash ****",
             Some(_) => "bcrypt hash ****",
+            None if !user.token_hashes.is_empty() => "no password",
             None => "no password (proxy auth)",
+        };
+        let secret = match user.token_hashes.len() {
+            0 => password.to_owned(),
+            tokens => format!("{password}, {tokens} token hash(es) ****"),
         };
         let hosts: Vec<String> = user.hosts.iter().map(ToString::to_string).collect();
         let _ = writeln!(

@@ -108,6 +108,7 @@ mod tests {
         User {
             name: "u".into(),
             password_hash: Some(hash.to_string()),
+            token_hashes: Vec::new(),
             hosts: vec![HostPattern::parse("h.example.com").unwrap()],
         }
     }
