@@ -7,6 +7,8 @@
 // Test code: a failed unwrap is the test failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "web_servers/shipped.rs"]
+mod shipped;
 mod util;
 
 use std::net::SocketAddr;
@@ -134,10 +136,13 @@ impl Drop for WebServer {
     }
 }
 
-/// One update through the web server on `port`, sent from [`CLIENT`] with `headers`; returns the
-/// reply's body and the client address the frontend logged for it.
-fn update_through(site: &Site, port: u16, headers: &[(&str, &str)]) -> (String, String) {
-    let before = logged_clients(site).len();
+/// One GET through the web server on `port`, sent from [`CLIENT`]; the reply as it came.
+fn send_through(
+    port: u16,
+    path_and_query: &str,
+    credentials: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+) -> util::Response {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -157,16 +162,24 @@ fn update_through(site: &Site, port: u16, headers: &[(&str, &str)]) -> (String, 
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let reply = util::exchange(
-        stream,
-        &format!("/nic/update?hostname={HOST}"),
-        Some((USER, PASSWORD)),
-        headers,
-    );
+    let reply = util::exchange(stream, path_and_query, credentials, headers);
     assert_ne!(
         reply.status, 502,
         "the web server could not reach the frontend"
     );
+    reply
+}
+
+/// One update (as [`USER`]) through the web server on `port` with `headers`; returns the reply's
+/// body and the client address the frontend logged for it.
+fn update_through(
+    site: &Site,
+    port: u16,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+) -> (String, String) {
+    let before = logged_clients(site).len();
+    let reply = send_through(port, path_and_query, Some((USER, PASSWORD)), headers);
     // The log writer flushes its batch every 10 ms.
     let logged = util::eventually(Duration::from_secs(5), || {
         logged_clients(site).len() > before
@@ -200,7 +213,8 @@ fn frontend_site(header: &str) -> Site {
 /// Every trick through the web server on `port` reaches the frontend as [`CLIENT`].
 fn assert_no_trick_picks_an_address(site: &Site, port: u16, setup: &str) {
     for headers in TRICKS {
-        let (body, client) = update_through(site, port, headers);
+        let (body, client) =
+            update_through(site, port, &format!("/nic/update?hostname={HOST}"), headers);
         assert_eq!(
             client, CLIENT,
             "{setup}: the client chose its address with {headers:?}"
@@ -210,8 +224,21 @@ fn assert_no_trick_picks_an_address(site: &Site, port: u16, setup: &str) {
     }
 }
 
+/// A frontend on the unix socket in its site, trusting it (as every socket peer), reading
+/// X-Forwarded-For, `auth` as given; started, with the socket's path.
+fn unix_frontend_site(auth: &str) -> (Site, util::UnixFrontend, PathBuf) {
+    let site = Site::with(
+        format!("client_address_header = \"X-Forwarded-For\"\nauth = \"{auth}\"\nproxy_user_header = \"X-Remote-User\""),
+        "per_user_per_minute = 0\nper_source_per_minute = 0\n".into(),
+    );
+    shipped::open_to_web_server(&site);
+    let socket = site.listen_on_unix_socket();
+    let frontend = site.start_unix_frontend(&socket, "frontend.log");
+    (site, frontend, socket)
+}
+
 #[test]
-fn nginx_never_lets_a_client_choose_its_address() {
+fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user() {
     let Some(nginx) = installed("/usr/sbin/nginx", "nginx") else {
         return;
     };
@@ -219,10 +246,64 @@ fn nginx_never_lets_a_client_choose_its_address() {
     let real_ip = frontend_site("X-Real-IP");
     let forwarded = frontend_site("Forwarded");
     let _frontends = [&xff, &real_ip, &forwarded].map(|site| site.start_frontend());
-    let ports = [0; 4].map(|_| util::free_port());
+    let (pass_unix, _pass_frontend, pass_socket) = unix_frontend_site("builtin");
+    let (proxy_unix, _proxy_frontend, proxy_socket) = unix_frontend_site("proxy");
+    let ports = [0; 6].map(|_| util::free_port());
     let dir = WebServer::folder();
     let at = |name: &str| dir.path().join(name).display().to_string();
-    // Each server block's location is packaging/README.md's, with only proxy_pass's port changed.
+    shipped::htpasswd(&dir.path().join("htpasswd"));
+    // The shipped files, with only the frontend's address and the file paths changed.
+    let log_path = "/var/log/nginx/dyndns.access.log";
+    let files = [
+        (
+            "dyndns-log.conf",
+            shipped::shipped("nginx/dyndns-log.conf", &[]),
+        ),
+        (
+            "pass-tcp.conf",
+            shipped::shipped(
+                "nginx/dyndns.conf",
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{}", xff.port)),
+                    (log_path, &at("pass-tcp.access.log")),
+                ],
+            ),
+        ),
+        (
+            "pass-unix.conf",
+            shipped::shipped(
+                "nginx/dyndns.conf",
+                &[
+                    (
+                        "http://127.0.0.1:8245",
+                        &format!("http://unix:{}", pass_socket.display()),
+                    ),
+                    (log_path, &at("pass-unix.access.log")),
+                ],
+            ),
+        ),
+        (
+            "proxy-unix.conf",
+            shipped::shipped(
+                "nginx/dyndns-proxy-auth.conf",
+                &[
+                    ("/run/dyndns/http.sock", &proxy_socket.display().to_string()),
+                    ("/etc/nginx/dyndns.htpasswd", &at("htpasswd")),
+                    (log_path, &at("proxy-unix.access.log")),
+                ],
+            ),
+        ),
+    ];
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let include = |port: u16, file: &str| {
+        format!(
+            "server {{\n    listen 127.0.0.1:{port};\n    include {};\n}}\n",
+            at(file)
+        )
+    };
+    // packaging/README.md's alternatives to the shipped header line, with only the port changed.
     let server = |port: u16, frontend: u16, headers: &str| {
         format!(
             "server {{
@@ -249,32 +330,32 @@ proxy_temp_path {temp}/proxy;
 fastcgi_temp_path {temp}/fastcgi;
 uwsgi_temp_path {temp}/uwsgi;
 scgi_temp_path {temp}/scgi;
+include {log};
 # RFC 7239 wants an IPv6 node quoted and in brackets.
 map $remote_addr $dyndns_forwarded {{
     ~:      \"for=\\\"[$remote_addr]\\\"\";
     default \"for=$remote_addr\";
 }}
-{documented}{appending}{real_ip}{forwarded}}}
+{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}}}
 ",
         pid = at("nginx.pid"),
         temp = dir.path().display(),
-        documented = server(
-            ports[0],
-            xff.port,
-            "        proxy_set_header X-Forwarded-For $remote_addr;"
-        ),
+        log = at("dyndns-log.conf"),
+        pass_tcp = include(ports[0], "pass-tcp.conf"),
+        pass_unix = include(ports[1], "pass-unix.conf"),
+        proxy_unix = include(ports[2], "proxy-unix.conf"),
         appending = server(
-            ports[1],
+            ports[3],
             xff.port,
             "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"
         ),
         real_ip = server(
-            ports[2],
+            ports[4],
             real_ip.port,
             "        proxy_set_header X-Real-IP $remote_addr;"
         ),
         forwarded = server(
-            ports[3],
+            ports[5],
             forwarded.port,
             "        proxy_set_header Forwarded $dyndns_forwarded;"
         ),
@@ -288,12 +369,29 @@ map $remote_addr $dyndns_forwarded {{
         "-c".to_string(),
         at("nginx.conf"),
     ];
+    let logs =
+        ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
     let _nginx = WebServer::start(dir, &nginx, &args, &ports);
 
-    assert_no_trick_picks_an_address(&xff, ports[0], "X-Forwarded-For set to $remote_addr");
-    assert_no_trick_picks_an_address(&xff, ports[1], "X-Forwarded-For appended to");
-    assert_no_trick_picks_an_address(&real_ip, ports[2], "X-Real-IP");
-    assert_no_trick_picks_an_address(&forwarded, ports[3], "Forwarded");
+    for (site, port, setup) in [
+        (&xff, ports[0], "nginx/dyndns.conf over TCP"),
+        (&pass_unix, ports[1], "nginx/dyndns.conf over the socket"),
+    ] {
+        shipped::updates_land(site, port, setup);
+        assert_no_trick_picks_an_address(site, port, setup);
+        shipped::send_secrets(port);
+    }
+    let setup = "nginx/dyndns-proxy-auth.conf over the socket";
+    shipped::proxy_refuses_a_wrong_password(&proxy_unix, ports[2], setup);
+    shipped::user_header_cannot_be_spoofed(&proxy_unix, ports[2], setup);
+    assert_no_trick_picks_an_address(&proxy_unix, ports[2], setup);
+    shipped::send_secrets(ports[2]);
+    for log in &logs {
+        shipped::access_log_keeps_no_secrets(Path::new(log), log);
+    }
+    assert_no_trick_picks_an_address(&xff, ports[3], "X-Forwarded-For appended to");
+    assert_no_trick_picks_an_address(&real_ip, ports[4], "X-Real-IP");
+    assert_no_trick_picks_an_address(&forwarded, ports[5], "Forwarded");
 }
 
 #[test]
