@@ -395,18 +395,88 @@ map $remote_addr $dyndns_forwarded {{
 }
 
 #[test]
-fn apache_never_lets_a_client_choose_its_address() {
+fn apache_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user() {
     let Some(apache) = installed("/usr/sbin/apache2", "apache2") else {
         return;
     };
     let modules = Path::new("/usr/lib/apache2/modules");
-    let site = frontend_site("X-Forwarded-For");
-    let _frontend = site.start_frontend();
-    let ports = [0; 2].map(|_| util::free_port());
+    let xff = frontend_site("X-Forwarded-For");
+    let _frontend = xff.start_frontend();
+    let (pass_unix, _pass_frontend, pass_socket) = unix_frontend_site("builtin");
+    let (proxy_unix, _proxy_frontend, proxy_socket) = unix_frontend_site("proxy");
+    let ports = [0; 4].map(|_| util::free_port());
     let dir = WebServer::folder();
     let root = dir.path().display().to_string();
-    // The first virtual host has packaging/README.md's <Location>; the second Apache's default,
-    // which appends the client's address to whatever X-Forwarded-For the client sent.
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    shipped::htpasswd(&dir.path().join("htpasswd"));
+    // The shipped files, with only the frontend's address and the file paths changed.
+    let log_path = "/var/log/apache2/dyndns.access.log";
+    let files = [
+        (
+            "pass-tcp.conf",
+            shipped::shipped(
+                "apache/dyndns.conf",
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{}", xff.port)),
+                    (log_path, &at("pass-tcp.access.log")),
+                ],
+            ),
+        ),
+        (
+            "pass-unix.conf",
+            shipped::shipped(
+                "apache/dyndns.conf",
+                &[
+                    (
+                        "\"http://127.0.0.1:8245/$1\"",
+                        &format!("\"unix:{}|http://localhost/$1\"", pass_socket.display()),
+                    ),
+                    (log_path, &at("pass-unix.access.log")),
+                ],
+            ),
+        ),
+        (
+            "proxy-unix.conf",
+            shipped::shipped(
+                "apache/dyndns-proxy-auth.conf",
+                &[
+                    ("/run/dyndns/http.sock", &proxy_socket.display().to_string()),
+                    ("/etc/apache2/dyndns.htpasswd", &at("htpasswd")),
+                    (log_path, &at("proxy-unix.access.log")),
+                ],
+            ),
+        ),
+    ];
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let include = |port: u16, file: &str| {
+        format!(
+            "Listen 127.0.0.1:{port}\n<VirtualHost 127.0.0.1:{port}>\nInclude {}\n</VirtualHost>\n",
+            at(file)
+        )
+    };
+    let load = [
+        "mpm_event",
+        "authz_core",
+        "authn_core",
+        "authn_file",
+        "authz_user",
+        "auth_basic",
+        "proxy",
+        "proxy_http",
+        "headers",
+        "setenvif",
+    ]
+    .map(|name| {
+        format!(
+            "LoadModule {name}_module {}/mod_{name}.so\n",
+            modules.display()
+        )
+    })
+    .concat();
+    // The last virtual host is Apache's default, which appends the client's address to whatever
+    // X-Forwarded-For the client sent.
     let config = format!(
         "ServerRoot {root}
 DefaultRuntimeDir {root}
@@ -414,29 +484,18 @@ PidFile {root}/httpd.pid
 ErrorLog {root}/error.log
 LogLevel warn
 ServerName localhost
-Listen 127.0.0.1:{documented}
-Listen 127.0.0.1:{appending}
-LoadModule mpm_event_module {modules}/mod_mpm_event.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule proxy_module {modules}/mod_proxy.so
-LoadModule proxy_http_module {modules}/mod_proxy_http.so
-LoadModule headers_module {modules}/mod_headers.so
-<VirtualHost 127.0.0.1:{documented}>
-<Location \"/nic/update\">
-    ProxyPass \"http://127.0.0.1:{frontend}/nic/update\"
-    RequestHeader unset X-Forwarded-For
-</Location>
-</VirtualHost>
+{load}{pass_tcp}{pass_unix}{proxy_unix}Listen 127.0.0.1:{appending}
 <VirtualHost 127.0.0.1:{appending}>
 <Location \"/nic/update\">
     ProxyPass \"http://127.0.0.1:{frontend}/nic/update\"
 </Location>
 </VirtualHost>
 ",
-        documented = ports[0],
-        appending = ports[1],
-        modules = modules.display(),
-        frontend = site.port,
+        pass_tcp = include(ports[0], "pass-tcp.conf"),
+        pass_unix = include(ports[1], "pass-unix.conf"),
+        proxy_unix = include(ports[2], "proxy-unix.conf"),
+        appending = ports[3],
+        frontend = xff.port,
     );
     std::fs::write(dir.path().join("httpd.conf"), config).unwrap();
     let args = [
@@ -444,10 +503,27 @@ LoadModule headers_module {modules}/mod_headers.so
         format!("{root}/httpd.conf"),
         "-DFOREGROUND".to_string(),
     ];
+    let logs =
+        ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
     let _apache = WebServer::start(dir, &apache, &args, &ports);
 
-    assert_no_trick_picks_an_address(&site, ports[0], "RequestHeader unset X-Forwarded-For");
-    assert_no_trick_picks_an_address(&site, ports[1], "X-Forwarded-For appended to");
+    for (site, port, setup) in [
+        (&xff, ports[0], "apache/dyndns.conf over TCP"),
+        (&pass_unix, ports[1], "apache/dyndns.conf over the socket"),
+    ] {
+        shipped::updates_land(site, port, setup);
+        assert_no_trick_picks_an_address(site, port, setup);
+        shipped::send_secrets(port);
+    }
+    let setup = "apache/dyndns-proxy-auth.conf over the socket";
+    shipped::proxy_refuses_a_wrong_password(&proxy_unix, ports[2], setup);
+    shipped::user_header_cannot_be_spoofed(&proxy_unix, ports[2], setup);
+    assert_no_trick_picks_an_address(&proxy_unix, ports[2], setup);
+    shipped::send_secrets(ports[2]);
+    for log in &logs {
+        shipped::access_log_keeps_no_secrets(Path::new(log), log);
+    }
+    assert_no_trick_picks_an_address(&xff, ports[3], "X-Forwarded-For appended to");
 }
 
 #[test]
