@@ -248,7 +248,12 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
     let _frontends = [&xff, &real_ip, &forwarded].map(|site| site.start_frontend());
     let (pass_unix, _pass_frontend, pass_socket) = unix_frontend_site("builtin");
     let (proxy_unix, _proxy_frontend, proxy_socket) = unix_frontend_site("proxy");
-    let ports = [0; 6].map(|_| util::free_port());
+    let (plesk, _plesk_frontend) = {
+        let site = frontend_site("X-Forwarded-For");
+        let frontend = site.start_frontend();
+        (site, frontend)
+    };
+    let ports = [0; 7].map(|_| util::free_port());
     let dir = WebServer::folder();
     let at = |name: &str| dir.path().join(name).display().to_string();
     shipped::htpasswd(&dir.path().join("htpasswd"));
@@ -293,6 +298,13 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
                 ],
             ),
         ),
+        (
+            "plesk.conf",
+            shipped::shipped(
+                "plesk/nginx-directives.conf",
+                &[("127.0.0.1:8245", &format!("127.0.0.1:{}", plesk.port))],
+            ),
+        ),
     ];
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -318,6 +330,14 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
 "
         )
     };
+    // As Plesk writes a subdomain's server block: its own access log in the combined
+    // format, which records queries, then the additional directives.
+    let plesk_server = format!(
+        "server {{\n    listen 127.0.0.1:{};\n    access_log {};\n    include {};\n}}\n",
+        ports[6],
+        at("plesk.access.log"),
+        at("plesk.conf")
+    );
     let config = format!(
         "daemon off;
 master_process off;
@@ -336,7 +356,7 @@ map $remote_addr $dyndns_forwarded {{
     ~:      \"for=\\\"[$remote_addr]\\\"\";
     default \"for=$remote_addr\";
 }}
-{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}}}
+{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}}}
 ",
         pid = at("nginx.pid"),
         temp = dir.path().display(),
@@ -371,6 +391,7 @@ map $remote_addr $dyndns_forwarded {{
     ];
     let logs =
         ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
+    let plesk_log = at("plesk.access.log");
     let _nginx = WebServer::start(dir, &nginx, &args, &ports);
 
     for (site, port, setup) in [
@@ -392,6 +413,15 @@ map $remote_addr $dyndns_forwarded {{
     assert_no_trick_picks_an_address(&xff, ports[3], "X-Forwarded-For appended to");
     assert_no_trick_picks_an_address(&real_ip, ports[4], "X-Real-IP");
     assert_no_trick_picks_an_address(&forwarded, ports[5], "Forwarded");
+    let setup = "plesk/nginx-directives.conf";
+    shipped::updates_land(&plesk, ports[6], setup);
+    assert_no_trick_picks_an_address(&plesk, ports[6], setup);
+    shipped::send_secrets(ports[6]);
+    let plesk_log = std::fs::read_to_string(plesk_log).unwrap_or_default();
+    assert_eq!(
+        plesk_log, "",
+        "{setup}: Plesk's access log recorded update requests"
+    );
 }
 
 #[test]
@@ -404,7 +434,9 @@ fn apache_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_use
     let _frontend = xff.start_frontend();
     let (pass_unix, _pass_frontend, pass_socket) = unix_frontend_site("builtin");
     let (proxy_unix, _proxy_frontend, proxy_socket) = unix_frontend_site("proxy");
-    let ports = [0; 4].map(|_| util::free_port());
+    let plesk = frontend_site("X-Forwarded-For");
+    let _plesk_frontend = plesk.start_frontend();
+    let ports = [0; 5].map(|_| util::free_port());
     let dir = WebServer::folder();
     let root = dir.path().display().to_string();
     let at = |name: &str| dir.path().join(name).display().to_string();
@@ -446,6 +478,13 @@ fn apache_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_use
                 ],
             ),
         ),
+        (
+            "plesk.conf",
+            shipped::shipped(
+                "plesk/apache-directives.conf",
+                &[("127.0.0.1:8245", &format!("127.0.0.1:{}", plesk.port))],
+            ),
+        ),
     ];
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -484,7 +523,7 @@ PidFile {root}/httpd.pid
 ErrorLog {root}/error.log
 LogLevel warn
 ServerName localhost
-{load}{pass_tcp}{pass_unix}{proxy_unix}Listen 127.0.0.1:{appending}
+{load}{pass_tcp}{pass_unix}{proxy_unix}{plesk}Listen 127.0.0.1:{appending}
 <VirtualHost 127.0.0.1:{appending}>
 <Location \"/nic/update\">
     ProxyPass \"http://127.0.0.1:{frontend}/nic/update\"
@@ -494,6 +533,7 @@ ServerName localhost
         pass_tcp = include(ports[0], "pass-tcp.conf"),
         pass_unix = include(ports[1], "pass-unix.conf"),
         proxy_unix = include(ports[2], "proxy-unix.conf"),
+        plesk = include(ports[4], "plesk.conf"),
         appending = ports[3],
         frontend = xff.port,
     );
@@ -524,6 +564,10 @@ ServerName localhost
         shipped::access_log_keeps_no_secrets(Path::new(log), log);
     }
     assert_no_trick_picks_an_address(&xff, ports[3], "X-Forwarded-For appended to");
+    // Plesk's own access log records queries whatever is pasted (the file says so): no log check.
+    let setup = "plesk/apache-directives.conf";
+    shipped::updates_land(&plesk, ports[4], setup);
+    assert_no_trick_picks_an_address(&plesk, ports[4], setup);
 }
 
 #[test]
