@@ -1,8 +1,9 @@
-//! Why this exists: the frontend believes one forwarding header, and only as far as the web server in
-//! front replaces or appends it. These run the real nginx and Apache (Debian's packages, as
-//! `nobody`, on loopback) with packaging/README.md's snippets and with the appending defaults, and
-//! send every header trick a client has: the address the frontend logs is always the one the web
-//! server saw.
+//! Why this exists: the frontend believes one forwarding header (and, with `auth = "proxy"`, one
+//! user header), and only as far as the web server in front replaces or appends it. These run the
+//! real nginx and Apache (Debian's packages, as `nobody`, on loopback) once each, with the shipped
+//! packaging/nginx, packaging/apache and packaging/plesk files (only ports and paths changed), the
+//! alternatives packaging/README.md names and the appending defaults, and send every header trick
+//! a client has: the address and user the frontend sees are always the ones the web server saw.
 
 // Test code: a failed unwrap is the test failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
