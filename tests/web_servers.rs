@@ -214,15 +214,85 @@ fn frontend_site(header: &str) -> Site {
 /// Every trick through the web server on `port` reaches the frontend as [`CLIENT`].
 fn assert_no_trick_picks_an_address(site: &Site, port: u16, setup: &str) {
     for headers in TRICKS {
-        let (body, client) =
-            update_through(site, port, &format!("/nic/update?hostname={HOST}"), headers);
-        assert_eq!(
-            client, CLIENT,
-            "{setup}: the client chose its address with {headers:?}"
-        );
-        // Loopback is never published: the address the frontend used is the real one.
-        assert_eq!(body, "dnserr\n", "{setup}: {headers:?}");
+        assert_trick_picks_no_address(site, port, setup, headers);
     }
+}
+
+/// Every trick with `header` (in any spelling) through the web server on `port` reaches the
+/// frontend as [`CLIENT`].
+fn header_cannot_pick_the_address(site: &Site, port: u16, setup: &str, header: &str) {
+    let tricks: Vec<_> = TRICKS
+        .iter()
+        .filter(|headers| {
+            headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(header))
+        })
+        .collect();
+    assert!(!tricks.is_empty(), "no trick with {header}");
+    for headers in tricks {
+        assert_trick_picks_no_address(site, port, setup, headers);
+    }
+}
+
+fn assert_trick_picks_no_address(site: &Site, port: u16, setup: &str, headers: &[(&str, &str)]) {
+    let (body, client) =
+        update_through(site, port, &format!("/nic/update?hostname={HOST}"), headers);
+    assert_eq!(
+        client, CLIENT,
+        "{setup}: the client chose its address with {headers:?}"
+    );
+    // Loopback is never published: the address the frontend used is the real one.
+    assert_eq!(body, "dnserr\n", "{setup}: {headers:?}");
+}
+
+/// A named check of one setup; [`run_checks`] runs each, even after one failed.
+type Check<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
+/// Runs every check (a web server is started once per test binary, so its checks share one
+/// test) and fails naming each check that failed; each failure's own message is printed above.
+fn run_checks(setup: &str, checks: Vec<Check<'_>>) {
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|(_, check)| std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).is_err())
+        .map(|(name, _)| *name)
+        .collect();
+    assert!(failed.is_empty(), "{setup}: failed: {failed:?}");
+}
+
+/// The checks every shipped config passes: updates land and no forwarding header a client
+/// sends becomes its address.
+fn address_checks<'a>(site: &'a Site, port: u16, setup: &'a str) -> Vec<Check<'a>> {
+    let mut checks: Vec<Check<'a>> = vec![(
+        "updates land, client address as the proxy saw it",
+        Box::new(move || shipped::updates_land(site, port, setup)),
+    )];
+    for (name, header) in [
+        ("X-Forwarded-For cannot be spoofed", "X-Forwarded-For"),
+        ("X-Real-IP cannot be spoofed", "X-Real-IP"),
+        ("Forwarded cannot be spoofed", "Forwarded"),
+    ] {
+        checks.push((
+            name,
+            Box::new(move || header_cannot_pick_the_address(site, port, setup, header)),
+        ));
+    }
+    checks
+}
+
+/// [`address_checks`], and for `auth = "proxy"`: the proxy refuses a wrong password and the
+/// user header cannot be spoofed.
+fn proxy_auth_checks<'a>(site: &'a Site, port: u16, setup: &'a str) -> Vec<Check<'a>> {
+    let mut checks = address_checks(site, port, setup);
+    checks.push((
+        "the proxy refuses a wrong password",
+        Box::new(move || shipped::proxy_refuses_a_wrong_password(site, port, setup)),
+    ));
+    checks.push((
+        "the user header cannot be spoofed",
+        Box::new(move || shipped::user_header_cannot_be_spoofed(site, port, setup)),
+    ));
+    checks
 }
 
 /// A frontend on the unix socket in its site, trusting it (as every socket peer), reading
@@ -548,27 +618,41 @@ ServerName localhost
         ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
     let _apache = WebServer::start(dir, &apache, &args, &ports);
 
-    for (site, port, setup) in [
-        (&xff, ports[0], "apache/dyndns.conf over TCP"),
-        (&pass_unix, ports[1], "apache/dyndns.conf over the socket"),
-    ] {
-        shipped::updates_land(site, port, setup);
-        assert_no_trick_picks_an_address(site, port, setup);
-        shipped::send_secrets(port);
-    }
-    let setup = "apache/dyndns-proxy-auth.conf over the socket";
-    shipped::proxy_refuses_a_wrong_password(&proxy_unix, ports[2], setup);
-    shipped::user_header_cannot_be_spoofed(&proxy_unix, ports[2], setup);
-    assert_no_trick_picks_an_address(&proxy_unix, ports[2], setup);
-    shipped::send_secrets(ports[2]);
-    for log in &logs {
-        shipped::access_log_keeps_no_secrets(Path::new(log), log);
-    }
-    assert_no_trick_picks_an_address(&xff, ports[3], "X-Forwarded-For appended to");
+    let mut checks = address_checks(&xff, ports[0], "apache/dyndns.conf over TCP");
+    checks.extend(address_checks(
+        &pass_unix,
+        ports[1],
+        "apache/dyndns.conf over the socket",
+    ));
+    checks.extend(proxy_auth_checks(
+        &proxy_unix,
+        ports[2],
+        "apache/dyndns-proxy-auth.conf over the socket",
+    ));
     // Plesk's own access log records queries whatever is pasted (the file says so): no log check.
-    let setup = "plesk/apache-directives.conf";
-    shipped::updates_land(&plesk, ports[4], setup);
-    assert_no_trick_picks_an_address(&plesk, ports[4], setup);
+    checks.extend(address_checks(
+        &plesk,
+        ports[4],
+        "plesk/apache-directives.conf",
+    ));
+    checks.push((
+        "the access logs keep no query password and no token",
+        Box::new(|| {
+            for port in [ports[0], ports[1], ports[2]] {
+                shipped::send_secrets(port);
+            }
+            for log in &logs {
+                shipped::access_log_keeps_no_secrets(Path::new(log), log);
+            }
+        }),
+    ));
+    checks.push((
+        "Apache's default appending X-Forwarded-For",
+        Box::new(|| {
+            assert_no_trick_picks_an_address(&xff, ports[3], "X-Forwarded-For appended to");
+        }),
+    ));
+    run_checks("apache", checks);
 }
 
 #[test]
