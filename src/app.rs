@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use dyndns_config::Config;
@@ -160,6 +160,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/nic/update", get(crate::dyndns2::nic_update))
         .route("/update", get(crate::dyndns2::nic_update))
         .route("/ddns/update", get(crate::tplink::ddns_update))
+        .route("/api/v1/update", post(crate::json_api::api_update))
         // Token URLs: any other one-segment path, and `/u/<token>`; not a token, a 404.
         .route("/{token}", get(crate::token_url::token_update))
         .route("/u/{token}", get(crate::token_url::token_update))

@@ -12,6 +12,7 @@ mod demo;
 mod demo_guard;
 mod demo_worker;
 mod dyndns2;
+mod json_api;
 mod limits;
 mod logging;
 mod memory;

@@ -439,6 +439,30 @@ impl Drop for UnixFrontend {
     }
 }
 
+/// One HTTP/1.1 POST of `body` on a fresh connection, read to EOF.
+pub fn http_post(
+    address: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect to the frontend");
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    // A server may answer (and close) before a large body is all sent; the answer is what counts.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    Response::parse(&raw)
+}
+
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
