@@ -47,7 +47,8 @@ impl ConfigArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP frontend until SIGTERM or ctrl-c (answers /nic/update, /update and /health).
+    /// Run the HTTP frontend until SIGTERM or ctrl-c (answers /nic/update, /update, /ddns/update,
+    /// /api/v1/update, token URLs and /health).
     /// Runs as the service user (`dyndns`), never as root.
     Serve {
         #[command(flatten)]
