@@ -9,10 +9,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::client_addr::{client_address, Peer};
+use crate::client_addr::Peer;
 use crate::reply::Code;
 use crate::request::{query_credentials, UpdateQuery};
-use crate::update::{update, Proof, UpdateRequest};
+use crate::update::{client_of, update, Proof, UpdateRequest};
 
 pub async fn nic_update(
     State(state): State<Arc<AppState>>,
@@ -21,13 +21,7 @@ pub async fn nic_update(
 ) -> Response {
     // Borrow headers and query from the request instead of copying them (this is the hot path).
     let (parts, _body) = request.into_parts();
-    let frontend = &state.config.frontend;
-    let client = client_address(
-        peer,
-        &parts.headers,
-        &frontend.trusted_proxies,
-        frontend.client_address_header,
-    );
+    let client = client_of(&state, peer, &parts.headers);
     let query = parts.uri.query();
     let outcome = update(
         &state,
@@ -39,13 +33,7 @@ pub async fn nic_update(
     )
     .await;
     // One line per request; never the query string (it may carry credentials) or a password.
-    state.request_log.write(
-        outcome.user.as_deref(),
-        &outcome.hosts,
-        client,
-        &outcome.reply,
-        &outcome.jobs,
-    );
+    outcome.log(&state, client);
     outcome.reply.into_response()
 }
 

@@ -15,10 +15,10 @@ use serde::Deserialize;
 use smallvec::SmallVec;
 
 use crate::app::AppState;
-use crate::client_addr::{client_address, Peer};
+use crate::client_addr::Peer;
 use crate::reply::Code;
 use crate::request::MAX_HOSTS;
-use crate::update::{update, Outcome, Proof, UpdateRequest};
+use crate::update::{client_of, update, Outcome, Proof, UpdateRequest};
 
 /// A body larger than this is refused unread: an update names at most 20 hosts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -52,13 +52,7 @@ pub async fn api_update(
         Ok(asked) => asked,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    let frontend = &state.config.frontend;
-    let client = client_address(
-        peer,
-        &parts.headers,
-        &frontend.trusted_proxies,
-        frontend.client_address_header,
-    );
+    let client = client_of(&state, peer, &parts.headers);
     let bearer = bearer_token(&parts.headers);
     if bearer.is_some_and(|token| !crate::token::well_formed(token)) {
         return error(StatusCode::UNAUTHORIZED, "badauth");
@@ -70,13 +64,7 @@ pub async fn api_update(
         None => Proof::Request(no_query_credentials),
     };
     let outcome = update(&state, peer, client, &parts.headers, proof, || Ok(asked)).await;
-    state.request_log.write(
-        outcome.user.as_deref(),
-        &outcome.hosts,
-        client,
-        &outcome.reply,
-        &outcome.jobs,
-    );
+    outcome.log(&state, client);
     render(&outcome)
 }
 

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use smallvec::SmallVec;
 
 use crate::app::AppState;
-use crate::client_addr::{client_address, Peer};
+use crate::client_addr::Peer;
 use crate::request::{decode, split_at_byte, split_list};
-use crate::update::{update, PresentedPassword, Proof, UpdateRequest};
+use crate::update::{client_of, update, PresentedPassword, Proof, UpdateRequest};
 
 pub async fn token_update(
     State(state): State<Arc<AppState>>,
@@ -31,13 +31,7 @@ pub async fn token_update(
     if !crate::token::well_formed(token) {
         return crate::app::not_found().await.into_response();
     }
-    let frontend = &state.config.frontend;
-    let client = client_address(
-        peer,
-        &parts.headers,
-        &frontend.trusted_proxies,
-        frontend.client_address_header,
-    );
+    let client = client_of(&state, peer, &parts.headers);
     let query = parts.uri.query();
     let outcome = update(
         &state,
@@ -48,13 +42,7 @@ pub async fn token_update(
         || Ok(parse(query)),
     )
     .await;
-    state.request_log.write(
-        outcome.user.as_deref(),
-        &outcome.hosts,
-        client,
-        &outcome.reply,
-        &outcome.jobs,
-    );
+    outcome.log(&state, client);
     outcome.reply.into_response()
 }
 

@@ -21,10 +21,10 @@ use smallvec::smallvec;
 
 use crate::app::AppState;
 use crate::auth::BasicAuth;
-use crate::client_addr::{client_address, Peer};
+use crate::client_addr::Peer;
 use crate::reply::{Code, Reply};
 use crate::request::{decode, query_credentials, split_at_byte};
-use crate::update::{update, Proof, UpdateRequest};
+use crate::update::{client_of, update, Proof, UpdateRequest};
 
 pub async fn ddns_update(
     State(state): State<Arc<AppState>>,
@@ -32,13 +32,7 @@ pub async fn ddns_update(
     request: Request,
 ) -> Response {
     let (parts, _body) = request.into_parts();
-    let frontend = &state.config.frontend;
-    let client = client_address(
-        peer,
-        &parts.headers,
-        &frontend.trusted_proxies,
-        frontend.client_address_header,
-    );
+    let client = client_of(&state, peer, &parts.headers);
     let query = parts.uri.query();
     let asked = TpLinkQuery::parse(query);
     // The seed checks its parameters before the password: a request without them is a 400, not a
@@ -62,13 +56,7 @@ pub async fn ddns_update(
         },
     )
     .await;
-    state.request_log.write(
-        outcome.user.as_deref(),
-        &outcome.hosts,
-        client,
-        &outcome.reply,
-        &outcome.jobs,
-    );
+    outcome.log(&state, client);
     render(&outcome.reply)
 }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::accepted::Changed;
 use crate::app::AppState;
 use crate::auth::{BasicAuth, Credentials, Remembered};
-use crate::client_addr::{peer_is_trusted, Peer};
+use crate::client_addr::{client_address, peer_is_trusted, Peer};
 use crate::limits::LoginGate;
 use crate::reply::{Code, Reply};
 use crate::request::{addresses, Addresses, MAX_HOSTS};
@@ -38,6 +38,31 @@ pub struct Outcome<'a> {
     pub hosts: SmallVec<[Cow<'a, str>; 2]>,
     pub reply: Reply,
     pub jobs: SmallVec<[Option<Uuid>; 2]>,
+}
+
+impl Outcome<'_> {
+    /// The request's one log line: never a query string, a password or a token.
+    pub fn log(&self, state: &AppState, client: Option<IpAddr>) {
+        state.request_log.write(
+            self.user.as_deref(),
+            &self.hosts,
+            client,
+            &self.reply,
+            &self.jobs,
+        );
+    }
+}
+
+/// The client's address as `[frontend]` says to read it: the peer, or the one header a trusted
+/// proxy sets.
+pub fn client_of(state: &AppState, peer: Peer, headers: &HeaderMap) -> Option<IpAddr> {
+    let frontend = &state.config.frontend;
+    client_address(
+        peer,
+        headers,
+        &frontend.trusted_proxies,
+        frontend.client_address_header,
+    )
 }
 
 impl<'a> Outcome<'a> {
