@@ -94,7 +94,7 @@ fn json_result(frontend: &Frontend, body: &str) -> String {
 fn raw_request(address: SocketAddr, request: &[u8]) -> Response {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
+        .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let _ = stream.write_all(request);
     let mut raw = Vec::new();
@@ -151,6 +151,12 @@ fn an_oversized_request_line_or_header_is_refused_by_the_web_stack() {
         let reply = raw_request(
             frontend.address,
             &get_line(&format!("{path}?hostname={HOST}"), &header),
+        );
+        assert_eq!(reply.status, 431, "{path}: {}", reply.body);
+        let many: String = (0..200).map(|n| format!("X-Filler-{n}: x\r\n")).collect();
+        let reply = raw_request(
+            frontend.address,
+            &get_line(&format!("{path}?hostname={HOST}"), &many),
         );
         assert_eq!(reply.status, 431, "{path}: {}", reply.body);
     }
@@ -527,6 +533,60 @@ fn a_json_body_over_64_kib_is_413_never_a_job() {
     }
     request.extend(b"0\r\n\r\n");
     let reply = raw_request(frontend.address, &request);
+    assert_eq!(reply.status, 413, "{}", reply.body);
+    // Nesting deeper than the parser follows is a malformed body.
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let (status, answer) = json_api(&frontend, deep.as_bytes());
+    assert_eq!(status, 400, "{answer}");
+    assert_no_job(&site);
+}
+
+#[test]
+fn a_zone_id_or_junk_after_a_prefix_length_is_dnserr_not_good() {
+    // The length after `/` was dropped unread, so `2001:db8::7/64%eth0` published 2001:db8::7.
+    let (site, frontend, token) = site_with_token();
+    for address in [
+        "2001:db8::7/64%25eth0",
+        "2001:db8::7/eth0",
+        "2001:db8::7/129",
+        "203.0.113.7/33",
+        "203.0.113.7/",
+    ] {
+        let query = format!("hostname={HOST}&myip={address}");
+        assert_eq!(dyndns2(&frontend, &query), "dnserr", "{address}");
+        assert_eq!(
+            tplink(&frontend, &query),
+            (400, "Invalid IP".to_owned()),
+            "{address}"
+        );
+        assert_eq!(
+            token_url(&frontend, &token, &format!("hostname={HOST}&ip={address}")),
+            "dnserr",
+            "{address}"
+        );
+    }
+    assert_no_job(&site);
+    // The Fritz!Box form, with a real length, still works.
+    assert_eq!(
+        dyndns2(
+            &frontend,
+            &format!("hostname={HOST}&myip=203.0.113.7&myipv6=2001:db8:1:2::/64")
+        ),
+        "good 203.0.113.7,2001:db8:1:2::"
+    );
+}
+
+#[test]
+fn a_json_body_declared_over_64_kib_is_413_without_waiting_for_it() {
+    // The body was read up to the limit, so an announced 10 MB that never came held the
+    // connection open until the client gave up, instead of a 413.
+    let (site, frontend, _token) = site_with_token();
+    let request = format!(
+        "POST /api/v1/update HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Authorization: {}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{{",
+        basic()
+    );
+    let reply = raw_request(frontend.address, request.as_bytes());
     assert_eq!(reply.status, 413, "{}", reply.body);
     assert_no_job(&site);
 }
