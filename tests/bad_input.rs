@@ -203,6 +203,11 @@ fn invalid_utf8_in_a_value_is_notfqdn_or_dnserr_never_a_job() {
     body.extend(br#".dyn.example.com", "ipv4": "203.0.113.7"}"#);
     let (status, answer) = json_api(&frontend, &body);
     assert_eq!(status, 400, "{answer}");
+    let reply = frontend.get(
+        &format!("/nic/update?hostname={HOST}&username=router%FF&password=correct%20horse"),
+        None,
+    );
+    assert_eq!((reply.status, reply.body.trim()), (401, "badauth"));
     // Invalid UTF-8 in the Authorization header is no credential.
     let raw = b"GET /nic/update?hostname=home.dyn.example.com&myip=203.0.113.7 HTTP/1.1\r\n\
         Host: localhost\r\nConnection: close\r\nAuthorization: Basic \xFF\xFE\r\n\r\n";
@@ -321,6 +326,29 @@ fn duplicate_parameters_have_one_documented_meaning_per_dialect() {
         ),
         "dnserr"
     );
+    // The same host twice (in any case) is answered twice but spooled once.
+    assert_eq!(
+        dyndns2(
+            &frontend,
+            "hostname=g.lab.dyn.example.com,G.lab.dyn.example.com&myip=203.0.113.7"
+        ),
+        "good 203.0.113.7\nnochg 203.0.113.7"
+    );
+    // `system=` twice: the last counts.
+    assert_eq!(
+        dyndns2(
+            &frontend,
+            "hostname=a.lab.dyn.example.com&myip=203.0.113.7&system=dyndns&system=bogus"
+        ),
+        "badsys"
+    );
+    assert_eq!(
+        dyndns2(
+            &frontend,
+            "hostname=a.lab.dyn.example.com&myip=203.0.113.7&system=bogus&system=dyndns"
+        ),
+        "nochg 203.0.113.7"
+    );
     // Repeated credentials: the last one counts, the first is not tried as well.
     let reply = frontend.get(
         "/nic/update?hostname=e.lab.dyn.example.com&myip=203.0.113.7\
@@ -351,6 +379,7 @@ fn duplicate_parameters_have_one_documented_meaning_per_dialect() {
             "b.lab.dyn.example.com",
             "c.lab.dyn.example.com",
             "f.lab.dyn.example.com",
+            "g.lab.dyn.example.com",
         ]
     );
 }
