@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -39,14 +39,20 @@ pub async fn api_update(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    // A declared length over the limit is refused at once: reading stops at the limit, but waiting
+    // for a body the client announced and never sends would hold the connection until it gives up.
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is larger than 64 KiB",
+        )
+    };
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return too_large();
+    }
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the body is larger than 64 KiB",
-            )
-        }
+        Err(_) => return too_large(),
     };
     let asked = match parse(&bytes) {
         Ok(asked) => asked,

@@ -165,13 +165,27 @@ pub fn addresses<S: AsRef<str>>(
 }
 
 /// Accepts `2001:db8::7`, `[2001:db8::7]` and a Fritz!Box prefix `2001:db8:1:2::/64` (the length is
-/// dropped); an IPv4-mapped IPv6 value is the IPv4 address it maps.
+/// dropped, but must be one: a zone id or junk after the `/` makes the value unparsable, as it
+/// does without one); an IPv4-mapped IPv6 value is the IPv4 address it maps.
 fn parse_address(value: &str) -> Result<IpAddr, AddressListError> {
-    let bare = value.split('/').next().unwrap_or(value);
+    let unparsable = || AddressListError::Unparsable(value.chars().take(64).collect());
+    let (bare, length) = match value.split_once('/') {
+        Some((bare, length)) => (bare, Some(length)),
+        None => (value, None),
+    };
     let bare = bare.trim_start_matches('[').trim_end_matches(']');
-    let address: IpAddr = bare
-        .parse()
-        .map_err(|_| AddressListError::Unparsable(value.chars().take(64).collect()))?;
+    let address: IpAddr = bare.parse().map_err(|_| unparsable())?;
+    if let Some(length) = length {
+        let bits = if address.is_ipv4() { 32 } else { 128 };
+        // Digits only: `u8::from_str` would also take a leading `+`.
+        let valid = !length.is_empty()
+            && length.len() <= 3
+            && length.bytes().all(|byte| byte.is_ascii_digit())
+            && length.parse::<u8>().is_ok_and(|length| length <= bits);
+        if !valid {
+            return Err(unparsable());
+        }
+    }
     Ok(match address {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
         IpAddr::V4(_) => address,
@@ -251,6 +265,30 @@ mod tests {
         assert_eq!(found.v6, Some("2001:db8::9".parse().unwrap()));
         assert_eq!(found.v4, None);
         assert_eq!(addresses::<&str>(&[], None), Err(AddressListError::Unknown));
+    }
+
+    #[test]
+    fn a_zone_id_or_junk_after_a_prefix_length_is_unparsable() {
+        for value in [
+            "2001:db8::7/64%eth0",
+            "2001:db8::7/eth0",
+            "2001:db8::7/129",
+            "2001:db8::7/+64",
+            "2001:db8::7/",
+            "2001:db8::7/64/64",
+            "203.0.113.7/33",
+        ] {
+            assert!(
+                matches!(
+                    addresses(&[value], None),
+                    Err(AddressListError::Unparsable(_))
+                ),
+                "{value}"
+            );
+        }
+        let found = addresses(&["2001:db8:1:2::/64", "203.0.113.7/32"], None).unwrap();
+        assert_eq!(found.v6, Some("2001:db8:1:2::".parse().unwrap()));
+        assert_eq!(found.v4, Some("203.0.113.7".parse().unwrap()));
     }
 
     #[test]
