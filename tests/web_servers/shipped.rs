@@ -74,6 +74,27 @@ pub fn updates_land(site: &Site, port: u16, setup: &str) {
         );
         assert_eq!(client, crate::CLIENT, "{setup} {path}");
     }
+    // Credentials in the query (routers that cannot send Basic auth) pass the shipped
+    // pass-through configs; in proxy mode the web server asks for Basic auth instead.
+    let config = std::fs::read_to_string(site.config_path()).unwrap();
+    if !config.contains("auth = \"proxy\"") {
+        let address = format!("198.51.100.{}", 100 + port % 100);
+        let query = format!(
+            "/nic/update?hostname={HOST}&myip={address}&username={USER}&password={}",
+            PASSWORD.replace(' ', "%20")
+        );
+        let reply = crate::send_through(port, &query, None, &[]);
+        assert_eq!(
+            reply.status, 200,
+            "{setup}: query credentials: {}",
+            reply.body
+        );
+        assert!(
+            reply.body == format!("good {address}\n") || reply.body == format!("nochg {address}\n"),
+            "{setup}: query credentials: {}",
+            reply.body
+        );
+    }
 }
 
 /// Sends the secrets some clients put in URLs: a query password and a token path.
