@@ -205,10 +205,29 @@ fn logged_clients(site: &Site) -> Vec<String> {
 
 /// A frontend trusting 127.0.0.1 (the web server), reading `header`.
 fn frontend_site(header: &str) -> Site {
-    Site::with(
+    let site = Site::with(
         format!("trusted_proxies = [\"127.0.0.1/32\"]\nclient_address_header = \"{header}\""),
         "per_user_per_minute = 0\nper_source_per_minute = 0\n".into(),
-    )
+    );
+    give_other_the_token(&site);
+    site
+}
+
+/// User `other` (one host) gets [`shipped::TOKEN`] as its update token, so token URLs can be
+/// sent through the web servers.
+fn give_other_the_token(site: &Site) {
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(shipped::TOKEN.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let config = std::fs::read_to_string(site.config_path())
+        .unwrap()
+        .replace(
+            "name = \"other\"\n",
+            &format!("name = \"other\"\ntoken_hashes = [\"sha256:{hex}\"]\n"),
+        );
+    std::fs::write(site.config_path(), config).unwrap();
 }
 
 /// Every trick through the web server on `port` reaches the frontend as [`CLIENT`].
@@ -302,6 +321,7 @@ fn unix_frontend_site(auth: &str) -> (Site, util::UnixFrontend, PathBuf) {
         format!("client_address_header = \"X-Forwarded-For\"\nauth = \"{auth}\"\nproxy_user_header = \"X-Remote-User\""),
         "per_user_per_minute = 0\nper_source_per_minute = 0\n".into(),
     );
+    give_other_the_token(&site);
     shipped::open_to_web_server(&site);
     let socket = site.listen_on_unix_socket();
     let frontend = site.start_unix_frontend(&socket, "frontend.log");

@@ -94,6 +94,16 @@ pub fn updates_land(site: &Site, port: u16, setup: &str) {
             "{setup}: query credentials: {}",
             reply.body
         );
+        // A token URL (`/u/<token>`, the form the shipped configs route) updates its user's host.
+        let reply = crate::send_through(port, &format!("/u/{TOKEN}?ip={address}"), None, &[]);
+        assert!(
+            reply.status == 200
+                && (reply.body == format!("good {address}\n")
+                    || reply.body == format!("nochg {address}\n")),
+            "{setup}: token URL: {} {}",
+            reply.status,
+            reply.body
+        );
     }
 }
 
