@@ -32,13 +32,9 @@ impl<'a> UpdateQuery<'a> {
             split_list(decode(query), &mut parsed.hostnames);
             return parsed;
         }
-        for pair in split_at_byte(query, b'&') {
-            let (key, value) = match pair.bytes().position(|byte| byte == b'=') {
-                Some(at) => (&pair[..at], &pair[at + 1..]),
-                None => (pair, ""),
-            };
-            let value = decode(value);
-            match decode(key).as_ref() {
+        for (key, value) in query_pairs(query) {
+            let value = decode(value.unwrap_or(""));
+            match key.as_ref() {
                 "hostname" | "host" => split_list(value, &mut parsed.hostnames),
                 "myip" | "myipv6" | "myip6" | "ipv6" => split_list(value, &mut parsed.addresses),
                 "system" => parsed.system = Some(value),
@@ -54,17 +50,26 @@ impl<'a> UpdateQuery<'a> {
 /// send Basic auth (some routers, TP-Link's form). Only asked when no Basic header came.
 pub fn query_credentials(query: Option<&str>) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     let (mut user, mut password) = (None, None);
-    for pair in split_at_byte(query?, b'&') {
-        let Some(at) = pair.bytes().position(|byte| byte == b'=') else {
+    for (key, value) in query_pairs(query?) {
+        let Some(value) = value else {
             continue;
         };
-        match decode(&pair[..at]).as_ref() {
-            "username" | "user" => user = Some(decode(&pair[at + 1..])),
-            "password" | "pass" => password = Some(decode(&pair[at + 1..])),
+        match key.as_ref() {
+            "username" | "user" => user = Some(decode(value)),
+            "password" | "pass" => password = Some(decode(value)),
             _ => {}
         }
     }
     Some((user?, password?))
+}
+
+/// The `key=value` pairs of a query, each dialect's one way to read it: the key decoded, the value
+/// as sent (`None` for a bare key without `=`), so a dialect decodes only the values it keeps.
+pub(crate) fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Option<&str>)> {
+    split_at_byte(query, b'&').map(|pair| match pair.bytes().position(|byte| byte == b'=') {
+        Some(at) => (decode(&pair[..at]), Some(&pair[at + 1..])),
+        None => (decode(pair), None),
+    })
 }
 
 fn list_items(text: &str) -> impl Iterator<Item = &str> {
@@ -75,7 +80,7 @@ fn list_items(text: &str) -> impl Iterator<Item = &str> {
 
 /// Splits at an ASCII separator with a plain byte scan: for the few dozen bytes of a query this is
 /// several times cheaper than `str::split`'s searcher.
-pub(crate) fn split_at_byte(text: &str, separator: u8) -> impl Iterator<Item = &str> {
+fn split_at_byte(text: &str, separator: u8) -> impl Iterator<Item = &str> {
     debug_assert!(separator.is_ascii());
     let mut rest = Some(text);
     std::iter::from_fn(move || {

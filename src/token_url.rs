@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 
 use crate::app::AppState;
 use crate::client_addr::Peer;
-use crate::request::{decode, split_at_byte, split_list};
+use crate::request::{decode, query_pairs, split_list};
 use crate::update::{client_of, update, PresentedPassword, Proof, UpdateRequest};
 
 pub async fn token_update(
@@ -50,12 +50,11 @@ pub async fn token_update(
 fn parse(query: Option<&str>) -> UpdateRequest<'_> {
     let mut hostnames = SmallVec::new();
     let mut addresses: SmallVec<[Cow<'_, str>; 2]> = SmallVec::new();
-    for pair in split_at_byte(query.unwrap_or(""), b'&') {
-        let Some(at) = pair.bytes().position(|byte| byte == b'=') else {
+    for (key, value) in query_pairs(query.unwrap_or("")) {
+        let Some(value) = value.map(decode) else {
             continue;
         };
-        let value = decode(&pair[at + 1..]);
-        match decode(&pair[..at]).as_ref() {
+        match key.as_ref() {
             "hostname" => split_list(value, &mut hostnames),
             "ip" | "ip_address" | "myip" => split_list(value, &mut addresses),
             _ => {}

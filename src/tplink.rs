@@ -23,7 +23,7 @@ use crate::app::AppState;
 use crate::auth::BasicAuth;
 use crate::client_addr::Peer;
 use crate::reply::{Code, Reply};
-use crate::request::{decode, query_credentials, split_at_byte};
+use crate::request::{decode, query_credentials, query_pairs};
 use crate::update::{client_of, update, Proof, UpdateRequest};
 
 pub async fn ddns_update(
@@ -73,15 +73,14 @@ impl<'a> TpLinkQuery<'a> {
     fn parse(query: Option<&'a str>) -> TpLinkQuery<'a> {
         let mut parsed = TpLinkQuery::default();
         let mut myip = None;
-        for pair in split_at_byte(query.unwrap_or(""), b'&') {
-            let Some(at) = pair.bytes().position(|byte| byte == b'=') else {
+        for (key, value) in query_pairs(query.unwrap_or("")) {
+            let Some(value) = value.map(decode) else {
                 continue;
             };
-            let value = decode(&pair[at + 1..]);
             if value.trim().is_empty() {
                 continue;
             }
-            match decode(&pair[..at]).as_ref() {
+            match key.as_ref() {
                 "hostname" => parsed.hostname = Some(value),
                 "ip" => parsed.address = Some(value),
                 "myip" => myip = Some(value),

@@ -23,8 +23,8 @@ use crate::reply::{Code, Reply};
 use crate::request::{addresses, Addresses, MAX_HOSTS};
 
 /// What a dialect asks for, before authorisation: the host names (empty: the user's one host) and
-/// every address value as sent, still unparsed. A dialect that finds its request malformed after
-/// parsing gives the answer instead (`badsys`): it is returned once the user is authenticated.
+/// every address value as sent, still unparsed. A dialect whose request is malformed gives the
+/// answer instead (`badsys`), returned once the user is authenticated.
 pub struct UpdateRequest<'a> {
     pub hostnames: SmallVec<[Cow<'a, str>; 2]>,
     pub addresses: SmallVec<[Cow<'a, str>; 2]>,
@@ -93,9 +93,9 @@ pub enum Proof<'q, P> {
 /// closure gives credentials found outside the Basic header; it runs only when no Basic header
 /// came, so the usual request pays nothing for it. A token costs one SHA-256 and is not counted
 /// against failed logins: at 128 bits and more it cannot be guessed, and a router sharing its
-/// address with a password guesser keeps working. `parse` runs once the user is known (so an unauthenticated request costs
-/// no parse, and the future carries a borrow, not the parse) and gives the request or the answer it
-/// calls for.
+/// address with a password guesser keeps working. `parse` runs once the user is known (so an
+/// unauthenticated request costs no parse, and the future carries a borrow, not the parse) and
+/// gives the request or the answer it calls for.
 pub async fn update<'a, P>(
     state: &'a AppState,
     peer: Peer,
