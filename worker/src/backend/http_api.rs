@@ -14,7 +14,7 @@ use crate::secret::Secret;
 /// A listing page or a write reply; a page of 5,000 records is about 2 MB.
 const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 /// What an error reply may add to a message, in characters.
-const MAX_MESSAGE_CHARS: usize = 500;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 500;
 
 /// Why a listing stopped at a page that brought no record it had not listed before: a server that
 /// answers every page number with the same page would otherwise be asked up to the page limit.
@@ -323,11 +323,26 @@ impl HttpApi {
         } else {
             text.replace(token, "<token>")
         };
-        match text.char_indices().nth(MAX_MESSAGE_CHARS) {
-            Some((cut, _)) => format!("{}…", &text[..cut]),
-            None => text,
-        }
+        cap_message(text)
     }
+}
+
+/// A vendor's message as an error may carry it: at most [`MAX_MESSAGE_CHARS`] characters.
+pub(crate) fn cap_message(text: String) -> String {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// A vendor's message with `key` masked (should a server, or a proxy before it, quote the
+/// request's headers), "no message" for none, and capped.
+pub(crate) fn keyed_message(text: String, key: &Secret) -> String {
+    let text = key.masked_in(text);
+    if text.is_empty() {
+        return "no message".to_owned();
+    }
+    cap_message(text)
 }
 
 /// Runs `work` (blocking requests) on tokio's blocking pool; should it panic, `stopped` makes the

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http_api::Reply;
+use super::http_api::{keyed_message, Reply};
 use super::{
     Backend, BackendError, Change, Published, ReadResults, RecordType, Value, WriteResults,
 };
@@ -21,8 +21,6 @@ use crate::secret::Secret;
 
 /// The zone read back is JSON of every rrset; a zone of 100,000 hosts stays far below this.
 const MAX_REPLY_BYTES: u64 = 256 * 1024 * 1024;
-/// What an error reply may add to a message, in characters.
-const MAX_MESSAGE_CHARS: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PowerDnsError {
@@ -386,14 +384,7 @@ fn message_of(body: &str, key: &Secret) -> String {
         Ok(reply) => reply.error,
         Err(_) => body.trim().to_owned(),
     };
-    let text = key.masked_in(text);
-    if text.is_empty() {
-        return "no message".to_owned();
-    }
-    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
+    keyed_message(text, key)
 }
 
 #[cfg(test)]

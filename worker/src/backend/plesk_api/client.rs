@@ -17,13 +17,11 @@ use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 use super::records::Record;
 use super::PleskApiError;
-use crate::backend::http_api::Reply;
+use crate::backend::http_api::{keyed_message, Reply};
 use crate::secret::Secret;
 
 /// A zone's listing is JSON of every record; 100,000 records stay far below this.
 const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
-/// What an error reply may add to a message, in characters.
-const MAX_MESSAGE_CHARS: usize = 500;
 /// A PEM file of a few certificates; anything larger is not one.
 const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
 
@@ -267,14 +265,7 @@ fn message_of(body: &str, key: &Secret) -> String {
         Ok(reply) => json_message(&reply).unwrap_or_else(|| body.trim().to_owned()),
         Err(_) => body.trim().to_owned(),
     };
-    let text = key.masked_in(text);
-    if text.is_empty() {
-        return "no message".to_owned();
-    }
-    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
+    keyed_message(text, key)
 }
 
 fn json_message(reply: &serde_json::Value) -> Option<String> {
@@ -301,6 +292,7 @@ fn json_message(reply: &serde_json::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::http_api::MAX_MESSAGE_CHARS;
 
     #[test]
     fn the_message_is_plesks_json_with_its_fields_or_the_text() {
