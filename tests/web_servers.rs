@@ -14,9 +14,9 @@ mod util;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use util::web_server::{installed, run_checks, Check, WebServer};
 use util::{Site, HOST, PASSWORD, USER};
 
 /// Where the client connects from: a loopback address outside `trusted_proxies` (127.0.0.1/32,
@@ -50,92 +50,6 @@ const TRICKS: &[&[(&str, &str)]] = &[
     &[("Forwarded", "for=\"198.51.100.66,\", for=unknown")],
     &[("Forwarded", "for=\"b\u{fc}cher\"")],
 ];
-
-/// Debian's program at `path`; `None` (and a loud note) when it is missing, a failure under CI.
-fn installed(path: &str, package: &str) -> Option<PathBuf> {
-    if Path::new(path).exists() {
-        return Some(PathBuf::from(path));
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{path} is missing: apt-get install {package} (.ci/run installs it)"
-    );
-    eprintln!("SKIPPED: {path} is missing; apt-get install {package} to run this test");
-    None
-}
-
-/// A web server running as `nobody` in its own folder, stopped on drop.
-struct WebServer {
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl WebServer {
-    /// A folder `nobody` owns, for the server's config, pid file, logs and temporary files.
-    fn folder() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let nobody = nix::unistd::User::from_name("nobody")
-            .unwrap()
-            .expect("user nobody exists");
-        nix::unistd::chown(dir.path(), Some(nobody.uid), None).unwrap();
-        dir
-    }
-
-    /// Runs `program args` as `nobody` and waits until every port in `ports` accepts.
-    fn start(dir: tempfile::TempDir, program: &Path, args: &[String], ports: &[u16]) -> WebServer {
-        let log = dir.path().join("stderr.log");
-        let child = util::as_nobody()
-            .arg(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start the web server");
-        let mut server = WebServer { dir, child };
-        for port in ports {
-            let up = util::eventually(Duration::from_secs(10), || {
-                if let Ok(Some(status)) = server.child.try_wait() {
-                    panic!(
-                        "{} exited with {status}: {}",
-                        program.display(),
-                        server.logs()
-                    );
-                }
-                std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()
-            });
-            assert!(
-                up,
-                "{} never listened on {port}: {}",
-                program.display(),
-                server.logs()
-            );
-        }
-        server
-    }
-
-    fn logs(&self) -> String {
-        ["stderr.log", "error.log"]
-            .iter()
-            .map(|name| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for WebServer {
-    fn drop(&mut self) {
-        // SIGTERM: Apache stops its children too, which SIGKILL on the parent would orphan.
-        util::terminate(&self.child);
-        let stopped = util::eventually(Duration::from_secs(10), || {
-            self.child.try_wait().ok().flatten().is_some()
-        });
-        if !stopped {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
 
 /// One GET through the web server on `port`, sent from [`CLIENT`]; the reply as it came.
 fn send_through(
@@ -263,20 +177,6 @@ fn assert_trick_picks_no_address(site: &Site, port: u16, setup: &str, headers: &
     );
     // Loopback is never published: the address the frontend used is the real one.
     assert_eq!(body, "dnserr\n", "{setup}: {headers:?}");
-}
-
-/// A named check of one setup; [`run_checks`] runs each, even after one failed.
-type Check<'a> = (&'static str, Box<dyn Fn() + 'a>);
-
-/// Runs every check (a web server is started once per test binary, so its checks share one
-/// test) and fails naming each check that failed; each failure's own message is printed above.
-fn run_checks(setup: &str, checks: Vec<Check<'_>>) {
-    let failed: Vec<&str> = checks
-        .iter()
-        .filter(|(_, check)| std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).is_err())
-        .map(|(name, _)| *name)
-        .collect();
-    assert!(failed.is_empty(), "{setup}: failed: {failed:?}");
 }
 
 /// The checks every shipped config passes: updates land and no forwarding header a client
@@ -429,28 +329,14 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
         at("plesk.access.log"),
         at("plesk.conf")
     );
-    let config = format!(
-        "daemon off;
-master_process off;
-pid {pid};
-events {{ worker_connections 64; }}
-http {{
-access_log off;
-client_body_temp_path {temp}/body;
-proxy_temp_path {temp}/proxy;
-fastcgi_temp_path {temp}/fastcgi;
-uwsgi_temp_path {temp}/uwsgi;
-scgi_temp_path {temp}/scgi;
-include {log};
+    let http = format!(
+        "include {log};
 # RFC 7239 wants an IPv6 node quoted and in brackets.
 map $remote_addr $dyndns_forwarded {{
     ~:      \"for=\\\"[$remote_addr]\\\"\";
     default \"for=$remote_addr\";
 }}
-{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}}}
-",
-        pid = at("nginx.pid"),
-        temp = dir.path().display(),
+{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}",
         log = at("dyndns-log.conf"),
         pass_tcp = include(ports[0], "pass-tcp.conf"),
         pass_unix = include(ports[1], "pass-unix.conf"),
@@ -471,19 +357,10 @@ map $remote_addr $dyndns_forwarded {{
             "        proxy_set_header Forwarded $dyndns_forwarded;"
         ),
     );
-    std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
-    let args = [
-        "-e".to_string(),
-        at("error.log"),
-        "-p".to_string(),
-        dir.path().display().to_string(),
-        "-c".to_string(),
-        at("nginx.conf"),
-    ];
     let logs =
         ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
     let plesk_log = at("plesk.access.log");
-    let _nginx = WebServer::start(dir, &nginx, &args, &ports);
+    let _nginx = WebServer::nginx(&nginx, dir, &http, &ports);
 
     for (site, port, setup) in [
         (&xff, ports[0], "nginx/dyndns.conf over TCP"),

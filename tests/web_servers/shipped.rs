@@ -10,24 +10,7 @@ use crate::util::{Site, HOST, PASSWORD, USER};
 /// A token as the token URLs carry it (22+ characters of `[A-Za-z0-9_-]`).
 pub const TOKEN: &str = "Zx9_secret-token-ABCDEFGH";
 
-/// packaging/`name` with each `(from, to)` replaced; each `from` must occur, so a changed file
-/// fails here instead of silently testing something else.
-pub fn shipped(name: &str, substitutions: &[(&str, &str)]) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("packaging")
-        .join(name);
-    let mut text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
-    for (from, to) in substitutions {
-        assert!(
-            text.contains(from),
-            "{} no longer contains {from:?}",
-            path.display()
-        );
-        text = text.replace(from, to);
-    }
-    text
-}
+pub use crate::util::web_server::shipped;
 
 /// Writes an htpasswd file (bcrypt, as packaging's comments tell the admin) for [`USER`] and
 /// `other`, both with [`PASSWORD`].
