@@ -1,7 +1,8 @@
 //! Why this exists: users judge the server by whether the client they already run just works. These
 //! start Debian's real ddclient and inadyn (as `nobody`, one-shot, loopback only) against `dyndns
 //! serve` with README's "Clients" configurations, only the server, TLS, password and address
-//! source replaced, and check what each client and the server saw.
+//! source replaced, and check what each client and the server saw: directly, and through one
+//! nginx with the shipped packaging/nginx/dyndns.conf.
 
 // Test code: a failed unwrap is the test failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use util::web_server::{installed, run_checks, shipped, Check, WebServer};
+use util::web_server::{installed, logged_clients, run_checks, shipped, Check, WebServer};
 use util::{Site, HOST, PASSWORD};
 
 /// Matches the site's `*.lab.dyn.example.com`, as README's second ddclient host does.
@@ -334,19 +335,6 @@ const CLIENT_ADDRESS: &str = "127.0.0.1";
 /// it), the only one they trust: were nginx's header not believed, the frontend would log this
 /// address as the client's instead of [`CLIENT_ADDRESS`].
 const NGINX_ADDRESS: &str = "127.0.0.2";
-
-/// The `client=` of every request line in the frontend's log.
-fn logged_clients(site: &Site) -> Vec<String> {
-    site.frontend_log()
-        .lines()
-        .filter_map(|line| {
-            line.split_once("dyndns::update: update ")?
-                .1
-                .split_once(" client=")
-        })
-        .map(|(_, rest)| rest.split(' ').next().unwrap_or_default().to_string())
-        .collect()
-}
 
 /// The access log at `log` shows the clients' requests, and neither a password (right or wrong,
 /// as written or URL-encoded) nor a query.

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use util::web_server::{installed, run_checks, Check, WebServer};
+use util::web_server::{installed, logged_clients, run_checks, Check, WebServer};
 use util::{Site, HOST, PASSWORD, USER};
 
 /// Where the client connects from: a loopback address outside `trusted_proxies` (127.0.0.1/32,
@@ -102,19 +102,6 @@ fn update_through(
     assert!(logged, "no request line for {headers:?}: {reply:?}");
     let client = logged_clients(site).pop().unwrap();
     (reply.body, client)
-}
-
-/// The `client=` of every request line in the frontend's log.
-fn logged_clients(site: &Site) -> Vec<String> {
-    site.frontend_log()
-        .lines()
-        .filter_map(|line| {
-            line.split_once("dyndns::update: update ")?
-                .1
-                .split_once(" client=")
-        })
-        .map(|(_, rest)| rest.split(' ').next().unwrap_or_default().to_string())
-        .collect()
 }
 
 /// A frontend trusting 127.0.0.1 (the web server), reading `header`.

@@ -1,6 +1,7 @@
 //! Why this exists: the web-server tests and the client tests start the same real nginx with the
 //! shipped packaging files; how to find a Debian program, read a shipped file with only ports and
-//! paths changed, and run nginx or Apache as `nobody` until drop is written once, here.
+//! paths changed, run nginx or Apache as `nobody` until drop, and read which client address the
+//! frontend behind it took is written once, here.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -152,6 +153,20 @@ impl Drop for WebServer {
         }
         let _ = self.child.wait();
     }
+}
+
+/// The `client=` of every request line in `site`'s frontend log: the address the frontend took
+/// as the client's.
+pub fn logged_clients(site: &super::Site) -> Vec<String> {
+    site.frontend_log()
+        .lines()
+        .filter_map(|line| {
+            line.split_once("dyndns::update: update ")?
+                .1
+                .split_once(" client=")
+        })
+        .map(|(_, rest)| rest.split(' ').next().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// A named check of one setup; [`run_checks`] runs each, even after one failed.

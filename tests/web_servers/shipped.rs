@@ -124,7 +124,7 @@ pub fn access_log_keeps_no_secrets(log: &Path, setup: &str) {
 /// passes a right one.
 pub fn proxy_refuses_a_wrong_password(site: &Site, port: u16, setup: &str) {
     let jobs = site.files_in("new").len();
-    let seen = crate::logged_clients(site).len();
+    let seen = crate::util::web_server::logged_clients(site).len();
     let path = format!("/nic/update?hostname={HOST}&myip=198.51.100.13");
     let reply = crate::send_through(port, &path, Some((USER, "wrong")), &[]);
     assert_eq!(reply.status, 401, "{setup}: {reply:?}");
@@ -138,7 +138,7 @@ pub fn proxy_refuses_a_wrong_password(site: &Site, port: u16, setup: &str) {
     // The two updates of updates_land are all the frontend saw: the refused ones never came.
     updates_land(site, port, setup);
     assert_eq!(
-        crate::logged_clients(site).len(),
+        crate::util::web_server::logged_clients(site).len(),
         seen + 2,
         "{setup}: the frontend saw a request the proxy refused"
     );
