@@ -231,12 +231,15 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
         let frontend = site.start_frontend();
         (site, frontend)
     };
-    let ports = [0; 7].map(|_| util::free_port());
+    let ports = [0; 9].map(|_| util::free_port());
+    // Nothing listens here: the frontend behind ports[7] and ports[8] is down.
+    let stopped = util::free_port();
     let dir = WebServer::folder();
     let at = |name: &str| dir.path().join(name).display().to_string();
     shipped::htpasswd(&dir.path().join("htpasswd"));
     // The shipped files, with only the frontend's address and the file paths changed.
     let log_path = "/var/log/nginx/dyndns.access.log";
+    let access_log_line = format!("    access_log {log_path} dyndns;\n");
     let files = [
         (
             "dyndns-log.conf",
@@ -283,6 +286,34 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
                 &[("127.0.0.1:8245", &format!("127.0.0.1:{}", plesk.port))],
             ),
         ),
+        (
+            "down.conf",
+            shipped::shipped(
+                "nginx/dyndns.conf",
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{stopped}")),
+                    (log_path, &at("down.access.log")),
+                ],
+            ),
+        ),
+        (
+            // With the line README suggests for keeping 502s out of the error log.
+            "down-quiet.conf",
+            shipped::shipped(
+                "nginx/dyndns.conf",
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{stopped}")),
+                    (
+                        &access_log_line,
+                        &format!(
+                            "{access_log_line}    error_log {} crit;\n",
+                            at("quiet.error.log")
+                        ),
+                    ),
+                    (log_path, &at("down.access.log")),
+                ],
+            ),
+        ),
     ];
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -290,6 +321,14 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
     let include = |port: u16, file: &str| {
         format!(
             "server {{\n    listen 127.0.0.1:{port};\n    include {};\n}}\n",
+            at(file)
+        )
+    };
+    // Each with an error log of its own, at nginx's default level.
+    let down_server = |port: u16, file: &str, error_log: &str| {
+        format!(
+            "server {{\n    listen 127.0.0.1:{port};\n    error_log {};\n    include {};\n}}\n",
+            at(error_log),
             at(file)
         )
     };
@@ -323,11 +362,13 @@ map $remote_addr $dyndns_forwarded {{
     ~:      \"for=\\\"[$remote_addr]\\\"\";
     default \"for=$remote_addr\";
 }}
-{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}",
+{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}{down}{down_quiet}",
         log = at("dyndns-log.conf"),
         pass_tcp = include(ports[0], "pass-tcp.conf"),
         pass_unix = include(ports[1], "pass-unix.conf"),
         proxy_unix = include(ports[2], "proxy-unix.conf"),
+        down = down_server(ports[7], "down.conf", "down.error.log"),
+        down_quiet = down_server(ports[8], "down-quiet.conf", "down-quiet.error.log"),
         appending = server(
             ports[3],
             xff.port,
@@ -347,6 +388,7 @@ map $remote_addr $dyndns_forwarded {{
     let logs =
         ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
     let plesk_log = at("plesk.access.log");
+    let error_logs = ["down.error.log", "down-quiet.error.log", "quiet.error.log"].map(at);
     let _nginx = WebServer::nginx(&nginx, dir, &http, &ports);
 
     for (site, port, setup) in [
@@ -377,6 +419,21 @@ map $remote_addr $dyndns_forwarded {{
         plesk_log, "",
         "{setup}: Plesk's access log recorded update requests"
     );
+    // README's warning, both ways: while the frontend is down, nginx's error log holds the
+    // request line of each 502, secrets and all, unless the location sets `error_log … crit`.
+    for port in [ports[7], ports[8]] {
+        shipped::send_secrets_to_a_stopped_frontend(port, 502);
+    }
+    let [loud, quiet, quiet_location] =
+        error_logs.map(|log| std::fs::read_to_string(log).unwrap_or_default());
+    assert!(
+        loud.contains("password=correct%20horse") && loud.contains(shipped::TOKEN),
+        "nginx's error log no longer records the request line of a 502 (README says it does): {loud}"
+    );
+    assert!(
+        !(quiet + &quiet_location).contains("request:"),
+        "error_log crit in the location did not keep the 502s out of the error log"
+    );
 }
 
 #[test]
@@ -391,7 +448,9 @@ fn apache_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_use
     let (proxy_unix, _proxy_frontend, proxy_socket) = unix_frontend_site("proxy");
     let plesk = frontend_site("X-Forwarded-For");
     let _plesk_frontend = plesk.start_frontend();
-    let ports = [0; 5].map(|_| util::free_port());
+    let ports = [0; 6].map(|_| util::free_port());
+    // Nothing listens here: the frontend behind ports[5] is down.
+    let stopped = util::free_port();
     let dir = WebServer::folder();
     let root = dir.path().display().to_string();
     let at = |name: &str| dir.path().join(name).display().to_string();
@@ -440,6 +499,16 @@ fn apache_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_use
                 &[("127.0.0.1:8245", &format!("127.0.0.1:{}", plesk.port))],
             ),
         ),
+        (
+            "down.conf",
+            shipped::shipped(
+                "apache/dyndns.conf",
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{stopped}")),
+                    (log_path, &at("down.access.log")),
+                ],
+            ),
+        ),
     ];
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -478,7 +547,7 @@ PidFile {root}/httpd.pid
 ErrorLog {root}/error.log
 LogLevel warn
 ServerName localhost
-{load}{pass_tcp}{pass_unix}{proxy_unix}{plesk}Listen 127.0.0.1:{appending}
+{load}{pass_tcp}{pass_unix}{proxy_unix}{plesk}{down}Listen 127.0.0.1:{appending}
 <VirtualHost 127.0.0.1:{appending}>
 <Location \"/nic/update\">
     ProxyPass \"http://127.0.0.1:{frontend}/nic/update\"
@@ -489,6 +558,7 @@ ServerName localhost
         pass_unix = include(ports[1], "pass-unix.conf"),
         proxy_unix = include(ports[2], "proxy-unix.conf"),
         plesk = include(ports[4], "plesk.conf"),
+        down = include(ports[5], "down.conf"),
         appending = ports[3],
         frontend = xff.port,
     );
@@ -500,6 +570,7 @@ ServerName localhost
     ];
     let logs =
         ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
+    let error_log = at("error.log");
     let _apache = WebServer::start(dir, &apache, &args, &ports);
 
     let mut checks = address_checks(&xff, ports[0], "apache/dyndns.conf over TCP");
@@ -534,6 +605,18 @@ ServerName localhost
         "Apache's default appending X-Forwarded-For",
         Box::new(|| {
             assert_no_trick_picks_an_address(&xff, ports[3], "X-Forwarded-For appended to");
+        }),
+    ));
+    checks.push((
+        "the error log keeps no secret while the frontend is down",
+        Box::new(|| {
+            shipped::send_secrets_to_a_stopped_frontend(ports[5], 503);
+            let log = std::fs::read_to_string(&error_log).unwrap();
+            assert!(log.contains("AH01114"), "no proxy error logged: {log}");
+            assert!(
+                !log.contains("correct%20horse") && !log.contains(shipped::TOKEN),
+                "Apache's error log records the query or the token: {log}"
+            );
         }),
     ));
     run_checks("apache", checks);

@@ -97,6 +97,17 @@ pub fn send_secrets(port: u16) {
     crate::send_through(port, &format!("/u/{TOKEN}?ip=198.51.100.12"), None, &[]);
 }
 
+/// Sends [`send_secrets`]' requests from 127.0.0.1 through `port`, whose frontend is down: each is
+/// answered `status` (nginx: 502, Apache: 503).
+pub fn send_secrets_to_a_stopped_frontend(port: u16, status: u16) {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let query = format!("/nic/update?hostname={HOST}&username={USER}&password=correct%20horse");
+    for path in [query, format!("/u/{TOKEN}?ip=198.51.100.12")] {
+        let reply = crate::util::http_get(address, &path, None, &[]);
+        assert_eq!(reply.status, status, "{path}: {reply:?}");
+    }
+}
+
 /// The access log at `log` shows the update requests but neither the query password nor the
 /// token.
 pub fn access_log_keeps_no_secrets(log: &Path, setup: &str) {
