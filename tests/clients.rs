@@ -1,11 +1,14 @@
 //! Why this exists: users judge the server by whether the client they already run just works. These
 //! start Debian's real ddclient and inadyn (as `nobody`, one-shot, loopback only) against `dyndns
 //! serve` with README's "Clients" configurations, only the server, TLS, password and address
-//! source replaced, and check what each client and the server saw.
+//! source replaced, and check what each client and the server saw: directly, and through one
+//! nginx with the shipped packaging/nginx/dyndns.conf.
 
 // Test code: a failed unwrap is the test failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "clients/cases.rs"]
+mod cases;
 mod util;
 
 use std::net::IpAddr;
@@ -13,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use util::web_server::{installed, logged_clients, run_checks, shipped, Check, WebServer};
 use util::{Site, HOST, PASSWORD};
 
 /// Matches the site's `*.lab.dyn.example.com`, as README's second ddclient host does.
@@ -20,19 +24,6 @@ const LAB_HOST: &str = "nas.lab.dyn.example.com";
 
 /// How long one client run may take; each finishes in well under a second on loopback.
 const CLIENT_LIMIT: Duration = Duration::from_secs(30);
-
-/// Debian's program at `path`; `None` (and a loud note) when it is missing, a failure under CI.
-fn installed(path: &str, package: &str) -> Option<PathBuf> {
-    if Path::new(path).exists() {
-        return Some(PathBuf::from(path));
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{path} is missing: apt-get install {package} (.ci/run installs it)"
-    );
-    eprintln!("SKIPPED: {path} is missing; apt-get install {package} to run this test");
-    None
-}
 
 /// The fenced block in README.md whose first line is `first_line`.
 fn readme_block(first_line: &str) -> String {
@@ -55,14 +46,14 @@ fn replace(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
-/// README's ddclient.conf for the site's frontend, publishing `address`.
-fn ddclient_conf(site: &Site, password: &str, address: IpAddr) -> String {
+/// README's ddclient.conf for the server on loopback `port`, publishing `address`.
+fn ddclient_conf(port: u16, password: &str, address: IpAddr) -> String {
     let text = readme_block("# /etc/ddclient.conf: dyndns2 against this server");
     let text = replace(&text, "ssl=yes", "ssl=no");
     let text = replace(
         &text,
         "server=dyn.example.com",
-        &format!("server=127.0.0.1:{}", site.port),
+        &format!("server=127.0.0.1:{port}"),
     );
     let text = replace(
         &text,
@@ -73,8 +64,8 @@ fn ddclient_conf(site: &Site, password: &str, address: IpAddr) -> String {
     replace(&text, "use=if, if=eth0", &format!("use=ip, ip={address}"))
 }
 
-/// README's inadyn.conf for the site's frontend, publishing `address`.
-fn inadyn_conf(site: &Site, password: &str, address: IpAddr) -> String {
+/// README's inadyn.conf for the server on loopback `port`, publishing `address`.
+fn inadyn_conf(port: u16, password: &str, address: IpAddr) -> String {
     let text = readme_block("# /etc/inadyn.conf: the custom provider pointed at this server");
     // The checkip command stands for the checkip service, which is on the internet.
     let text = replace(
@@ -85,7 +76,7 @@ fn inadyn_conf(site: &Site, password: &str, address: IpAddr) -> String {
     let text = replace(
         &text,
         "ddns-server = \"dyn.example.com\"",
-        &format!("ddns-server = \"127.0.0.1:{}\"", site.port),
+        &format!("ddns-server = \"127.0.0.1:{port}\""),
     );
     replace(
         &text,
@@ -244,203 +235,197 @@ fn assert_logged(site: &Site, result: &str) {
     );
 }
 
-const V4: &str = "203.0.113.7";
-const V6: &str = "2001:db8::7";
+/// The clients as Debian installs them.
+const DDCLIENT: (&str, &str) = ("/usr/bin/ddclient", "ddclient");
+const INADYN: (&str, &str) = ("/usr/sbin/inadyn", "inadyn");
 
-fn address(text: &str) -> IpAddr {
-    text.parse().unwrap()
+/// One client story, told with the client at `program` against the server on loopback `port`.
+type Story = fn(&Path, &Site, u16);
+
+/// Every story, with the client it runs.
+const STORIES: [(&str, (&str, &str), Story); 6] = [
+    (
+        "ddclient: two hosts in one run land, a repeat is nochg",
+        DDCLIENT,
+        cases::ddclient_updates_two_hosts_in_one_run_then_gets_nochg,
+    ),
+    (
+        "ddclient: a wrong password stops it (badauth)",
+        DDCLIENT,
+        cases::ddclient_stops_with_badauth_on_a_wrong_password,
+    ),
+    (
+        "ddclient: an IPv6 update lands",
+        DDCLIENT,
+        cases::ddclient_ipv6_update_lands,
+    ),
+    (
+        "inadyn: the update lands, a forced repeat is nochg",
+        INADYN,
+        cases::inadyn_update_lands_then_forced_repeat_gets_nochg,
+    ),
+    (
+        "inadyn: a wrong password stops it (authentication failure)",
+        INADYN,
+        cases::inadyn_stops_with_authentication_failure_on_a_wrong_password,
+    ),
+    (
+        "inadyn: an IPv6 update lands",
+        INADYN,
+        cases::inadyn_ipv6_update_lands,
+    ),
+];
+
+/// Tells `story` with the client talking to a frontend of its own directly.
+fn directly(client: (&str, &str), story: Story) {
+    let Some(program) = installed(client.0, client.1) else {
+        return;
+    };
+    let site = Site::new();
+    let _frontend = site.start_frontend();
+    story(&program, &site, site.port);
 }
 
 #[test]
 fn ddclient_updates_two_hosts_in_one_run_then_gets_nochg() {
-    let Some(program) = installed("/usr/bin/ddclient", "ddclient") else {
-        return;
-    };
-    let site = Site::new();
-    let _frontend = site.start_frontend();
-    let dir = ClientDir::new();
-    let conf = dir.write(
-        "ddclient.conf",
-        &ddclient_conf(&site, PASSWORD, address(V4)),
+    directly(
+        DDCLIENT,
+        cases::ddclient_updates_two_hosts_in_one_run_then_gets_nochg,
     );
-
-    let first = ddclient(&dir, &program, &conf, "first.cache");
-    assert!(first.status.success(), "ddclient failed:\n{}", first.log);
-    for host in [HOST, LAB_HOST] {
-        assert!(
-            first.log.contains(&format!(
-                "SUCCESS:  updating {host}: good: IP address set to {V4}"
-            )),
-            "ddclient did not report {host} updated:\n{}",
-            first.log
-        );
-    }
-    assert_logged(&site, &format!("good {V4},good {V4}"));
-    assert_eq!(
-        spooled(&site),
-        vec![
-            (HOST.to_string(), address(V4)),
-            (LAB_HOST.to_string(), address(V4))
-        ]
-    );
-
-    // A fresh cache, as after a reinstall: ddclient asks again and the server has nothing to do.
-    let repeat = ddclient(&dir, &program, &conf, "repeat.cache");
-    assert!(
-        repeat.status.success(),
-        "ddclient failed on nochg:\n{}",
-        repeat.log
-    );
-    assert!(!repeat.log.contains("FAILED"), "{}", repeat.log);
-    assert!(
-        repeat
-            .log
-            .contains(&format!("updating {HOST}: nochg: No update required")),
-        "{}",
-        repeat.log
-    );
-    assert_logged(&site, &format!("nochg {V4},nochg {V4}"));
-    assert_eq!(spooled(&site).len(), 2, "nochg spooled nothing");
 }
 
 #[test]
 fn ddclient_stops_with_badauth_on_a_wrong_password() {
-    let Some(program) = installed("/usr/bin/ddclient", "ddclient") else {
-        return;
-    };
-    let site = Site::new();
-    let _frontend = site.start_frontend();
-    let dir = ClientDir::new();
-    let conf = dir.write(
-        "ddclient.conf",
-        &ddclient_conf(&site, "wrong password", address(V4)),
+    directly(
+        DDCLIENT,
+        cases::ddclient_stops_with_badauth_on_a_wrong_password,
     );
-
-    let run = ddclient(&dir, &program, &conf, "cache");
-    assert_eq!(run.status.code(), Some(1), "{}", run.log);
-    assert!(
-        run.log.contains("FAILED:   updating") && run.log.contains("badauth"),
-        "ddclient did not report badauth:\n{}",
-        run.log
-    );
-    assert_logged(&site, "badauth");
-    assert!(spooled(&site).is_empty());
 }
 
 #[test]
 fn ddclient_ipv6_update_lands() {
-    let Some(program) = installed("/usr/bin/ddclient", "ddclient") else {
-        return;
-    };
-    let site = Site::new();
-    let _frontend = site.start_frontend();
-    let dir = ClientDir::new();
-    let conf = dir.write(
-        "ddclient.conf",
-        &ddclient_conf(&site, PASSWORD, address(V6)),
-    );
-
-    let run = ddclient(&dir, &program, &conf, "cache");
-    assert!(run.status.success(), "ddclient failed:\n{}", run.log);
-    assert!(
-        run.log
-            .contains(&format!("updating {HOST}: good: IP address set to {V6}")),
-        "{}",
-        run.log
-    );
-    assert_logged(&site, &format!("good {V6},good {V6}"));
-    assert_eq!(
-        spooled(&site),
-        vec![
-            (HOST.to_string(), address(V6)),
-            (LAB_HOST.to_string(), address(V6))
-        ]
-    );
+    directly(DDCLIENT, cases::ddclient_ipv6_update_lands);
 }
 
 #[test]
 fn inadyn_update_lands_then_forced_repeat_gets_nochg() {
-    let Some(program) = installed("/usr/sbin/inadyn", "inadyn") else {
-        return;
-    };
-    let site = Site::new();
-    let _frontend = site.start_frontend();
-    let dir = ClientDir::new();
-    let conf = dir.write("inadyn.conf", &inadyn_conf(&site, PASSWORD, address(V4)));
-
-    let first = inadyn(&dir, &program, &conf, "cache", &[]);
-    assert!(first.status.success(), "inadyn failed:\n{}", first.log);
-    assert!(
-        first.log.contains(&format!(
-            "Successful alias table update for {HOST} => new IP# {V4}"
-        )),
-        "{}",
-        first.log
+    directly(
+        INADYN,
+        cases::inadyn_update_lands_then_forced_repeat_gets_nochg,
     );
-    assert_logged(&site, &format!("good {V4}"));
-    assert_eq!(spooled(&site), vec![(HOST.to_string(), address(V4))]);
-
-    // Its cache now says the address is published; --force asks the server anyway.
-    let repeat = inadyn(&dir, &program, &conf, "cache", &["--force"]);
-    assert!(
-        repeat.status.success(),
-        "inadyn failed on nochg:\n{}",
-        repeat.log
-    );
-    assert!(
-        repeat
-            .log
-            .contains(&format!("Successful alias table update for {HOST}")),
-        "{}",
-        repeat.log
-    );
-    assert_logged(&site, &format!("nochg {V4}"));
-    assert_eq!(spooled(&site).len(), 1, "nochg spooled nothing");
 }
 
 #[test]
 fn inadyn_stops_with_authentication_failure_on_a_wrong_password() {
-    let Some(program) = installed("/usr/sbin/inadyn", "inadyn") else {
-        return;
-    };
-    let site = Site::new();
-    let _frontend = site.start_frontend();
-    let dir = ClientDir::new();
-    let conf = dir.write(
-        "inadyn.conf",
-        &inadyn_conf(&site, "wrong password", address(V4)),
+    directly(
+        INADYN,
+        cases::inadyn_stops_with_authentication_failure_on_a_wrong_password,
     );
-
-    let run = inadyn(&dir, &program, &conf, "cache", &[]);
-    assert_eq!(run.status.code(), Some(50), "{}", run.log);
-    assert!(
-        run.log.contains("badauth") && run.log.contains("Authentication failure"),
-        "inadyn did not report badauth:\n{}",
-        run.log
-    );
-    assert_logged(&site, "badauth");
-    assert!(spooled(&site).is_empty());
 }
 
 #[test]
 fn inadyn_ipv6_update_lands() {
-    let Some(program) = installed("/usr/sbin/inadyn", "inadyn") else {
+    directly(INADYN, cases::inadyn_ipv6_update_lands);
+}
+
+/// Where the clients connect from: Linux's source address toward any loopback destination.
+const CLIENT_ADDRESS: &str = "127.0.0.1";
+
+/// nginx's source address toward the frontends (`proxy_bind`, set beside the shipped file, not in
+/// it), the only one they trust: were nginx's header not believed, the frontend would log this
+/// address as the client's instead of [`CLIENT_ADDRESS`].
+const NGINX_ADDRESS: &str = "127.0.0.2";
+
+/// The access log at `log` shows the clients' requests, and neither a password (right or wrong,
+/// as written or URL-encoded) nor a query.
+fn access_log_keeps_no_password(log: &Path) {
+    use base64::Engine;
+    let text =
+        std::fs::read_to_string(log).unwrap_or_else(|err| panic!("read {}: {err}", log.display()));
+    assert!(text.contains("\"GET /nic/update HTTP/1."), "{text}");
+    let mut secrets = vec!["?".to_string(), "password".to_string()];
+    for password in [PASSWORD, "wrong password"] {
+        secrets.push(password.to_string());
+        secrets.push(password.replace(' ', "%20"));
+        secrets.push(password.replace(' ', "+"));
+        secrets.push(
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{password}", util::USER)),
+        );
+    }
+    for secret in secrets {
+        assert!(
+            !text.contains(&secret),
+            "{secret:?} in the access log: {text}"
+        );
+    }
+}
+
+#[test]
+fn ddclient_and_inadyn_work_through_the_shipped_nginx_config() {
+    let Some(nginx) = installed("/usr/sbin/nginx", "nginx") else {
         return;
     };
-    let site = Site::new();
-    let _frontend = site.start_frontend();
-    let dir = ClientDir::new();
-    let conf = dir.write("inadyn.conf", &inadyn_conf(&site, PASSWORD, address(V6)));
+    let programs = STORIES.map(|(_, client, _)| installed(client.0, client.1));
+    if programs.iter().any(Option::is_none) {
+        return;
+    }
+    // A frontend per story, as in the direct tests, all behind one nginx.
+    let sites = STORIES.map(|_| {
+        Site::with(
+            format!("trusted_proxies = [\"{NGINX_ADDRESS}/32\"]"),
+            "per_user_per_minute = 0\nper_source_per_minute = 0\n".into(),
+        )
+    });
+    let _frontends: Vec<_> = sites.iter().map(Site::start_frontend).collect();
+    let ports = STORIES.map(|_| util::free_port());
+    let dir = WebServer::folder();
+    let at = |name: &str| dir.path().join(name);
+    let access_log = at("dyndns.access.log");
+    std::fs::write(at("dyndns-log.conf"), shipped("nginx/dyndns-log.conf", &[])).unwrap();
+    let mut http = format!("include {};\n", at("dyndns-log.conf").display());
+    for (index, (site, port)) in sites.iter().zip(ports).enumerate() {
+        // packaging/nginx/dyndns.conf with only the frontend's port and the log's path changed.
+        let file = at(&format!("dyndns-{index}.conf"));
+        let text = shipped(
+            "nginx/dyndns.conf",
+            &[
+                ("127.0.0.1:8245", &format!("127.0.0.1:{}", site.port)),
+                (
+                    "/var/log/nginx/dyndns.access.log",
+                    &access_log.display().to_string(),
+                ),
+            ],
+        );
+        std::fs::write(&file, text).unwrap();
+        http.push_str(&format!(
+            "server {{\n    listen 127.0.0.1:{port};\n    proxy_bind {NGINX_ADDRESS};\n    include {};\n}}\n",
+            file.display()
+        ));
+    }
+    let _nginx = WebServer::nginx(&nginx, dir, &http, &ports);
 
-    let run = inadyn(&dir, &program, &conf, "cache", &[]);
-    assert!(run.status.success(), "inadyn failed:\n{}", run.log);
-    assert!(
-        run.log.contains(&format!(
-            "Successful alias table update for {HOST} => new IP# {V6}"
-        )),
-        "{}",
-        run.log
-    );
-    assert_logged(&site, &format!("good {V6}"));
-    assert_eq!(spooled(&site), vec![(HOST.to_string(), address(V6))]);
+    let mut checks: Vec<Check<'_>> = Vec::new();
+    for (((name, _, story), program), (site, port)) in
+        STORIES.iter().zip(&programs).zip(sites.iter().zip(ports))
+    {
+        let program = program
+            .as_deref()
+            .expect("checked above: every client is installed");
+        checks.push((
+            name,
+            Box::new(move || {
+                story(program, site, port);
+                let clients = logged_clients(site);
+                assert!(
+                    !clients.is_empty() && clients.iter().all(|client| client == CLIENT_ADDRESS),
+                    "{name}: the frontend saw {clients:?}, not the client's {CLIENT_ADDRESS}"
+                );
+            }),
+        ));
+    }
+    checks.push((
+        "nginx's access log holds no password",
+        Box::new(|| access_log_keeps_no_password(&access_log)),
+    ));
+    run_checks("through packaging/nginx/dyndns.conf", checks);
 }

@@ -14,9 +14,9 @@ mod util;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use util::web_server::{installed, logged_clients, run_checks, Check, WebServer};
 use util::{Site, HOST, PASSWORD, USER};
 
 /// Where the client connects from: a loopback address outside `trusted_proxies` (127.0.0.1/32,
@@ -50,92 +50,6 @@ const TRICKS: &[&[(&str, &str)]] = &[
     &[("Forwarded", "for=\"198.51.100.66,\", for=unknown")],
     &[("Forwarded", "for=\"b\u{fc}cher\"")],
 ];
-
-/// Debian's program at `path`; `None` (and a loud note) when it is missing, a failure under CI.
-fn installed(path: &str, package: &str) -> Option<PathBuf> {
-    if Path::new(path).exists() {
-        return Some(PathBuf::from(path));
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{path} is missing: apt-get install {package} (.ci/run installs it)"
-    );
-    eprintln!("SKIPPED: {path} is missing; apt-get install {package} to run this test");
-    None
-}
-
-/// A web server running as `nobody` in its own folder, stopped on drop.
-struct WebServer {
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl WebServer {
-    /// A folder `nobody` owns, for the server's config, pid file, logs and temporary files.
-    fn folder() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let nobody = nix::unistd::User::from_name("nobody")
-            .unwrap()
-            .expect("user nobody exists");
-        nix::unistd::chown(dir.path(), Some(nobody.uid), None).unwrap();
-        dir
-    }
-
-    /// Runs `program args` as `nobody` and waits until every port in `ports` accepts.
-    fn start(dir: tempfile::TempDir, program: &Path, args: &[String], ports: &[u16]) -> WebServer {
-        let log = dir.path().join("stderr.log");
-        let child = util::as_nobody()
-            .arg(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start the web server");
-        let mut server = WebServer { dir, child };
-        for port in ports {
-            let up = util::eventually(Duration::from_secs(10), || {
-                if let Ok(Some(status)) = server.child.try_wait() {
-                    panic!(
-                        "{} exited with {status}: {}",
-                        program.display(),
-                        server.logs()
-                    );
-                }
-                std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()
-            });
-            assert!(
-                up,
-                "{} never listened on {port}: {}",
-                program.display(),
-                server.logs()
-            );
-        }
-        server
-    }
-
-    fn logs(&self) -> String {
-        ["stderr.log", "error.log"]
-            .iter()
-            .map(|name| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for WebServer {
-    fn drop(&mut self) {
-        // SIGTERM: Apache stops its children too, which SIGKILL on the parent would orphan.
-        util::terminate(&self.child);
-        let stopped = util::eventually(Duration::from_secs(10), || {
-            self.child.try_wait().ok().flatten().is_some()
-        });
-        if !stopped {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
 
 /// One GET through the web server on `port`, sent from [`CLIENT`]; the reply as it came.
 fn send_through(
@@ -188,19 +102,6 @@ fn update_through(
     assert!(logged, "no request line for {headers:?}: {reply:?}");
     let client = logged_clients(site).pop().unwrap();
     (reply.body, client)
-}
-
-/// The `client=` of every request line in the frontend's log.
-fn logged_clients(site: &Site) -> Vec<String> {
-    site.frontend_log()
-        .lines()
-        .filter_map(|line| {
-            line.split_once("dyndns::update: update ")?
-                .1
-                .split_once(" client=")
-        })
-        .map(|(_, rest)| rest.split(' ').next().unwrap_or_default().to_string())
-        .collect()
 }
 
 /// A frontend trusting 127.0.0.1 (the web server), reading `header`.
@@ -263,20 +164,6 @@ fn assert_trick_picks_no_address(site: &Site, port: u16, setup: &str, headers: &
     );
     // Loopback is never published: the address the frontend used is the real one.
     assert_eq!(body, "dnserr\n", "{setup}: {headers:?}");
-}
-
-/// A named check of one setup; [`run_checks`] runs each, even after one failed.
-type Check<'a> = (&'static str, Box<dyn Fn() + 'a>);
-
-/// Runs every check (a web server is started once per test binary, so its checks share one
-/// test) and fails naming each check that failed; each failure's own message is printed above.
-fn run_checks(setup: &str, checks: Vec<Check<'_>>) {
-    let failed: Vec<&str> = checks
-        .iter()
-        .filter(|(_, check)| std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).is_err())
-        .map(|(name, _)| *name)
-        .collect();
-    assert!(failed.is_empty(), "{setup}: failed: {failed:?}");
 }
 
 /// The checks every shipped config passes: updates land and no forwarding header a client
@@ -344,12 +231,15 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
         let frontend = site.start_frontend();
         (site, frontend)
     };
-    let ports = [0; 7].map(|_| util::free_port());
+    let ports = [0; 9].map(|_| util::free_port());
+    // Nothing listens here: the frontend behind ports[7] and ports[8] is down.
+    let stopped = util::free_port();
     let dir = WebServer::folder();
     let at = |name: &str| dir.path().join(name).display().to_string();
     shipped::htpasswd(&dir.path().join("htpasswd"));
     // The shipped files, with only the frontend's address and the file paths changed.
     let log_path = "/var/log/nginx/dyndns.access.log";
+    let access_log_line = format!("    access_log {log_path} dyndns;\n");
     let files = [
         (
             "dyndns-log.conf",
@@ -396,6 +286,34 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
                 &[("127.0.0.1:8245", &format!("127.0.0.1:{}", plesk.port))],
             ),
         ),
+        (
+            "down.conf",
+            shipped::shipped(
+                "nginx/dyndns.conf",
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{stopped}")),
+                    (log_path, &at("down.access.log")),
+                ],
+            ),
+        ),
+        (
+            // With the line README suggests for keeping 502s out of the error log.
+            "down-quiet.conf",
+            shipped::shipped(
+                "nginx/dyndns.conf",
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{stopped}")),
+                    (
+                        &access_log_line,
+                        &format!(
+                            "{access_log_line}    error_log {} crit;\n",
+                            at("quiet.error.log")
+                        ),
+                    ),
+                    (log_path, &at("down.access.log")),
+                ],
+            ),
+        ),
     ];
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -403,6 +321,14 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
     let include = |port: u16, file: &str| {
         format!(
             "server {{\n    listen 127.0.0.1:{port};\n    include {};\n}}\n",
+            at(file)
+        )
+    };
+    // Each with an error log of its own, at nginx's default level.
+    let down_server = |port: u16, file: &str, error_log: &str| {
+        format!(
+            "server {{\n    listen 127.0.0.1:{port};\n    error_log {};\n    include {};\n}}\n",
+            at(error_log),
             at(file)
         )
     };
@@ -429,32 +355,20 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
         at("plesk.access.log"),
         at("plesk.conf")
     );
-    let config = format!(
-        "daemon off;
-master_process off;
-pid {pid};
-events {{ worker_connections 64; }}
-http {{
-access_log off;
-client_body_temp_path {temp}/body;
-proxy_temp_path {temp}/proxy;
-fastcgi_temp_path {temp}/fastcgi;
-uwsgi_temp_path {temp}/uwsgi;
-scgi_temp_path {temp}/scgi;
-include {log};
+    let http = format!(
+        "include {log};
 # RFC 7239 wants an IPv6 node quoted and in brackets.
 map $remote_addr $dyndns_forwarded {{
     ~:      \"for=\\\"[$remote_addr]\\\"\";
     default \"for=$remote_addr\";
 }}
-{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}}}
-",
-        pid = at("nginx.pid"),
-        temp = dir.path().display(),
+{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}{down}{down_quiet}",
         log = at("dyndns-log.conf"),
         pass_tcp = include(ports[0], "pass-tcp.conf"),
         pass_unix = include(ports[1], "pass-unix.conf"),
         proxy_unix = include(ports[2], "proxy-unix.conf"),
+        down = down_server(ports[7], "down.conf", "down.error.log"),
+        down_quiet = down_server(ports[8], "down-quiet.conf", "down-quiet.error.log"),
         appending = server(
             ports[3],
             xff.port,
@@ -471,19 +385,11 @@ map $remote_addr $dyndns_forwarded {{
             "        proxy_set_header Forwarded $dyndns_forwarded;"
         ),
     );
-    std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
-    let args = [
-        "-e".to_string(),
-        at("error.log"),
-        "-p".to_string(),
-        dir.path().display().to_string(),
-        "-c".to_string(),
-        at("nginx.conf"),
-    ];
     let logs =
         ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
     let plesk_log = at("plesk.access.log");
-    let _nginx = WebServer::start(dir, &nginx, &args, &ports);
+    let error_logs = ["down.error.log", "down-quiet.error.log", "quiet.error.log"].map(at);
+    let _nginx = WebServer::nginx(&nginx, dir, &http, &ports);
 
     for (site, port, setup) in [
         (&xff, ports[0], "nginx/dyndns.conf over TCP"),
@@ -513,6 +419,21 @@ map $remote_addr $dyndns_forwarded {{
         plesk_log, "",
         "{setup}: Plesk's access log recorded update requests"
     );
+    // README's warning, both ways: while the frontend is down, nginx's error log holds the
+    // request line of each 502, secrets and all, unless the location sets `error_log … crit`.
+    for port in [ports[7], ports[8]] {
+        shipped::send_secrets_to_a_stopped_frontend(port, 502);
+    }
+    let [loud, quiet, quiet_location] =
+        error_logs.map(|log| std::fs::read_to_string(log).unwrap_or_default());
+    assert!(
+        loud.contains("password=correct%20horse") && loud.contains(shipped::TOKEN),
+        "nginx's error log no longer records the request line of a 502 (README says it does): {loud}"
+    );
+    assert!(
+        !(quiet + &quiet_location).contains("request:"),
+        "error_log crit in the location did not keep the 502s out of the error log"
+    );
 }
 
 #[test]
@@ -527,7 +448,9 @@ fn apache_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_use
     let (proxy_unix, _proxy_frontend, proxy_socket) = unix_frontend_site("proxy");
     let plesk = frontend_site("X-Forwarded-For");
     let _plesk_frontend = plesk.start_frontend();
-    let ports = [0; 5].map(|_| util::free_port());
+    let ports = [0; 6].map(|_| util::free_port());
+    // Nothing listens here: the frontend behind ports[5] is down.
+    let stopped = util::free_port();
     let dir = WebServer::folder();
     let root = dir.path().display().to_string();
     let at = |name: &str| dir.path().join(name).display().to_string();
@@ -576,6 +499,16 @@ fn apache_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_use
                 &[("127.0.0.1:8245", &format!("127.0.0.1:{}", plesk.port))],
             ),
         ),
+        (
+            "down.conf",
+            shipped::shipped(
+                "apache/dyndns.conf",
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{stopped}")),
+                    (log_path, &at("down.access.log")),
+                ],
+            ),
+        ),
     ];
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -614,7 +547,7 @@ PidFile {root}/httpd.pid
 ErrorLog {root}/error.log
 LogLevel warn
 ServerName localhost
-{load}{pass_tcp}{pass_unix}{proxy_unix}{plesk}Listen 127.0.0.1:{appending}
+{load}{pass_tcp}{pass_unix}{proxy_unix}{plesk}{down}Listen 127.0.0.1:{appending}
 <VirtualHost 127.0.0.1:{appending}>
 <Location \"/nic/update\">
     ProxyPass \"http://127.0.0.1:{frontend}/nic/update\"
@@ -625,6 +558,7 @@ ServerName localhost
         pass_unix = include(ports[1], "pass-unix.conf"),
         proxy_unix = include(ports[2], "proxy-unix.conf"),
         plesk = include(ports[4], "plesk.conf"),
+        down = include(ports[5], "down.conf"),
         appending = ports[3],
         frontend = xff.port,
     );
@@ -636,6 +570,7 @@ ServerName localhost
     ];
     let logs =
         ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
+    let error_log = at("error.log");
     let _apache = WebServer::start(dir, &apache, &args, &ports);
 
     let mut checks = address_checks(&xff, ports[0], "apache/dyndns.conf over TCP");
@@ -670,6 +605,18 @@ ServerName localhost
         "Apache's default appending X-Forwarded-For",
         Box::new(|| {
             assert_no_trick_picks_an_address(&xff, ports[3], "X-Forwarded-For appended to");
+        }),
+    ));
+    checks.push((
+        "the error log keeps no secret while the frontend is down",
+        Box::new(|| {
+            shipped::send_secrets_to_a_stopped_frontend(ports[5], 503);
+            let log = std::fs::read_to_string(&error_log).unwrap();
+            assert!(log.contains("AH01114"), "no proxy error logged: {log}");
+            assert!(
+                !log.contains("correct%20horse") && !log.contains(shipped::TOKEN),
+                "Apache's error log records the query or the token: {log}"
+            );
         }),
     ));
     run_checks("apache", checks);

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+pub mod web_server;
+
 pub const USER: &str = "router";
 pub const PASSWORD: &str = "correct horse";
 pub const HOST: &str = "home.dyn.example.com";

@@ -10,24 +10,7 @@ use crate::util::{Site, HOST, PASSWORD, USER};
 /// A token as the token URLs carry it (22+ characters of `[A-Za-z0-9_-]`).
 pub const TOKEN: &str = "Zx9_secret-token-ABCDEFGH";
 
-/// packaging/`name` with each `(from, to)` replaced; each `from` must occur, so a changed file
-/// fails here instead of silently testing something else.
-pub fn shipped(name: &str, substitutions: &[(&str, &str)]) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("packaging")
-        .join(name);
-    let mut text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
-    for (from, to) in substitutions {
-        assert!(
-            text.contains(from),
-            "{} no longer contains {from:?}",
-            path.display()
-        );
-        text = text.replace(from, to);
-    }
-    text
-}
+pub use crate::util::web_server::shipped;
 
 /// Writes an htpasswd file (bcrypt, as packaging's comments tell the admin) for [`USER`] and
 /// `other`, both with [`PASSWORD`].
@@ -114,6 +97,17 @@ pub fn send_secrets(port: u16) {
     crate::send_through(port, &format!("/u/{TOKEN}?ip=198.51.100.12"), None, &[]);
 }
 
+/// Sends [`send_secrets`]' requests from 127.0.0.1 through `port`, whose frontend is down: each is
+/// answered `status` (nginx: 502, Apache: 503).
+pub fn send_secrets_to_a_stopped_frontend(port: u16, status: u16) {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let query = format!("/nic/update?hostname={HOST}&username={USER}&password=correct%20horse");
+    for path in [query, format!("/u/{TOKEN}?ip=198.51.100.12")] {
+        let reply = crate::util::http_get(address, &path, None, &[]);
+        assert_eq!(reply.status, status, "{path}: {reply:?}");
+    }
+}
+
 /// The access log at `log` shows the update requests but neither the query password nor the
 /// token.
 pub fn access_log_keeps_no_secrets(log: &Path, setup: &str) {
@@ -141,7 +135,7 @@ pub fn access_log_keeps_no_secrets(log: &Path, setup: &str) {
 /// passes a right one.
 pub fn proxy_refuses_a_wrong_password(site: &Site, port: u16, setup: &str) {
     let jobs = site.files_in("new").len();
-    let seen = crate::logged_clients(site).len();
+    let seen = crate::util::web_server::logged_clients(site).len();
     let path = format!("/nic/update?hostname={HOST}&myip=198.51.100.13");
     let reply = crate::send_through(port, &path, Some((USER, "wrong")), &[]);
     assert_eq!(reply.status, 401, "{setup}: {reply:?}");
@@ -155,7 +149,7 @@ pub fn proxy_refuses_a_wrong_password(site: &Site, port: u16, setup: &str) {
     // The two updates of updates_land are all the frontend saw: the refused ones never came.
     updates_land(site, port, setup);
     assert_eq!(
-        crate::logged_clients(site).len(),
+        crate::util::web_server::logged_clients(site).len(),
         seen + 2,
         "{setup}: the frontend saw a request the proxy refused"
     );
