@@ -224,6 +224,7 @@ mod tests {
             password_hash: Some(hash),
             token_hashes: Vec::new(),
             hosts: vec![HostPattern::parse("h.example.com").unwrap()],
+            lan_hosts: Vec::new(),
         }
     }
 

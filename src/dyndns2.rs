@@ -51,5 +51,6 @@ fn parse(query: Option<&str>) -> Result<UpdateRequest<'_>, Code> {
     Ok(UpdateRequest {
         hostnames: query.hostnames,
         addresses: query.addresses,
+        lan_prefix: query.lan_prefix,
     })
 }

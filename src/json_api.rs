@@ -31,6 +31,8 @@ struct UpdateBody {
     hostnames: Option<Vec<String>>,
     ipv4: Option<String>,
     ipv6: Option<String>,
+    /// The router's delegated prefix (`lan_hosts.rs`), checked by the update path.
+    ipv6prefix: Option<String>,
 }
 
 pub async fn api_update(
@@ -111,6 +113,7 @@ fn parse<'a>(bytes: &[u8]) -> Result<UpdateRequest<'a>, String> {
     Ok(UpdateRequest {
         hostnames,
         addresses,
+        lan_prefix: body.ipv6prefix.into_iter().map(Cow::Owned).collect(),
     })
 }
 

@@ -13,6 +13,7 @@ mod demo_guard;
 mod demo_worker;
 mod dyndns2;
 mod json_api;
+mod lan_hosts;
 mod limits;
 mod logging;
 mod memory;

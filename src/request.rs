@@ -17,6 +17,9 @@ pub struct UpdateQuery<'a> {
     pub hostnames: SmallVec<[Cow<'a, str>; 2]>,
     /// Every address value the client sent (`myip`, `myipv6`, `myip6`, `ipv6`), still unparsed.
     pub addresses: SmallVec<[Cow<'a, str>; 2]>,
+    /// The router's delegated IPv6 prefix (`ip6lanprefix`, as a Fritz!Box fills `<ip6lanprefix>`,
+    /// or `ipv6prefix`), still unparsed (`lan_hosts.rs`).
+    pub lan_prefix: SmallVec<[Cow<'a, str>; 2]>,
     /// `system=`; only `dyndns`, `statdns` and `custom` are known.
     pub system: Option<Cow<'a, str>>,
 }
@@ -37,6 +40,7 @@ impl<'a> UpdateQuery<'a> {
             match key.as_ref() {
                 "hostname" | "host" => split_list(value, &mut parsed.hostnames),
                 "myip" | "myipv6" | "myip6" | "ipv6" => split_list(value, &mut parsed.addresses),
+                "ip6lanprefix" | "ipv6prefix" => split_list(value, &mut parsed.lan_prefix),
                 "system" => parsed.system = Some(value),
                 // wildcard, mx, backmx, offline and the rest are legacy Dyn flags: accepted, ignored.
                 _ => {}
@@ -239,6 +243,19 @@ mod tests {
         let found = addresses(&query.addresses, None).unwrap();
         assert!(found.v4.is_some());
         assert_eq!(found.v6, Some("2001:db8:1:2::".parse().unwrap()));
+    }
+
+    #[test]
+    fn lan_prefix_is_its_own_value_not_an_address() {
+        let query = UpdateQuery::parse(Some(
+            "hostname=h.example.com&myip=203.0.113.7,2001:db8::7&ip6lanprefix=2001:db8:1:2::/64",
+        ));
+        assert_eq!(query.addresses.as_slice(), ["203.0.113.7", "2001:db8::7"]);
+        assert_eq!(query.lan_prefix.as_slice(), ["2001:db8:1:2::/64"]);
+        let query = UpdateQuery::parse(Some(
+            "ipv6prefix=2001%3Adb8%3A1%3A2%3A%3A%2F56&ip6lanprefix=",
+        ));
+        assert_eq!(query.lan_prefix.as_slice(), ["2001:db8:1:2::/56"]);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! but printable ASCII, and `"`, `\` and the space, is escaped: a client can neither end the line nor
 //! write something that reads as another key, even to a reader that splits at spaces. `jobs=` (one
 //! entry per host, `-` for a host without a job) appears when a change was spooled, so a `good`
-//! ties to the worker's line for the same job.
+//! ties to the worker's line for the same job; `lan_jobs="<host>=<uuid>,…"` likewise for the LAN
+//! hosts a request's prefix moved (`lan_hosts.rs`), which the reply does not name.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -19,6 +20,14 @@ use uuid::Uuid;
 
 use crate::logging::BatchedStderr;
 use crate::reply::{push_ip, Reply};
+
+/// The jobs a request spooled: one entry per requested host (`None`: no job), and the LAN hosts
+/// its prefix moved, each with its job.
+#[derive(Clone, Copy)]
+pub struct Jobs<'a> {
+    pub per_host: &'a [Option<Uuid>],
+    pub lan: &'a [(&'a str, Uuid)],
+}
 
 pub struct RequestLog {
     /// `None` when the level filter (RUST_LOG) leaves request lines out, or in tests.
@@ -51,7 +60,7 @@ impl RequestLog {
         hosts: &[S],
         client: Option<IpAddr>,
         reply: &Reply,
-        jobs: &[Option<Uuid>],
+        jobs: Jobs<'_>,
     ) {
         let Some(writer) = &self.writer else { return };
         LINE.with(|line| {
@@ -78,7 +87,10 @@ fn format_line<S: AsRef<str>>(
     hosts: &[S],
     client: Option<IpAddr>,
     reply: &Reply,
-    jobs: &[Option<Uuid>],
+    Jobs {
+        per_host: jobs,
+        lan: lan_jobs,
+    }: Jobs<'_>,
 ) {
     push_time(line, now);
     line.extend_from_slice(b"  INFO dyndns::update: update user=");
@@ -120,15 +132,29 @@ fn format_line<S: AsRef<str>>(
                 line.push(b',');
             }
             match job {
-                Some(id) => {
-                    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-                    line.extend_from_slice(id.hyphenated().encode_lower(&mut text).as_bytes());
-                }
+                Some(id) => push_uuid(line, id),
                 None => line.push(b'-'),
             }
         }
     }
+    if !lan_jobs.is_empty() {
+        line.extend_from_slice(b" lan_jobs=\"");
+        for (index, (host, id)) in lan_jobs.iter().enumerate() {
+            if index > 0 {
+                line.push(b',');
+            }
+            push_escaped(line, host, true);
+            line.push(b'=');
+            push_uuid(line, id);
+        }
+        line.push(b'"');
+    }
     line.push(b'\n');
+}
+
+fn push_uuid(line: &mut Vec<u8>, id: &Uuid) {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    line.extend_from_slice(id.hyphenated().encode_lower(&mut text).as_bytes());
 }
 
 /// RFC 3339 UTC with microseconds, as tracing prints it; the date part is formatted once a second.
@@ -212,6 +238,10 @@ mod tests {
     fn line(user: Option<&str>, hosts: &[&str], reply: Reply, jobs: &[Option<Uuid>]) -> String {
         let mut out = Vec::new();
         let client = Some("203.0.113.7".parse().unwrap());
+        let jobs = Jobs {
+            per_host: jobs,
+            lan: &[],
+        };
         format_line(&mut out, UNIX_EPOCH, user, hosts, client, &reply, jobs);
         String::from_utf8(out).unwrap()
     }
@@ -351,5 +381,38 @@ mod tests {
             &[None],
         );
         assert!(!nochg.contains("jobs="), "{nochg}");
+    }
+
+    #[test]
+    fn lan_hosts_moved_by_a_prefix_are_logged_with_their_jobs() {
+        let (nas, pc) = (Uuid::now_v7(), Uuid::now_v7());
+        let addresses = Addresses {
+            v4: Some("203.0.113.7".parse().unwrap()),
+            v6: None,
+        };
+        let mut out = Vec::new();
+        let jobs = Jobs {
+            per_host: &[None],
+            lan: &[("nas.dyn.example.com", nas), ("pc.dyn.example.com", pc)],
+        };
+        let reply = Reply::one(Code::NoChange(addresses));
+        format_line(
+            &mut out,
+            UNIX_EPOCH,
+            Some("router"),
+            &["home.dyn.example.com"],
+            None,
+            &reply,
+            jobs,
+        );
+        let logged = String::from_utf8(out).unwrap();
+        assert!(
+            logged.ends_with(&format!(
+                " result=\"nochg 203.0.113.7\" lan_jobs=\"nas.dyn.example.com={nas},pc.dyn.example.com={pc}\"\n"
+            )),
+            "{logged}"
+        );
+        let keys: Vec<String> = fields(&logged).into_iter().map(|(key, _)| key).collect();
+        assert_eq!(keys, ["user", "hosts", "client", "result", "lan_jobs"]);
     }
 }

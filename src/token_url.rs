@@ -46,10 +46,12 @@ pub async fn token_update(
     outcome.reply.into_response()
 }
 
-/// `hostname=` (optional) and `ip=` / `ip_address=` (optional; `myip=` too, for dyndns2 habits).
+/// `hostname=` (optional), `ip=` / `ip_address=` (optional; `myip=` too, for dyndns2 habits) and
+/// the LAN prefix (`ipv6prefix=` or `ip6lanprefix=`, optional).
 fn parse(query: Option<&str>) -> UpdateRequest<'_> {
     let mut hostnames = SmallVec::new();
     let mut addresses: SmallVec<[Cow<'_, str>; 2]> = SmallVec::new();
+    let mut lan_prefix = SmallVec::new();
     for (key, value) in query_pairs(query.unwrap_or("")) {
         let Some(value) = value.map(decode) else {
             continue;
@@ -57,11 +59,13 @@ fn parse(query: Option<&str>) -> UpdateRequest<'_> {
         match key.as_ref() {
             "hostname" => split_list(value, &mut hostnames),
             "ip" | "ip_address" | "myip" => split_list(value, &mut addresses),
+            "ipv6prefix" | "ip6lanprefix" => split_list(value, &mut lan_prefix),
             _ => {}
         }
     }
     UpdateRequest {
         hostnames,
         addresses,
+        lan_prefix,
     }
 }

@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use smallvec::smallvec;
+use smallvec::{smallvec, SmallVec};
 
 use crate::app::AppState;
 use crate::auth::BasicAuth;
@@ -52,6 +52,8 @@ pub async fn ddns_update(
             Ok(UpdateRequest {
                 hostnames: smallvec![hostname],
                 addresses: asked.address.into_iter().collect(),
+                // TP-Link's custom DDNS has no prefix placeholder.
+                lan_prefix: SmallVec::new(),
             })
         },
     )

@@ -18,26 +18,32 @@ use crate::accepted::Changed;
 use crate::app::AppState;
 use crate::auth::{BasicAuth, Credentials, Remembered};
 use crate::client_addr::{client_address, peer_is_trusted, Peer};
+use crate::lan_hosts::{request_prefix, update_lan_hosts};
 use crate::limits::LoginGate;
 use crate::reply::{Code, Reply};
 use crate::request::{addresses, Addresses, MAX_HOSTS};
+use crate::request_log::Jobs;
 
-/// What a dialect asks for, before authorisation: the host names (empty: the user's one host) and
-/// every address value as sent, still unparsed. A dialect whose request is malformed gives the
-/// answer instead (`badsys`), returned once the user is authenticated.
+/// What a dialect asks for, before authorisation: the host names (empty: the user's one host),
+/// every address value and every LAN prefix value (`lan_hosts.rs`) as sent, still unparsed. A
+/// dialect whose request is malformed gives the answer instead (`badsys`), returned once the user
+/// is authenticated.
 pub struct UpdateRequest<'a> {
     pub hostnames: SmallVec<[Cow<'a, str>; 2]>,
     pub addresses: SmallVec<[Cow<'a, str>; 2]>,
+    pub lan_prefix: SmallVec<[Cow<'a, str>; 2]>,
 }
 
 /// What became of a request: who asked (for the log), the hosts, one answer per host (or one for
 /// the request), and per host the job spooled for it (only `good` has one), so the log ties the
-/// reply to the worker's line for the same job.
+/// reply to the worker's line for the same job. The LAN hosts a prefix moved are not in the reply
+/// (routers expect a line per host they named), only in the log, with their jobs.
 pub struct Outcome<'a> {
     pub user: Option<Cow<'a, str>>,
     pub hosts: SmallVec<[Cow<'a, str>; 2]>,
     pub reply: Reply,
     pub jobs: SmallVec<[Option<Uuid>; 2]>,
+    pub lan_jobs: Vec<(&'a str, Uuid)>,
 }
 
 impl Outcome<'_> {
@@ -48,7 +54,10 @@ impl Outcome<'_> {
             &self.hosts,
             client,
             &self.reply,
-            &self.jobs,
+            Jobs {
+                per_host: &self.jobs,
+                lan: &self.lan_jobs,
+            },
         );
     }
 }
@@ -72,6 +81,7 @@ impl<'a> Outcome<'a> {
             hosts: SmallVec::new(),
             reply: Reply::one(code),
             jobs: SmallVec::new(),
+            lan_jobs: Vec::new(),
         }
     }
 }
@@ -95,7 +105,8 @@ pub enum Proof<'q, P> {
 /// against failed logins: at 128 bits and more it cannot be guessed, and a router sharing its
 /// address with a password guesser keeps working. `parse` runs once the user is known (so an
 /// unauthenticated request costs no parse, and the future carries a borrow, not the parse) and
-/// gives the request or the answer it calls for.
+/// gives the request or the answer it calls for. A LAN prefix in the request then moves the user's
+/// LAN hosts (`lan_hosts.rs`); a bad one refuses the request before any job.
 pub async fn update<'a, P>(
     state: &'a AppState,
     peer: Peer,
@@ -133,6 +144,10 @@ where
     if hostnames.len() > MAX_HOSTS {
         return Outcome::early(user_name, Code::NumHost);
     }
+    // A bad prefix refuses the whole request, before any job: half an update is worse.
+    let Ok(lan_prefix) = request_prefix(&request.lan_prefix) else {
+        return Outcome::early(user_name, Code::DnsErr);
+    };
     let wanted = addresses(&request.addresses, client);
     let mut lines = SmallVec::with_capacity(hostnames.len());
     let mut jobs = SmallVec::with_capacity(hostnames.len());
@@ -144,11 +159,23 @@ where
         lines.push(code);
         jobs.push(job);
     }
+    let lan_jobs = match lan_prefix {
+        // A request whose addresses are refused moves no LAN host either.
+        Some(prefix) if wanted.is_ok() && !user.lan_hosts.is_empty() => {
+            let counted = jobs.iter().any(Option::is_some);
+            Box::pin(update_lan_hosts(
+                state, user, prefix, &hostnames, counted, client,
+            ))
+            .await
+        }
+        _ => Vec::new(),
+    };
     Outcome {
         user: user_name,
         hosts: hostnames,
         reply: Reply { lines },
         jobs,
+        lan_jobs,
     }
 }
 
@@ -255,7 +282,7 @@ fn default_host(user: &User) -> SmallVec<[Cow<'_, str>; 2]> {
 }
 
 /// What became of one host of a request.
-enum Updated {
+pub(crate) enum Updated {
     /// Answered without a job (`nochg`, refusals, `911`).
     Answered(Code),
     /// `good`: this job is durably in the spool.
@@ -318,7 +345,7 @@ fn check_host<'h>(
 }
 
 /// Writes the job durably and remembers the addresses as accepted; `good` only after the fsync.
-async fn spool_change(
+pub(crate) async fn spool_change(
     state: &AppState,
     user: &User,
     host: &str,

@@ -619,3 +619,39 @@ fn a_json_body_declared_over_64_kib_is_413_without_waiting_for_it() {
     assert_eq!(reply.status, 413, "{}", reply.body);
     assert_no_job(&site);
 }
+
+#[test]
+fn a_lan_prefix_longer_than_64_or_shorter_than_48_is_dnserr_never_a_job() {
+    // Also for a user without LAN hosts: the request is wrong whatever the config holds.
+    let (site, frontend, token) = site_with_token();
+    for prefix in [
+        "2001:db8::/47",
+        "2001:db8:1:2::/65",
+        "2001:db8::/0",
+        "2001:db8::/128",
+        "2001:db8::%25eth0/64",
+        "2001:db8::/64%25eth0",
+        "203.0.113.0/24",
+    ] {
+        for key in ["ip6lanprefix", "ipv6prefix"] {
+            let query = format!("hostname={HOST}&myip=203.0.113.7&{key}={prefix}");
+            assert_eq!(dyndns2(&frontend, &query), "dnserr", "{query}");
+            let query = format!("hostname={HOST}&ip=203.0.113.7&{key}={prefix}");
+            assert_eq!(token_url(&frontend, &token, &query), "dnserr", "{query}");
+        }
+        let decoded = prefix.replace("%25", "%");
+        let (status, answer) = json_api(
+            &frontend,
+            format!(
+                r#"{{"hostname": "{HOST}", "ipv4": "203.0.113.7", "ipv6prefix": "{decoded}"}}"#
+            )
+            .as_bytes(),
+        );
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("dnserr")),
+            "{prefix}"
+        );
+    }
+    assert_no_job(&site);
+}

@@ -281,23 +281,37 @@ fn curl_and_wget_run_the_tables_url_and_succeed_twice() {
 #[test]
 fn fritzbox_user_defined_url_with_query_credentials_gets_200_good_then_nochg() {
     let site = Site::new();
+    // A LAN host for `<ip6lanprefix>` to move (README, "LAN hosts").
+    let config = std::fs::read_to_string(site.config_path())
+        .unwrap()
+        .replace(
+            "hosts = [\"home.dyn.example.com\", \"*.lab.dyn.example.com\"]\n",
+            "hosts = [\"home.dyn.example.com\", \"*.lab.dyn.example.com\"]\n\
+         [[user.lan_host]]\nname = \"nas.dyn.example.com\"\nmac = \"00:11:32:12:34:56\"\n",
+        );
+    std::fs::write(site.config_path(), config).unwrap();
     let frontend = site.start_frontend();
+    // The box fills `<ip6lanprefix>` with the prefix and its length, URL-encoded.
     let url = template("AVM Fritz!Box")
         .replace("<domain>", HOST)
         .replace("<ipaddr>", V4)
         .replace("<ip6addr>", &encode(V6))
+        .replace("<ip6lanprefix>", &encode("2001:db8:1:2::/64"))
         .replace("<username>", &encode(USER))
         .replace("<pass>", &encode(PASSWORD));
     let reply = get(&frontend, &url, None);
     assert_eq!(
         (reply.status, reply.body.clone()),
-        (200, format!("good {V4},{V6}\n"))
+        (200, format!("good {V4},{V6}\n")),
+        "one line, for the host the box named"
     );
+    assert_eq!(site.files_in("new").len(), 2, "its host and the LAN host");
     let reply = get(&frontend, &url, None);
     assert_eq!(
         (reply.status, reply.body.clone()),
         (200, format!("nochg {V4},{V6}\n"))
     );
+    assert_eq!(site.files_in("new").len(), 2, "a repeat spools nothing");
 }
 
 #[test]

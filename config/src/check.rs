@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+mod lan_hosts;
+
 use crate::command_template::CommandTemplate;
 use crate::locate::{self, Step};
 use crate::names::HostPattern;
@@ -441,13 +443,16 @@ impl Checker<'_> {
                 }
                 hosts.push(pattern);
             }
+            let lan_hosts = self.check_lan_hosts(index, &entry.lan_host, zones)?;
             users.push(User {
                 name: entry.name.clone(),
                 password_hash,
                 token_hashes,
                 hosts,
+                lan_hosts,
             });
         }
+        self.check_lan_host_names(&users)?;
         Ok((users, hash_files))
     }
 

@@ -4,6 +4,7 @@
 mod check;
 pub mod command_template;
 mod error;
+pub mod lan_host;
 mod locate;
 mod model;
 pub mod password_hash;
@@ -19,6 +20,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
+pub use lan_host::LanHost;
 pub use model::{
     AuthMode, BackendKind, Backends, ClientAddressHeader, CloudflareConfig, CommandConfig, Config,
     DigitalOceanConfig, FrontendConfig, Limits, Listen, PleskApiConfig, PleskConfig,

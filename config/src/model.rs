@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::lan_host::LanHost;
 use crate::names::HostPattern;
 
 #[derive(Debug, Clone)]
@@ -207,11 +208,15 @@ pub struct User {
     /// SHA-256 of each update token (`[[user]] token_hashes = ["sha256:<hex>"]`).
     pub token_hashes: Vec<[u8; 32]>,
     pub hosts: Vec<HostPattern>,
+    /// Hosts whose AAAA follows the prefix this user's router sends (`[[user.lan_host]]`).
+    pub lan_hosts: Vec<LanHost>,
 }
 
 impl User {
+    /// A LAN host is the user's host too: a request may also name it (`hostname=`).
     pub fn may_update(&self, host: &str) -> bool {
         self.hosts.iter().any(|pattern| pattern.matches(host))
+            || self.lan_hosts.iter().any(|lan_host| lan_host.name == host)
     }
 }
 
@@ -225,6 +230,7 @@ impl std::fmt::Debug for User {
             )
             .field("token_hashes", &self.token_hashes.len())
             .field("hosts", &self.hosts)
+            .field("lan_hosts", &self.lan_hosts)
             .finish()
     }
 }

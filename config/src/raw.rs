@@ -74,6 +74,17 @@ pub struct RawUser {
     pub token_hashes: Vec<String>,
     #[serde(default)]
     pub hosts: Vec<String>,
+    #[serde(default)]
+    pub lan_host: Vec<RawLanHost>,
+}
+
+/// `[[user.lan_host]]`: a name and exactly one of `interface_id` or `mac`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLanHost {
+    pub name: String,
+    pub interface_id: Option<String>,
+    pub mac: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

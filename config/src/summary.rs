@@ -81,9 +81,19 @@ pub fn summary(config: &Config) -> String {
             tokens => format!("{password}, {tokens} token hash(es) ****"),
         };
         let hosts: Vec<String> = user.hosts.iter().map(ToString::to_string).collect();
+        let lan: Vec<String> = user
+            .lan_hosts
+            .iter()
+            .map(|lan| format!("{} = prefix + {}", lan.name, lan.interface_id))
+            .collect();
+        let lan = if lan.is_empty() {
+            String::new()
+        } else {
+            format!(" lan hosts [{}]", lan.join(", "))
+        };
         let _ = writeln!(
             out,
-            "user: {} ({secret}) hosts [{}]",
+            "user: {} ({secret}) hosts [{}]{lan}",
             user.name,
             hosts.join(", ")
         );

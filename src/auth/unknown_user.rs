@@ -110,6 +110,7 @@ mod tests {
             password_hash: Some(hash.to_string()),
             token_hashes: Vec::new(),
             hosts: vec![HostPattern::parse("h.example.com").unwrap()],
+            lan_hosts: Vec::new(),
         }
     }
 

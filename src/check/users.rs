@@ -15,7 +15,7 @@ const EXAMPLE: &str = include_str!("../../dyndns.example.toml");
 pub fn check_users(config: &Config, findings: &mut Findings) {
     let published = published_hashes();
     for user in &config.users {
-        if user.hosts.is_empty() {
+        if user.hosts.is_empty() && user.lan_hosts.is_empty() {
             findings.warning(format!(
                 "user `{}` has no hosts, so it may update nothing; list them in its `hosts`",
                 user.name
