@@ -394,6 +394,10 @@ fn ddclient_and_inadyn_work_through_the_shipped_nginx_config() {
                     "/var/log/nginx/dyndns.access.log",
                     &access_log.display().to_string(),
                 ),
+                (
+                    "/var/log/nginx/dyndns.error.log",
+                    &at("dyndns.error.log").display().to_string(),
+                ),
             ],
         );
         std::fs::write(&file, text).unwrap();

@@ -239,7 +239,8 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
     shipped::htpasswd(&dir.path().join("htpasswd"));
     // The shipped files, with only the frontend's address and the file paths changed.
     let log_path = "/var/log/nginx/dyndns.access.log";
-    let access_log_line = format!("    access_log {log_path} dyndns;\n");
+    let error_log_path = "/var/log/nginx/dyndns.error.log";
+    let error_log_line = format!("    error_log {error_log_path} crit;\n");
     let files = [
         (
             "dyndns-log.conf",
@@ -252,6 +253,7 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
                 &[
                     ("127.0.0.1:8245", &format!("127.0.0.1:{}", xff.port)),
                     (log_path, &at("pass-tcp.access.log")),
+                    (error_log_path, &at("pass-tcp.error.log")),
                 ],
             ),
         ),
@@ -265,6 +267,7 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
                         &format!("http://unix:{}", pass_socket.display()),
                     ),
                     (log_path, &at("pass-unix.access.log")),
+                    (error_log_path, &at("pass-unix.error.log")),
                 ],
             ),
         ),
@@ -276,6 +279,7 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
                     ("/run/dyndns/http.sock", &proxy_socket.display().to_string()),
                     ("/etc/nginx/dyndns.htpasswd", &at("htpasswd")),
                     (log_path, &at("proxy-unix.access.log")),
+                    (error_log_path, &at("proxy-unix.error.log")),
                 ],
             ),
         ),
@@ -283,7 +287,10 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
             "plesk.conf",
             shipped::shipped(
                 "plesk/nginx-directives.conf",
-                &[("127.0.0.1:8245", &format!("127.0.0.1:{}", plesk.port))],
+                &[
+                    ("127.0.0.1:8245", &format!("127.0.0.1:{}", plesk.port)),
+                    (error_log_path, &at("plesk.error.log")),
+                ],
             ),
         ),
         (
@@ -293,24 +300,19 @@ fn nginx_with_the_shipped_configs_never_lets_a_client_choose_its_address_or_user
                 &[
                     ("127.0.0.1:8245", &format!("127.0.0.1:{stopped}")),
                     (log_path, &at("down.access.log")),
+                    (error_log_path, &at("quiet.error.log")),
                 ],
             ),
         ),
         (
-            // With the line README suggests for keeping 502s out of the error log.
-            "down-quiet.conf",
+            // Without the shipped `error_log … crit`: proves the check below can see a leak.
+            "down-loud.conf",
             shipped::shipped(
                 "nginx/dyndns.conf",
                 &[
                     ("127.0.0.1:8245", &format!("127.0.0.1:{stopped}")),
-                    (
-                        &access_log_line,
-                        &format!(
-                            "{access_log_line}    error_log {} crit;\n",
-                            at("quiet.error.log")
-                        ),
-                    ),
                     (log_path, &at("down.access.log")),
+                    (&error_log_line, ""),
                 ],
             ),
         ),
@@ -362,13 +364,13 @@ map $remote_addr $dyndns_forwarded {{
     ~:      \"for=\\\"[$remote_addr]\\\"\";
     default \"for=$remote_addr\";
 }}
-{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}{down}{down_quiet}",
+{pass_tcp}{pass_unix}{proxy_unix}{appending}{real_ip}{forwarded}{plesk_server}{down}{down_loud}",
         log = at("dyndns-log.conf"),
         pass_tcp = include(ports[0], "pass-tcp.conf"),
         pass_unix = include(ports[1], "pass-unix.conf"),
         proxy_unix = include(ports[2], "proxy-unix.conf"),
         down = down_server(ports[7], "down.conf", "down.error.log"),
-        down_quiet = down_server(ports[8], "down-quiet.conf", "down-quiet.error.log"),
+        down_loud = down_server(ports[8], "down-loud.conf", "down-loud.error.log"),
         appending = server(
             ports[3],
             xff.port,
@@ -388,7 +390,7 @@ map $remote_addr $dyndns_forwarded {{
     let logs =
         ["pass-tcp", "pass-unix", "proxy-unix"].map(|name| at(&format!("{name}.access.log")));
     let plesk_log = at("plesk.access.log");
-    let error_logs = ["down.error.log", "down-quiet.error.log", "quiet.error.log"].map(at);
+    let error_logs = ["down-loud.error.log", "down.error.log", "quiet.error.log"].map(at);
     let _nginx = WebServer::nginx(&nginx, dir, &http, &ports);
 
     for (site, port, setup) in [
@@ -419,20 +421,21 @@ map $remote_addr $dyndns_forwarded {{
         plesk_log, "",
         "{setup}: Plesk's access log recorded update requests"
     );
-    // README's warning, both ways: while the frontend is down, nginx's error log holds the
-    // request line of each 502, secrets and all, unless the location sets `error_log … crit`.
+    // The shipped `error_log … crit` keeps the request line of each 502 (secrets and all) out of
+    // nginx's error logs; without it, nginx writes it there (README's warning).
     for port in [ports[7], ports[8]] {
         shipped::send_secrets_to_a_stopped_frontend(port, 502);
     }
-    let [loud, quiet, quiet_location] =
+    let [loud, server_level, location_level] =
         error_logs.map(|log| std::fs::read_to_string(log).unwrap_or_default());
     assert!(
         loud.contains("password=correct%20horse") && loud.contains(shipped::TOKEN),
-        "nginx's error log no longer records the request line of a 502 (README says it does): {loud}"
+        "without error_log crit, nginx's error log no longer records the request line of a 502, so this test proves nothing: {loud}"
     );
+    let shipped_logs = server_level + &location_level;
     assert!(
-        !(quiet + &quiet_location).contains("request:"),
-        "error_log crit in the location did not keep the 502s out of the error log"
+        !shipped_logs.contains("request:") && !shipped_logs.contains(shipped::TOKEN),
+        "the shipped nginx config let a 502's request line into the error log: {shipped_logs}"
     );
 }
 
