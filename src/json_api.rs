@@ -111,6 +111,7 @@ fn parse<'a>(bytes: &[u8]) -> Result<UpdateRequest<'a>, String> {
     Ok(UpdateRequest {
         hostnames,
         addresses,
+        delete: false,
     })
 }
 

@@ -19,6 +19,9 @@ pub struct UpdateQuery<'a> {
     pub addresses: SmallVec<[Cow<'a, str>; 2]>,
     /// `system=`; only `dyndns`, `statdns` and `custom` are known.
     pub system: Option<Cow<'a, str>>,
+    /// `offline=yes` (any case): delete the hosts' A and AAAA records. Any other value, or none,
+    /// is an update; the last `offline=` counts.
+    pub offline: bool,
 }
 
 impl<'a> UpdateQuery<'a> {
@@ -38,7 +41,8 @@ impl<'a> UpdateQuery<'a> {
                 "hostname" | "host" => split_list(value, &mut parsed.hostnames),
                 "myip" | "myipv6" | "myip6" | "ipv6" => split_list(value, &mut parsed.addresses),
                 "system" => parsed.system = Some(value),
-                // wildcard, mx, backmx, offline and the rest are legacy Dyn flags: accepted, ignored.
+                "offline" => parsed.offline = value.eq_ignore_ascii_case("yes"),
+                // wildcard, mx, backmx and the rest are legacy Dyn flags: accepted, ignored.
                 _ => {}
             }
         }
@@ -239,6 +243,25 @@ mod tests {
         let found = addresses(&query.addresses, None).unwrap();
         assert!(found.v4.is_some());
         assert_eq!(found.v6, Some("2001:db8:1:2::".parse().unwrap()));
+    }
+
+    #[test]
+    fn offline_yes_in_any_case_asks_for_a_delete_and_the_last_one_counts() {
+        for (query, offline) in [
+            ("hostname=h&offline=yes", true),
+            ("hostname=h&offline=YES", true),
+            ("hostname=h&offline=Yes&myip=203.0.113.7", true),
+            ("hostname=h&offline=%79es", true),
+            ("hostname=h&offline=no", false),
+            ("hostname=h&offline=NOCHG", false),
+            ("hostname=h&offline=", false),
+            ("hostname=h&offline", false),
+            ("hostname=h&offline=yes&offline=no", false),
+            ("hostname=h&offline=no&offline=yes", true),
+            ("hostname=h", false),
+        ] {
+            assert_eq!(UpdateQuery::parse(Some(query)).offline, offline, "{query}");
+        }
     }
 
     #[test]

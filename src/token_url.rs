@@ -63,5 +63,6 @@ fn parse(query: Option<&str>) -> UpdateRequest<'_> {
     UpdateRequest {
         hostnames,
         addresses,
+        delete: false,
     }
 }

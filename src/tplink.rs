@@ -52,6 +52,7 @@ pub async fn ddns_update(
             Ok(UpdateRequest {
                 hostnames: smallvec![hostname],
                 addresses: asked.address.into_iter().collect(),
+                delete: false,
             })
         },
     )
