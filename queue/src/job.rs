@@ -381,12 +381,17 @@ mod tests {
         )
     }
 
-    fn json_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    /// `job`'s file with its JSON changed by `edit`.
+    fn edited(job: &Job, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
         let mut value: serde_json::Value =
-            serde_json::from_slice(&sample().to_json().expect("sample job writes"))
+            serde_json::from_slice(&job.to_json().expect("sample job writes"))
                 .expect("a job is a JSON object");
         edit(&mut value);
         serde_json::to_vec(&value).expect("a JSON value serializes")
+    }
+
+    fn json_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        edited(&sample(), edit)
     }
 
     #[test]
@@ -514,11 +519,7 @@ mod tests {
     }
 
     fn delete_json_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
-        let mut value: serde_json::Value =
-            serde_json::from_slice(&delete_sample().to_json().expect("delete job writes"))
-                .expect("a job is a JSON object");
-        edit(&mut value);
-        serde_json::to_vec(&value).expect("a JSON value serializes")
+        edited(&delete_sample(), edit)
     }
 
     #[test]

@@ -164,19 +164,26 @@ async fn a_failed_delete_is_dead_lettered_as_a_delete_of_that_family_only() {
     assert_eq!(v6.handled_received_at, job.received_at);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_version_2_job_that_sets_and_deletes_one_family_is_a_dead_letter() {
-    let bench = Bench::new();
+/// Drops a delete of both families into `new/` as `name`, its JSON changed by `edit` first.
+fn spool_edited(bench: &Bench, name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
     let job = bench.delete_job(HOST, &BOTH, 1);
     let mut value: serde_json::Value =
         serde_json::from_slice(&job.to_json().expect("writes")).expect("JSON");
-    value["ipv4"] = "203.0.113.7".into();
-    let name = "forged.json";
+    edit(&mut value);
     std::fs::write(
         bench.spool().new().join(name),
         serde_json::to_vec(&value).expect("JSON"),
     )
     .expect("spool");
+    name.to_owned()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_version_2_job_that_sets_and_deletes_one_family_is_a_dead_letter() {
+    let bench = Bench::new();
+    let name = spool_edited(&bench, "forged.json", |value| {
+        value["ipv4"] = "203.0.113.7".into()
+    });
 
     let report = bench.run_once().await;
 
@@ -191,16 +198,7 @@ async fn a_version_2_job_that_sets_and_deletes_one_family_is_a_dead_letter() {
 #[tokio::test(start_paused = true)]
 async fn a_job_of_an_unknown_version_stays_a_dead_letter() {
     let bench = Bench::new();
-    let job = bench.delete_job(HOST, &BOTH, 1);
-    let mut value: serde_json::Value =
-        serde_json::from_slice(&job.to_json().expect("writes")).expect("JSON");
-    value["version"] = 3.into();
-    let name = "future.json";
-    std::fs::write(
-        bench.spool().new().join(name),
-        serde_json::to_vec(&value).expect("JSON"),
-    )
-    .expect("spool");
+    let name = spool_edited(&bench, "future.json", |value| value["version"] = 3.into());
 
     let report = bench.run_once().await;
 
