@@ -1,6 +1,7 @@
-//! Why this exists: `nochg` must cost nothing, so the last accepted address per host lives in memory,
-//! seeded at start from the worker's applied state and the pending spool, and corrected whenever the
-//! worker reports it handled a job (applied or dead-lettered) so a failed change is sent again.
+//! Why this exists: `nochg` must cost nothing, so the last accepted address per host lives in memory
+//! (or that its records were deleted), seeded at start from the worker's applied state and the
+//! pending spool, and corrected whenever the worker reports it handled a job (applied or
+//! dead-lettered) so a failed change is sent again.
 
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -9,13 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use dyndns_queue::{AppliedState, FamilyState, Job, SpoolDirs, MAX_FUTURE};
+use dyndns_queue::{AppliedState, Family, FamilyState, Job, SpoolDirs, MAX_FUTURE};
 
 use crate::request::Addresses;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Known<T> {
-    address: T,
+    /// `None`: the family's records were deleted (a delete accepted or applied).
+    address: Option<T>,
     /// `received_at` of the job that carried it; a newer job always wins.
     since: SystemTime,
 }
@@ -26,16 +28,27 @@ struct HostAddresses {
     v6: Option<Known<Ipv6Addr>>,
 }
 
-/// Which families of a request differ from what was last accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which families of a request differ from what was last accepted: an address to set, or records
+/// to delete that are not known to be gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Changed {
     pub v4: Option<Ipv4Addr>,
     pub v6: Option<Ipv6Addr>,
+    pub delete_v4: bool,
+    pub delete_v6: bool,
 }
 
 impl Changed {
     pub fn is_empty(&self) -> bool {
-        self.v4.is_none() && self.v6.is_none()
+        self.v4.is_none() && self.v6.is_none() && !self.delete_v4 && !self.delete_v6
+    }
+
+    /// The families to delete, as a job lists them.
+    pub fn deleted(&self) -> Vec<Family> {
+        [(self.delete_v4, Family::V4), (self.delete_v6, Family::V6)]
+            .into_iter()
+            .filter_map(|(delete, family)| delete.then_some(family))
+            .collect()
     }
 }
 
@@ -105,11 +118,13 @@ impl Accepted {
                 }
                 for job in jobs {
                     newest = newest.max(Some(job.received_at));
-                    let addresses = Addresses {
+                    let changed = Changed {
                         v4: job.ipv4,
                         v6: job.ipv6,
+                        delete_v4: job.delete.contains(&Family::V4),
+                        delete_v6: job.delete.contains(&Family::V6),
                     };
-                    accepted.record(&job.host, addresses, job.received_at);
+                    accepted.record_change(&job.host, changed, job.received_at);
                 }
                 if let Some((path, error)) = pending.unreadable.first() {
                     // Debug-quoted: a planted file's name may hold a newline.
@@ -142,27 +157,53 @@ impl Accepted {
         Changed {
             v4: wanted
                 .v4
-                .filter(|v4| known.v4.is_none_or(|old| old.address != *v4)),
+                .filter(|v4| known.v4.is_none_or(|old| old.address != Some(*v4))),
             v6: wanted
                 .v6
-                .filter(|v6| known.v6.is_none_or(|old| old.address != *v6)),
+                .filter(|v6| known.v6.is_none_or(|old| old.address != Some(*v6))),
+            ..Changed::default()
+        }
+    }
+
+    /// The families of `host` to delete: both, but those known to be deleted already.
+    pub fn to_delete(&self, host: &str) -> Changed {
+        let hosts = self.hosts.read().unwrap_or_else(PoisonError::into_inner);
+        let known = hosts.get(host).copied().unwrap_or_default();
+        Changed {
+            delete_v4: known.v4.is_none_or(|old| old.address.is_some()),
+            delete_v6: known.v6.is_none_or(|old| old.address.is_some()),
+            ..Changed::default()
         }
     }
 
     /// Remembers addresses accepted for `host` at `since`, unless a newer job already set them.
-    pub fn record(&self, host: &str, addresses: Addresses, since: SystemTime) {
+    #[cfg(test)]
+    fn record(&self, host: &str, addresses: Addresses, since: SystemTime) {
+        let changed = Changed {
+            v4: addresses.v4,
+            v6: addresses.v6,
+            ..Changed::default()
+        };
+        self.record_change(host, changed, since);
+    }
+
+    /// Remembers a change accepted for `host` at `since` (addresses set, records deleted), per
+    /// family unless a newer job already changed it.
+    pub fn record_change(&self, host: &str, changed: Changed, since: SystemTime) {
+        fn family<T>(slot: &mut Option<Known<T>>, set: Option<T>, delete: bool, since: SystemTime) {
+            let address = match (set, delete) {
+                (Some(address), _) => Some(address),
+                (None, true) => None,
+                (None, false) => return,
+            };
+            if slot.as_ref().is_none_or(|old| old.since <= since) {
+                *slot = Some(Known { address, since });
+            }
+        }
         let mut hosts = self.hosts.write().unwrap_or_else(PoisonError::into_inner);
         let entry = hosts.entry(host.to_string()).or_default();
-        if let Some(v4) = addresses.v4 {
-            if entry.v4.is_none_or(|old| old.since <= since) {
-                entry.v4 = Some(Known { address: v4, since });
-            }
-        }
-        if let Some(v6) = addresses.v6 {
-            if entry.v6.is_none_or(|old| old.since <= since) {
-                entry.v6 = Some(Known { address: v6, since });
-            }
-        }
+        family(&mut entry.v4, changed.v4, changed.delete_v4, since);
+        family(&mut entry.v6, changed.v6, changed.delete_v6, since);
     }
 
     /// Merges the worker's state file if it changed since the last call. For each host and family the
@@ -246,9 +287,16 @@ fn merge<T: Copy>(
     if known.is_some_and(|known| known.since > worker.handled_received_at) {
         return known;
     }
+    let since = worker.handled_received_at;
+    if worker.is_deleted() {
+        return Some(Known {
+            address: None,
+            since,
+        });
+    }
     worker.address.and_then(family).map(|address| Known {
-        address,
-        since: worker.handled_received_at,
+        address: Some(address),
+        since,
     })
 }
 
@@ -297,6 +345,65 @@ mod tests {
             !accepted.changed(host, v4("203.0.113.8")).is_empty(),
             "the dead-lettered address must be accepted again"
         );
+    }
+
+    fn deleted_both() -> Changed {
+        Changed {
+            delete_v4: true,
+            delete_v6: true,
+            ..Changed::default()
+        }
+    }
+
+    #[test]
+    fn a_delete_accepted_is_nochg_until_an_address_is_set_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = SpoolDirs::at(dir.path().join("spool"));
+        let accepted = Accepted::load(dir.path(), &spool, SystemTime::now(), |_| true);
+        let host = "home.dyn.example.com";
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        assert_eq!(accepted.to_delete(host), deleted_both(), "unknown: delete");
+        accepted.record(host, v4("203.0.113.7"), t0);
+        accepted.record_change(host, deleted_both(), t0 + Duration::from_secs(1));
+        assert!(accepted.to_delete(host).is_empty(), "a repeat is nochg");
+        assert_eq!(
+            accepted.changed(host, v4("203.0.113.7")).v4,
+            Some("203.0.113.7".parse().unwrap()),
+            "the old address after a delete is a change"
+        );
+        accepted.record(host, v4("203.0.113.7"), t0 + Duration::from_secs(2));
+        let again = accepted.to_delete(host);
+        assert!(again.delete_v4 && !again.delete_v6, "{again:?}");
+        // An older delete never wins over a newer address.
+        accepted.record_change(host, deleted_both(), t0);
+        assert!(accepted.changed(host, v4("203.0.113.7")).is_empty());
+    }
+
+    #[test]
+    fn memory_knows_deletes_from_applied_json_and_pending_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = SpoolDirs::at(dir.path().join("spool"));
+        spool.create_all().unwrap();
+        let applied = "home.dyn.example.com";
+        let pending = "lab.dyn.example.com";
+        let t1 = SystemTime::now() - Duration::from_secs(60);
+        let mut state = AppliedState::default();
+        state.record_applied(applied, "203.0.113.7".parse().unwrap(), t1, t1);
+        state.record_deleted(applied, Family::V4, t1, t1);
+        state.record_deleted(applied, Family::V6, t1, t1);
+        state.save(&AppliedState::path_in(dir.path())).unwrap();
+        let job = Job::deleting("router", pending, vec![Family::V4, Family::V6], t1, None);
+        std::fs::write(spool.new().join("x.json"), job.to_json().unwrap()).unwrap();
+
+        let accepted = Accepted::load(dir.path(), &spool, SystemTime::now(), |_| true);
+
+        for host in [applied, pending] {
+            assert!(accepted.to_delete(host).is_empty(), "{host}");
+            assert!(
+                !accepted.changed(host, v4("203.0.113.7")).is_empty(),
+                "{host}"
+            );
+        }
     }
 
     #[test]

@@ -158,6 +158,7 @@ fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> SystemTime {
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/nic/update", get(crate::dyndns2::nic_update))
+        .route("/nic/delete", get(crate::dyndns2::nic_delete))
         .route("/update", get(crate::dyndns2::nic_update))
         .route("/ddns/update", get(crate::tplink::ddns_update))
         .route("/api/v1/update", post(crate::json_api::api_update))
@@ -238,8 +239,17 @@ path = "zone"
     }
 
     async fn call(state: Arc<AppState>, peer: &str, user: Option<&str>) -> (StatusCode, String) {
-        let mut request =
-            Request::get("/nic/update?hostname=home.dyn.example.com&myip=203.0.113.7");
+        let path = "/nic/update?hostname=home.dyn.example.com&myip=203.0.113.7";
+        call_at(state, path, peer, user).await
+    }
+
+    async fn call_at(
+        state: Arc<AppState>,
+        path: &str,
+        peer: &str,
+        user: Option<&str>,
+    ) -> (StatusCode, String) {
+        let mut request = Request::get(path);
         if let Some(user) = user {
             request = request.header("X-Remote-User", user);
         }
@@ -276,6 +286,32 @@ path = "zone"
             (status, body.as_str()),
             (StatusCode::OK, "good 203.0.113.7\n")
         );
+    }
+
+    #[tokio::test]
+    async fn proxy_auth_guards_the_delete_as_it_guards_the_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(proxy_config(dir.path()));
+        let spool = SpoolDirs::at(&config.spool_dir);
+        spool.create_all().unwrap();
+        let state =
+            Arc::new(AppState::new(config, system_clock(), RequestLog::disabled()).unwrap());
+        let delete = "/nic/delete?hostname=home.dyn.example.com";
+        let offline = "/nic/update?hostname=home.dyn.example.com&offline=yes";
+        for path in [delete, offline] {
+            let (status, _) = call_at(state.clone(), path, "203.0.113.50", Some("router")).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "spoofed from outside: {path}"
+            );
+        }
+        assert_eq!(std::fs::read_dir(spool.new()).unwrap().count(), 0);
+        let (status, body) = call_at(state.clone(), delete, "127.0.0.1", Some("router")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "good\n"));
+        let (_, body) = call_at(state.clone(), offline, "127.0.0.1", Some("router")).await;
+        assert_eq!(body, "nochg\n");
+        assert_eq!(std::fs::read_dir(spool.new()).unwrap().count(), 1);
     }
 
     #[test]

@@ -114,6 +114,7 @@ fn parse<'a>(bytes: &[u8]) -> Result<UpdateRequest<'a>, String> {
         hostnames,
         addresses,
         lan_prefix: body.ipv6prefix.into_iter().map(Cow::Owned).collect(),
+        delete: false,
     })
 }
 

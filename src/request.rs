@@ -22,6 +22,9 @@ pub struct UpdateQuery<'a> {
     pub lan_prefix: SmallVec<[Cow<'a, str>; 2]>,
     /// `system=`; only `dyndns`, `statdns` and `custom` are known.
     pub system: Option<Cow<'a, str>>,
+    /// `offline=yes` (any case): delete the hosts' A and AAAA records. Any other value, or none,
+    /// is an update; the last `offline=` counts.
+    pub offline: bool,
 }
 
 impl<'a> UpdateQuery<'a> {
@@ -42,7 +45,8 @@ impl<'a> UpdateQuery<'a> {
                 "myip" | "myipv6" | "myip6" | "ipv6" => split_list(value, &mut parsed.addresses),
                 "ip6lanprefix" | "ipv6prefix" => split_list(value, &mut parsed.lan_prefix),
                 "system" => parsed.system = Some(value),
-                // wildcard, mx, backmx, offline and the rest are legacy Dyn flags: accepted, ignored.
+                "offline" => parsed.offline = value.eq_ignore_ascii_case("yes"),
+                // wildcard, mx, backmx and the rest are legacy Dyn flags: accepted, ignored.
                 _ => {}
             }
         }
@@ -256,6 +260,25 @@ mod tests {
             "ipv6prefix=2001%3Adb8%3A1%3A2%3A%3A%2F56&ip6lanprefix=",
         ));
         assert_eq!(query.lan_prefix.as_slice(), ["2001:db8:1:2::/56"]);
+    }
+
+    #[test]
+    fn offline_yes_in_any_case_asks_for_a_delete_and_the_last_one_counts() {
+        for (query, offline) in [
+            ("hostname=h&offline=yes", true),
+            ("hostname=h&offline=YES", true),
+            ("hostname=h&offline=Yes&myip=203.0.113.7", true),
+            ("hostname=h&offline=%79es", true),
+            ("hostname=h&offline=no", false),
+            ("hostname=h&offline=NOCHG", false),
+            ("hostname=h&offline=", false),
+            ("hostname=h&offline", false),
+            ("hostname=h&offline=yes&offline=no", false),
+            ("hostname=h&offline=no&offline=yes", true),
+            ("hostname=h", false),
+        ] {
+            assert_eq!(UpdateQuery::parse(Some(query)).offline, offline, "{query}");
+        }
     }
 
     #[test]

@@ -67,5 +67,6 @@ fn parse(query: Option<&str>) -> UpdateRequest<'_> {
         hostnames,
         addresses,
         lan_prefix,
+        delete: false,
     }
 }

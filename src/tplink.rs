@@ -54,6 +54,7 @@ pub async fn ddns_update(
                 addresses: asked.address.into_iter().collect(),
                 // TP-Link's custom DDNS has no prefix placeholder.
                 lan_prefix: SmallVec::new(),
+                delete: false,
             })
         },
     )

@@ -21,17 +21,28 @@ use crate::client_addr::{client_address, peer_is_trusted, Peer};
 use crate::lan_hosts::{request_prefix, update_lan_hosts};
 use crate::limits::LoginGate;
 use crate::reply::{Code, Reply};
-use crate::request::{addresses, Addresses, MAX_HOSTS};
+use crate::request::{addresses, AddressListError, Addresses, MAX_HOSTS};
 use crate::request_log::Jobs;
 
 /// What a dialect asks for, before authorisation: the host names (empty: the user's one host),
-/// every address value and every LAN prefix value (`lan_hosts.rs`) as sent, still unparsed. A
-/// dialect whose request is malformed gives the answer instead (`badsys`), returned once the user
-/// is authenticated.
+/// every address value and every LAN prefix value (`lan_hosts.rs`) as sent, still unparsed, or
+/// that the hosts' A and AAAA records be deleted (then no address and no prefix is read, and any
+/// sent is ignored). A dialect whose request is malformed gives the answer instead (`badsys`),
+/// returned once the user is authenticated.
 pub struct UpdateRequest<'a> {
     pub hostnames: SmallVec<[Cow<'a, str>; 2]>,
     pub addresses: SmallVec<[Cow<'a, str>; 2]>,
     pub lan_prefix: SmallVec<[Cow<'a, str>; 2]>,
+    /// Delete instead of update (dyndns2's `offline=yes` and `/nic/delete`).
+    pub delete: bool,
+}
+
+/// What a request asks of each of its hosts.
+enum Asked {
+    /// Publish these addresses (or why the values sent are unusable).
+    Addresses(Result<Addresses, AddressListError>),
+    /// Remove the A and AAAA records.
+    Delete,
 }
 
 /// What became of a request: who asked (for the log), the hosts, one answer per host (or one for
@@ -144,15 +155,24 @@ where
     if hostnames.len() > MAX_HOSTS {
         return Outcome::early(user_name, Code::NumHost);
     }
-    // A bad prefix refuses the whole request, before any job: half an update is worse.
-    let Ok(lan_prefix) = request_prefix(&request.lan_prefix) else {
-        return Outcome::early(user_name, Code::DnsErr);
+    // A bad prefix refuses the whole request, before any job: half an update is worse. A delete
+    // reads no prefix.
+    let lan_prefix = match request.delete {
+        true => None,
+        false => match request_prefix(&request.lan_prefix) {
+            Ok(prefix) => prefix,
+            Err(_) => return Outcome::early(user_name, Code::DnsErr),
+        },
     };
-    let wanted = addresses(&request.addresses, client);
+    let asked = if request.delete {
+        Asked::Delete
+    } else {
+        Asked::Addresses(addresses(&request.addresses, client))
+    };
     let mut lines = SmallVec::with_capacity(hostnames.len());
     let mut jobs = SmallVec::with_capacity(hostnames.len());
     for hostname in &hostnames {
-        let (code, job) = match update_host(state, user, hostname, &wanted, client).await {
+        let (code, job) = match update_host(state, user, hostname, &asked, client).await {
             Updated::Answered(code) => (code, None),
             Updated::Spooled(code, job) => (code, Some(job)),
         };
@@ -161,7 +181,7 @@ where
     }
     let lan_jobs = match lan_prefix {
         // A request whose addresses are refused moves no LAN host either.
-        Some(prefix) if wanted.is_ok() && !user.lan_hosts.is_empty() => {
+        Some(prefix) if matches!(asked, Asked::Addresses(Ok(_))) && !user.lan_hosts.is_empty() => {
             let counted = jobs.iter().any(Option::is_some);
             Box::pin(update_lan_hosts(
                 state, user, prefix, &hostnames, counted, client,
@@ -293,10 +313,10 @@ async fn update_host(
     state: &AppState,
     user: &User,
     hostname: &str,
-    wanted: &Result<Addresses, crate::request::AddressListError>,
+    asked: &Asked,
     client: Option<IpAddr>,
 ) -> Updated {
-    match check_host(state, user, hostname, wanted, client) {
+    match check_host(state, user, hostname, asked, client) {
         // Boxed so the `nochg` path does not carry (and move) the spool write's state.
         Ok((host, changed, wanted)) => {
             Box::pin(spool_change(state, user, &host, changed, wanted, client)).await
@@ -306,12 +326,13 @@ async fn update_host(
 }
 
 /// Everything before the spool write: the host's normalized name, the families that changed and
-/// the addresses to answer with; `Err` is the answer without a job.
+/// the addresses to answer with (none for a delete: `good` and `nochg` bare); `Err` is the answer
+/// without a job.
 fn check_host<'h>(
     state: &AppState,
     user: &User,
     hostname: &'h str,
-    wanted: &Result<Addresses, crate::request::AddressListError>,
+    asked: &Asked,
     client: Option<IpAddr>,
 ) -> Result<(Cow<'h, str>, Changed, Addresses), Code> {
     let Ok(host) = names::normalize_host(hostname) else {
@@ -325,26 +346,30 @@ fn check_host<'h>(
     else {
         return Err(Code::NoHost);
     };
-    let Ok(wanted) = wanted else {
-        return Err(Code::DnsErr);
+    let (changed, wanted) = match asked {
+        Asked::Addresses(Ok(wanted)) => {
+            let publishable =
+                |ip: IpAddr| address::check_address(ip, zone.allow_private_addresses).is_ok();
+            if !wanted.v4.map(IpAddr::V4).is_none_or(publishable)
+                || !wanted.v6.map(IpAddr::V6).is_none_or(publishable)
+            {
+                return Err(Code::DnsErr);
+            }
+            (state.accepted.changed(&host, *wanted), *wanted)
+        }
+        Asked::Addresses(Err(_)) => return Err(Code::DnsErr),
+        Asked::Delete => (state.accepted.to_delete(&host), Addresses::default()),
     };
-    let publishable = |ip: IpAddr| address::check_address(ip, zone.allow_private_addresses).is_ok();
-    if !wanted.v4.map(IpAddr::V4).is_none_or(publishable)
-        || !wanted.v6.map(IpAddr::V6).is_none_or(publishable)
-    {
-        return Err(Code::DnsErr);
-    }
-    let changed = state.accepted.changed(&host, *wanted);
     if changed.is_empty() {
-        return Err(Code::NoChange(*wanted));
+        return Err(Code::NoChange(wanted));
     }
     if !state.limits.allow_change(&user.name, client) {
         return Err(Code::Abuse);
     }
-    Ok((host, changed, *wanted))
+    Ok((host, changed, wanted))
 }
 
-/// Writes the job durably and remembers the addresses as accepted; `good` only after the fsync.
+/// Writes the job durably and remembers the change as accepted; `good` only after the fsync.
 pub(crate) async fn spool_change(
     state: &AppState,
     user: &User,
@@ -354,7 +379,7 @@ pub(crate) async fn spool_change(
     client: Option<IpAddr>,
 ) -> Updated {
     let received_at = state.received_at();
-    let job = Job::new(
+    let mut job = Job::new(
         user.name.clone(),
         host,
         changed.v4,
@@ -362,18 +387,12 @@ pub(crate) async fn spool_change(
         received_at,
         client,
     );
+    job.delete = changed.deleted();
     let spool = state.spool.clone();
     let spooled = tokio::task::spawn_blocking(move || spool.submit(&job).map(|_| job.id)).await;
     match spooled {
         Ok(Ok(id)) => {
-            state.accepted.record(
-                host,
-                Addresses {
-                    v4: changed.v4,
-                    v6: changed.v6,
-                },
-                received_at,
-            );
+            state.accepted.record_change(host, changed, received_at);
             Updated::Spooled(Code::Good(wanted), id)
         }
         Ok(Err(err)) => {

@@ -90,7 +90,8 @@ impl Config {
     }
 
     /// The rule the worker re-applies to every job: the host is canonical, inside a zone, the user
-    /// exists and may update it, and the address may be published in that zone.
+    /// exists and may update it, and each address may be published in that zone (a delete-only
+    /// job has none to check).
     pub fn check_job(
         &self,
         user: &str,

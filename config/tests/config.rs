@@ -281,6 +281,18 @@ fn jobs_are_rechecked_against_zones_users_and_addresses() {
 }
 
 #[test]
+fn a_delete_only_job_has_no_address_to_check_but_keeps_every_other_rule() {
+    let config = parse(MINIMAL).unwrap();
+    assert!(config
+        .check_job("router", "home.dyn.example.com", &[])
+        .is_ok());
+    let err = config
+        .check_job("router", "other.dyn.example.com", &[])
+        .unwrap_err();
+    assert!(matches!(err, JobRejection::NotAllowed { .. }), "{err}");
+}
+
+#[test]
 fn failed_keep_days_defaults_to_thirty_and_zero_keeps_for_ever() {
     let config = parse(MINIMAL).unwrap();
     assert_eq!(

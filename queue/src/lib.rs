@@ -27,7 +27,7 @@ mod text;
 mod writer;
 
 pub use failed::Retention;
-pub use job::{Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};
+pub use job::{FamilyChange, Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};
 pub use pending::PendingJobs;
 pub use probe::{full_file_system, FileSystemFull, Privilege};
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};

@@ -27,10 +27,13 @@ const STATE_FILE_MODE: u32 = 0o640;
 /// and anything larger is not worth the memory of both processes.
 pub const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// An address family, the unit DNS records (A, AAAA) are updated in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// An address family, the unit DNS records (A, AAAA) are updated in; spelt `ipv4` and `ipv6` in
+/// job files (`delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Family {
+    #[serde(rename = "ipv4")]
     V4,
+    #[serde(rename = "ipv6")]
     V6,
 }
 
@@ -57,24 +60,33 @@ impl fmt::Display for Family {
     }
 }
 
-/// What the worker knows about one host and family.
+/// What the worker knows about one host and family. With no `address` but an `applied_at` the
+/// last change applied was a delete: the host has no record of the family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FamilyState {
-    /// The address last applied to DNS; `None` if no job for this family ever succeeded.
+    /// The address last applied to DNS; `None` if no job for this family ever succeeded, or if
+    /// the last one applied deleted the family's records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<IpAddr>,
     /// `received_at` of the newest job handled for this host and family, whether it was
     /// applied, dead-lettered or superseded; older jobs arriving later are stale.
     #[serde(with = "crate::rfc3339")]
     pub handled_received_at: SystemTime,
-    /// When `address` was applied.
+    /// When `address` was applied (or its records deleted).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "crate::rfc3339::option"
     )]
     applied_at: Option<SystemTime>,
+}
+
+impl FamilyState {
+    /// The last change applied removed the family's records: DNS holds none.
+    pub fn is_deleted(&self) -> bool {
+        self.address.is_none() && self.applied_at.is_some()
+    }
 }
 
 /// Both families of one host.
@@ -335,6 +347,25 @@ impl AppliedState {
         }
     }
 
+    /// A job for `host` removed the records of `family`, which are now gone from DNS.
+    pub fn record_deleted(
+        &mut self,
+        host: &str,
+        family: Family,
+        received_at: SystemTime,
+        applied_at: SystemTime,
+    ) {
+        let slot = self.slot(host, family);
+        let handled_received_at = slot.as_ref().map_or(received_at, |state| {
+            state.handled_received_at.max(received_at)
+        });
+        *slot = Some(FamilyState {
+            address: None,
+            handled_received_at,
+            applied_at: Some(applied_at),
+        });
+    }
+
     /// A job for `host` and `family` was dead-lettered or superseded: later-arriving older
     /// jobs are stale now, but DNS still holds the address applied before.
     pub fn record_handled(&mut self, host: &str, family: Family, received_at: SystemTime) {
@@ -498,6 +529,35 @@ mod tests {
     }
 
     #[test]
+    fn a_delete_is_recorded_without_address_and_survives_a_save() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = AppliedState::path_in(dir.path());
+        let mut state = AppliedState::default();
+        state.record_applied(HOST, v4(1), at(10), at(11));
+        state.record_deleted(HOST, Family::V4, at(20), at(21));
+        state.record_deleted(HOST, Family::V6, at(22), at(23));
+        state.save(&path).expect("save");
+        let loaded = AppliedState::load(&path).expect("load");
+        assert_eq!(loaded, state);
+        for family in [Family::V4, Family::V6] {
+            let entry = loaded.family(HOST, family).expect("entry");
+            assert!(entry.is_deleted(), "{family}: {entry:?}");
+            assert_eq!(entry.address, None);
+        }
+        assert_eq!(loaded.handled_received_at(HOST, Family::V4), Some(at(20)));
+
+        // A later dead letter does not bring the address back: DNS still holds none.
+        state.record_handled(HOST, Family::V4, at(30));
+        assert!(state.family(HOST, Family::V4).expect("entry").is_deleted());
+        // An older delete applied late does not move handled back.
+        state.record_deleted(HOST, Family::V4, at(5), at(31));
+        assert_eq!(state.handled_received_at(HOST, Family::V4), Some(at(30)));
+        // Applying an address again ends the deleted state.
+        state.record_applied(HOST, v4(1), at(40), at(41));
+        assert!(!state.family(HOST, Family::V4).expect("entry").is_deleted());
+    }
+
+    #[test]
     fn record_handled_without_prior_apply_has_no_address() {
         let mut state = AppliedState::default();
         state.record_handled(HOST, Family::V6, at(3));
@@ -505,6 +565,7 @@ mod tests {
         assert_eq!(entry.address, None);
         assert_eq!(entry.applied_at, None);
         assert_eq!(state.applied_address(HOST, Family::V6), None);
+        assert!(!entry.is_deleted(), "never applied is not deleted");
         assert!(state.family(HOST, Family::V4).is_none());
     }
 

@@ -11,10 +11,10 @@ use tokio::time::Instant;
 
 use std::collections::BTreeMap;
 
-use dyndns_queue::Job;
+use dyndns_queue::{FamilyChange, Job};
 use futures_util::FutureExt;
 
-use crate::backend::{Applied, Backend, BackendError, BatchResults, Change, Failure};
+use crate::backend::{Applied, Backend, BackendError, BatchResults, Change, Failure, RecordType};
 use crate::batch::{plan, Planned};
 use crate::clock::Clock;
 use crate::in_flight::{backend_id, ChainDone};
@@ -268,13 +268,17 @@ impl Worker {
             self.settle(&planned, Some(Settlement::Failed(reason)), &planned.newest);
             return None;
         };
-        let change = Change::address(
-            &newest.host,
-            &zone.backend_zone,
-            &label,
-            planned.address,
-            zone.ttl,
-        );
+        let change = match planned.change {
+            FamilyChange::Set(address) => {
+                Change::address(&newest.host, &zone.backend_zone, &label, address, zone.ttl)
+            }
+            FamilyChange::Delete(family) => Change::delete(
+                &newest.host,
+                &zone.backend_zone,
+                &label,
+                RecordType::of_family(family),
+            ),
+        };
         let rules = BatchRules {
             create_missing: zone.create_missing,
         };
@@ -332,7 +336,7 @@ impl Worker {
                 tracing::info!(
                     host = %Shown(&host),
                     old = %if previous.is_empty() { "-".to_string() } else { previous.join(",") },
-                    new = %planned.address,
+                    new = %planned.change,
                     changed = applied.changed,
                     backend,
                     ms = timing.millis as u64,
@@ -342,8 +346,16 @@ impl Worker {
                     "applied"
                 );
                 let now = self.clock.now();
-                self.state
-                    .record_applied(&host, planned.address, newest.received_at, now);
+                match planned.change {
+                    FamilyChange::Set(address) => {
+                        self.state
+                            .record_applied(&host, address, newest.received_at, now)
+                    }
+                    FamilyChange::Delete(family) => {
+                        self.state
+                            .record_deleted(&host, family, newest.received_at, now)
+                    }
+                }
                 self.state_dirty = true;
                 self.settle(&planned, Some(Settlement::Done), &planned.newest);
             }
@@ -365,7 +377,7 @@ impl Worker {
             Err(error) => {
                 self.retry.remove(&planned.target);
                 tracing::error!(
-                    host = %Shown(&host), family = family.as_str(), address = %planned.address, backend,
+                    host = %Shown(&host), family = family.as_str(), address = %planned.change, backend,
                     job = %newest.id, error = %Shown(&error),
                     "permanent backend failure; this family of the job is dead-lettered, the others still apply"
                 );
@@ -373,10 +385,15 @@ impl Worker {
                 // next update of it is `good` again) and older jobs cannot roll DNS back.
                 self.state.record_handled(&host, family, newest.received_at);
                 self.state_dirty = true;
-                let reason = format!(
-                    "backend {backend} refused {host} {}: {error}",
-                    planned.address
-                );
+                let reason = match planned.change {
+                    FamilyChange::Set(address) => {
+                        format!("backend {backend} refused {host} {address}: {error}")
+                    }
+                    FamilyChange::Delete(family) => format!(
+                        "backend {backend} refused to delete the {} records of {host}: {error}",
+                        RecordType::of_family(family).as_str()
+                    ),
+                };
                 self.settle(&planned, Some(Settlement::Failed(reason)), &planned.newest);
             }
         }

@@ -1,10 +1,10 @@
 //! Why this exists: coalescing. Of several pending jobs for one host and address family only the newest
-//! is applied; the others are superseded by it, so backend calls equal distinct changes.
+//! is applied, whether it sets an address or deletes the records; the others are superseded by it,
+//! so backend calls equal distinct changes.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
-use dyndns_queue::Family;
+use dyndns_queue::{Family, FamilyChange};
 
 use crate::pending::PendingFile;
 
@@ -15,10 +15,11 @@ pub type Target = (String, Family);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
     pub target: Target,
-    pub address: IpAddr,
+    /// The newest job's change: an address to set, or the family's records to delete.
+    pub change: FamilyChange,
     /// The spool file name of the newest job for this target (its `received_at` is recorded).
     pub newest: String,
-    /// Every spool file with an address for this target, the newest included.
+    /// Every spool file with a change for this target, the newest included.
     pub files: Vec<String>,
 }
 
@@ -30,19 +31,19 @@ pub fn plan(pending: &BTreeMap<String, PendingFile>) -> Vec<Planned> {
     let mut newest_time = BTreeMap::new();
     for (name, file) in pending {
         let job = &file.job;
-        for address in file.unsettled() {
-            let target = (job.host.clone(), Family::of(&address));
+        for change in file.unsettled() {
+            let target = (job.host.clone(), change.family());
             let key = (job.received_at, name.clone());
             let entry = by_target.entry(target.clone()).or_insert_with(|| Planned {
                 target: target.clone(),
-                address,
+                change,
                 newest: name.clone(),
                 files: Vec::new(),
             });
             entry.files.push(name.clone());
             let newer = newest_time.get(&target).is_none_or(|best| &key > best);
             if newer {
-                entry.address = address;
+                entry.change = change;
                 entry.newest = name.clone();
                 newest_time.insert(target, key);
             }
@@ -94,7 +95,7 @@ mod tests {
             .iter()
             .find(|p| p.target == ("h.example.com".into(), Family::V4))
             .unwrap();
-        assert_eq!(v4.address, "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(v4.change, FamilyChange::Set("203.0.113.9".parse().unwrap()));
         assert_eq!(v4.newest, "a");
         assert_eq!(v4.files.len(), 3);
         let v6 = planned
@@ -102,6 +103,65 @@ mod tests {
             .find(|p| p.target == ("h.example.com".into(), Family::V6))
             .unwrap();
         assert_eq!(v6.files, ["a"]);
+    }
+
+    fn delete(host: &str, families: &[Family], second: u64) -> PendingFile {
+        PendingFile::new(Job::deleting(
+            "router",
+            host,
+            families.to_vec(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(second),
+            None,
+        ))
+    }
+
+    fn planned_for(planned: &[Planned], family: Family) -> &Planned {
+        planned
+            .iter()
+            .find(|p| p.target == ("h.example.com".into(), family))
+            .expect("a change planned for the family")
+    }
+
+    #[test]
+    fn a_newer_delete_supersedes_an_older_update() {
+        let mut pending = BTreeMap::new();
+        pending.insert(
+            "a".to_string(),
+            job("h.example.com", Some("203.0.113.1"), Some("2001:db8::1"), 3),
+        );
+        pending.insert(
+            "b".to_string(),
+            delete("h.example.com", &[Family::V4, Family::V6], 5),
+        );
+        let planned = plan(&pending);
+        assert_eq!(planned.len(), 2);
+        for family in [Family::V4, Family::V6] {
+            let target = planned_for(&planned, family);
+            assert_eq!(target.change, FamilyChange::Delete(family));
+            assert_eq!(target.newest, "b");
+            assert_eq!(target.files, ["a", "b"]);
+        }
+    }
+
+    #[test]
+    fn a_newer_update_supersedes_an_older_delete() {
+        let mut pending = BTreeMap::new();
+        pending.insert(
+            "a".to_string(),
+            delete("h.example.com", &[Family::V4, Family::V6], 3),
+        );
+        pending.insert(
+            "b".to_string(),
+            job("h.example.com", Some("203.0.113.1"), None, 5),
+        );
+        let planned = plan(&pending);
+        let v4 = planned_for(&planned, Family::V4);
+        assert_eq!(v4.change, FamilyChange::Set("203.0.113.1".parse().unwrap()));
+        assert_eq!(v4.newest, "b");
+        // The update named only IPv4: the older delete of IPv6 still stands.
+        let v6 = planned_for(&planned, Family::V6);
+        assert_eq!(v6.change, FamilyChange::Delete(Family::V6));
+        assert_eq!(v6.newest, "a");
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! Why this exists: each address family of a claimed job settles on its own. A job file stays in
-//! `cur/` until every family in it is settled (applied, superseded, or failed for good), and what
-//! failed is dead-lettered without what succeeded.
+//! Why this exists: each address family of a claimed job settles on its own, whether the job sets
+//! its address or deletes its records. A job file stays in `cur/` until every family in it is
+//! settled (applied, superseded, or failed for good), and what failed is dead-lettered without
+//! what succeeded.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
-use dyndns_queue::{Family, Job};
+use dyndns_queue::{Family, FamilyChange, Job};
 
 /// How one family of a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,11 +31,11 @@ impl PendingFile {
         }
     }
 
-    /// The job's addresses whose family is not settled yet.
-    pub fn unsettled(&self) -> impl Iterator<Item = IpAddr> + '_ {
+    /// The job's changes (addresses and deletes) whose family is not settled yet.
+    pub fn unsettled(&self) -> impl Iterator<Item = FamilyChange> + '_ {
         self.job
-            .addresses()
-            .filter(|address| !self.settled.contains_key(&Family::of(address)))
+            .changes()
+            .filter(|change| !self.settled.contains_key(&change.family()))
     }
 
     pub fn settle(&mut self, family: Family, settlement: Settlement) {
@@ -69,6 +69,7 @@ impl PendingFile {
         if !failed(Family::V6) {
             part.ipv6 = None;
         }
+        part.delete.retain(|family| failed(*family));
         let whole = part == self.job;
         Some((part, reasons.join("; "), whole))
     }
@@ -98,7 +99,7 @@ mod tests {
         assert!(!file.is_settled());
         assert_eq!(
             file.unsettled().collect::<Vec<_>>(),
-            [file.job.ipv6.map(IpAddr::V6).expect("v6")]
+            [FamilyChange::Set(file.job.ipv6.expect("v6").into())]
         );
         file.settle(Family::V6, Settlement::Done);
         assert!(file.is_settled());
@@ -124,5 +125,27 @@ mod tests {
         fine.settle(Family::V4, Settlement::Done);
         fine.settle(Family::V6, Settlement::Done);
         assert!(fine.failed_part().is_none());
+    }
+
+    #[test]
+    fn a_failed_delete_keeps_its_delete_in_the_dead_letter() {
+        let mut file = PendingFile::new(Job::deleting(
+            "router",
+            "home.example.org",
+            vec![Family::V4, Family::V6],
+            SystemTime::UNIX_EPOCH,
+            None,
+        ));
+        assert_eq!(file.unsettled().count(), 2);
+        file.settle(Family::V4, Settlement::Done);
+        file.settle(Family::V6, Settlement::Failed("refused".into()));
+        assert!(file.is_settled());
+        let (part, reason, whole) = file.failed_part().expect("v6 failed");
+        assert_eq!(part.delete, [Family::V6]);
+        assert_eq!((part.ipv4, part.ipv6), (None, None));
+        assert_eq!(reason, "ipv6: refused");
+        assert!(!whole);
+        let text = String::from_utf8(part.to_json().expect("writes")).expect("UTF-8");
+        assert!(text.contains(r#""delete":["ipv6"]"#), "{text}");
     }
 }

@@ -48,6 +48,14 @@ impl RecordType {
         }
     }
 
+    /// The record type that holds addresses of `family`: what a job's delete removes.
+    pub(crate) fn of_family(family: dyndns_queue::Family) -> RecordType {
+        match family {
+            dyndns_queue::Family::V4 => RecordType::A,
+            dyndns_queue::Family::V6 => RecordType::Aaaa,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordType::A => "A",

@@ -89,7 +89,7 @@ impl FakeBackend {
     }
 }
 
-/// The one address of an address change: the lifecycle tests only make those.
+/// The one address of an address change (a test that deletes looks at `is_delete` first).
 pub trait SoleAddress {
     fn sole_address(&self) -> IpAddr;
 }
@@ -187,10 +187,12 @@ impl FakeBackend {
             .unwrap_or(Step::Apply);
         match step {
             Step::Apply => {
-                self.records
-                    .lock()
-                    .expect("records lock")
-                    .insert(key, change.sole_address());
+                let mut records = self.records.lock().expect("records lock");
+                if change.is_delete() {
+                    records.remove(&key);
+                } else {
+                    records.insert(key, change.sole_address());
+                }
                 Ok(())
             }
             Step::Transient(message) => {

@@ -9,6 +9,7 @@
 mod admission;
 mod batches;
 mod broken;
+mod deletes;
 mod fake;
 mod hostile;
 mod in_flight;

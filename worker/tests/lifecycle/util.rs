@@ -149,6 +149,12 @@ path = "zones/{{zone}}.zone"
         )
     }
 
+    /// A delete of `families` as the frontend writes it, received `seconds_ago` before now.
+    pub fn delete_job(&self, host: &str, families: &[Family], seconds_ago: u64) -> Job {
+        let received_at = self.clock.now() - Duration::from_secs(seconds_ago);
+        Job::deleting("router", host, families.to_vec(), received_at, None)
+    }
+
     /// Drops `job` into `new/` under the name the frontend would give it; returns that name.
     pub fn spool_job(&self, job: &Job) -> String {
         let nanos = job
