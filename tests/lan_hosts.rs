@@ -334,3 +334,36 @@ fn token_url_takes_ipv6prefix_and_refuses_a_bad_one_with_dnserr_and_no_job() {
     site.run_worker_once();
     assert_eq!(records(&site, PC), ["AAAA 2001:db8:1:2:211:32ff:fe12:3457"]);
 }
+
+#[test]
+fn a_delete_carrying_a_prefix_moves_no_lan_host_and_a_lan_host_can_be_deleted() {
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("good {V4},{V6}\n"));
+    site.run_worker_once();
+    let nas = "AAAA 2001:db8:1:2:211:32ff:fe12:3456";
+    assert_eq!(records(&site, NAS), [nas]);
+
+    // offline=yes reads no address and no prefix: a new prefix beside it moves nothing.
+    let reply = frontend.get(
+        &format!(
+            "/nic/update?hostname={HOST}&offline=yes&ip6lanprefix=2001%3Adb8%3A9%3A9%3A%3A%2F64"
+        ),
+        Some((USER, PASSWORD)),
+    );
+    assert_eq!(reply.body, "good\n");
+    assert_eq!(site.files_in("new").len(), 1, "only the delete is spooled");
+    site.run_worker_once();
+    assert_eq!(records(&site, HOST), Vec::<String>::new());
+    assert_eq!(records(&site, NAS), [nas], "the LAN host did not move");
+
+    // A LAN host is its user's host: it can be taken offline too.
+    let reply = frontend.get(
+        &format!("/nic/delete?hostname={NAS}"),
+        Some((USER, PASSWORD)),
+    );
+    assert_eq!(reply.body, "good\n");
+    site.run_worker_once();
+    assert_eq!(records(&site, NAS), Vec::<String>::new());
+}
