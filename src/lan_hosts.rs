@@ -102,7 +102,8 @@ pub fn request_prefix<S: AsRef<str>>(values: &[S]) -> Result<Option<LanPrefix>, 
 
 /// Spools a v6-only job for each LAN host of `user` whose address under `prefix` changed; returns
 /// each spooled host with its job, for the request's log line. `requested` are the request's own
-/// host names: a LAN host among them got the address the request gave, not the prefix's.
+/// host names when it gave an IPv6 address: a LAN host among them got that address, not the
+/// prefix's.
 ///
 /// Limits: the LAN hosts' jobs together count as one change, and only when none of the
 /// request's own hosts was counted already (`counted`): a router with ten LAN hosts is not

@@ -179,12 +179,17 @@ where
         lines.push(code);
         jobs.push(job);
     }
-    let lan_jobs = match lan_prefix {
+    let lan_jobs = match (lan_prefix, &asked) {
         // A request whose addresses are refused moves no LAN host either.
-        Some(prefix) if matches!(asked, Asked::Addresses(Ok(_))) && !user.lan_hosts.is_empty() => {
+        (Some(prefix), Asked::Addresses(Ok(wanted))) if !user.lan_hosts.is_empty() => {
             let counted = jobs.iter().any(Option::is_some);
+            // A LAN host the request named for IPv4 only got no AAAA from it: the prefix's applies.
+            let given_v6: &[Cow<'_, str>] = match wanted.v6 {
+                Some(_) => &hostnames,
+                None => &[],
+            };
             Box::pin(update_lan_hosts(
-                state, user, prefix, &hostnames, counted, client,
+                state, user, prefix, given_v6, counted, client,
             ))
             .await
         }
