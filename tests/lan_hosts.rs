@@ -431,3 +431,81 @@ fn a_lan_host_the_request_names_with_ipv4_only_still_follows_the_prefix() {
     let line = request_lines(&site, 2).pop().unwrap();
     assert!(line.contains(&format!("lan_jobs=\"{NAS}=")), "{line}");
 }
+
+#[test]
+fn lan_jobs_seed_nochg_after_a_restart_and_a_lan_host_given_away_is_dead_lettered_with_its_reason()
+{
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("good {V4},{V6}\n"));
+    drop(frontend);
+    // Restarted with the three jobs still pending: the same update spools nothing.
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("nochg {V4},{V6}\n"));
+    assert_eq!(site.files_in("new").len(), 3);
+    drop(frontend);
+
+    // nas is given to `other` before the worker runs: its pending job is dead-lettered, with why.
+    let config = std::fs::read_to_string(site.config_path()).unwrap();
+    let nas_table =
+        format!("[[user.lan_host]]\nname = \"{NAS}\"\ninterface_id = \"::211:32ff:fe12:3456\"\n");
+    assert!(config.contains(&nas_table), "{config}");
+    let config = config.replace(&nas_table, "").replace(
+        "hosts = [\"other.dyn.example.com\"]",
+        &format!("hosts = [\"other.dyn.example.com\", \"{NAS}\"]"),
+    );
+    std::fs::write(site.config_path(), config).unwrap();
+    let worker = site.worker_command().arg("--run-once").output().unwrap();
+    assert_eq!(
+        worker.status.code(),
+        Some(3),
+        "exit 3: a job was dead-lettered; {}",
+        String::from_utf8_lossy(&worker.stderr)
+    );
+    assert_eq!(records(&site, NAS), Vec::<String>::new());
+    assert_eq!(records(&site, PC), ["AAAA 2001:db8:1:2:211:32ff:fe12:3457"]);
+    let reasons: Vec<String> = site
+        .files_in("failed")
+        .iter()
+        .filter(|name| name.ends_with(".reason"))
+        .map(|name| std::fs::read_to_string(site.spool("failed").join(name)).unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].contains(NAS) && reasons[0].contains(USER),
+        "{reasons:?}"
+    );
+
+    // Restarted on the new config, from applied.json: pc is unchanged, nas is no LAN host now.
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("nochg {V4},{V6}\n"));
+    assert_eq!(site.files_in("new"), Vec::<String>::new());
+}
+
+#[test]
+fn a_lan_job_the_spool_cannot_take_is_911_so_the_router_retries_not_nochg() {
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("good {V4},{V6}\n"));
+    // The spool stops taking files (a full disk, a broken tmp/): the router's own host is
+    // unchanged, its LAN hosts' new prefix cannot be spooled.
+    let tmp = site.spool("tmp");
+    std::fs::remove_dir(&tmp).unwrap();
+    std::fs::write(&tmp, "not a folder").unwrap();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:3::/64");
+    assert_eq!(
+        reply.body, "911\n",
+        "a success would stop the router from retrying"
+    );
+    // Repaired, the router's retry moves them.
+    std::fs::remove_file(&tmp).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    let before = site.files_in("new").len();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:3::/64");
+    assert_eq!(reply.body, format!("nochg {V4},{V6}\n"));
+    assert_eq!(site.files_in("new").len(), before + 2);
+}
