@@ -180,7 +180,7 @@ where
         jobs.push(job);
     }
     let lan = match (lan_prefix, &asked) {
-        // A request whose addresses are refused moves no LAN host either.
+        // A request whose addresses do not parse moves no LAN host either.
         (Some(prefix), Asked::Addresses(Ok(wanted))) if !user.lan_hosts.is_empty() => {
             let counted = jobs.iter().any(Option::is_some);
             // A LAN host the request named for IPv4 only got no AAAA from it: the prefix's applies.

@@ -509,3 +509,20 @@ fn a_lan_job_the_spool_cannot_take_is_911_so_the_router_retries_not_nochg() {
     assert_eq!(reply.body, format!("nochg {V4},{V6}\n"));
     assert_eq!(site.files_in("new").len(), before + 2);
 }
+
+#[test]
+fn an_unparsable_address_beside_a_good_prefix_moves_no_lan_host() {
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    for myip in [
+        "203.0.113.7,junk",
+        "2001:db8::7%25eth0",
+        "203.0.113.7,203.0.113.8",
+    ] {
+        let reply = frontend.update(&format!(
+            "hostname={HOST}&myip={myip}&ip6lanprefix=2001:db8:1:2::/64"
+        ));
+        assert_eq!(reply.body, "dnserr\n", "{myip}");
+        assert_eq!(site.files_in("new"), Vec::<String>::new(), "{myip}");
+    }
+}
