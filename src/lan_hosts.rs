@@ -100,9 +100,19 @@ pub fn request_prefix<S: AsRef<str>>(values: &[S]) -> Result<Option<LanPrefix>, 
     Ok(found)
 }
 
-/// Spools a v6-only job for each LAN host of `user` whose address under `prefix` changed; returns
-/// each spooled host with its job, for the request's log line. `requested` are the request's own
-/// host names: a LAN host among them got the address the request gave, not the prefix's.
+/// What a prefix did to the user's LAN hosts.
+#[derive(Debug, Default)]
+pub struct LanUpdate<'a> {
+    /// Each spooled LAN host with its job, for the request's log line.
+    pub jobs: Vec<(&'a str, Uuid)>,
+    /// The spool refused a LAN host's job: the request is answered `911`, so the router sends it
+    /// again (a `nochg` would tell it there is nothing left to do).
+    pub spool_failed: bool,
+}
+
+/// Spools a v6-only job for each LAN host of `user` whose address under `prefix` changed. `requested` are the request's own
+/// host names when it gave an IPv6 address: a LAN host among them got that address, not the
+/// prefix's.
 ///
 /// Limits: the LAN hosts' jobs together count as one change, and only when none of the
 /// request's own hosts was counted already (`counted`): a router with ten LAN hosts is not
@@ -116,7 +126,7 @@ pub async fn update_lan_hosts<'a, S: AsRef<str>>(
     requested: &[S],
     counted: bool,
     client: Option<IpAddr>,
-) -> Vec<(&'a str, Uuid)> {
+) -> LanUpdate<'a> {
     let requested: Vec<Cow<'_, str>> = requested
         .iter()
         .filter_map(|host| names::normalize_host(host.as_ref()).ok())
@@ -153,7 +163,7 @@ pub async fn update_lan_hosts<'a, S: AsRef<str>>(
         }
     }
     if due.is_empty() {
-        return Vec::new();
+        return LanUpdate::default();
     }
     if !counted && !state.limits.allow_change(&user.name, client) {
         tracing::warn!(
@@ -161,18 +171,20 @@ pub async fn update_lan_hosts<'a, S: AsRef<str>>(
             hosts = due.len(),
             "LAN hosts not updated: the user or the source is over its change limit"
         );
-        return Vec::new();
+        return LanUpdate::default();
     }
-    let mut spooled = Vec::with_capacity(due.len());
+    let mut update = LanUpdate {
+        jobs: Vec::with_capacity(due.len()),
+        spool_failed: false,
+    };
     for (host, changed, wanted) in due {
         // A failure is logged by the spool write; the other LAN hosts still get their jobs.
-        if let Updated::Spooled(_, job) =
-            spool_change(state, user, host, changed, wanted, client).await
-        {
-            spooled.push((host, job));
+        match spool_change(state, user, host, changed, wanted, client).await {
+            Updated::Spooled(_, job) => update.jobs.push((host, job)),
+            Updated::Answered(_) => update.spool_failed = true,
         }
     }
-    spooled
+    update
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::accepted::Changed;
 use crate::app::AppState;
 use crate::auth::{BasicAuth, Credentials, Remembered};
 use crate::client_addr::{client_address, peer_is_trusted, Peer};
-use crate::lan_hosts::{request_prefix, update_lan_hosts};
+use crate::lan_hosts::{request_prefix, update_lan_hosts, LanUpdate};
 use crate::limits::LoginGate;
 use crate::reply::{Code, Reply};
 use crate::request::{addresses, AddressListError, Addresses, MAX_HOSTS};
@@ -179,23 +179,37 @@ where
         lines.push(code);
         jobs.push(job);
     }
-    let lan_jobs = match lan_prefix {
-        // A request whose addresses are refused moves no LAN host either.
-        Some(prefix) if matches!(asked, Asked::Addresses(Ok(_))) && !user.lan_hosts.is_empty() => {
+    let lan = match (lan_prefix, &asked) {
+        // A request whose addresses do not parse moves no LAN host either.
+        (Some(prefix), Asked::Addresses(Ok(wanted))) if !user.lan_hosts.is_empty() => {
             let counted = jobs.iter().any(Option::is_some);
+            // A LAN host the request named for IPv4 only got no AAAA from it: the prefix's applies.
+            let given_v6: &[Cow<'_, str>] = match wanted.v6 {
+                Some(_) => &hostnames,
+                None => &[],
+            };
             Box::pin(update_lan_hosts(
-                state, user, prefix, &hostnames, counted, client,
+                state, user, prefix, given_v6, counted, client,
             ))
             .await
         }
-        _ => Vec::new(),
+        _ => LanUpdate::default(),
     };
+    if lan.spool_failed {
+        // The reply names no LAN host: its hosts' successes become `911`, so the router retries
+        // (its own hosts are then `nochg`, the LAN hosts not yet spooled get their jobs).
+        for line in &mut lines {
+            if let Code::Good(_) | Code::NoChange(_) = line {
+                *line = Code::ServerError;
+            }
+        }
+    }
     Outcome {
         user: user_name,
         hosts: hostnames,
         reply: Reply { lines },
         jobs,
-        lan_jobs,
+        lan_jobs: lan.jobs,
     }
 }
 

@@ -367,3 +367,162 @@ fn a_delete_carrying_a_prefix_moves_no_lan_host_and_a_lan_host_can_be_deleted() 
     site.run_worker_once();
     assert_eq!(records(&site, NAS), Vec::<String>::new());
 }
+
+#[test]
+fn prefixes_sent_unencoded_in_upper_case_bracketed_or_with_host_bits_move_the_lan_hosts() {
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    let nas = |prefix: &str| {
+        let reply = frontend.update(&format!("hostname={HOST}&myip={V4}&ip6lanprefix={prefix}"));
+        assert_eq!(reply.status, 200, "{prefix}: {}", reply.body);
+        site.run_worker_once();
+        records(&site, NAS)
+    };
+    assert_eq!(
+        nas("2001:DB8:1:2::/64"),
+        ["AAAA 2001:db8:1:2:211:32ff:fe12:3456"]
+    );
+    assert_eq!(
+        nas("[2001:db8:1:300::]/56"),
+        ["AAAA 2001:db8:1:300:211:32ff:fe12:3456"]
+    );
+    // A /56 whose host bits are set (the box's own address in it): only the network counts.
+    assert_eq!(
+        nas("2001:db8:1:4ff:1:2:3:4/56"),
+        ["AAAA 2001:db8:1:400:211:32ff:fe12:3456"]
+    );
+    // An IPv4-mapped prefix is longer than /64: the whole request is refused, nothing moves.
+    let reply = frontend.update(&format!(
+        "hostname={HOST}&myip=203.0.113.99&ip6lanprefix=::ffff:0:0/96"
+    ));
+    assert_eq!(reply.body, "dnserr\n");
+    assert_eq!(site.files_in("new"), Vec::<String>::new());
+    // `::/64`, link-local and multicast prefixes parse, but no LAN host may be published there.
+    for prefix in ["::/64", "fe80::/64", "ff02::/64", "2001:db8:1:5::/64"] {
+        frontend.update(&format!("hostname={HOST}&myip={V4}&ip6lanprefix={prefix}"));
+    }
+    site.run_worker_once();
+    assert_eq!(
+        records(&site, NAS),
+        ["AAAA 2001:db8:1:5:211:32ff:fe12:3456"]
+    );
+}
+
+#[test]
+fn a_lan_host_the_request_names_with_ipv4_only_still_follows_the_prefix() {
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("good {V4},{V6}\n"));
+    site.run_worker_once();
+    // A script sets nas's A record and sends the new prefix: the request says nothing about nas's
+    // AAAA, so the prefix moves it as it moves pc.
+    let reply = frontend.update(&format!(
+        "hostname={NAS}&myip=192.0.2.10&ipv6prefix=2001:db8:1:3::/64"
+    ));
+    assert_eq!(reply.body, "good 192.0.2.10\n");
+    site.run_worker_once();
+    assert_eq!(
+        records(&site, NAS),
+        ["A 192.0.2.10", "AAAA 2001:db8:1:3:211:32ff:fe12:3456"]
+    );
+    assert_eq!(records(&site, PC), ["AAAA 2001:db8:1:3:211:32ff:fe12:3457"]);
+    // The log names nas's two jobs: the request's (A) and the prefix's (AAAA).
+    let line = request_lines(&site, 2).pop().unwrap();
+    assert!(line.contains(&format!("lan_jobs=\"{NAS}=")), "{line}");
+}
+
+#[test]
+fn lan_jobs_seed_nochg_after_a_restart_and_a_lan_host_given_away_is_dead_lettered_with_its_reason()
+{
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("good {V4},{V6}\n"));
+    drop(frontend);
+    // Restarted with the three jobs still pending: the same update spools nothing.
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("nochg {V4},{V6}\n"));
+    assert_eq!(site.files_in("new").len(), 3);
+    drop(frontend);
+
+    // nas is given to `other` before the worker runs: its pending job is dead-lettered, with why.
+    let config = std::fs::read_to_string(site.config_path()).unwrap();
+    let nas_table =
+        format!("[[user.lan_host]]\nname = \"{NAS}\"\ninterface_id = \"::211:32ff:fe12:3456\"\n");
+    assert!(config.contains(&nas_table), "{config}");
+    let config = config.replace(&nas_table, "").replace(
+        "hosts = [\"other.dyn.example.com\"]",
+        &format!("hosts = [\"other.dyn.example.com\", \"{NAS}\"]"),
+    );
+    std::fs::write(site.config_path(), config).unwrap();
+    let worker = site.worker_command().arg("--run-once").output().unwrap();
+    assert_eq!(
+        worker.status.code(),
+        Some(3),
+        "exit 3: a job was dead-lettered; {}",
+        String::from_utf8_lossy(&worker.stderr)
+    );
+    assert_eq!(records(&site, NAS), Vec::<String>::new());
+    assert_eq!(records(&site, PC), ["AAAA 2001:db8:1:2:211:32ff:fe12:3457"]);
+    let reasons: Vec<String> = site
+        .files_in("failed")
+        .iter()
+        .filter(|name| name.ends_with(".reason"))
+        .map(|name| std::fs::read_to_string(site.spool("failed").join(name)).unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].contains(NAS) && reasons[0].contains(USER),
+        "{reasons:?}"
+    );
+
+    // Restarted on the new config, from applied.json: pc is unchanged, nas is no LAN host now.
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("nochg {V4},{V6}\n"));
+    assert_eq!(site.files_in("new"), Vec::<String>::new());
+}
+
+#[test]
+fn a_lan_job_the_spool_cannot_take_is_911_so_the_router_retries_not_nochg() {
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:2::/64");
+    assert_eq!(reply.body, format!("good {V4},{V6}\n"));
+    // The spool stops taking files (a full disk, a broken tmp/): the router's own host is
+    // unchanged, its LAN hosts' new prefix cannot be spooled.
+    let tmp = site.spool("tmp");
+    std::fs::remove_dir(&tmp).unwrap();
+    std::fs::write(&tmp, "not a folder").unwrap();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:3::/64");
+    assert_eq!(
+        reply.body, "911\n",
+        "a success would stop the router from retrying"
+    );
+    // Repaired, the router's retry moves them.
+    std::fs::remove_file(&tmp).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    let before = site.files_in("new").len();
+    let reply = fritzbox(&frontend, V4, V6, "2001:db8:1:3::/64");
+    assert_eq!(reply.body, format!("nochg {V4},{V6}\n"));
+    assert_eq!(site.files_in("new").len(), before + 2);
+}
+
+#[test]
+fn an_unparsable_address_beside_a_good_prefix_moves_no_lan_host() {
+    let site = no_limits();
+    let frontend = site.start_frontend();
+    for myip in [
+        "203.0.113.7,junk",
+        "2001:db8::7%25eth0",
+        "203.0.113.7,203.0.113.8",
+    ] {
+        let reply = frontend.update(&format!(
+            "hostname={HOST}&myip={myip}&ip6lanprefix=2001:db8:1:2::/64"
+        ));
+        assert_eq!(reply.body, "dnserr\n", "{myip}");
+        assert_eq!(site.files_in("new"), Vec::<String>::new(), "{myip}");
+    }
+}

@@ -9,8 +9,9 @@ use std::net::Ipv6Addr;
 pub struct LanHost {
     /// Canonical host name, inside a zone.
     pub name: String,
-    /// The host part: the bits a prefix does not cover are taken from here. Never `::`, and never
-    /// with bits in the first 48, which every accepted prefix (/48 to /64) covers.
+    /// The host part: the bits a prefix does not cover are taken from here. Never with the last 64
+    /// bits all zero, and never with bits in the first 48, which every accepted prefix (/48 to /64)
+    /// covers.
     pub interface_id: Ipv6Addr,
 }
 
@@ -25,7 +26,7 @@ pub enum InterfaceIdError {
     )]
     NotIpv6(String),
     #[error(
-        "`{0}` is all zeros: the prefix alone is the router's own (subnet-router anycast) address"
+        "`{0}` has its last 64 bits all zero: under any prefix that is a subnet's router (subnet-router anycast) address"
     )]
     Zero(String),
     #[error("`{0}` has bits in the first 48, which every prefix (/48 to /64) replaces; give only the host part (and a subnet id)")]
@@ -51,7 +52,10 @@ pub fn interface_id_from_mac(text: &str) -> Result<Ipv6Addr, InterfaceIdError> {
 
 fn check(id: Ipv6Addr, text: &str) -> Result<Ipv6Addr, InterfaceIdError> {
     let bits = u128::from(id);
-    if bits == 0 {
+    // Every accepted prefix is at most /64, so the last 64 bits are the interface id's alone; all
+    // zero, the address is the subnet-router anycast address of whatever subnet the rest picks
+    // (`::1:0:0:0:0` under `2001:db8:1::/48` is `2001:db8:1:1::`), which the router answers.
+    if bits & u128::from(u64::MAX) == 0 {
         return Err(InterfaceIdError::Zero(text.to_owned()));
     }
     if bits >> (128 - u32::from(SHORTEST_PREFIX)) != 0 {
@@ -105,6 +109,17 @@ mod tests {
     }
 
     #[test]
+    fn a_subnet_id_with_a_zero_host_part_is_refused_as_subnet_router_anycast() {
+        for text in ["::1:0:0:0:0", "::ff:0:0:0:0", "::ffff:0:0:0:0"] {
+            assert_eq!(
+                interface_id(text),
+                Err(InterfaceIdError::Zero(text.to_owned())),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_macs_are_refused() {
         for text in [
             "",
@@ -131,6 +146,10 @@ mod tests {
             Ok("::1:0:0:0:5".parse().unwrap())
         );
         assert!(matches!(interface_id("::"), Err(InterfaceIdError::Zero(_))));
+        assert_eq!(
+            interface_id("::5:0:0:0:1"),
+            Ok("::5:0:0:0:1".parse().unwrap())
+        );
         assert!(matches!(
             interface_id("2001:db8::5"),
             Err(InterfaceIdError::NetworkBits(_))
