@@ -235,7 +235,11 @@ async fn a_delete_and_an_update_dated_alike_leave_applied_json_as_dns_in_either_
         // The delete of an AAAA never held writes nothing; no family is written twice.
         let calls = bench.backend.calls();
         let written: Vec<_> = calls.iter().map(|call| call.change.record_type).collect();
-        assert_eq!(written.len(), if delete_last { 1 } else { 2 }, "{written:?}");
+        assert_eq!(
+            written.len(),
+            if delete_last { 1 } else { 2 },
+            "{written:?}"
+        );
         assert_eq!(report.superseded, 2);
         assert!(files_in(&bench.spool().cur()).is_empty());
         assert!(files_in(&bench.spool().failed()).is_empty());
@@ -306,7 +310,11 @@ async fn a_delete_in_a_zone_that_creates_no_names_is_done_for_a_host_the_backend
     let report = bench.run_once().await;
 
     assert!(bench.backend.calls().is_empty(), "nothing to write");
-    assert_eq!((report.dead_lettered, report.unchanged), (0, 2), "{report:?}");
+    assert_eq!(
+        (report.dead_lettered, report.unchanged),
+        (0, 2),
+        "{report:?}"
+    );
     assert!(files_in(&bench.spool().failed()).is_empty());
     let state = bench.state();
     assert!(BOTH
