@@ -406,6 +406,36 @@ mod tests {
         }
     }
 
+    /// After a restart, a delete the worker claimed (in `cur/`) counts when it is newer than what
+    /// `applied.json` says for the host, and not when the worker already handled something newer.
+    #[test]
+    fn a_delete_claimed_in_cur_counts_at_start_only_if_newer_than_applied_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = SpoolDirs::at(dir.path().join("spool"));
+        spool.create_all().unwrap();
+        let (newer, older) = ("home.dyn.example.com", "lab.dyn.example.com");
+        let t0 = SystemTime::now() - Duration::from_secs(60);
+        let t1 = t0 + Duration::from_secs(10);
+        let mut state = AppliedState::default();
+        state.record_applied(newer, "203.0.113.7".parse().unwrap(), t0, t0);
+        state.record_applied(older, "203.0.113.7".parse().unwrap(), t1, t1);
+        state.save(&AppliedState::path_in(dir.path())).unwrap();
+        for (name, host, at) in [("a.json", newer, t1), ("b.json", older, t0)] {
+            let job = Job::deleting("router", host, vec![Family::V4, Family::V6], at, None);
+            std::fs::write(spool.cur().join(name), job.to_json().unwrap()).unwrap();
+        }
+
+        let accepted = Accepted::load(dir.path(), &spool, SystemTime::now(), |_| true);
+
+        assert!(accepted.to_delete(newer).is_empty(), "deleted: nochg");
+        assert!(!accepted.changed(newer, v4("203.0.113.7")).is_empty());
+        // IPv4 was handled after the delete (stale, the worker supersedes it); IPv6 never was, so
+        // the worker applies that delete and the memory already knows it.
+        let stale = accepted.to_delete(older);
+        assert!(stale.delete_v4 && !stale.delete_v6, "{stale:?}");
+        assert!(accepted.changed(older, v4("203.0.113.7")).is_empty());
+    }
+
     #[test]
     fn repeats_are_unchanged_and_older_jobs_never_win() {
         let dir = tempfile::tempdir().unwrap();

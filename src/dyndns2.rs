@@ -20,7 +20,7 @@ pub async fn nic_update(
     ConnectInfo(peer): ConnectInfo<Peer>,
     request: Request,
 ) -> Response {
-    answer(&state, peer, request, parse).await
+    answer(&state, peer, request, parse, false).await
 }
 
 /// `GET /nic/delete?hostname=a,b`: the update path's delete, credentials and hosts as for an update;
@@ -30,21 +30,23 @@ pub async fn nic_delete(
     ConnectInfo(peer): ConnectInfo<Peer>,
     request: Request,
 ) -> Response {
-    answer(&state, peer, request, parse_delete).await
+    answer(&state, peer, request, parse_delete, true).await
 }
 
-/// Runs a dyndns2 request through the update path, `parse` reading its query.
+/// Runs a dyndns2 request through the update path, `parse` reading its query; `delete_route`
+/// (`/nic/delete`) logs even a request refused before its query is read as a delete.
 async fn answer(
     state: &AppState,
     peer: Peer,
     request: Request,
     parse: fn(Option<&str>) -> Result<UpdateRequest<'_>, Code>,
+    delete_route: bool,
 ) -> Response {
     // Borrow headers and query from the request instead of copying them (this is the hot path).
     let (parts, _body) = request.into_parts();
     let client = client_of(state, peer, &parts.headers);
     let query = parts.uri.query();
-    let outcome = update(
+    let mut outcome = update(
         state,
         peer,
         client,
@@ -53,6 +55,7 @@ async fn answer(
         || parse(query),
     )
     .await;
+    outcome.delete |= delete_route;
     // One line per request; never the query string (it may carry credentials) or a password.
     outcome.log(state, client);
     outcome.reply.into_response()

@@ -4,6 +4,8 @@
 //!
 //! `<time>  INFO dyndns::update: update user="router" hosts="home.dyn.example.com" client=203.0.113.7 result="good 203.0.113.7" jobs=<uuid>`
 //!
+//! (`delete` in place of `update` for a delete, whose `good` and `nochg` carry no address.)
+//!
 //! Every value taken from the request (user, host names) is quoted, and inside the quotes anything
 //! but printable ASCII, and `"`, `\` and the space, is escaped: a client can neither end the line nor
 //! write something that reads as another key, even to a reader that splits at spaces. `jobs=` (one
@@ -22,11 +24,13 @@ use crate::logging::BatchedStderr;
 use crate::reply::{push_ip, Reply};
 
 /// The jobs a request spooled: one entry per requested host (`None`: no job), and the LAN hosts
-/// its prefix moved, each with its job.
+/// its prefix moved, each with its job; `delete` when they remove records (`offline=yes`,
+/// `/nic/delete`), so the line says `delete` where it would say `update`.
 #[derive(Clone, Copy)]
 pub struct Jobs<'a> {
     pub per_host: &'a [Option<Uuid>],
     pub lan: &'a [(&'a str, Uuid)],
+    pub delete: bool,
 }
 
 pub struct RequestLog {
@@ -90,10 +94,15 @@ fn format_line<S: AsRef<str>>(
     Jobs {
         per_host: jobs,
         lan: lan_jobs,
+        delete,
     }: Jobs<'_>,
 ) {
     push_time(line, now);
-    line.extend_from_slice(b"  INFO dyndns::update: update user=");
+    line.extend_from_slice(if delete {
+        b"  INFO dyndns::update: delete user="
+    } else {
+        b"  INFO dyndns::update: update user="
+    });
     match user {
         Some(user) => {
             line.push(b'"');
@@ -241,6 +250,7 @@ mod tests {
         let jobs = Jobs {
             per_host: jobs,
             lan: &[],
+            delete: false,
         };
         format_line(&mut out, UNIX_EPOCH, user, hosts, client, &reply, jobs);
         String::from_utf8(out).unwrap()
@@ -394,6 +404,7 @@ mod tests {
         let jobs = Jobs {
             per_host: &[None],
             lan: &[("nas.dyn.example.com", nas), ("pc.dyn.example.com", pc)],
+            delete: false,
         };
         let reply = Reply::one(Code::NoChange(addresses));
         format_line(
@@ -414,5 +425,34 @@ mod tests {
         );
         let keys: Vec<String> = fields(&logged).into_iter().map(|(key, _)| key).collect();
         assert_eq!(keys, ["user", "hosts", "client", "result", "lan_jobs"]);
+    }
+
+    #[test]
+    fn a_delete_is_logged_as_a_delete_not_an_update() {
+        let id = Uuid::now_v7();
+        let mut out = Vec::new();
+        let jobs = Jobs {
+            per_host: &[Some(id)],
+            lan: &[],
+            delete: true,
+        };
+        let reply = Reply::one(Code::Good(Addresses::default()));
+        let hosts = ["home.dyn.example.com"];
+        format_line(
+            &mut out,
+            UNIX_EPOCH,
+            Some("router"),
+            &hosts,
+            None,
+            &reply,
+            jobs,
+        );
+        let logged = String::from_utf8(out).unwrap();
+        assert!(
+            logged.ends_with(&format!(
+                "  INFO dyndns::update: delete user=\"router\" hosts=\"home.dyn.example.com\" client=- result=\"good\" jobs={id}\n"
+            )),
+            "{logged}"
+        );
     }
 }

@@ -55,6 +55,8 @@ pub struct Outcome<'a> {
     pub reply: Reply,
     pub jobs: SmallVec<[Option<Uuid>; 2]>,
     pub lan_jobs: Vec<(&'a str, Uuid)>,
+    /// The request asked for a delete (known once it is parsed; `/nic/delete` says so itself).
+    pub delete: bool,
 }
 
 impl Outcome<'_> {
@@ -68,6 +70,7 @@ impl Outcome<'_> {
             Jobs {
                 per_host: &self.jobs,
                 lan: &self.lan_jobs,
+                delete: self.delete,
             },
         );
     }
@@ -93,6 +96,7 @@ impl<'a> Outcome<'a> {
             reply: Reply::one(code),
             jobs: SmallVec::new(),
             lan_jobs: Vec::new(),
+            delete: false,
         }
     }
 }
@@ -149,11 +153,15 @@ where
     } else {
         request.hostnames
     };
+    let refused = |code| Outcome {
+        delete: request.delete,
+        ..Outcome::early(user_name.clone(), code)
+    };
     if hostnames.is_empty() {
-        return Outcome::early(user_name, Code::NotFqdn);
+        return refused(Code::NotFqdn);
     }
     if hostnames.len() > MAX_HOSTS {
-        return Outcome::early(user_name, Code::NumHost);
+        return refused(Code::NumHost);
     }
     // A bad prefix refuses the whole request, before any job: half an update is worse. A delete
     // reads no prefix.
@@ -210,6 +218,7 @@ where
         reply: Reply { lines },
         jobs,
         lan_jobs: lan.jobs,
+        delete: request.delete,
     }
 }
 

@@ -273,3 +273,52 @@ fn a_delete_counts_against_the_change_limit_like_an_update() {
         "no job for the refused delete"
     );
 }
+
+/// The request log says `delete` for a delete (its `good` and `nochg` carry no address), with the
+/// job's id for a `good`, also for `offline=yes` and a delete refused before its query is read;
+/// never the query's password.
+#[test]
+fn the_request_log_names_a_delete_and_its_job() {
+    let site = zone_file_site();
+    let frontend = site.start_frontend();
+    let reply = frontend.get(
+        &format!("/nic/delete?hostname={HOST}&username={USER}&password=correct%20horse"),
+        None,
+    );
+    assert_eq!(reply.body, "good\n");
+    let job = pending_jobs(&site).remove(0).id;
+    assert_eq!(
+        frontend
+            .update(&format!("hostname={HOST}&offline=yes"))
+            .body,
+        "nochg\n"
+    );
+    let reply = frontend.get(
+        &format!("/nic/delete?hostname={HOST}"),
+        Some((USER, "guess")),
+    );
+    assert_eq!(reply.body, "badauth\n");
+    frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
+
+    let lines = || -> Vec<String> {
+        site.frontend_log()
+            .lines()
+            .filter(|line| line.contains("dyndns::update: "))
+            .map(str::to_string)
+            .collect()
+    };
+    // The log writer flushes its batch every 10 ms.
+    eventually(Duration::from_secs(5), || lines().len() >= 4);
+    let lines = lines();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    let expected = [
+        format!(": delete user=\"{USER}\" hosts=\"{HOST}\" client=127.0.0.1 result=\"good\" jobs={job}"),
+        format!(": delete user=\"{USER}\" hosts=\"{HOST}\" client=127.0.0.1 result=\"nochg\""),
+        format!(": delete user=\"{USER}\" hosts=- client=127.0.0.1 result=\"badauth\""),
+        format!(": update user=\"{USER}\" hosts=\"{HOST}\" client=127.0.0.1 result=\"good 203.0.113.7\""),
+    ];
+    for (line, expected) in lines.iter().zip(expected) {
+        assert!(line.contains(&expected), "{line}\nwants {expected}");
+        assert!(!line.contains("horse"), "{line}");
+    }
+}

@@ -30,7 +30,8 @@
 //!   is then classified as above.
 //! - output we cannot make sense of (no status line, an A value that is not an address) → permanent:
 //!   retrying will not make Plesk print something else. Reading `--info` is `plesk/info.rs`.
-//! - a CNAME at the name → permanent, before any change: no address may stand beside an alias.
+//! - a CNAME at the name → permanent, before any change: no address may stand beside an alias (a
+//!   delete there is done: there is nothing to remove).
 
 use std::time::Duration;
 
@@ -144,17 +145,19 @@ impl Plesk {
         Ok((display_argv(&argv), output.stdout_text()))
     }
 
-    /// The values of the change's name and type in `--info` output.
+    /// The values of the change's name and type in `--info` output. At an alias there are none
+    /// for a delete to remove (nothing may stand beside a CNAME): done, not refused.
     fn listed(command: &str, stdout: &str, change: &Change) -> Result<Vec<Listed>, PleskError> {
-        info::values_at(stdout, &change.host, change.record_type).map_err(|error| match error {
-            InfoError::Alias { .. } => PleskError::Alias {
+        info::values_at(stdout, &change.host, change.record_type).or_else(|error| match error {
+            InfoError::Alias { .. } if change.is_delete() => Ok(Vec::new()),
+            InfoError::Alias { .. } => Err(PleskError::Alias {
                 command: command.to_owned(),
                 error,
-            },
-            error => PleskError::Info {
+            }),
+            error => Err(PleskError::Info {
                 command: command.to_owned(),
                 error,
-            },
+            }),
         })
     }
 

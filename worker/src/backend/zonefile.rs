@@ -6,7 +6,8 @@
 //! Facts used (the team's backend notes, `shared/reference/backends.md` §7–8; BIND 9.18's
 //! `named-checkzone`, which the tests run on every file read and written; Knot's `knotc` manual,
 //! <https://www.knot-dns.cz/docs/3.2/html/man_knotc.html>):
-//! - A missing (or empty) file is created with `$ORIGIN`, `$TTL`, an SOA and one NS record. The
+//! - A missing (or empty) file is created with `$ORIGIN`, `$TTL`, an SOA and one NS record (not
+//!   for a batch of deletes only: there is nothing to delete in no file). The
 //!   nameserver defaults to `localhost.`: it is outside the zone, so the file needs no glue record and
 //!   `named-checkzone` accepts it as is; set a real one for a zone that is delegated.
 //! - An existing file may be anything `named-checkzone` accepts except `$INCLUDE` and a `$GENERATE` of
@@ -157,6 +158,19 @@ impl ZoneFile {
         {
             Some(file) => edit::edit_zone_batch(&file.text, zone, changes, edit::today_utc())
                 .map_err(content)?,
+            // Nothing to delete in no file: done, and no zone is made for it.
+            None if changes.iter().all(Change::is_delete) => BatchEdit {
+                changes: changes
+                    .iter()
+                    .map(|_| {
+                        Ok(Edited {
+                            previous: Vec::new(),
+                            changed: false,
+                        })
+                    })
+                    .collect(),
+                text: None,
+            },
             None => {
                 let hostmaster = self
                     .hostmaster
@@ -175,10 +189,10 @@ impl ZoneFile {
                 BatchEdit {
                     changes: changes
                         .iter()
-                        .map(|_| {
+                        .map(|change| {
                             Ok(Edited {
                                 previous: Vec::new(),
-                                changed: true,
+                                changed: !change.is_delete(),
                             })
                         })
                         .collect(),

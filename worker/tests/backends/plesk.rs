@@ -446,6 +446,26 @@ async fn a_cname_at_the_host_is_refused_before_any_change() {
     fake.assert_calls(&["--info example.com"]);
 }
 
+/// A delete at an alias has nothing to remove (no address may stand beside a CNAME): it is done,
+/// with no `--del`, and never dead-lettered as "an alias".
+#[tokio::test]
+async fn a_delete_at_a_cname_is_done_without_a_change() {
+    let fake =
+        FakePlesk::new().with_records(&format!("{ZONE}home.example.com. CNAME example.com.\n"));
+    let applied = fake
+        .apply(Change::delete(
+            "home.example.com",
+            "example.com",
+            "home",
+            RecordType::A,
+        ))
+        .await
+        .expect("nothing to delete is done");
+    assert!(!applied.changed, "{applied:?}");
+    fake.assert_calls(&["--info example.com"]);
+    assert!(fake.has_record("home.example.com. CNAME example.com."));
+}
+
 fn txt(label: &str, texts: &[&str]) -> Change {
     Change::replace(
         &format!("{label}.example.com"),

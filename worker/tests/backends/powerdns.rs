@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use dyndns_config::BackendKind;
-use dyndns_worker::backend::{build, Change, PowerDns as Api, RecordType, Value};
+use dyndns_worker::backend::{build, Backend, Change, PowerDns as Api, RecordType, Value};
 use dyndns_worker::reconcile::Reconcile;
 use dyndns_worker::secret::Secret;
 
@@ -163,6 +163,33 @@ async fn a_txt_is_replaced_and_a_delete_removes_the_rrset() {
         assert!(!result.expect("already gone").changed);
     }
     assert_eq!(api.patches(), 3, "deleting what is gone sends no PATCH");
+}
+
+/// A DELETE sent for an RRset that is gone (the read before it is stale: removed by hand in
+/// between), or at a name the zone never held, is done, not a failure; the other family stays.
+#[tokio::test]
+async fn a_delete_of_an_absent_rrset_is_done() {
+    let Some(server) = PowerDns::start() else {
+        return;
+    };
+    let api = backend(&server, &server.api_key);
+    for result in api
+        .apply_batch(ZONE, &[change(ZONE, "half", "2001:db8::5")])
+        .await
+    {
+        result.expect("AAAA applied");
+    }
+    let absent = [
+        Change::delete("half.example.test", ZONE, "half", RecordType::A),
+        Change::delete("never.example.test", ZONE, "never", RecordType::A),
+        Change::delete("never.example.test", ZONE, "never", RecordType::Aaaa),
+    ];
+    for (change, result) in absent.iter().zip(api.write(ZONE, &absent).await) {
+        result.unwrap_or_else(|e| panic!("{}: {e}", change.host));
+    }
+    assert!(server.query("half.example.test.", "A").is_empty());
+    assert_eq!(server.query("half.example.test.", "AAAA"), ["2001:db8::5"]);
+    assert!(server.query("never.example.test.", "A").is_empty());
 }
 
 #[tokio::test]

@@ -193,6 +193,46 @@ async fn a_delete_removes_the_rrset(server: &DnsServer) {
     );
 }
 
+/// A delete written straight to the server (the read before it is stale: someone removed the
+/// records, or the name, in between) is done, not a failure: the RRset, and the name, stay absent.
+async fn a_delete_of_an_absent_rrset_is_done(server: &DnsServer) {
+    let backend = backend(server);
+    apply(
+        server,
+        &backend,
+        &[address(server, "halfgone", "2001:db8::21")],
+        true,
+    )
+    .await;
+    let batch = [
+        delete(server, "halfgone", RecordType::A),
+        delete(server, "nevewas", RecordType::A),
+        delete(server, "nevewas", RecordType::Aaaa),
+    ];
+    for (change, result) in batch.iter().zip(backend.write(server.zone(), &batch).await) {
+        result.unwrap_or_else(|e| panic!("{}: {e}\n{}", change.host, server.log()));
+    }
+    assert!(server.query(&host(server, "halfgone"), "A").is_empty());
+    assert_eq!(
+        server.query(&host(server, "halfgone"), "AAAA"),
+        ["2001:db8::21"]
+    );
+    assert!(server.query(&host(server, "nevewas"), "A").is_empty());
+    // Through reconcile, even in a zone that creates no names, it is done and sends nothing.
+    let sent = backend.round_trips();
+    let rules = BatchRules {
+        create_missing: false,
+    };
+    for result in apply_batch(&backend, server.zone(), &batch, rules).await {
+        assert!(!result.expect("nothing to delete is done").changed);
+    }
+    assert_eq!(
+        backend.round_trips(),
+        sent,
+        "nothing to delete sends nothing"
+    );
+}
+
 /// `read` returns the TTL the server answers, so a change of TTL alone is written.
 async fn a_new_ttl_alone_is_written(server: &DnsServer) {
     let backend = backend(server);
@@ -409,6 +449,7 @@ async fn every_scenario(kind: Kind) {
     new_hosts_land_in_one_update_and_repeat_as_unchanged(&server).await;
     an_address_moves_and_a_txt_is_replaced(&server).await;
     a_delete_removes_the_rrset(&server).await;
+    a_delete_of_an_absent_rrset_is_done(&server).await;
     a_new_ttl_alone_is_written(&server).await;
     a_large_batch_is_split_and_lands_whole(&server).await;
     a_wrong_key_is_permanent_and_writes_nothing(&server).await;

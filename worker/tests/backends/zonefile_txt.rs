@@ -294,3 +294,38 @@ async fn a_hand_written_txt_with_escapes_is_read_and_replaced() {
     assert_eq!(bind_reads(&setup, "raw"), ["60 TXT \"AB\" \"c;d\""]);
     named::assert_accepts(ZONE, &setup.path(ZONE));
 }
+
+/// A delete written straight to the file (the read before it is stale: the records were removed
+/// by hand in between), of a host that keeps its other family, of a name the file never held and
+/// of an alias, is done without touching the file; with no zone file at all, none is made.
+#[tokio::test]
+async fn a_delete_of_an_absent_rrset_is_done_and_writes_nothing() {
+    let setup = Setup::new();
+    let absent = [
+        delete("never.dyn", RecordType::A),
+        delete("never.dyn", RecordType::Aaaa),
+    ];
+    let backend = setup.backend();
+    for result in backend.write(ZONE, &absent).await {
+        result.expect("nothing to delete in no file is done");
+    }
+    assert!(setup.files().is_empty(), "{:?}", setup.files());
+
+    let seeded =
+        format!("{SEEDED}half.dyn 60 IN AAAA 2001:db8::1\nalias.dyn 60 IN CNAME half.dyn\n");
+    std::fs::write(setup.path(ZONE), &seeded).expect("seed zone");
+    let batch = [
+        delete("half.dyn", RecordType::A),
+        delete("never.dyn", RecordType::Aaaa),
+        delete("alias.dyn", RecordType::A),
+    ];
+    for (change, result) in batch.iter().zip(backend.write(ZONE, &batch).await) {
+        result.unwrap_or_else(|e| panic!("{}: {e}", change.host));
+    }
+    assert_eq!(
+        setup.text(ZONE),
+        seeded,
+        "nothing to delete: the file is not touched"
+    );
+    assert_eq!(bind_reads(&setup, "half.dyn"), ["60 AAAA 2001:db8::1"]);
+}

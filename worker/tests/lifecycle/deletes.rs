@@ -208,3 +208,177 @@ async fn a_job_of_an_unknown_version_stays_a_dead_letter() {
         .expect("reason");
     assert!(reason.contains("version 3"), "{reason}");
 }
+
+/// A delete and an update of one host dated the same instant (two frontends, a clock that stood
+/// still): whichever the file names put last wins, in either order, with one write per family,
+/// and `applied.json` says what DNS holds.
+#[tokio::test(start_paused = true)]
+async fn a_delete_and_an_update_dated_alike_leave_applied_json_as_dns_in_either_order() {
+    for delete_last in [true, false] {
+        let bench = Bench::new();
+        bench.backend.hold(HOST, ip("203.0.113.1"));
+        let update = bench.job(HOST, Some("203.0.113.7"), Some("2001:db8::7"), 1);
+        let mut delete = bench.delete_job(HOST, &BOTH, 1);
+        delete.received_at = update.received_at;
+        let (first, second) = if delete_last {
+            (&update, &delete)
+        } else {
+            (&delete, &update)
+        };
+        for (name, job) in [("a.json", first), ("b.json", second)] {
+            let bytes = job.to_json().expect("writes");
+            std::fs::write(bench.spool().new().join(name), bytes).expect("spool");
+        }
+
+        let report = bench.run_once().await;
+
+        // The delete of an AAAA never held writes nothing; no family is written twice.
+        let calls = bench.backend.calls();
+        let written: Vec<_> = calls.iter().map(|call| call.change.record_type).collect();
+        assert_eq!(
+            written.len(),
+            if delete_last { 1 } else { 2 },
+            "{written:?}"
+        );
+        assert_eq!(report.superseded, 2);
+        assert!(files_in(&bench.spool().cur()).is_empty());
+        assert!(files_in(&bench.spool().failed()).is_empty());
+        let state = bench.state();
+        for family in BOTH {
+            let dns = bench.backend.record(HOST, family);
+            let entry = family_state(&state, family);
+            assert_eq!(dns.is_none(), delete_last, "{family}: {dns:?}");
+            assert_eq!(entry.is_deleted(), dns.is_none(), "{family}: {entry:?}");
+            assert_eq!(entry.address, dns, "{family}");
+            assert_eq!(entry.handled_received_at, update.received_at);
+        }
+    }
+}
+
+/// The dead letter of a refused delete, moved back into `new/` by hand once the backend takes it,
+/// deletes what failed and only that.
+#[tokio::test(start_paused = true)]
+async fn a_dead_lettered_delete_moved_back_into_new_deletes_what_failed() {
+    let bench = Bench::new();
+    bench.backend.hold(HOST, ip("203.0.113.1"));
+    bench.backend.hold(HOST, ip("2001:db8::1"));
+    bench
+        .backend
+        .script(HOST, Family::V6, [Step::Permanent("AAAA is locked")]);
+    let name = bench.spool_job(&bench.delete_job(HOST, &BOTH, 5));
+    bench.run_once().await;
+    assert_eq!(
+        bench.backend.record(HOST, Family::V6),
+        Some(ip("2001:db8::1"))
+    );
+    // Meanwhile the router came back with a new IPv4 address: the moved-back delete of IPv6 must
+    // not take it away.
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.9"), None, 1));
+    bench.run_once().await;
+
+    let failed = bench.spool().failed();
+    std::fs::rename(failed.join(&name), bench.spool().new().join(&name)).expect("move back");
+    let report = bench.run_once().await;
+
+    assert_eq!((report.applied, report.dead_lettered), (1, 0), "{report:?}");
+    assert_eq!(bench.backend.record(HOST, Family::V6), None);
+    assert_eq!(
+        bench.backend.record(HOST, Family::V4),
+        Some(ip("203.0.113.9"))
+    );
+    assert!(files_in(&bench.spool().cur()).is_empty());
+    let state = bench.state();
+    assert!(family_state(&state, Family::V6).is_deleted());
+    assert_eq!(
+        family_state(&state, Family::V4).address,
+        Some(ip("203.0.113.9"))
+    );
+}
+
+/// `create_missing = false` refuses to make names, not to remove records: a delete of a host the
+/// backend never held is done (nothing is written) and recorded, never a dead letter.
+#[tokio::test(start_paused = true)]
+async fn a_delete_in_a_zone_that_creates_no_names_is_done_for_a_host_the_backend_lacks() {
+    let bench = Bench::edited(3600, |text| {
+        text.replace(
+            "backend_zone = \"example.com\"\n",
+            "backend_zone = \"example.com\"\ncreate_missing = false\n",
+        )
+    });
+    bench.spool_job(&bench.delete_job(HOST, &BOTH, 1));
+
+    let report = bench.run_once().await;
+
+    assert!(bench.backend.calls().is_empty(), "nothing to write");
+    assert_eq!(
+        (report.dead_lettered, report.unchanged),
+        (0, 2),
+        "{report:?}"
+    );
+    assert!(files_in(&bench.spool().failed()).is_empty());
+    let state = bench.state();
+    assert!(BOTH
+        .iter()
+        .all(|family| family_state(&state, *family).is_deleted()));
+}
+
+/// A version-2 file may set one family and delete the other: each is applied on its own.
+#[tokio::test(start_paused = true)]
+async fn a_version_2_job_setting_one_family_and_deleting_the_other_applies_both() {
+    let bench = Bench::new();
+    bench.backend.hold(HOST, ip("203.0.113.1"));
+    bench.backend.hold(HOST, ip("2001:db8::1"));
+    spool_edited(&bench, "mixed.json", |value| {
+        value["delete"] = serde_json::json!(["ipv4"]);
+        value["ipv6"] = "2001:db8::9".into();
+    });
+
+    let report = bench.run_once().await;
+
+    assert_eq!(report.applied, 2, "{report:?}");
+    assert_eq!(bench.backend.record(HOST, Family::V4), None);
+    assert_eq!(
+        bench.backend.record(HOST, Family::V6),
+        Some(ip("2001:db8::9"))
+    );
+}
+
+/// Hostile version-2 files: a delete of a family that does not exist, a list of thousands, a
+/// version 2 with only version-1 fields; each is a dead letter naming what is wrong, nothing
+/// reaches DNS, nothing is recorded.
+#[tokio::test(start_paused = true)]
+async fn hostile_version_2_files_are_dead_letters_and_touch_nothing() {
+    let bench = Bench::new();
+    let huge: Vec<&str> = std::iter::repeat_n(["ipv4", "ipv6"], 4000)
+        .flatten()
+        .collect();
+    let cases = [
+        spool_edited(&bench, "ipv5.json", |value| {
+            value["delete"] = serde_json::json!(["ipv5"])
+        }),
+        spool_edited(&bench, "huge.json", |value| {
+            value["delete"] = serde_json::json!(huge)
+        }),
+        spool_edited(&bench, "v1only.json", |value| {
+            value.as_object_mut().expect("object").remove("delete");
+            value["ipv4"] = "203.0.113.7".into();
+        }),
+    ];
+
+    let report = bench.run_once().await;
+
+    assert!(bench.backend.calls().is_empty());
+    assert_eq!(report.dead_lettered, 3);
+    let failed = bench.spool().failed();
+    let reason = |name: &str| {
+        std::fs::read_to_string(failed.join(format!("{name}.reason"))).expect("reason")
+    };
+    assert!(reason(&cases[0]).contains("ipv5"), "{}", reason(&cases[0]));
+    assert!(reason(&cases[1]).contains("twice"), "{}", reason(&cases[1]));
+    assert!(
+        reason(&cases[2]).contains("deletes nothing"),
+        "{}",
+        reason(&cases[2])
+    );
+    assert!(bench.state().host(HOST).is_none(), "not recorded");
+}

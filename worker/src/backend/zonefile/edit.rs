@@ -15,7 +15,7 @@
 //!   one, in RFC 1982 arithmetic (so 4294967295 moves on instead of refusing every update); only its
 //!   token is rewritten, wherever in a multi-line SOA it stands.
 //! - A host that is an alias (CNAME) is refused: an address beside it would make BIND refuse the
-//!   whole zone at its next load.
+//!   whole zone at its next load. A delete there is done: there is nothing beside it to remove.
 //! - A batch changing a type that a `$GENERATE` of the zone makes (A, AAAA, TXT) is refused: the
 //!   generated names could be the changed one, and dyndns would then publish a second RRset beside a
 //!   record it cannot edit.
@@ -204,7 +204,10 @@ pub fn edit_zone_batch(
     let mut outcomes: Vec<Result<Edited, EditError>> = Vec::with_capacity(changes.len());
     for (n, change) in changes.iter().enumerate() {
         let host = keys[n].0.as_str();
-        outcomes.push(match aliases.get(host) {
+        // A delete beside an alias has nothing to remove (no data may share a CNAME's owner):
+        // it is done, like any delete of what is not there.
+        let alias = aliases.get(host).filter(|_| !change.is_delete());
+        outcomes.push(match alias {
             Some(&line) => Err(at(
                 line,
                 Problem::AliasAtHost {
