@@ -89,7 +89,9 @@ pub enum HeartbeatError {
         path: PathBuf,
         cause: serde_json::Error,
     },
-    #[error("the heartbeat {path} has version {version}; this dyndns reads version {HEARTBEAT_VERSION}")]
+    #[error(
+        "the heartbeat {path} has version {version}; this dyndns reads version {HEARTBEAT_VERSION}"
+    )]
     UnknownVersion { path: PathBuf, version: u32 },
     #[error("cannot encode the heartbeat for {path}: {cause}")]
     Encode {
@@ -118,10 +120,11 @@ impl Heartbeat {
     /// not synced: a beat lost to a power cut is worth less than a second disk flush per beat.
     pub fn write(&self, state_dir: &Path) -> Result<(), HeartbeatError> {
         let path = Heartbeat::path_in(state_dir);
-        let mut bytes = serde_json::to_vec_pretty(self).map_err(|cause| HeartbeatError::Encode {
-            path: path.clone(),
-            cause,
-        })?;
+        let mut bytes =
+            serde_json::to_vec_pretty(self).map_err(|cause| HeartbeatError::Encode {
+                path: path.clone(),
+                cause,
+            })?;
         bytes.push(b'\n');
         let tmp = state_dir.join(format!(
             ".{HEARTBEAT_FILE_NAME}.tmp-{}",
@@ -243,8 +246,14 @@ mod tests {
         let path = Heartbeat::path_in(dir.path());
         std::fs::write(&path, r#"{"v":2}"#).expect("write");
         let err = Heartbeat::read(dir.path()).expect_err("version 2");
-        assert!(matches!(err, HeartbeatError::UnknownVersion { version: 2, .. }), "{err}");
-        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(
+            matches!(err, HeartbeatError::UnknownVersion { version: 2, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
 
         std::fs::remove_file(&path).expect("remove");
         let elsewhere = dir.path().join("elsewhere.json");

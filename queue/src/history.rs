@@ -152,7 +152,10 @@ pub enum HistoryError {
 }
 
 impl HistoryError {
-    pub(crate) fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> HistoryError + 'a {
+    pub(crate) fn io<'a>(
+        action: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(io::Error) -> HistoryError + 'a {
         move |cause| HistoryError::Io {
             action,
             path: path.to_path_buf(),

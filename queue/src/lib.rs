@@ -38,8 +38,8 @@ pub use history::{
     history_files, parse_line, read_history, EventKind, HistoryCursor, HistoryError, HistoryEvent,
     HistoryFollower, HistoryLog, HistoryRead, HISTORY_FILE_NAME, HISTORY_VERSION, MAX_EVENT_BYTES,
 };
-pub use lock_probe::LockHolder;
 pub use job::{FamilyChange, Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};
+pub use lock_probe::LockHolder;
 pub use pending::PendingJobs;
 pub use probe::{full_file_system, FileSystemFull, Privilege};
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};

@@ -184,7 +184,8 @@ impl HistoryFollower {
                 Err(err) => return Err(err),
             }
         }
-        let position = inode.and_then(|inode| chain.iter().position(|(_, _, found)| *found == inode));
+        let position =
+            inode.and_then(|inode| chain.iter().position(|(_, _, found)| *found == inode));
         let next = match position {
             Some(index) => chain.into_iter().nth(index + 1),
             None => chain.into_iter().next(),

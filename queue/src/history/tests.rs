@@ -47,7 +47,10 @@ fn a_pass_is_one_append_and_one_sync_read_back_oldest_first_at_mode_0640() {
     let read = read_history(dir.path()).expect("read");
     assert_eq!(hosts(&read.events), hosts(&[event(1), event(2), event(3)]));
     assert_eq!(read.unreadable, 0);
-    let mode = std::fs::metadata(log.path()).expect("stat").permissions().mode();
+    let mode = std::fs::metadata(log.path())
+        .expect("stat")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o7777, 0o640);
     let text = std::fs::read_to_string(log.path()).expect("text");
     assert_eq!(text.lines().count(), 3);
@@ -79,7 +82,12 @@ fn rotation_at_the_size_bound_keeps_the_configured_number_of_files() {
     let names: Vec<String> = history_files(dir.path())
         .expect("list")
         .iter()
-        .map(|path| path.file_name().expect("name").to_string_lossy().into_owned())
+        .map(|path| {
+            path.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     assert_eq!(
         names,
