@@ -363,7 +363,7 @@ pub fn history_files(state_dir: &Path) -> Result<Vec<PathBuf>, HistoryError> {
             }
         }
     }
-    rotated_files.sort_by(|a, b| b.0.cmp(&a.0));
+    rotated_files.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
     let mut files: Vec<PathBuf> = rotated_files.into_iter().map(|(_, path)| path).collect();
     files.extend(current);
     Ok(files)

@@ -9,6 +9,8 @@ pub mod cli;
 mod clock;
 pub mod command;
 mod finish;
+mod heartbeat;
+mod history;
 mod in_flight;
 mod intake;
 mod pending;
