@@ -17,8 +17,10 @@ mod pending;
 pub mod reconcile;
 mod run;
 pub mod secret;
+pub mod show_history;
 mod shown;
 mod startup;
+pub mod status;
 mod watch;
 mod worker;
 
