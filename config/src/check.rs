@@ -122,6 +122,27 @@ impl Checker<'_> {
                 ))
             }
         };
+        let history_max_bytes = raw.worker.history_max_bytes.unwrap_or(10 << 20);
+        if !(4096..=1 << 40).contains(&history_max_bytes) {
+            return Err(self.error(
+                &key_path(&["worker", "history_max_bytes"]),
+                "must be between 4096 and 1099511627776 (1 TiB)",
+            ));
+        }
+        let history_keep = raw.worker.history_keep.unwrap_or(5);
+        if !(1..=1000).contains(&history_keep) {
+            return Err(self.error(
+                &key_path(&["worker", "history_keep"]),
+                "must be between 1 and 1000",
+            ));
+        }
+        let heartbeat_secs = raw.worker.heartbeat_secs.unwrap_or(30);
+        if !(1..=3600).contains(&heartbeat_secs) {
+            return Err(self.error(
+                &key_path(&["worker", "heartbeat_secs"]),
+                "must be between 1 and 3600",
+            ));
+        }
         Ok(Config {
             source: self.path.to_path_buf(),
             frontend,
@@ -131,6 +152,9 @@ impl Checker<'_> {
                 state_dir: self.resolve(&raw.worker.state_dir),
                 rescan: Duration::from_secs(rescan_secs),
                 failed_keep,
+                history_max_bytes,
+                history_keep,
+                heartbeat: Duration::from_secs(heartbeat_secs),
             },
             zones,
             users,

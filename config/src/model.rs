@@ -120,6 +120,12 @@ pub struct WorkerConfig {
     pub rescan: Duration,
     /// How long dead letters stay in `failed/`; `None` keeps them for ever (`failed_keep_days = 0`).
     pub failed_keep: Option<Duration>,
+    /// `history.jsonl` is rotated before it would grow past this many bytes.
+    pub history_max_bytes: u64,
+    /// Rotated history files kept (`history.jsonl.1` … `.<keep>`).
+    pub history_keep: u32,
+    /// How often a running worker replaces `heartbeat.json`.
+    pub heartbeat: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

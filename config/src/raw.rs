@@ -51,6 +51,9 @@ pub struct RawWorker {
     pub state_dir: String,
     pub rescan_secs: Option<u64>,
     pub failed_keep_days: Option<u64>,
+    pub history_max_bytes: Option<u64>,
+    pub history_keep: Option<u32>,
+    pub heartbeat_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -310,6 +310,33 @@ fn failed_keep_days_defaults_to_thirty_and_zero_keeps_for_ever() {
 }
 
 #[test]
+fn history_and_heartbeat_keys_have_defaults_and_bounds_named_by_key() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.worker.history_max_bytes, 10 << 20);
+    assert_eq!(config.worker.history_keep, 5);
+    assert_eq!(config.worker.heartbeat, std::time::Duration::from_secs(30));
+    let with = |line: &str| MINIMAL.replace("[worker]\n", &format!("[worker]\n{line}\n"));
+    let config = parse(&with(
+        "history_max_bytes = 65536\nhistory_keep = 2\nheartbeat_secs = 1",
+    ))
+    .unwrap();
+    assert_eq!(
+        (config.worker.history_max_bytes, config.worker.history_keep),
+        (65536, 2)
+    );
+    assert_eq!(config.worker.heartbeat, std::time::Duration::from_secs(1));
+    for (line, key) in [
+        ("history_max_bytes = 100", "worker.history_max_bytes"),
+        ("history_keep = 0", "worker.history_keep"),
+        ("heartbeat_secs = 0", "worker.heartbeat_secs"),
+        ("heartbeat_secs = 3601", "worker.heartbeat_secs"),
+    ] {
+        let err = error(&with(line));
+        assert_eq!(err.key, key, "{line}: {err}");
+    }
+}
+
+#[test]
 fn zone_file_soa_names_are_checked_at_load() {
     let text = MINIMAL.replace(
         "path = \"zones/{zone}.zone\"",

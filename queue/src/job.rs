@@ -228,6 +228,11 @@ impl Job {
         }
     }
 
+    /// The address the request came from, if the frontend knew it (for logs and the history).
+    pub fn client(&self) -> Option<IpAddr> {
+        self.client
+    }
+
     /// The addresses to publish, IPv4 first.
     pub fn addresses(&self) -> impl Iterator<Item = IpAddr> {
         let v4 = self.ipv4.map(IpAddr::V4);

@@ -10,13 +10,19 @@
 //! - The frontend reads pending jobs with the same hostile-file rules ([`SpoolDirs::pending_jobs`]).
 //! - A job leaves `cur/` only by [`SpoolLock::complete`], [`SpoolLock::dead_letter`] or
 //!   [`SpoolLock::dead_letter_part`].
+//! - The worker's history (`history.jsonl`, [`HistoryLog`]) is appended once per pass, fsynced
+//!   before `applied.json` is saved, rotated by rename; readers skip and count bad lines.
+//! - The heartbeat (`heartbeat.json`, [`Heartbeat`]) is replaced atomically while a worker runs.
 //! - Only one worker touches `cur/` and `failed/`: claiming, reading, completing and
 //!   dead-lettering are methods of [`SpoolLock`], which only [`SpoolDirs::lock`] returns.
 
 mod durable;
 mod failed;
+mod heartbeat;
+mod history;
 mod hostile;
 mod job;
+mod lock_probe;
 mod pending;
 mod probe;
 mod reader;
@@ -27,7 +33,13 @@ mod text;
 mod writer;
 
 pub use failed::Retention;
+pub use heartbeat::{Heartbeat, HeartbeatError, RunMode, HEARTBEAT_FILE_NAME, HEARTBEAT_VERSION};
+pub use history::{
+    history_files, parse_line, read_history, EventKind, HistoryCursor, HistoryError, HistoryEvent,
+    HistoryFollower, HistoryLog, HistoryRead, HISTORY_FILE_NAME, HISTORY_VERSION, MAX_EVENT_BYTES,
+};
 pub use job::{FamilyChange, Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};
+pub use lock_probe::LockHolder;
 pub use pending::PendingJobs;
 pub use probe::{full_file_system, FileSystemFull, Privilege};
 pub use reader::{Listing, SpoolLock, TakeError, UnreadableName};

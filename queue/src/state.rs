@@ -83,6 +83,11 @@ pub struct FamilyState {
 }
 
 impl FamilyState {
+    /// When the address was applied (or the records deleted); `None` if nothing ever landed.
+    pub fn applied_at(&self) -> Option<SystemTime> {
+        self.applied_at
+    }
+
     /// The last change applied removed the family's records: DNS holds none.
     pub fn is_deleted(&self) -> bool {
         self.address.is_none() && self.applied_at.is_some()

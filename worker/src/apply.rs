@@ -2,6 +2,7 @@
 //! own outcome means for every pending job of that host and family: applied or superseded (settled), failed for good
 //! (settled as a dead letter of that family only), or failed for now (retried with backoff).
 
+use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,12 +12,15 @@ use tokio::time::Instant;
 
 use std::collections::BTreeMap;
 
-use dyndns_queue::{FamilyChange, Job};
+use dyndns_queue::{EventKind, FamilyChange, Job};
 use futures_util::FutureExt;
 
-use crate::backend::{Applied, Backend, BackendError, BatchResults, Change, Failure, RecordType};
+use crate::backend::{
+    Applied, Backend, BackendError, BatchResults, Change, Failure, RecordType, Value,
+};
 use crate::batch::{plan, Planned};
 use crate::clock::Clock;
+use crate::history;
 use crate::in_flight::{backend_id, ChainDone};
 use crate::pending::Settlement;
 use crate::reconcile::{self, BatchRules};
@@ -252,6 +256,7 @@ impl Worker {
             .is_some_and(|handled| newest.received_at < handled)
         {
             self.retry.remove(&planned.target);
+            self.failure_settled(&planned.target);
             self.settle(&planned, None, "a newer change already handled");
             return None;
         }
@@ -265,6 +270,7 @@ impl Worker {
             // Admission checked the zone, a backend zone is its zone or a parent of it, and every
             // zone's backend was built at start; the config cannot change under a running worker.
             let reason = "host is outside every configured zone".to_owned();
+            self.record_refused_family(&newest, planned.change, &reason);
             self.settle(&planned, Some(Settlement::Failed(reason)), &planned.newest);
             return None;
         };
@@ -319,13 +325,43 @@ impl Worker {
     /// Settles one change of a batch by its result.
     fn apply_one(&mut self, ready: Ready, outcome: Result<Applied, BackendError>, timing: Timing) {
         let Ready {
-            planned, newest, ..
+            planned,
+            newest,
+            change,
         } = ready;
         let (host, family) = planned.target.clone();
         let backend = timing.backend;
+        let mut event = history::event(
+            EventKind::Applied,
+            &newest,
+            family,
+            planned.change.address(),
+            self.clock.now(),
+        );
+        event.backend = Some(backend.to_owned());
+        event.zone = Some(change.zone.clone());
+        event.ms = Some(u64::try_from(timing.millis).unwrap_or(u64::MAX));
+        event.old = self.old_addresses(&host, planned.change);
         match outcome {
             Ok(applied) => {
+                event.failures = self.retry.get(&planned.target).map_or(0, |r| r.failures);
                 self.retry.remove(&planned.target);
+                self.failure_settled(&planned.target);
+                let read: Vec<IpAddr> = applied
+                    .previous
+                    .iter()
+                    .filter_map(|value| match value {
+                        Value::Address(address) => Some(*address),
+                        Value::Txt(_) => None,
+                    })
+                    .collect();
+                // What the backend read beats what was recorded; a backend that cannot read
+                // (a command) reads nothing, and the record is all there is.
+                if !read.is_empty() {
+                    event.old = read;
+                }
+                event.changed = applied.changed;
+                self.record(event);
                 let previous: Vec<String> =
                     applied.previous.iter().map(ToString::to_string).collect();
                 if applied.changed {
@@ -373,9 +409,21 @@ impl Worker {
                 let at = Instant::now() + delay;
                 self.retry
                     .insert(planned.target.clone(), Retry { failures, at });
+                let text = error.to_string();
+                if self.failure_is_news(&planned.target, &text) {
+                    event.event = EventKind::BackendFailure;
+                    event.failures = failures;
+                    event.error = Some(text);
+                    self.record(event);
+                }
             }
             Err(error) => {
+                event.failures = self.retry.get(&planned.target).map_or(0, |r| r.failures);
                 self.retry.remove(&planned.target);
+                self.failure_settled(&planned.target);
+                event.event = EventKind::DeadLetter;
+                event.error = Some(error.to_string());
+                self.record(event);
                 tracing::error!(
                     host = %Shown(&host), family = family.as_str(), address = %planned.change, backend,
                     job = %newest.id, error = %Shown(&error),

@@ -57,6 +57,34 @@ pub(crate) enum Command {
     /// Check the config, each backend's credentials and that it serves each zone; change nothing.
     /// Prints a line per zone; exits 0 when every zone is ok, 1 otherwise
     Check,
+    /// Print what the worker did: applied changes, deletes, dead letters and backend failures from
+    /// history.jsonl in [worker] state_dir (rotated files included), oldest first. Reads only: runs
+    /// beside a working worker, as root or as a member of the state folder's group. Exits 0, or 1
+    /// when the config or the history cannot be read
+    History(HistoryArgs),
+    /// Show per host the addresses applied and since when, and the last error; the jobs pending
+    /// (new/), in flight (cur/) and failed (failed/); whether a worker holds the spool lock, and
+    /// since when (heartbeat.json). Reads only. Exits 0, or 1 when the config cannot be read
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct HistoryArgs {
+    /// Only this host
+    pub host: Option<String>,
+    /// Only events of the last DURATION (`90m`, `12h`, `7d`, `2weeks`)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub since: Option<Duration>,
+    /// The events as stored: one JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StatusArgs {
+    /// One JSON document instead of lines for people
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How long a run lasts.
@@ -105,6 +133,18 @@ pub fn main() -> ExitCode {
     let args = match &cli.command {
         Some(Command::Run(args)) => args.clone(),
         Some(Command::Check) => return check_cli(cli.config),
+        Some(Command::History(args)) => {
+            let filter = crate::show_history::HistoryFilter {
+                host: args.host.clone(),
+                since: args.since,
+            };
+            return read_only(crate::show_history::print_history(
+                cli.config, &filter, args.json,
+            ));
+        }
+        Some(Command::Status(args)) => {
+            return read_only(crate::status::print_status(cli.config, args.json))
+        }
         None => cli.run.clone(),
     };
     let mode = args.mode();
@@ -166,6 +206,17 @@ fn run_cli(config: Option<PathBuf>, mode: Mode) -> anyhow::Result<ExitCode> {
         "dyndns-worker stopped"
     );
     Ok(exit_code(mode, &report))
+}
+
+/// The exit status of `history` and `status`: 0, or 1 with the error on stderr.
+fn read_only(done: anyhow::Result<()>) -> ExitCode {
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("dyndns-worker: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `dyndns-worker check`: a line per zone on stdout; problems that stop the check on stderr.

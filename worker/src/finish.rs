@@ -1,6 +1,6 @@
 //! Why this exists: the order that makes a crash harmless. What a pass settled is first recorded in
 //! `applied.json`, and only then do the settled job files leave `cur/` (removed, or what failed
-//! moved to `failed/`). A kill at any point leaves every unrecorded job in `cur/` to be applied
+//! moved to `failed/`). The pass's history events are appended before either (`history.rs`). A kill at any point leaves every unrecorded job in `cur/` to be applied
 //! again, and every job that left `cur/` recorded, so DNS never rolls back.
 
 use std::collections::BTreeSet;
@@ -17,6 +17,8 @@ impl Worker {
     /// backoff, never fatal: the worker keeps applying, and settled jobs wait in `cur/` until the
     /// record is saved. `now` skips the backoff (run-once mode has one chance).
     pub fn save_state(&mut self, now: bool) {
+        // The pass's events first: a crash between the two repeats an event, never loses one.
+        self.flush_history(now);
         if !self.state_dirty {
             return;
         }

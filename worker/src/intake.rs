@@ -115,7 +115,9 @@ impl Worker {
         self.unadmitted.remove(&name);
         let addresses: Vec<_> = job.addresses().collect();
         if let Err(rejection) = self.config.check_job(&job.user, &job.host, &addresses) {
-            return self.dead_letter(&name, &rejection.to_string());
+            let reason = rejection.to_string();
+            self.record_refused(&job, &reason);
+            return self.dead_letter(&name, &reason);
         }
         // "The clock" never goes back here (see `Worker::latest_time`), as the frontend's dates
         // never do.
@@ -127,6 +129,7 @@ impl Worker {
                 at(job.received_at),
                 at(now)
             );
+            self.record_refused(&job, &reason);
             return self.dead_letter(&name, &reason);
         }
         tracing::debug!(file = %Shown(&name), job = %job.id, host = %Shown(&job.host), "job claimed");

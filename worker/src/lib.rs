@@ -9,14 +9,18 @@ pub mod cli;
 mod clock;
 pub mod command;
 mod finish;
+mod heartbeat;
+mod history;
 mod in_flight;
 mod intake;
 mod pending;
 pub mod reconcile;
 mod run;
 pub mod secret;
+pub mod show_history;
 mod shown;
 mod startup;
+pub mod status;
 mod watch;
 mod worker;
 

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::backend::Backends;
 use crate::clock::{Clock, SystemClock};
+use crate::heartbeat;
 use crate::startup::{self, WorkerError};
 use crate::watch::SpoolWatch;
 use crate::worker::Worker;
@@ -47,6 +48,8 @@ pub struct Report {
     pub state_unsaved: bool,
     /// Backend round trips (zone file writes, UPDATE messages, API writes) this run made.
     pub round_trips: u64,
+    /// Appends made durable to `history.jsonl`: one per pass that had events.
+    pub history_syncs: u64,
 }
 
 /// When no filesystem events arrive, polling is the only way to stay near the 100 ms promise.
@@ -80,6 +83,12 @@ where
 {
     let lock = startup::take_spool(&config)?;
     let (state_path, state) = startup::load_state(&config, clock.now())?;
+    let beating = heartbeat::start(
+        config.worker.state_dir.clone(),
+        config.worker.heartbeat,
+        mode,
+        Arc::clone(&clock),
+    );
     let stopping = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     {
@@ -147,5 +156,6 @@ where
     worker.finish_in_flight().await;
     worker.save_state(true);
     worker.finish_settled();
+    beating.stop();
     Ok(worker.into_report())
 }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::backend::Backends;
 use crate::batch::{plan, Target};
 use crate::clock::Clock;
+use crate::history::History;
 use crate::in_flight::{backend_id, InFlight};
 use crate::pending::PendingFile;
 use crate::run::Report;
@@ -55,6 +56,8 @@ pub(crate) struct Worker {
     pub report: Report,
     /// The backends' chains of batches at work.
     pub(crate) in_flight: InFlight,
+    /// The events of this pass, waiting for their append to `history.jsonl`.
+    pub(crate) history: History,
 }
 
 impl Worker {
@@ -66,6 +69,11 @@ impl Worker {
         state: AppliedState,
         clock: Arc<dyn Clock>,
     ) -> Worker {
+        let history = History::new(dyndns_queue::HistoryLog::new(
+            &config.worker.state_dir,
+            config.worker.history_max_bytes,
+            config.worker.history_keep,
+        ));
         let latest_time = state
             .newest_handled()
             .map_or(clock.now(), |handled| handled.max(clock.now()));
@@ -85,6 +93,7 @@ impl Worker {
             last_housekeeping: None,
             report: Report::default(),
             in_flight: InFlight::default(),
+            history,
         }
     }
 
@@ -171,6 +180,7 @@ impl Worker {
         self.report.left_in_cur = self.pending.len() + self.unadmitted.len();
         self.report.state_unsaved = self.state_dirty;
         self.report.round_trips = self.backends.round_trips();
+        self.report.history_syncs = self.history.syncs();
         self.report
     }
 }

@@ -11,6 +11,7 @@ mod batches;
 mod broken;
 mod deletes;
 mod fake;
+mod history;
 mod hostile;
 mod in_flight;
 mod settlement;

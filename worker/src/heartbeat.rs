@@ -1,0 +1,101 @@
+//! Why this exists: a worker that holds the spool lock says so in `heartbeat.json` (format in
+//! `dyndns_queue::Heartbeat`): written when it starts, every `[worker] heartbeat_secs` from a task
+//! of its own (so a long batch at a backend does not hold a beat back), and marked stopped at a
+//! clean exit. A worker killed outright simply stops beating; readers judge the beat's age.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dyndns_queue::{Heartbeat, RunMode, HEARTBEAT_VERSION};
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::run::Mode;
+use crate::shown::Shown;
+
+/// The beating task and what it beats with.
+pub(crate) struct Beating {
+    task: JoinHandle<()>,
+    heartbeat: Heartbeat,
+    state_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+}
+
+fn run_mode(mode: Mode) -> RunMode {
+    match mode {
+        Mode::RunOnce => RunMode::Once,
+        Mode::Timeout(_) => RunMode::Timeout,
+        Mode::Continuous => RunMode::Continuous,
+    }
+}
+
+/// Writes `heartbeat`, logging a failure only when the previous write worked: a heartbeat is worth
+/// a warning, not one every beat.
+fn write(heartbeat: &Heartbeat, state_dir: &std::path::Path, failing: &mut bool) {
+    match heartbeat.write(state_dir) {
+        Ok(()) => {
+            if std::mem::take(failing) {
+                tracing::info!("the heartbeat is written again");
+            }
+        }
+        Err(error) => {
+            if !std::mem::replace(failing, true) {
+                tracing::warn!(error = %Shown(&error), "cannot write the heartbeat; status and /health will think the worker is not running");
+            }
+        }
+    }
+}
+
+/// Writes the first beat now and starts beating every `interval`.
+pub(crate) fn start(
+    state_dir: PathBuf,
+    interval: std::time::Duration,
+    mode: Mode,
+    clock: Arc<dyn Clock>,
+) -> Beating {
+    let now = clock.now();
+    let heartbeat = Heartbeat {
+        v: HEARTBEAT_VERSION,
+        pid: std::process::id(),
+        started_at: now,
+        beat_at: now,
+        interval_secs: interval.as_secs(),
+        mode: run_mode(mode),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        stopped_at: None,
+    };
+    let mut failing = false;
+    write(&heartbeat, &state_dir, &mut failing);
+    let task = {
+        let (mut heartbeat, state_dir, clock) =
+            (heartbeat.clone(), state_dir.clone(), Arc::clone(&clock));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first tick is at once, and the first beat is already written.
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                heartbeat.beat_at = clock.now();
+                write(&heartbeat, &state_dir, &mut failing);
+            }
+        })
+    };
+    Beating {
+        task,
+        heartbeat,
+        state_dir,
+        clock,
+    }
+}
+
+impl Beating {
+    /// A clean exit: beating stops and the file says when.
+    pub(crate) fn stop(mut self) {
+        self.task.abort();
+        let now = self.clock.now();
+        self.heartbeat.beat_at = now;
+        self.heartbeat.stopped_at = Some(now);
+        write(&self.heartbeat, &self.state_dir, &mut false);
+    }
+}

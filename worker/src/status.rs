@@ -1,0 +1,318 @@
+//! Why this exists: `dyndns-worker status [--json]` answers "is it working?" in one place: per host
+//! the addresses `applied.json` records and since when, and the last error the history holds; the
+//! jobs pending in `new/`, in flight in `cur/` and dead-lettered in `failed/`; whether a worker
+//! holds the spool lock now (a read-only, non-blocking probe) and since when (the heartbeat). It
+//! only reads, needs no lock, and works as a member of the state folder's group (what only root
+//! may read, `failed/` and the lock, is then reported as unknown).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context;
+use dyndns_config::Config;
+use dyndns_queue::{
+    read_history, AppliedState, EventKind, Family, FamilyState, Heartbeat, HistoryEvent,
+    LockHolder, SpoolDirs,
+};
+use serde::Serialize;
+
+use crate::show_history::when;
+use crate::shown::Shown;
+
+/// The whole answer; `--json` prints it as it is.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub worker: WorkerStatus,
+    /// Job files in `new/`; `null` when the folder cannot be read.
+    pub pending: Option<usize>,
+    /// Job files in `cur/`.
+    pub in_flight: Option<usize>,
+    /// Dead letters in `failed/` (their `.reason` files not counted).
+    pub failed: Option<usize>,
+    pub hosts: Vec<HostStatus>,
+    /// Problems met reading the state, history or heartbeat; the rest is still shown.
+    pub problems: Vec<String>,
+    pub history_unreadable_lines: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkerStatus {
+    /// `held` (a worker runs), `free`, or `unknown` (the lock file is root's).
+    pub lock: &'static str,
+    pub heartbeat: Option<Heartbeat>,
+    /// Seconds since the last beat.
+    pub heartbeat_age_secs: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostStatus {
+    pub host: String,
+    pub ipv4: Option<FamilyStatus>,
+    pub ipv6: Option<FamilyStatus>,
+    pub last_error: Option<LastError>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FamilyStatus {
+    /// What DNS holds by the last change applied; `null` after a delete or before any.
+    pub address: Option<IpAddr>,
+    pub deleted: bool,
+    /// When that change was applied.
+    #[serde(serialize_with = "optional_time")]
+    pub changed_at: Option<SystemTime>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastError {
+    #[serde(serialize_with = "time")]
+    pub time: SystemTime,
+    pub family: Family,
+    pub event: EventKind,
+    pub error: Option<String>,
+    /// No change of that family was applied since: the failure still stands.
+    pub current: bool,
+}
+
+fn time<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&dyndns_queue::rfc3339::format(*time).unwrap_or_default())
+}
+
+fn optional_time<S: serde::Serializer>(
+    value: &Option<SystemTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => time(value, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+fn family_status(state: Option<&FamilyState>) -> Option<FamilyStatus> {
+    let state = state?;
+    Some(FamilyStatus {
+        address: state.address,
+        deleted: state.is_deleted(),
+        changed_at: state.applied_at(),
+    })
+}
+
+/// Regular entries of `dir` that `keep` accepts by name; `None` if it cannot be listed.
+fn count(dir: &Path, keep: impl Fn(&str) -> bool) -> Option<usize> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    Some(
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+            .filter(|entry| entry.file_name().to_str().is_some_and(&keep))
+            .count(),
+    )
+}
+
+/// The last error per host, and whether an applied event of its family followed it.
+fn last_errors(events: &[HistoryEvent]) -> BTreeMap<String, LastError> {
+    let mut errors: BTreeMap<String, LastError> = BTreeMap::new();
+    for event in events {
+        match event.event {
+            EventKind::Applied => {
+                if let Some(last) = errors.get_mut(&event.host) {
+                    if last.family == event.family {
+                        last.current = false;
+                    }
+                }
+            }
+            EventKind::BackendFailure | EventKind::DeadLetter => {
+                errors.insert(
+                    event.host.clone(),
+                    LastError {
+                        time: event.time,
+                        family: event.family,
+                        event: event.event,
+                        error: event.error.clone(),
+                        current: true,
+                    },
+                );
+            }
+        }
+    }
+    errors
+}
+
+/// Gathers the status of `config`'s worker, spool and hosts.
+pub fn gather(config: &Config, now: SystemTime) -> Status {
+    let mut problems = Vec::new();
+    let dirs = SpoolDirs::at(&config.spool_dir);
+    let lock = match dirs.lock_holder() {
+        LockHolder::Held => "held",
+        LockHolder::Free => "free",
+        LockHolder::Unknown(_) => "unknown",
+    };
+    let state_dir = &config.worker.state_dir;
+    let heartbeat = Heartbeat::read(state_dir).unwrap_or_else(|err| {
+        problems.push(err.to_string());
+        None
+    });
+    let state = AppliedState::load(&AppliedState::path_in(state_dir)).unwrap_or_else(|err| {
+        problems.push(err.to_string());
+        AppliedState::default()
+    });
+    let history = read_history(state_dir).unwrap_or_else(|err| {
+        problems.push(err.to_string());
+        Default::default()
+    });
+    let mut errors = last_errors(&history.events);
+    let mut hosts: Vec<HostStatus> = state
+        .hosts()
+        .map(|(host, state)| HostStatus {
+            host: host.to_owned(),
+            ipv4: family_status(state.ipv4.as_ref()),
+            ipv6: family_status(state.ipv6.as_ref()),
+            last_error: errors.remove(host),
+        })
+        .collect();
+    // Hosts that only ever failed are in the history alone.
+    hosts.extend(errors.into_iter().map(|(host, error)| HostStatus {
+        host,
+        ipv4: None,
+        ipv6: None,
+        last_error: Some(error),
+    }));
+    hosts.sort_by(|a, b| a.host.cmp(&b.host));
+    let not_hidden = |name: &str| !name.starts_with('.');
+    Status {
+        worker: WorkerStatus {
+            lock,
+            heartbeat_age_secs: heartbeat.as_ref().map(|beat| beat.age(now).as_secs()),
+            heartbeat,
+        },
+        pending: count(&dirs.new(), not_hidden),
+        in_flight: count(&dirs.cur(), not_hidden),
+        failed: count(&dirs.failed(), |name| {
+            not_hidden(name) && !name.ends_with(".reason")
+        }),
+        hosts,
+        problems,
+        history_unreadable_lines: history.unreadable,
+    }
+}
+
+fn or_unknown(count: Option<usize>) -> String {
+    count.map_or_else(|| "?".to_owned(), |count| count.to_string())
+}
+
+/// The worker line: running or not, by the lock when it can be probed, else by the heartbeat.
+fn worker_line(worker: &WorkerStatus) -> String {
+    let beat = worker.heartbeat.as_ref();
+    let age = worker.heartbeat_age_secs.unwrap_or(0);
+    let describe = |beat: &Heartbeat| {
+        format!(
+            "pid {}, {} mode, version {}, started {}, last beat {age} s ago",
+            beat.pid,
+            beat.mode.as_str(),
+            Shown(&beat.version),
+            when(beat.started_at)
+        )
+    };
+    match (worker.lock, beat) {
+        ("held", Some(beat)) if beat.is_running() => format!("worker: running ({})", describe(beat)),
+        ("held", _) => "worker: running (holds the spool lock; no heartbeat yet)".to_owned(),
+        ("free", Some(beat)) => match beat.stopped_at {
+            Some(stopped) => format!(
+                "worker: not running (the last one, pid {}, stopped {})",
+                beat.pid,
+                when(stopped)
+            ),
+            None => format!(
+                "worker: not running (the last one, pid {}, beat last at {} and did not stop cleanly)",
+                beat.pid,
+                when(beat.beat_at)
+            ),
+        },
+        ("free", None) => "worker: not running (none has run here yet)".to_owned(),
+        (_, Some(beat)) => {
+            let fresh = age <= beat.interval_secs.saturating_mul(2) + 5;
+            let verdict = match (beat.is_running(), fresh) {
+                (true, true) => "running by its heartbeat",
+                (true, false) => "not beating: stopped or hung",
+                (false, _) => "stopped",
+            };
+            format!(
+                "worker: {verdict} (the lock is root's and was not probed; {})",
+                describe(beat)
+            )
+        }
+        (_, None) => "worker: unknown (no heartbeat, and the lock is root's)".to_owned(),
+    }
+}
+
+/// `status` for people.
+pub fn render(status: &Status) -> String {
+    let mut out = worker_line(&status.worker);
+    out.push('\n');
+    out.push_str(&format!(
+        "spool: {} pending (new/), {} in flight (cur/), {} failed (failed/)\n",
+        or_unknown(status.pending),
+        or_unknown(status.in_flight),
+        or_unknown(status.failed)
+    ));
+    if status.hosts.is_empty() {
+        out.push_str("no host has been updated yet\n");
+    }
+    for host in &status.hosts {
+        out.push_str(&format!("{}\n", host.host));
+        for (family, state) in [(Family::V4, &host.ipv4), (Family::V6, &host.ipv6)] {
+            let Some(state) = state else {
+                continue;
+            };
+            let what = match (state.address, state.deleted) {
+                (Some(address), _) => address.to_string(),
+                (None, true) => "deleted".to_owned(),
+                (None, false) => "none applied".to_owned(),
+            };
+            let since = state
+                .changed_at
+                .map(|at| format!(" since {}", when(at)))
+                .unwrap_or_default();
+            out.push_str(&format!("  {family}  {what}{since}\n"));
+        }
+        if let Some(error) = &host.last_error {
+            out.push_str(&format!(
+                "  last error {} {} {}{}: {}\n",
+                when(error.time),
+                error.family,
+                error.event.as_str(),
+                if error.current {
+                    " (still failing)"
+                } else {
+                    " (applied since)"
+                },
+                Shown(error.error.as_deref().unwrap_or("")),
+            ));
+        }
+    }
+    for problem in &status.problems {
+        out.push_str(&format!("problem: {}\n", Shown(problem)));
+    }
+    if status.history_unreadable_lines > 0 {
+        out.push_str(&format!(
+            "history: {} unreadable line(s) skipped\n",
+            status.history_unreadable_lines
+        ));
+    }
+    out
+}
+
+/// `dyndns-worker status [--json]`.
+pub fn print_status(config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
+    let path = dyndns_config::resolve_path(config.as_deref());
+    let config = Config::load(&path)?;
+    let status = gather(&config, SystemTime::now());
+    if json {
+        let text = serde_json::to_string_pretty(&status).context("cannot encode the status")?;
+        println!("{text}");
+    } else {
+        print!("{}", render(&status));
+    }
+    Ok(())
+}
