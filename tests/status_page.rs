@@ -296,3 +296,54 @@ fn status_page_tells_a_stopped_worker_from_one_never_run() {
         page.body
     );
 }
+
+/// As packaged: the frontend runs as its own user (here `nobody`, group `nogroup` standing in for
+/// `dyndns`) and reads what the root worker wrote in the set-group-ID state folder; it writes
+/// nothing there, and `failed/` (root's) is reported as unknown rather than guessed.
+#[test]
+fn status_page_as_the_packaged_frontend_user_reads_the_worker_files_and_writes_nothing() {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "this test needs root (CI=true)"
+        );
+        eprintln!("WARNING: not root, the packaged status page test SKIPPED");
+        return;
+    }
+    let site = site_with_admin();
+    site.apply_packaged_modes();
+    let frontend = site.start_frontend_as_nobody();
+    update_as(&frontend, USER, HOST, "203.0.113.7");
+    site.run_worker_once();
+    let state_dir = site.path().join("state");
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(&state_dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+    assert!(
+        before.iter().any(|name| name == "history.jsonl"),
+        "{before:?}"
+    );
+
+    let page = frontend.get("/status.html", Some(("boss", PASSWORD)));
+    assert_eq!(page.status, 200, "{}", site.frontend_log());
+    for shown in [HOST, "203.0.113.7", "stopped cleanly", "1 change,"] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    assert!(
+        !page.body.contains("<h2>Notes</h2>"),
+        "a file the frontend's group should read was not read: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<dt>Failed</dt><dd>unknown here"),
+        "{}",
+        page.body
+    );
+    assert_eq!(listing(), before, "the page wrote in the state folder");
+}
