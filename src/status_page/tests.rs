@@ -16,6 +16,11 @@ use crate::app::{app, system_clock};
 use crate::request_log::RequestLog;
 
 fn state(dir: &Path, frontend: &str) -> Arc<AppState> {
+    state_with(dir, frontend, "")
+}
+
+/// The config of [`state`] with `users` appended.
+fn state_with(dir: &Path, frontend: &str, users: &str) -> Arc<AppState> {
     let hash = bcrypt::hash("secret", 4).unwrap();
     let text = format!(
         r#"
@@ -45,6 +50,8 @@ hosts = ["home.dyn.example.com"]
 name = "other"
 password_hash = "{hash}"
 hosts = ["other.dyn.example.com"]
+
+{users}
 
 [backend.zonefile]
 path = "zone"
@@ -123,4 +130,21 @@ async fn a_source_locked_out_by_failed_logins_gets_429_from_the_page_too() {
     let (status, _, body) = load(state.clone(), "203.0.113.10", &[basic("other", "secret")]).await;
     assert_eq!(status, StatusCode::OK, "another source");
     assert!(body.contains("other.dyn.example.com"), "{body}");
+}
+
+#[tokio::test]
+async fn a_token_only_user_has_no_password_for_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = crate::token::new_token();
+    let users = format!(
+        "[[user]]\nname = \"script\"\ntoken_hashes = [\"{}\"]\nhosts = [\"script.dyn.example.com\"]",
+        crate::token::hash_line(&token)
+    );
+    let state = state_with(dir.path(), "", &users);
+    for password in [token.as_str(), ""] {
+        let (status, challenge, _) =
+            load(state.clone(), "203.0.113.9", &[basic("script", password)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "password {password:?}");
+        assert!(challenge.is_some());
+    }
 }
