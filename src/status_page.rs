@@ -67,16 +67,20 @@ pub async fn status_page(
     let name = match signed_in {
         Ok(user) => user.name.clone(),
         Err(Refused { claimed, code }) => {
-            tracing::info!(
-                target: "dyndns::status_page",
-                user = ?claimed,
-                client = ?client,
-                result = code.word(),
-                "status page refused"
-            );
+            // A browser's first request carries no credentials: that challenge is routine.
+            if claimed.is_some() || code != Code::BadAuth {
+                tracing::info!(
+                    target: "dyndns::status_page",
+                    user = ?claimed,
+                    client = ?client,
+                    result = code.word(),
+                    "status page refused"
+                );
+            }
             return refusal(&code);
         }
     };
+    tracing::info!(target: "dyndns::status_page", user = ?name, client = ?client, "status page shown");
     let now = state.now();
     let shared = Arc::clone(&state);
     let shown = tokio::task::spawn_blocking(move || page_html(&shared, &name, now)).await;
