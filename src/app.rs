@@ -32,6 +32,8 @@ pub struct AppState {
     pub accepted: Accepted,
     pub spool: Arc<SpoolWriter>,
     pub request_log: RequestLog,
+    /// What the status page read of the worker's files, kept between loads.
+    pub status_page: crate::status_page::PageCache,
     clock: Clock,
     /// Last `received_at` handed out: jobs are ordered by it, so it never repeats or goes backwards
     /// even if the wall clock does. A time, not nanoseconds in a `u64`: those end in 2554, and a
@@ -102,6 +104,7 @@ impl AppState {
             accepted,
             spool,
             request_log,
+            status_page: crate::status_page::PageCache::default(),
             clock,
             last_received: Mutex::new(floor),
             config,
@@ -123,6 +126,11 @@ impl AppState {
         self.last_received
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The wall clock's time (the injected clock, so tests fix it).
+    pub fn now(&self) -> SystemTime {
+        (self.clock)()
     }
 
     /// A strictly increasing receive time for the next job.
@@ -166,6 +174,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/{token}", get(crate::token_url::token_update))
         .route("/u/{token}", get(crate::token_url::token_update))
         .route("/health", get(health))
+        .route("/status.html", get(crate::status_page::status_page))
         .fallback(not_found)
         .with_state(state)
 }

@@ -225,6 +225,7 @@ mod tests {
             token_hashes: Vec::new(),
             hosts: vec![HostPattern::parse("h.example.com").unwrap()],
             lan_hosts: Vec::new(),
+            admin: false,
         }
     }
 

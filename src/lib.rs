@@ -22,6 +22,7 @@ mod request;
 mod request_log;
 mod serve;
 mod start;
+mod status_page;
 mod token;
 mod token_url;
 mod tplink;

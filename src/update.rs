@@ -223,9 +223,9 @@ where
 }
 
 /// Why a request was not authenticated: the answer, and the user name it claimed (for the log).
-struct Refused {
-    claimed: Option<String>,
-    code: Code,
+pub(crate) struct Refused {
+    pub(crate) claimed: Option<String>,
+    pub(crate) code: Code,
 }
 
 impl Refused {
@@ -244,8 +244,8 @@ impl Refused {
 /// before, without a password check; a credential this process verified earlier still passes, so
 /// a guesser sharing the router's address (a CGNAT address, an IPv6 /64) does not lock the router
 /// out. In proxy mode the web server authenticates and limits failed logins itself: there is
-/// nothing to count here.
-async fn authenticate<'a, 'q>(
+/// nothing to count here. The status page (`status_page.rs`) signs in through this too.
+pub(crate) async fn authenticate<'a, 'q>(
     state: &'a AppState,
     peer: Peer,
     client: Option<IpAddr>,

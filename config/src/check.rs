@@ -474,6 +474,7 @@ impl Checker<'_> {
                 token_hashes,
                 hosts,
                 lan_hosts,
+                admin: entry.admin.unwrap_or(false),
             });
         }
         self.check_lan_host_names(&users)?;

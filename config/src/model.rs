@@ -216,6 +216,10 @@ pub struct User {
     pub hosts: Vec<HostPattern>,
     /// Hosts whose AAAA follows the prefix this user's router sends (`[[user.lan_host]]`).
     pub lan_hosts: Vec<LanHost>,
+    /// `[[user]] admin = true`: the status page (`/status.html`) shows this user every host and
+    /// the worker's queue, not only their own hosts. Grants nothing else: updates stay limited to
+    /// `hosts` and `lan_hosts`.
+    pub admin: bool,
 }
 
 impl User {
@@ -237,6 +241,7 @@ impl std::fmt::Debug for User {
             .field("token_hashes", &self.token_hashes.len())
             .field("hosts", &self.hosts)
             .field("lan_hosts", &self.lan_hosts)
+            .field("admin", &self.admin)
             .finish()
     }
 }

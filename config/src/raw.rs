@@ -79,6 +79,7 @@ pub struct RawUser {
     pub hosts: Vec<String>,
     #[serde(default)]
     pub lan_host: Vec<RawLanHost>,
+    pub admin: Option<bool>,
 }
 
 /// `[[user.lan_host]]`: a name and exactly one of `interface_id` or `mac`.

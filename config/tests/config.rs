@@ -337,6 +337,21 @@ fn history_and_heartbeat_keys_have_defaults_and_bounds_named_by_key() {
 }
 
 #[test]
+fn admin_defaults_to_false_and_a_non_boolean_names_the_key() {
+    let config = parse(MINIMAL).unwrap();
+    assert!(!config.users[0].admin);
+    let with = |line: &str| {
+        MINIMAL.replace(
+            "hosts = [\"home.dyn.example.com\"]",
+            &format!("hosts = [\"home.dyn.example.com\"]\n{line}"),
+        )
+    };
+    assert!(parse(&with("admin = true")).unwrap().users[0].admin);
+    let err = error(&with("admin = \"yes\""));
+    assert_eq!(err.key, "user[0].admin", "{err}");
+}
+
+#[test]
 fn zone_file_soa_names_are_checked_at_load() {
     let text = MINIMAL.replace(
         "path = \"zones/{zone}.zone\"",

@@ -391,7 +391,7 @@ pub fn read_history(state_dir: &Path) -> Result<HistoryRead, HistoryError> {
 }
 
 /// Opens a history file to read: no symlink followed, no FIFO blocked on, regular files only.
-pub(crate) fn open_for_reading(path: &Path) -> Result<File, HistoryError> {
+pub fn open_for_reading(path: &Path) -> Result<File, HistoryError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
@@ -431,7 +431,7 @@ pub fn parse_line(line: &[u8]) -> Option<HistoryEvent> {
 /// Calls `each` for every complete line from `reader`'s position to its end (a line longer than
 /// [`MAX_EVENT_BYTES`] as `None`), and returns how many bytes those lines took. A last line
 /// without its newline is left unread (the writer's append is still under way).
-pub(crate) fn read_lines(
+pub fn read_lines(
     reader: &mut impl BufRead,
     path: &Path,
     mut each: impl FnMut(Option<HistoryEvent>),

@@ -35,8 +35,9 @@ mod writer;
 pub use failed::Retention;
 pub use heartbeat::{Heartbeat, HeartbeatError, RunMode, HEARTBEAT_FILE_NAME, HEARTBEAT_VERSION};
 pub use history::{
-    history_files, parse_line, read_history, EventKind, HistoryCursor, HistoryError, HistoryEvent,
-    HistoryFollower, HistoryLog, HistoryRead, HISTORY_FILE_NAME, HISTORY_VERSION, MAX_EVENT_BYTES,
+    history_files, open_for_reading, parse_line, read_history, read_lines, EventKind,
+    HistoryCursor, HistoryError, HistoryEvent, HistoryFollower, HistoryLog, HistoryRead,
+    HISTORY_FILE_NAME, HISTORY_VERSION, MAX_EVENT_BYTES,
 };
 pub use job::{FamilyChange, Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};
 pub use lock_probe::LockHolder;

@@ -1,6 +1,7 @@
 //! Why this exists: packaging/nginx and packaging/apache ship the configs admins paste. These
 //! helpers read exactly those files, change only ports and paths, and check what each config
-//! promises: updates land, the client address and the user arrive as the web server saw them,
+//! promises: updates land and the status page is routed, the client address and the user arrive
+//! as the web server saw them,
 //! the proxy refuses a wrong password, and its access log holds no password and no token.
 
 use std::path::Path;
@@ -88,6 +89,29 @@ pub fn updates_land(site: &Site, port: u16, setup: &str) {
             reply.body
         );
     }
+    status_page_is_routed(port, setup);
+}
+
+/// The status page is routed too: a person signs in with the update credentials and gets the page
+/// with the frontend's Content-Security-Policy; without credentials, the Basic challenge (the
+/// frontend's, or in proxy mode the web server's).
+pub fn status_page_is_routed(port: u16, setup: &str) {
+    let page = crate::send_through(port, "/status.html", Some((USER, PASSWORD)), &[]);
+    assert_eq!(page.status, 200, "{setup}: the status page: {page:?}");
+    assert!(page.body.contains(HOST), "{setup}: {}", page.body);
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|policy| policy.starts_with("default-src 'none'")),
+        "{setup}: the page's CSP header was lost: {page:?}"
+    );
+    let anonymous = crate::send_through(port, "/status.html", None, &[]);
+    assert_eq!(anonymous.status, 401, "{setup}: {anonymous:?}");
+    assert!(
+        anonymous
+            .header("www-authenticate")
+            .is_some_and(|challenge| challenge.starts_with("Basic ")),
+        "{setup}: no Basic challenge: {anonymous:?}"
+    );
 }
 
 /// Sends the secrets some clients put in URLs: a query password and a token path.
