@@ -106,7 +106,11 @@ hosts = ["{HOST}", "{OTHER}"]
             .as_nanos();
         let name = format!("{nanos:020}.{}.json", job.id);
         let path = self.path("spool").join(folder).join(&name);
-        std::fs::write(&path, job.to_json().expect("job")).expect("spool job");
+        // Written whole, then renamed in, as the frontend does: a running worker that sees the
+        // file half-written dead-letters it as malformed, and no history event follows.
+        let tmp = self.path("spool").join("tmp").join(&name);
+        std::fs::write(&tmp, job.to_json().expect("job")).expect("write job");
+        std::fs::rename(&tmp, &path).expect("spool job");
         if folder == "failed" {
             std::fs::write(path.with_file_name(format!("{name}.reason")), "refused\n")
                 .expect("reason");
