@@ -200,3 +200,56 @@ async fn the_heartbeat_beats_while_the_worker_runs_and_says_when_it_stopped() {
         .expect("there");
     assert!(!last.is_running(), "a clean exit is marked: {last:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_heartbeat_carries_what_the_worker_did_per_backend_and_the_dead_letters() {
+    let bench = Bench::new();
+    bench
+        .backend
+        .script(OTHER, Family::V4, [Step::Permanent("refused")]);
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.6"), None, 3));
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 2));
+    bench.spool_job(&bench.job(OTHER, Some("203.0.113.8"), None, 1));
+    bench.spool_job(&bench.job("nope.dyn.example.com", Some("203.0.113.9"), None, 1));
+    bench.run_once().await;
+    let counts = |bench: &Bench| {
+        Heartbeat::read(&bench.state_dir())
+            .expect("reads")
+            .expect("written")
+    };
+    let beat = counts(&bench);
+    let fake = &beat.counts.backends["fake"];
+    assert_eq!(
+        (
+            fake.applied,
+            fake.unchanged,
+            fake.superseded,
+            fake.dead_lettered
+        ),
+        (1, 0, 1, 1),
+        "{beat:?}"
+    );
+    assert_eq!(fake.batches.count, 1, "one zone, one batch");
+    assert_eq!(
+        beat.counts.backends[""].dead_lettered, 1,
+        "refused at admission, before any backend"
+    );
+    assert_eq!(beat.failed, Some(2), "two dead letters wait in failed/");
+
+    // The same address again: found in place. A new worker counts from zero.
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 0));
+    bench.run_once().await;
+    let beat = counts(&bench);
+    let fake = &beat.counts.backends["fake"];
+    assert_eq!(
+        (
+            fake.applied,
+            fake.unchanged,
+            fake.superseded,
+            fake.dead_lettered
+        ),
+        (0, 1, 0, 0),
+        "{beat:?}"
+    );
+    assert_eq!(beat.failed, Some(2));
+}
