@@ -19,8 +19,8 @@ use crate::raw::{
 use crate::{
     names, password_hash, user_name, AuthMode, BackendKind, Backends, ClientAddressHeader,
     CloudflareConfig, CommandConfig, Config, ConfigError, DigitalOceanConfig, FrontendConfig,
-    HeartbeatCheck, Limits, TokenHashes, Listen, PleskApiConfig, PleskConfig, PowerDnsConfig, Rfc2136Config, SecretSource, User,
-    WorkerConfig, Zone, ZoneFileConfig,
+    HeartbeatCheck, Limits, Listen, PleskApiConfig, PleskConfig, PowerDnsConfig, Rfc2136Config,
+    SecretSource, TokenHashes, User, WorkerConfig, Zone, ZoneFileConfig,
 };
 
 /// Checks config text; `path` names it in errors and anchors relative paths.

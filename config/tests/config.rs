@@ -339,7 +339,10 @@ fn history_and_heartbeat_keys_have_defaults_and_bounds_named_by_key() {
 #[test]
 fn status_keys_default_off_and_bad_values_name_file_line_column_and_key() {
     let config = parse(MINIMAL).unwrap();
-    assert_eq!(config.frontend.heartbeat_check, HeartbeatCheck::FromInterval);
+    assert_eq!(
+        config.frontend.heartbeat_check,
+        HeartbeatCheck::FromInterval
+    );
     assert_eq!(
         config.frontend.heartbeat_check.max_age(30),
         Some(std::time::Duration::from_secs(120)),
@@ -366,7 +369,11 @@ fn status_keys_default_off_and_bad_values_name_file_line_column_and_key() {
         Some(std::time::Duration::from_secs(4000))
     );
     for (line, key, column) in [
-        ("heartbeat_max_age_secs = 604801", "frontend.heartbeat_max_age_secs", 1),
+        (
+            "heartbeat_max_age_secs = 604801",
+            "frontend.heartbeat_max_age_secs",
+            1,
+        ),
         (
             "status_token_hashes = [\"sha256:abc\"]",
             "frontend.status_token_hashes[0]",
@@ -384,7 +391,10 @@ fn status_keys_default_off_and_bad_values_name_file_line_column_and_key() {
             (key, 3, column),
             "{line}: {err}"
         );
-        assert!(err.to_string().starts_with("/etc/dyndns/test.toml:3:"), "{err}");
+        assert!(
+            err.to_string().starts_with("/etc/dyndns/test.toml:3:"),
+            "{err}"
+        );
     }
 }
 
