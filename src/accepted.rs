@@ -5,13 +5,13 @@
 
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use dyndns_queue::{AppliedState, Family, FamilyState, Job, SpoolDirs, MAX_FUTURE};
 
+use crate::file_version::FileVersion;
 use crate::request::Addresses;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,26 +52,11 @@ impl Changed {
     }
 }
 
-/// One version of the worker's state file. The worker replaces the file by a rename, so a new
-/// version is a new inode; a modification time alone missed a second save within the same clock
-/// tick of the file system (a few milliseconds), and with it a dead-lettered change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct StateVersion {
-    device: u64,
-    inode: u64,
-    size: u64,
-    modified: SystemTime,
-}
-
-/// A state file modified this recently may be replaced again within the same tick of the file
-/// system's clock, by a version that looks the same; it is read again until it is older.
-const STILL_CHANGING: Duration = Duration::from_secs(2);
-
 pub struct Accepted {
     hosts: RwLock<FxHashMap<String, HostAddresses>>,
     state_path: PathBuf,
     /// The state file's version when last merged, to skip re-reading an unchanged file.
-    state_seen: RwLock<Option<StateVersion>>,
+    state_seen: RwLock<Option<FileVersion>>,
     newest_at_load: Option<SystemTime>,
 }
 
@@ -216,16 +201,7 @@ impl Accepted {
     }
 
     fn merge_state(&self) -> Option<SystemTime> {
-        let version = std::fs::metadata(&self.state_path)
-            .and_then(|meta| {
-                Ok(StateVersion {
-                    device: meta.dev(),
-                    inode: meta.ino(),
-                    size: meta.len(),
-                    modified: meta.modified()?,
-                })
-            })
-            .ok()?;
+        let version = FileVersion::of(&self.state_path)?;
         if *self
             .state_seen
             .read()
@@ -243,9 +219,7 @@ impl Accepted {
         };
         // Merging a version twice changes nothing, missing one keeps a dead-lettered address
         // "accepted": a version that may still change within its clock tick is not remembered.
-        let settled = SystemTime::now()
-            .duration_since(version.modified)
-            .is_ok_and(|age| age >= STILL_CHANGING);
+        let settled = version.is_settled(SystemTime::now());
         *self
             .state_seen
             .write()

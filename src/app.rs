@@ -4,11 +4,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 
 use dyndns_config::Config;
 use dyndns_queue::{SpoolDirs, SpoolWriter};
@@ -16,7 +15,9 @@ use dyndns_queue::{SpoolDirs, SpoolWriter};
 use crate::accepted::Accepted;
 use crate::auth::Verifier;
 use crate::limits::RateLimits;
+use crate::metrics::RequestCounters;
 use crate::request_log::RequestLog;
+use crate::status_data::StatusReader;
 
 /// The wall clock, injectable so tests can fix `received_at`.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -34,6 +35,10 @@ pub struct AppState {
     pub request_log: RequestLog,
     /// What the status page read of the worker's files, kept between loads.
     pub status_page: crate::status_page::PageCache,
+    /// What `/health`, `/status` and `/metrics` read of the worker's files.
+    pub status: StatusReader,
+    /// Update requests by style and result, for `/metrics`.
+    pub requests: RequestCounters,
     clock: Clock,
     /// Last `received_at` handed out: jobs are ordered by it, so it never repeats or goes backwards
     /// even if the wall clock does. A time, not nanoseconds in a `u64`: those end in 2554, and a
@@ -105,6 +110,8 @@ impl AppState {
             spool,
             request_log,
             status_page: crate::status_page::PageCache::default(),
+            status: StatusReader::new(&config),
+            requests: RequestCounters::default(),
             clock,
             last_received: Mutex::new(floor),
             config,
@@ -173,27 +180,12 @@ pub fn app(state: Arc<AppState>) -> Router {
         // Token URLs: any other one-segment path, and `/u/<token>`; not a token, a 404.
         .route("/{token}", get(crate::token_url::token_update))
         .route("/u/{token}", get(crate::token_url::token_update))
-        .route("/health", get(health))
+        .route("/health", get(crate::status_api::health))
+        .route("/status", get(crate::status_api::status))
+        .route("/metrics", get(crate::status_api::metrics))
         .route("/status.html", get(crate::status_page::status_page))
         .fallback(not_found)
         .with_state(state)
-}
-
-async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    // access(2) on two folders and one statvfs(2): cheap enough for every probe of a load balancer.
-    let spool_ok = state.spool.dirs().is_writable();
-    let status = if spool_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body = serde_json::json!({
-        "status": if spool_ok { "ok" } else { "spool not writable" },
-        "version": env!("CARGO_PKG_VERSION"),
-        "zones": state.config.zones.len(),
-        "users": state.config.users.len(),
-    });
-    (status, Json(body))
 }
 
 pub(crate) async fn not_found() -> impl IntoResponse {

@@ -48,7 +48,7 @@ impl ConfigArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP frontend until SIGTERM or ctrl-c (answers /nic/update, /update, /ddns/update,
-    /// /api/v1/update, token URLs and /health).
+    /// /api/v1/update, token URLs, /health, and with bearer tokens /status and /metrics).
     /// Runs as the service user (`dyndns`), never as root.
     Serve {
         #[command(flatten)]
@@ -74,9 +74,11 @@ pub enum Command {
     },
     /// Read a password from stdin (or prompt without echo) and print its argon2id hash for
     /// `[[user]] password_hash`; with --token, make a new update token instead and print it and its
-    /// `[[user]] token_hashes` line.
+    /// `[[user]] token_hashes` line (or `[frontend] status_token_hashes` line, for /status and
+    /// /metrics).
     HashPassword {
-        /// Make a random update token (256 bits) for token URLs (`GET /<token>`) instead.
+        /// Make a random token (256 bits) instead: for token URLs (`GET /<token>`) or for the bearer
+        /// token of /status and /metrics.
         #[arg(long)]
         token: bool,
     },

@@ -57,7 +57,7 @@ async fn answer(
     .await;
     outcome.delete |= delete_route;
     // One line per request; never the query string (it may carry credentials) or a password.
-    outcome.log(state, client);
+    outcome.log(state, client, crate::metrics::Dialect::Dyndns2);
     outcome.reply.into_response()
 }
 

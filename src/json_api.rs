@@ -72,7 +72,7 @@ pub async fn api_update(
         None => Proof::Request(no_query_credentials),
     };
     let outcome = update(&state, peer, client, &parts.headers, proof, || Ok(asked)).await;
-    outcome.log(&state, client);
+    outcome.log(&state, client, crate::metrics::Dialect::JsonApi);
     render(&outcome)
 }
 

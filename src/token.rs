@@ -1,6 +1,7 @@
 //! Why this exists: update tokens, the credential of the token-URL style (`GET /<token>`): made
 //! here (`dyndns hash-password --token`), kept in the config only as their SHA-256, and matched
 //! against every user's hashes in constant time, so neither a config nor a timing gives one away.
+//! The bearer tokens of `/status` and `/metrics` are made, kept and matched the same way.
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -36,16 +37,34 @@ pub fn hash_line(token: &str) -> String {
 /// The user whose `token_hashes` hold this token's hash. Every hash of every user is compared, in
 /// constant time, whichever matches.
 pub fn user_of<'a>(users: &'a [User], token: &str) -> Option<&'a User> {
-    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let digest = digest(token);
     let mut found = None;
     for user in users {
-        for hash in &user.token_hashes {
-            if bool::from(hash.ct_eq(&digest)) && found.is_none() {
-                found = Some(user);
-            }
+        if holds(&user.token_hashes, &digest) && found.is_none() {
+            found = Some(user);
         }
     }
     found
+}
+
+/// Whether `hashes` (`[frontend] status_token_hashes`) hold this token's hash, every one compared
+/// in constant time: the bearer tokens of `/status` and `/metrics`.
+pub fn any_matches(hashes: &[[u8; 32]], token: &str) -> bool {
+    holds(hashes, &digest(token))
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Compares `digest` with every hash, never stopping at a match.
+fn holds(hashes: &[[u8; 32]], digest: &[u8; 32]) -> bool {
+    hashes
+        .iter()
+        .fold(subtle::Choice::from(0), |found, hash| {
+            found | hash.ct_eq(digest)
+        })
+        .into()
 }
 
 #[cfg(test)]
@@ -62,6 +81,29 @@ mod tests {
         assert_eq!(
             hash_line("abc"),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_bearer_token_matches_only_its_own_hash_among_several() {
+        let token = new_token();
+        let other = new_token();
+        let hash_of = |token: &str| digest(token);
+        let hashes = [hash_of(&other), hash_of(&token)];
+        assert!(any_matches(&hashes, &token));
+        assert!(any_matches(&hashes, &other));
+        assert!(!any_matches(&hashes, &new_token()));
+        assert!(!any_matches(&[], &token));
+        assert_eq!(
+            hash_line(&token),
+            format!(
+                "sha256:{}",
+                hashes[1]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            ),
+            "the line `hash-password --token` prints is the hash matched"
         );
     }
 

@@ -42,7 +42,7 @@ pub async fn token_update(
         || Ok(parse(query)),
     )
     .await;
-    outcome.log(&state, client);
+    outcome.log(&state, client, crate::metrics::Dialect::TokenUrl);
     outcome.reply.into_response()
 }
 

@@ -59,7 +59,7 @@ pub async fn ddns_update(
         },
     )
     .await;
-    outcome.log(&state, client);
+    outcome.log(&state, client, crate::metrics::Dialect::TpLink);
     render(&outcome.reply)
 }
 

@@ -20,6 +20,7 @@ use crate::auth::{BasicAuth, Credentials, Remembered};
 use crate::client_addr::{client_address, peer_is_trusted, Peer};
 use crate::lan_hosts::{request_prefix, update_lan_hosts, LanUpdate};
 use crate::limits::LoginGate;
+use crate::metrics::Dialect;
 use crate::reply::{Code, Reply};
 use crate::request::{addresses, AddressListError, Addresses, MAX_HOSTS};
 use crate::request_log::Jobs;
@@ -60,8 +61,10 @@ pub struct Outcome<'a> {
 }
 
 impl Outcome<'_> {
-    /// The request's one log line: never a query string, a password or a token.
-    pub fn log(&self, state: &AppState, client: Option<IpAddr>) {
+    /// The request's one log line (never a query string, a password or a token), and its count
+    /// for `/metrics` under its request style.
+    pub fn log(&self, state: &AppState, client: Option<IpAddr>, dialect: Dialect) {
+        state.requests.count(dialect, &self.reply);
         state.request_log.write(
             self.user.as_deref(),
             &self.hosts,

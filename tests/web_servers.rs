@@ -400,8 +400,10 @@ map $remote_addr $dyndns_forwarded {{
         shipped::updates_land(site, port, setup);
         assert_no_trick_picks_an_address(site, port, setup);
         shipped::send_secrets(port);
+        shipped::health_is_routed_and_status_is_not(port, setup);
     }
     let setup = "nginx/dyndns-proxy-auth.conf over the socket";
+    shipped::health_is_routed_and_status_is_not(ports[2], setup);
     shipped::proxy_refuses_a_wrong_password(&proxy_unix, ports[2], setup);
     shipped::user_header_cannot_be_spoofed(&proxy_unix, ports[2], setup);
     assert_no_trick_picks_an_address(&proxy_unix, ports[2], setup);
@@ -601,6 +603,18 @@ ServerName localhost
             }
             for log in &logs {
                 shipped::access_log_keeps_no_secrets(Path::new(log), log);
+            }
+        }),
+    ));
+    checks.push((
+        "/health is routed, /status and /metrics are not",
+        Box::new(|| {
+            for (port, setup) in [
+                (ports[0], "apache/dyndns.conf over TCP"),
+                (ports[1], "apache/dyndns.conf over the socket"),
+                (ports[2], "apache/dyndns-proxy-auth.conf over the socket"),
+            ] {
+                shipped::health_is_routed_and_status_is_not(port, setup);
             }
         }),
     ));

@@ -19,8 +19,8 @@ use crate::raw::{
 use crate::{
     names, password_hash, user_name, AuthMode, BackendKind, Backends, ClientAddressHeader,
     CloudflareConfig, CommandConfig, Config, ConfigError, DigitalOceanConfig, FrontendConfig,
-    Limits, Listen, PleskApiConfig, PleskConfig, PowerDnsConfig, Rfc2136Config, SecretSource, User,
-    WorkerConfig, Zone, ZoneFileConfig,
+    HeartbeatCheck, Limits, Listen, PleskApiConfig, PleskConfig, PowerDnsConfig, Rfc2136Config,
+    SecretSource, TokenHashes, User, WorkerConfig, Zone, ZoneFileConfig,
 };
 
 /// Checks config text; `path` names it in errors and anchors relative paths.
@@ -266,6 +266,32 @@ impl Checker<'_> {
                 ),
             ));
         }
+        let heartbeat_check = match section.heartbeat_max_age_secs {
+            None => HeartbeatCheck::FromInterval,
+            Some(0) => HeartbeatCheck::Off,
+            Some(secs @ 1..=604_800) => HeartbeatCheck::MaxAge(Duration::from_secs(secs)),
+            Some(_) => {
+                return Err(self.error(
+                    &key_path(&["frontend", "heartbeat_max_age_secs"]),
+                    "must be at most 604800 (a week); 0 does not check the heartbeat",
+                ))
+            }
+        };
+        let mut status_token_hashes = Vec::new();
+        for (index, text) in section.status_token_hashes.iter().enumerate() {
+            let mut path = key_path(&["frontend", "status_token_hashes"]);
+            path.push(Step::Index(index));
+            let hash = token_hash(text).ok_or_else(|| {
+                self.error(
+                    &path,
+                    "expected `sha256:` and 64 hex digits, as `dyndns hash-password --token` prints",
+                )
+            })?;
+            if status_token_hashes.contains(&hash) {
+                return Err(self.error(&path, "this token is configured twice"));
+            }
+            status_token_hashes.push(hash);
+        }
         Ok(FrontendConfig {
             listen,
             trusted_proxies,
@@ -273,6 +299,8 @@ impl Checker<'_> {
             proxy_user_header,
             client_address_header,
             limits,
+            heartbeat_check,
+            status_token_hashes: TokenHashes(status_token_hashes),
         })
     }
 

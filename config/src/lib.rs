@@ -23,8 +23,9 @@ pub use error::ConfigError;
 pub use lan_host::LanHost;
 pub use model::{
     AuthMode, BackendKind, Backends, ClientAddressHeader, CloudflareConfig, CommandConfig, Config,
-    DigitalOceanConfig, FrontendConfig, Limits, Listen, PleskApiConfig, PleskConfig,
-    PowerDnsConfig, Rfc2136Config, SecretSource, User, WorkerConfig, Zone, ZoneFileConfig,
+    DigitalOceanConfig, FrontendConfig, HeartbeatCheck, Limits, Listen, PleskApiConfig,
+    PleskConfig, PowerDnsConfig, Rfc2136Config, SecretSource, TokenHashes, User, WorkerConfig,
+    Zone, ZoneFileConfig,
 };
 pub use program::{find_program, ProgramMissing};
 pub use rejection::JobRejection;

@@ -60,6 +60,48 @@ pub struct FrontendConfig {
     /// The one header a trusted proxy names the client in; the others are ignored.
     pub client_address_header: ClientAddressHeader,
     pub limits: Limits,
+    /// When `/health` calls the worker's heartbeat too old.
+    pub heartbeat_check: HeartbeatCheck,
+    /// SHA-256 of each bearer token `/status` and `/metrics` take
+    /// (`[frontend] status_token_hashes`); none: both endpoints are off.
+    pub status_token_hashes: TokenHashes,
+}
+
+/// How `/health` judges the worker's heartbeat (`[frontend] heartbeat_max_age_secs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeartbeatCheck {
+    /// Not at all (`0`): the worker is watched some other way, or runs rarely from cron.
+    Off,
+    /// A beat older than this is too old.
+    MaxAge(Duration),
+    /// Not configured: twice the interval the heartbeat itself states, plus a minute. That is
+    /// 2 minutes at the default `heartbeat_secs = 30`, which also covers the packaged cron file's
+    /// half-minute gap between one `--timeout 3570` run's clean stop and the next run's start.
+    FromInterval,
+}
+
+impl HeartbeatCheck {
+    /// The oldest beat still recent, for a heartbeat that beats every `interval_secs`; `None`:
+    /// the heartbeat is not checked.
+    pub fn max_age(self, interval_secs: u64) -> Option<Duration> {
+        match self {
+            HeartbeatCheck::Off => None,
+            HeartbeatCheck::MaxAge(age) => Some(age),
+            HeartbeatCheck::FromInterval => Some(Duration::from_secs(
+                interval_secs.saturating_mul(2).saturating_add(60),
+            )),
+        }
+    }
+}
+
+/// Token hashes (`sha256:<hex>` in the file); printed as their number only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TokenHashes(pub Vec<[u8; 32]>);
+
+impl std::fmt::Debug for TokenHashes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} token hash(es)", self.0.len())
+    }
 }
 
 /// Where a trusted proxy puts the client's address. One, chosen by the operator: a proxy overwrites

@@ -26,6 +26,9 @@ pub struct RawFrontend {
     pub auth: Option<String>,
     pub proxy_user_header: Option<String>,
     pub client_address_header: Option<String>,
+    pub heartbeat_max_age_secs: Option<u64>,
+    #[serde(default)]
+    pub status_token_hashes: Vec<String>,
     pub limits: Option<RawLimits>,
 }
 

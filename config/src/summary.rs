@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::{AuthMode, BackendKind, Config, Listen};
+use crate::{AuthMode, BackendKind, Config, HeartbeatCheck, Listen};
 
 /// Several lines, one fact each; password hashes appear only as their kind and `****`.
 pub fn summary(config: &Config) -> String {
@@ -36,6 +36,19 @@ pub fn summary(config: &Config) -> String {
         out,
         "frontend: limits per user {}/min, per source {}/min, failed logins per source {}/min (0 = off), IPv6 sources per /{}",
         limits.per_user_per_minute, limits.per_source_per_minute, limits.auth_failures_per_source_per_minute, limits.ipv6_source_prefix
+    );
+    let heartbeat = match frontend.heartbeat_check {
+        HeartbeatCheck::Off => "not checked".to_owned(),
+        HeartbeatCheck::MaxAge(age) => format!("at most {}s old", age.as_secs()),
+        HeartbeatCheck::FromInterval => "at most 2 beats and a minute old".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "frontend: /health wants the worker's heartbeat {heartbeat}; /status and /metrics {}",
+        match frontend.status_token_hashes.0.len() {
+            0 => "off (no status_token_hashes)".to_owned(),
+            count => format!("on ({count} token hash(es) ****)"),
+        }
     );
     let _ = writeln!(out, "spool: {}", config.spool_dir.display());
     let keep = match config.worker.failed_keep {

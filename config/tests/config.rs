@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use dyndns_config::{
-    AuthMode, BackendKind, Config, ConfigError, JobRejection, Listen, SecretSource,
+    AuthMode, BackendKind, Config, ConfigError, HeartbeatCheck, JobRejection, Listen, SecretSource,
 };
 
 const MINIMAL: &str = r#"
@@ -349,6 +349,68 @@ fn admin_defaults_to_false_and_a_non_boolean_names_the_key() {
     assert!(parse(&with("admin = true")).unwrap().users[0].admin);
     let err = error(&with("admin = \"yes\""));
     assert_eq!(err.key, "user[0].admin", "{err}");
+}
+
+#[test]
+fn status_keys_default_off_and_bad_values_name_file_line_column_and_key() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(
+        config.frontend.heartbeat_check,
+        HeartbeatCheck::FromInterval
+    );
+    assert_eq!(
+        config.frontend.heartbeat_check.max_age(30),
+        Some(std::time::Duration::from_secs(120)),
+        "two beats of the default 30 s and a minute"
+    );
+    assert!(config.frontend.status_token_hashes.0.is_empty());
+    let with = |line: &str| MINIMAL.replace("[frontend]\n", &format!("[frontend]\n{line}\n"));
+    let hash = format!("sha256:{}", "ab".repeat(32));
+    let config = parse(&with(&format!(
+        "heartbeat_max_age_secs = 0\nstatus_token_hashes = [\"{hash}\"]"
+    )))
+    .unwrap();
+    assert_eq!(config.frontend.heartbeat_check, HeartbeatCheck::Off);
+    assert_eq!(config.frontend.heartbeat_check.max_age(30), None);
+    assert_eq!(config.frontend.status_token_hashes.0, [[0xab; 32]]);
+    assert_eq!(
+        format!("{:?}", config.frontend.status_token_hashes),
+        "1 token hash(es)",
+        "never the hashes themselves"
+    );
+    let config = parse(&with("heartbeat_max_age_secs = 4000")).unwrap();
+    assert_eq!(
+        config.frontend.heartbeat_check.max_age(30),
+        Some(std::time::Duration::from_secs(4000))
+    );
+    for (line, key, column) in [
+        (
+            "heartbeat_max_age_secs = 604801",
+            "frontend.heartbeat_max_age_secs",
+            1,
+        ),
+        (
+            "status_token_hashes = [\"sha256:abc\"]",
+            "frontend.status_token_hashes[0]",
+            24,
+        ),
+        (
+            &format!("status_token_hashes = [\"{hash}\", \"{hash}\"]"),
+            "frontend.status_token_hashes[1]",
+            99,
+        ),
+    ] {
+        let err = error(&with(line));
+        assert_eq!(
+            (err.key.as_str(), err.line, err.column),
+            (key, 3, column),
+            "{line}: {err}"
+        );
+        assert!(
+            err.to_string().starts_with("/etc/dyndns/test.toml:3:"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

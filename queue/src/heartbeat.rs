@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::durable;
 use crate::hostile::{read_regular_capped, CappedRead, ReadOptions};
+use crate::worker_counts::WorkerCounts;
 
 /// The heartbeat's name in the state folder.
 pub const HEARTBEAT_FILE_NAME: &str = "heartbeat.json";
@@ -24,8 +25,8 @@ pub const HEARTBEAT_VERSION: u32 = 1;
 
 const HEARTBEAT_FILE_MODE: u32 = 0o640;
 
-/// Far more than a heartbeat ever holds.
-const MAX_HEARTBEAT_BYTES: u64 = 4096;
+/// Far more than a heartbeat ever holds, its counts for every backend kind included.
+const MAX_HEARTBEAT_BYTES: u64 = 64 * 1024;
 
 /// How the beating worker runs (`dyndns-worker --run-once`, `--timeout`, or as a service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +72,13 @@ pub struct Heartbeat {
         with = "crate::rfc3339::option"
     )]
     pub stopped_at: Option<SystemTime>,
+    /// What this worker did since its start, per backend, as of the beat (`/metrics` reads it).
+    #[serde(default, skip_serializing_if = "WorkerCounts::is_empty")]
+    pub counts: WorkerCounts,
+    /// Dead letters in `failed/` at the beat: that folder is root's alone, so the frontend learns
+    /// the number here. Absent when the folder could not be listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<u64>,
 }
 
 /// Why the heartbeat could not be written or read, naming the file once.
@@ -205,6 +213,8 @@ mod tests {
             mode: RunMode::Continuous,
             version: "0.1.0".into(),
             stopped_at: None,
+            counts: WorkerCounts::default(),
+            failed: None,
         }
     }
 

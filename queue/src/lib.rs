@@ -12,16 +12,19 @@
 //!   [`SpoolLock::dead_letter_part`].
 //! - The worker's history (`history.jsonl`, [`HistoryLog`]) is appended once per pass, fsynced
 //!   before `applied.json` is saved, rotated by rename; readers skip and count bad lines.
-//! - The heartbeat (`heartbeat.json`, [`Heartbeat`]) is replaced atomically while a worker runs.
+//! - The heartbeat (`heartbeat.json`, [`Heartbeat`]) is replaced atomically while a worker runs,
+//!   with the worker's counts since its start ([`WorkerCounts`]) and the number of dead letters.
 //! - Only one worker touches `cur/` and `failed/`: claiming, reading, completing and
 //!   dead-lettering are methods of [`SpoolLock`], which only [`SpoolDirs::lock`] returns.
 
+mod depth;
 mod durable;
 mod failed;
 mod heartbeat;
 mod history;
 mod hostile;
 mod job;
+mod last_error;
 mod lock_probe;
 mod pending;
 mod probe;
@@ -30,6 +33,7 @@ pub mod rfc3339;
 mod spool;
 mod state;
 mod text;
+mod worker_counts;
 mod writer;
 
 pub use failed::Retention;
@@ -40,6 +44,7 @@ pub use history::{
     HISTORY_FILE_NAME, HISTORY_VERSION, MAX_EVENT_BYTES,
 };
 pub use job::{FamilyChange, Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};
+pub use last_error::{LastError, LastErrors};
 pub use lock_probe::LockHolder;
 pub use pending::PendingJobs;
 pub use probe::{full_file_system, FileSystemFull, Privilege};
@@ -49,4 +54,5 @@ pub use state::{
     AppliedState, Family, FamilyState, HostState, StateError, MAX_STATE_BYTES, STATE_FILE_NAME,
 };
 pub use text::is_deceptive;
+pub use worker_counts::{BackendCounts, LatencyHistogram, WorkerCounts, BATCH_MS_BUCKETS};
 pub use writer::SpoolWriter;

@@ -99,9 +99,17 @@ impl Site {
     }
 
     pub fn write_config(&self) {
+        // These tests run no worker alongside the frontend, so /health leaves the worker's
+        // heartbeat out unless a test sets the key itself.
+        let heartbeat = if self.frontend_extra.contains("heartbeat_max_age_secs") {
+            ""
+        } else {
+            "heartbeat_max_age_secs = 0"
+        };
         let text = format!(
             r#"[frontend]
 listen = "127.0.0.1:{port}"
+{heartbeat}
 {frontend_extra}
 
 [frontend.limits]

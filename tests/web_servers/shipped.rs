@@ -194,3 +194,23 @@ pub fn user_header_cannot_be_spoofed(site: &Site, port: u16, setup: &str) {
         "{setup}: spoofed user spooled"
     );
 }
+
+/// `/health` goes through to the frontend (its JSON, 200: these sites leave the heartbeat out);
+/// `/status` and `/metrics` are not routed by the shipped files (they are commented out), so
+/// the web server answers 404 itself.
+pub fn health_is_routed_and_status_is_not(port: u16, setup: &str) {
+    let health = crate::send_through(port, "/health", None, &[]);
+    assert_eq!(health.status, 200, "{setup}: {health:?}");
+    assert!(
+        health.body.contains("\"status\":\"ok\""),
+        "{setup}: {health:?}"
+    );
+    for path in ["/status", "/metrics"] {
+        let response = crate::send_through(port, path, None, &[("Authorization", "Bearer x")]);
+        assert_eq!(response.status, 404, "{setup} {path}: {response:?}");
+        assert!(
+            !response.body.contains("a bearer token is required"),
+            "{setup} {path} reached the frontend"
+        );
+    }
+}

@@ -306,6 +306,9 @@ impl Worker {
                 .map_or(0, |elapsed| elapsed.as_millis())
         };
         let backend = done.batch.backend.name();
+        let millis = u64::try_from(done.millis).unwrap_or(u64::MAX);
+        self.counts
+            .add(backend, |counts| counts.batches.observe(millis));
         let mut results = done.results.into_iter();
         for ready in done.batch.ready {
             let outcome = results
@@ -396,6 +399,8 @@ impl Worker {
                 self.settle(&planned, Some(Settlement::Done), &planned.newest);
             }
             Err(error) if error.is_transient() => {
+                self.counts
+                    .add(backend, |counts| counts.transient_failures += 1);
                 let failures = self.retry.get(&planned.target).map_or(0, |r| r.failures) + 1;
                 // A server that said when to come back (`Retry-After`) is not asked sooner,
                 // within reason.
@@ -459,6 +464,13 @@ impl Worker {
                 (Some(outcome), true) => file.settle(family, outcome.clone()),
                 _ => {
                     self.report.superseded += 1;
+                    // Counted under the backend of the host's zone: the one it would have reached.
+                    let backend = self
+                        .config
+                        .zone_for(&file.job.host)
+                        .and_then(|zone| self.backends.for_zone(zone))
+                        .map_or("", |backend| backend.name());
+                    self.counts.add(backend, |counts| counts.superseded += 1);
                     tracing::info!(job = %file.job.id, host = %Shown(&file.job.host), family = family.as_str(), by = %Shown(newest), "superseded");
                     file.settle(family, Settlement::Done);
                 }

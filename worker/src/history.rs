@@ -94,8 +94,9 @@ pub(crate) fn event(
 }
 
 impl Worker {
-    /// Holds `event` for the pass's append.
+    /// Holds `event` for the pass's append, and counts it for `/metrics`.
     pub(crate) fn record(&mut self, event: HistoryEvent) {
+        self.counts.count_event(&event);
         self.history.push(event);
     }
 

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 mod clock;
 pub mod command;
+mod counts;
 mod finish;
 mod heartbeat;
 mod history;

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::backend::Backends;
 use crate::clock::{Clock, SystemClock};
+use crate::counts::Counts;
 use crate::heartbeat;
 use crate::startup::{self, WorkerError};
 use crate::watch::SpoolWatch;
@@ -83,10 +84,15 @@ where
 {
     let lock = startup::take_spool(&config)?;
     let (state_path, state) = startup::load_state(&config, clock.now())?;
+    let counts = Counts::default();
     let beating = heartbeat::start(
-        config.worker.state_dir.clone(),
-        config.worker.heartbeat,
-        mode,
+        heartbeat::Beat {
+            state_dir: config.worker.state_dir.clone(),
+            interval: config.worker.heartbeat,
+            mode,
+            dirs: lock.dirs().clone(),
+            counts: counts.clone(),
+        },
         Arc::clone(&clock),
     );
     let stopping = Arc::new(AtomicBool::new(false));
@@ -114,7 +120,15 @@ where
         }
         late
     };
-    let mut worker = Worker::new(config, backends.into(), lock, state_path, state, clock);
+    let mut worker = Worker::new(
+        config,
+        backends.into(),
+        lock,
+        state_path,
+        state,
+        clock,
+        counts,
+    );
     worker.housekeeping();
     worker.resume_cur();
     loop {

@@ -5,16 +5,15 @@
 //! only reads, needs no lock, and works as a member of the state folder's group (what only root
 //! may read, `failed/` and the lock, is then reported as unknown).
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::Context;
 use dyndns_config::Config;
 use dyndns_queue::{
-    read_history, AppliedState, EventKind, Family, FamilyState, Heartbeat, HistoryEvent,
-    LockHolder, SpoolDirs,
+    read_history, AppliedState, Family, FamilyState, Heartbeat, LastError, LastErrors, LockHolder,
+    SpoolDirs,
 };
 use serde::Serialize;
 
@@ -64,17 +63,6 @@ pub struct FamilyStatus {
     pub changed_at: Option<SystemTime>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct LastError {
-    #[serde(serialize_with = "time")]
-    pub time: SystemTime,
-    pub family: Family,
-    pub event: EventKind,
-    pub error: Option<String>,
-    /// No change of that family was applied since: the failure still stands.
-    pub current: bool,
-}
-
 fn time<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&dyndns_queue::rfc3339::format(*time).unwrap_or_default())
 }
@@ -96,47 +84,6 @@ fn family_status(state: Option<&FamilyState>) -> Option<FamilyStatus> {
         deleted: state.is_deleted(),
         changed_at: state.applied_at(),
     })
-}
-
-/// Regular entries of `dir` that `keep` accepts by name; `None` if it cannot be listed.
-fn count(dir: &Path, keep: impl Fn(&str) -> bool) -> Option<usize> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    Some(
-        entries
-            .filter_map(Result::ok)
-            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
-            .filter(|entry| entry.file_name().to_str().is_some_and(&keep))
-            .count(),
-    )
-}
-
-/// The last error per host, and whether an applied event of its family followed it.
-fn last_errors(events: &[HistoryEvent]) -> BTreeMap<String, LastError> {
-    let mut errors: BTreeMap<String, LastError> = BTreeMap::new();
-    for event in events {
-        match event.event {
-            EventKind::Applied => {
-                if let Some(last) = errors.get_mut(&event.host) {
-                    if last.family == event.family {
-                        last.current = false;
-                    }
-                }
-            }
-            EventKind::BackendFailure | EventKind::DeadLetter => {
-                errors.insert(
-                    event.host.clone(),
-                    LastError {
-                        time: event.time,
-                        family: event.family,
-                        event: event.event,
-                        error: event.error.clone(),
-                        current: true,
-                    },
-                );
-            }
-        }
-    }
-    errors
 }
 
 /// Gathers the status of `config`'s worker, spool and hosts.
@@ -161,7 +108,7 @@ pub fn gather(config: &Config, now: SystemTime) -> Status {
         problems.push(err.to_string());
         Default::default()
     });
-    let mut errors = last_errors(&history.events);
+    let mut errors = LastErrors::from_events(&history.events).into_map();
     let mut hosts: Vec<HostStatus> = state
         .hosts()
         .map(|(host, state)| HostStatus {
@@ -179,18 +126,15 @@ pub fn gather(config: &Config, now: SystemTime) -> Status {
         last_error: Some(error),
     }));
     hosts.sort_by(|a, b| a.host.cmp(&b.host));
-    let not_hidden = |name: &str| !name.starts_with('.');
     Status {
         worker: WorkerStatus {
             lock,
             heartbeat_age_secs: heartbeat.as_ref().map(|beat| beat.age(now).as_secs()),
             heartbeat,
         },
-        pending: count(&dirs.new(), not_hidden),
-        in_flight: count(&dirs.cur(), not_hidden),
-        failed: count(&dirs.failed(), |name| {
-            not_hidden(name) && !name.ends_with(".reason")
-        }),
+        pending: dirs.count_new(),
+        in_flight: dirs.count_cur(),
+        failed: dirs.count_failed(),
         hosts,
         problems,
         history_unreadable_lines: history.unreadable,

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::backend::Backends;
 use crate::batch::{plan, Target};
 use crate::clock::Clock;
+use crate::counts::Counts;
 use crate::history::History;
 use crate::in_flight::{backend_id, InFlight};
 use crate::pending::PendingFile;
@@ -58,6 +59,8 @@ pub(crate) struct Worker {
     pub(crate) in_flight: InFlight,
     /// The events of this pass, waiting for their append to `history.jsonl`.
     pub(crate) history: History,
+    /// What this worker did since its start, which the heartbeat carries to `/metrics`.
+    pub(crate) counts: Counts,
 }
 
 impl Worker {
@@ -68,6 +71,7 @@ impl Worker {
         state_path: PathBuf,
         state: AppliedState,
         clock: Arc<dyn Clock>,
+        counts: Counts,
     ) -> Worker {
         let history = History::new(dyndns_queue::HistoryLog::new(
             &config.worker.state_dir,
@@ -94,6 +98,7 @@ impl Worker {
             report: Report::default(),
             in_flight: InFlight::default(),
             history,
+            counts,
         }
     }
 

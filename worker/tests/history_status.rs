@@ -106,11 +106,11 @@ hosts = ["{HOST}", "{OTHER}"]
             .as_nanos();
         let name = format!("{nanos:020}.{}.json", job.id);
         let path = self.path("spool").join(folder).join(&name);
-        // Written whole, then renamed in, as the frontend does: a running worker that sees the
-        // file half-written dead-letters it as malformed, and no history event follows.
-        let tmp = self.path("spool").join("tmp").join(&name);
-        std::fs::write(&tmp, job.to_json().expect("job")).expect("write job");
-        std::fs::rename(&tmp, &path).expect("spool job");
+        // Written beside and renamed in, as the frontend does: a running worker woken by the
+        // file's creation read it empty and dead-lettered it.
+        let written = self.path("spool").join("tmp").join(&name);
+        std::fs::write(&written, job.to_json().expect("job")).expect("spool job");
+        std::fs::rename(&written, &path).expect("move the job in");
         if folder == "failed" {
             std::fs::write(path.with_file_name(format!("{name}.reason")), "refused\n")
                 .expect("reason");

@@ -229,6 +229,8 @@ fn a_worker_is_running_only_while_it_beats() {
         mode: dyndns_queue::RunMode::Continuous,
         version: "0.1.0".into(),
         stopped_at,
+        counts: Default::default(),
+        failed: None,
     };
     let recent = now() - Duration::from_secs(40);
     assert_eq!(

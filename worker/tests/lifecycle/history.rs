@@ -200,3 +200,49 @@ async fn the_heartbeat_beats_while_the_worker_runs_and_says_when_it_stopped() {
         .expect("there");
     assert!(!last.is_running(), "a clean exit is marked: {last:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_heartbeat_carries_what_the_worker_did_per_backend_and_the_dead_letters() {
+    let bench = Bench::new();
+    bench
+        .backend
+        .script(OTHER, Family::V4, [Step::Permanent("refused")]);
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.6"), None, 3));
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 2));
+    bench.spool_job(&bench.job(OTHER, Some("203.0.113.8"), None, 1));
+    bench.spool_job(&bench.job("nope.dyn.example.com", Some("203.0.113.9"), None, 1));
+    bench.run_once().await;
+    let beat = || {
+        Heartbeat::read(&bench.state_dir())
+            .expect("reads")
+            .expect("written")
+    };
+    // applied, unchanged, superseded, dead-lettered
+    let outcomes = |beat: &Heartbeat| {
+        let fake = &beat.counts.backends["fake"];
+        (
+            fake.applied,
+            fake.unchanged,
+            fake.superseded,
+            fake.dead_lettered,
+        )
+    };
+    let first = beat();
+    assert_eq!(outcomes(&first), (1, 0, 1, 1), "{first:?}");
+    assert_eq!(
+        first.counts.backends["fake"].batches.count, 1,
+        "one zone, one batch"
+    );
+    assert_eq!(
+        first.counts.backends[""].dead_lettered, 1,
+        "refused at admission, before any backend"
+    );
+    assert_eq!(first.failed, Some(2), "two dead letters wait in failed/");
+
+    // The same address again: found in place. A new worker counts from zero.
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.7"), None, 0));
+    bench.run_once().await;
+    let second = beat();
+    assert_eq!(outcomes(&second), (0, 1, 0, 0), "{second:?}");
+    assert_eq!(second.failed, Some(2));
+}

@@ -1,0 +1,418 @@
+//! Why this exists: `/health`, `/status`, `/metrics` (and the status page) tell what the worker
+//! did from the files it leaves in the state folder, which the frontend's user may read as the
+//! folder's group and never writes: `heartbeat.json` (alive, since when, its counts and the dead
+//! letters), `applied.json` (each host's addresses) and `history.jsonl` (each host's last error),
+//! plus how many jobs wait in `new/` and `cur/`. Reading them is done here once, for every
+//! endpoint, and kept cheap for pollers:
+//! - [`StatusReader::health`] reads only the heartbeat (a few hundred bytes) and counts two spool
+//!   folders: a load balancer may probe it every second.
+//! - [`StatusReader::status`] re-reads `applied.json` only when its version (inode, size, time:
+//!   `file_version.rs`) changed, and follows `history.jsonl` from where it stopped (across
+//!   rotations, `HistoryFollower`), folding new events into each host's last error; a dashboard
+//!   polling an idle installation costs three `stat`s and the heartbeat.
+//!
+//! Nothing here writes anything, and no path or error detail reaches a response: problems are
+//! fixed words, the detail is logged once when it changes.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use dyndns_config::{Config, HeartbeatCheck};
+use dyndns_queue::{
+    AppliedState, Heartbeat, HistoryFollower, LastError, LastErrors, SpoolDirs, HISTORY_FILE_NAME,
+};
+
+use crate::file_version::FileVersion;
+
+/// The reader behind the three endpoints; one per frontend, shared by every request.
+pub struct StatusReader {
+    state_dir: PathBuf,
+    spool: SpoolDirs,
+    heartbeat_check: HeartbeatCheck,
+    /// The worker's `heartbeat_secs`, for judging before any heartbeat exists.
+    heartbeat_interval_secs: u64,
+    cache: Mutex<Cache>,
+}
+
+/// What `/health` needs: the spool, the heartbeat, and how old it may be.
+#[derive(Debug)]
+pub struct Health {
+    /// `tmp/` and `new/` take a job (`access(2)` as this user, and room on the file system).
+    pub spool_writable: bool,
+    /// Job files in `new/`, and in `cur/`; `None` where the folder cannot be listed.
+    pub new: Option<usize>,
+    pub cur: Option<usize>,
+    /// The heartbeat; `None` when no worker ever beat here.
+    pub heartbeat: Option<Heartbeat>,
+    /// The heartbeat could not be read (the detail is logged).
+    pub heartbeat_unreadable: bool,
+    /// How old the last beat is.
+    pub heartbeat_age: Option<Duration>,
+    /// The oldest beat still recent; `None`: the heartbeat is not checked.
+    pub max_age: Option<Duration>,
+}
+
+impl Health {
+    /// Files in `new/` and `cur/`: what the worker still has to do.
+    pub fn spool_depth(&self) -> Option<usize> {
+        Some(self.new? + self.cur?)
+    }
+
+    /// The worker beat recently enough (always, when the heartbeat is not checked).
+    pub fn worker_recent(&self) -> bool {
+        match (self.max_age, self.heartbeat_age) {
+            (None, _) => true,
+            (Some(max), Some(age)) => age <= max,
+            (Some(_), None) => false,
+        }
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.spool_writable && self.worker_recent()
+    }
+
+    /// Why it is healthy or not, in a few fixed words.
+    pub fn verdict(&self) -> &'static str {
+        if !self.spool_writable {
+            "spool not writable"
+        } else if self.worker_recent() {
+            "ok"
+        } else if self.heartbeat_unreadable {
+            "worker heartbeat unreadable"
+        } else if self.heartbeat.is_none() {
+            "no worker heartbeat"
+        } else {
+            "worker heartbeat too old"
+        }
+    }
+}
+
+/// One host as `/status` shows it.
+#[derive(Debug, Clone)]
+pub struct HostSummary {
+    pub hostname: String,
+    /// What DNS holds by the last change applied; `None` after a delete or before any.
+    pub ipv4: Option<IpAddr>,
+    pub ipv6: Option<IpAddr>,
+    /// When the newest of those changes was applied.
+    pub last_update: Option<SystemTime>,
+    pub last_error: Option<LastError>,
+}
+
+/// Everything `/status` shows.
+#[derive(Debug)]
+pub struct Status {
+    pub health: Health,
+    /// Every host `applied.json` or the history knows, by name.
+    pub hosts: Vec<HostSummary>,
+    /// Fixed words naming what could not be read (`applied.json`, `history.jsonl`).
+    pub problems: Vec<&'static str>,
+}
+
+/// Overall: `down` when `/health` fails, `degraded` when a host's last change still fails or a
+/// state file cannot be read, else `ok`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    Ok,
+    Degraded,
+    Down,
+}
+
+impl Overall {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overall::Ok => "ok",
+            Overall::Degraded => "degraded",
+            Overall::Down => "down",
+        }
+    }
+}
+
+impl Status {
+    pub fn overall(&self) -> Overall {
+        if !self.health.is_healthy() {
+            Overall::Down
+        } else if !self.problems.is_empty()
+            || self
+                .hosts
+                .iter()
+                .any(|host| host.last_error.as_ref().is_some_and(|error| error.current))
+        {
+            Overall::Degraded
+        } else {
+            Overall::Ok
+        }
+    }
+}
+
+/// What was read before, by file version.
+struct Cache {
+    applied: Option<(FileVersion, Arc<AppliedState>)>,
+    applied_problem: Option<String>,
+    history_version: Option<FileVersion>,
+    follower: HistoryFollower,
+    errors: LastErrors,
+    history_problem: Option<String>,
+    heartbeat_problem: Option<String>,
+}
+
+/// Logs `problem` when it differs from the last one logged under `slot` (a poller must not write
+/// a line per poll), and forgets it once it is gone.
+fn note_problem(slot: &mut Option<String>, problem: Option<String>) {
+    if let Some(text) = &problem {
+        if slot.as_ref() != Some(text) {
+            tracing::warn!(error = %text, "the status endpoints cannot read a worker file");
+        }
+    }
+    *slot = problem;
+}
+
+impl StatusReader {
+    pub fn new(config: &Config) -> StatusReader {
+        let state_dir = config.worker.state_dir.clone();
+        StatusReader {
+            spool: SpoolDirs::at(&config.spool_dir),
+            heartbeat_check: config.frontend.heartbeat_check,
+            heartbeat_interval_secs: config.worker.heartbeat.as_secs(),
+            cache: Mutex::new(Cache {
+                applied: None,
+                applied_problem: None,
+                history_version: None,
+                follower: HistoryFollower::from_oldest(&state_dir),
+                errors: LastErrors::default(),
+                history_problem: None,
+                heartbeat_problem: None,
+            }),
+            state_dir,
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // Nothing that can panic runs while it is held.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The spool and the heartbeat as of `now`: no history, no applied state.
+    pub fn health(&self, now: SystemTime) -> Health {
+        let (heartbeat, unreadable) = match Heartbeat::read(&self.state_dir) {
+            Ok(heartbeat) => {
+                note_problem(&mut self.cache().heartbeat_problem, None);
+                (heartbeat, false)
+            }
+            Err(error) => {
+                note_problem(&mut self.cache().heartbeat_problem, Some(error.to_string()));
+                (None, true)
+            }
+        };
+        let interval = heartbeat
+            .as_ref()
+            .map_or(self.heartbeat_interval_secs, |beat| beat.interval_secs);
+        Health {
+            spool_writable: self.spool.is_writable(),
+            new: self.spool.count_new(),
+            cur: self.spool.count_cur(),
+            heartbeat_age: heartbeat.as_ref().map(|beat| beat.age(now)),
+            heartbeat_unreadable: unreadable,
+            heartbeat,
+            max_age: self.heartbeat_check.max_age(interval),
+        }
+    }
+
+    /// [`StatusReader::health`] and every host's addresses and last error.
+    pub fn status(&self, now: SystemTime) -> Status {
+        let health = self.health(now);
+        let mut cache = self.cache();
+        let mut problems = Vec::new();
+        let applied = refresh_applied(&mut cache, &self.state_dir, now);
+        if cache.applied_problem.is_some() {
+            problems.push("applied.json unreadable");
+        }
+        refresh_history(&mut cache, &self.state_dir, now);
+        if cache.history_problem.is_some() {
+            problems.push("history.jsonl unreadable");
+        }
+        let mut hosts: Vec<HostSummary> = applied
+            .hosts()
+            .map(|(host, state)| {
+                let address = |family: &Option<dyndns_queue::FamilyState>| {
+                    family.as_ref().and_then(|family| family.address)
+                };
+                let last_update = [&state.ipv4, &state.ipv6]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(dyndns_queue::FamilyState::applied_at)
+                    .max();
+                HostSummary {
+                    hostname: host.to_owned(),
+                    ipv4: address(&state.ipv4),
+                    ipv6: address(&state.ipv6),
+                    last_update,
+                    last_error: cache.errors.get(host).cloned(),
+                }
+            })
+            .collect();
+        // Hosts that only ever failed are in the history alone.
+        for (host, error) in cache.errors.iter() {
+            if applied.host(host).is_none() {
+                hosts.push(HostSummary {
+                    hostname: host.to_owned(),
+                    ipv4: None,
+                    ipv6: None,
+                    last_update: None,
+                    last_error: Some(error.clone()),
+                });
+            }
+        }
+        hosts.sort_by(|a, b| a.hostname.cmp(&b.hostname));
+        Status {
+            health,
+            hosts,
+            problems,
+        }
+    }
+}
+
+/// `applied.json` as of now: the cached copy while its version stands, else read again (an
+/// unreadable one counts as empty, and is a problem).
+fn refresh_applied(
+    cache: &mut Cache,
+    state_dir: &std::path::Path,
+    now: SystemTime,
+) -> Arc<AppliedState> {
+    let path = AppliedState::path_in(state_dir);
+    let version = FileVersion::of(&path);
+    if let (Some(version), Some((seen, state))) = (version, &cache.applied) {
+        if version == *seen {
+            return Arc::clone(state);
+        }
+    }
+    match AppliedState::load(&path) {
+        Ok(state) => {
+            let state = Arc::new(state);
+            note_problem(&mut cache.applied_problem, None);
+            cache.applied = version
+                .filter(|version| version.is_settled(now))
+                .map(|version| (version, Arc::clone(&state)));
+            state
+        }
+        Err(error) => {
+            note_problem(&mut cache.applied_problem, Some(error.to_string()));
+            cache.applied = None;
+            Arc::new(AppliedState::default())
+        }
+    }
+}
+
+/// Folds what was appended to the history since the last call into the last errors, unless
+/// `history.jsonl` is the version seen last time.
+fn refresh_history(cache: &mut Cache, state_dir: &std::path::Path, now: SystemTime) {
+    let version = FileVersion::of(&state_dir.join(HISTORY_FILE_NAME));
+    if version.is_some() && version == cache.history_version {
+        return;
+    }
+    match cache.follower.poll() {
+        Ok(events) => {
+            note_problem(&mut cache.history_problem, None);
+            for event in &events {
+                cache.errors.observe(event);
+            }
+            cache.history_version = version.filter(|version| version.is_settled(now));
+        }
+        Err(error) => {
+            note_problem(&mut cache.history_problem, Some(error.to_string()));
+            cache.history_version = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path) -> Config {
+        let text = r#"
+[frontend]
+listen = "127.0.0.1:8245"
+
+[spool]
+dir = "spool"
+
+[worker]
+backend = "none"
+state_dir = "state"
+
+[[zone]]
+name = "dyn.example.com"
+
+[[user]]
+name = "router"
+token_hashes = ["sha256:abababababababababababababababababababababababababababababababab"]
+hosts = ["home.dyn.example.com"]
+"#;
+        Config::parse(text, &dir.join("dyndns.toml")).unwrap()
+    }
+
+    fn set_modified(path: &std::path::Path, at: SystemTime) {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+    }
+
+    #[test]
+    fn applied_json_is_read_once_per_version_and_again_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let path = AppliedState::path_in(&config.worker.state_dir);
+        let now = SystemTime::now();
+        let mut state = AppliedState::default();
+        state.record_applied(
+            "home.dyn.example.com",
+            "203.0.113.7".parse().unwrap(),
+            now,
+            now,
+        );
+        state.save(&path).unwrap();
+        let an_hour_ago = now - Duration::from_secs(3600);
+        set_modified(&path, an_hour_ago);
+        let reader = StatusReader::new(&config);
+        let address = |reader: &StatusReader| reader.status(now).hosts[0].ipv4;
+        assert_eq!(address(&reader), Some("203.0.113.7".parse().unwrap()));
+
+        // Same inode, size and time, other bytes: a poll does not read the file again.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("203.0.113.7", "203.0.113.8")).unwrap();
+        set_modified(&path, an_hour_ago);
+        assert_eq!(address(&reader), Some("203.0.113.7".parse().unwrap()));
+
+        // A new version (here its time) is read.
+        set_modified(&path, an_hour_ago + Duration::from_secs(1));
+        assert_eq!(address(&reader), Some("203.0.113.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_unreadable_applied_json_is_a_problem_in_fixed_words_and_makes_status_degraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        std::fs::write(
+            AppliedState::path_in(&config.worker.state_dir),
+            "{ half written",
+        )
+        .unwrap();
+        let reader = StatusReader::new(&config);
+        let status = reader.status(SystemTime::now());
+        assert_eq!(status.problems, ["applied.json unreadable"]);
+        assert!(status.hosts.is_empty());
+        // No worker ever beat here, and `/health` wants a beat by default.
+        assert_eq!(status.health.verdict(), "no worker heartbeat");
+        assert_eq!(status.overall(), Overall::Down);
+    }
+}
