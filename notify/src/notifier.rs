@@ -49,6 +49,8 @@ pub struct Notifier {
     read: u64,
     /// Repeats of events already read, skipped.
     repeats: u64,
+    /// Something changed since the last save.
+    dirty: bool,
 }
 
 impl Notifier {
@@ -113,6 +115,7 @@ impl Notifier {
             targets,
             read: 0,
             repeats: 0,
+            dirty: false,
         })
     }
 
@@ -140,8 +143,10 @@ impl Notifier {
                 }
             }
         }
-        if let Some(cursor) = self.follower.cursor() {
-            self.state.saved.cursor = Some(cursor);
+        let cursor = self.follower.cursor();
+        if cursor.is_some() && cursor != self.state.saved.cursor {
+            self.state.saved.cursor = cursor;
+            self.dirty = true;
         }
         Ok(fresh)
     }
@@ -182,6 +187,7 @@ impl Notifier {
             return;
         };
         target.busy = false;
+        self.dirty = true;
         let outbox = outbox_of(&mut self.state, &target.config.id);
         match result {
             Ok(()) => {
@@ -220,7 +226,14 @@ impl Notifier {
 
     /// Saves the cursor and every outbox together.
     pub fn save(&mut self) -> Result<(), NotifierError> {
-        Ok(self.state.save()?)
+        self.state.save()?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Whether the state changed since the last save (or was never saved).
+    pub fn dirty(&self) -> bool {
+        self.dirty || self.state.saves == 0
     }
 
     /// Events owed across all targets (held back, failing or not yet sent).

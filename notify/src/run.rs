@@ -133,7 +133,7 @@ pub fn run_continuous(notifier: &mut Notifier, stop: &Stop) {
             let read = notifier.read_history().map(|_| ());
             let failed_read = read.is_err();
             report(read);
-            if !failed_read {
+            if !failed_read && notifier.dirty() {
                 report(notifier.save());
             }
             for (index, message) in notifier.due(SystemTime::now()) {
