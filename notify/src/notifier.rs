@@ -134,8 +134,18 @@ impl Notifier {
             fresh += 1;
             for target in &self.targets {
                 let outbox = outbox_of(&mut self.state, &target.config.id);
-                let told = &mut outbox.host(&event.host).failure_told;
-                if let Some(category) = categorise(&target.config, told, &event) {
+                // A host gets an entry only once there is something to keep about it, so hosts a
+                // target never hears of take no room in the state file.
+                let was_told = outbox
+                    .hosts
+                    .get(&event.host)
+                    .is_some_and(|host| host.failure_told);
+                let mut told = was_told;
+                let category = categorise(&target.config, &mut told, &event);
+                if told != was_told {
+                    outbox.host(&event.host).failure_told = told;
+                }
+                if let Some(category) = category {
                     outbox.push(Notice {
                         category,
                         event: event.clone(),

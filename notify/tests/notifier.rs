@@ -484,4 +484,50 @@ fn users_filter_and_repeated_events_of_a_crashed_worker_are_told_once() {
         (3, 1),
         "three lines read, one repeat skipped"
     );
+    drop(notifier);
+    let saved = std::fs::read_to_string(site.dir.path().join("notify/notify-state.json")).unwrap();
+    assert!(
+        !saved.contains("other.dyn.example.com"),
+        "a host the target does not hear of takes no room: {saved}"
+    );
+}
+
+#[test]
+fn a_ten_minute_backend_outage_is_one_message_of_the_failure_and_one_of_the_recovery() {
+    let site = Site::new();
+    let receiver = Receiver::start();
+    let target = NotifyTarget {
+        min_interval: Duration::from_secs(300),
+        ..http_target(NotifyKind::Ntfy, &receiver.url("/t"), None)
+    };
+    let mut notifier = started(&site, &[target]);
+    let mut log = history(&site.state());
+    // The worker writes a failing change once (and again only if its error text changes).
+    log.append(&[failure(
+        "home.dyn.example.com",
+        0,
+        EventKind::BackendFailure,
+    )])
+    .unwrap();
+    for second in (5..600).step_by(5) {
+        once(&mut notifier, time(second));
+    }
+    let mut recovered = change("home.dyn.example.com", 600);
+    recovered.failures = 120;
+    log.append(&[recovered]).unwrap();
+    for second in (600..1200).step_by(5) {
+        once(&mut notifier, time(second));
+    }
+    let titles: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|request| request.headers["title"].clone())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "home.dyn.example.com: A update failing",
+            "home.dyn.example.com: A 198.51.100.100 (recovered)"
+        ]
+    );
 }
