@@ -23,6 +23,8 @@ pub struct NotifyTarget {
     /// `notify[<index>]` with its kind and where it sends, for logs and the notifier's state (a
     /// target keeps its outbox across restarts while this stays the same).
     pub id: String,
+    /// The id as logs show it: the URL cut to its origin ([`shown_url`]).
+    pub label: String,
     pub kind: NotifyKind,
     pub send_to: SendTo,
     /// `on` holds "change": applied changes that wrote DNS (and recoveries).
@@ -44,6 +46,33 @@ impl NotifyTarget {
             .as_ref()
             .is_none_or(|users| users.iter().any(|name| name == user))
     }
+}
+
+/// `url` as logs and errors show it: scheme and host only (`https://ntfy.sh/…`). An ntfy topic
+/// or a webhook's path is often the secret itself ("the topic is essentially a password", ntfy's
+/// docs say), so it stays out of the journal like a token.
+pub fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<url>".into();
+    };
+    match rest.split_once('/') {
+        Some((authority, path)) if !path.is_empty() => format!("{scheme}://{authority}/…"),
+        _ => format!("{scheme}://{}", rest.trim_end_matches('/')),
+    }
+}
+
+/// A target id (or any text) with every URL in it cut by [`shown_url`].
+pub fn shown_id(id: &str) -> String {
+    id.split(' ')
+        .map(|word| {
+            if word.contains("://") {
+                shown_url(word)
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -123,6 +123,14 @@ fn notify_defaults_and_interval_spellings() {
     };
     assert_eq!(command[0], "/etc/dyndns/bin/fake-sendmail");
     assert!(targets[0].wants_user("anyone"));
+    assert_eq!(
+        targets[1].label, "notify[1] ntfy http://127.0.0.1:9/…",
+        "no topic in logs"
+    );
+    assert_eq!(
+        dyndns_config::notify::shown_url("https://gotify.example.com"),
+        "https://gotify.example.com"
+    );
 }
 
 #[test]

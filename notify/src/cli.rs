@@ -16,9 +16,10 @@ use crate::deliver;
 use crate::notifier::Notifier;
 use crate::run::{run_continuous, run_once, Stop};
 
-/// ureq's HTTP layer dumps every header at trace level, `Authorization` and `X-Gotify-Key`
-/// included: those lines are left out whatever `RUST_LOG` says.
-const NEVER_TRACE: &str = "ureq_proto::util=debug";
+/// ureq's HTTP layer dumps every header at trace level (`Authorization`, `X-Gotify-Key`) and
+/// names every URL at debug level (an ntfy topic or a webhook path may be the secret): its lines
+/// below info are left out whatever `RUST_LOG` says; our own errors say what failed.
+const NEVER_TRACE: [&str; 2] = ["ureq=info", "ureq_proto=info"];
 
 const EXIT_UNDELIVERED: u8 = 3;
 
@@ -53,8 +54,10 @@ fn init_logging(once: bool) {
     let default = if once { "warn" } else { "info" };
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    if let Ok(never) = NEVER_TRACE.parse() {
-        filter = filter.add_directive(never);
+    for directive in NEVER_TRACE {
+        if let Ok(never) = directive.parse() {
+            filter = filter.add_directive(never);
+        }
     }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -63,7 +63,7 @@ pub fn for_target(target: &NotifyTarget, index: usize) -> Result<Arc<dyn Deliver
                 NotifyKind::Webhook | NotifyKind::Sendmail => formats::Format::Webhook,
             };
             Arc::new(HttpTarget::new(
-                &target.id,
+                &target.label,
                 format,
                 url,
                 token,
@@ -71,7 +71,7 @@ pub fn for_target(target: &NotifyTarget, index: usize) -> Result<Arc<dyn Deliver
             ))
         }
         SendTo::Sendmail { command, to, from } => Arc::new(SendmailTarget::new(
-            &target.id,
+            &target.label,
             command.clone(),
             to.clone(),
             from.clone(),

@@ -89,7 +89,7 @@ impl Notifier {
             let kept = ids.contains(&id.as_str());
             if !kept && outbox.owed() > 0 {
                 tracing::warn!(
-                    target_id = %id,
+                    target_id = %dyndns_config::notify::shown_id(id),
                     owed = outbox.owed(),
                     "a target no longer in the config still owed messages; they are dropped"
                 );
@@ -204,7 +204,7 @@ impl Notifier {
                 outbox.delivered(message, now);
                 if target.failures > 0 {
                     tracing::info!(
-                        target_id = %target.config.id,
+                        target_id = %target.config.label,
                         failures = target.failures,
                         "the target takes messages again"
                     );
@@ -212,7 +212,7 @@ impl Notifier {
                 target.failures = 0;
                 target.retry_at = None;
                 tracing::info!(
-                    target_id = %target.config.id,
+                    target_id = %target.config.label,
                     host = %message.host,
                     events = message.notices.len() as u64 + u64::from(message.omitted.count()),
                     "notification delivered"

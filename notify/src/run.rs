@@ -36,13 +36,13 @@ fn deliver(notifier: &Notifier, index: usize, message: Message) -> impl FnOnce()
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deliver.deliver(&message)))
                     .unwrap_or_else(|_| {
                         Err(DeliveryError::Thread {
-                            target: message.target.clone(),
+                            target: dyndns_config::notify::shown_id(&message.target),
                             problem: "it panicked".into(),
                         })
                     })
             }
             None => Err(DeliveryError::Thread {
-                target: message.target.clone(),
+                target: dyndns_config::notify::shown_id(&message.target),
                 problem: "no such target".into(),
             }),
         };

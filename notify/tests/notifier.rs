@@ -18,8 +18,10 @@ use dyndns_queue::EventKind;
 use util::*;
 
 fn http_target(kind: NotifyKind, url: &str, token_file: Option<&Path>) -> NotifyTarget {
+    let id = format!("notify[0] {} {url}", kind.as_str());
     NotifyTarget {
-        id: format!("notify[0] {} {url}", kind.as_str()),
+        label: dyndns_config::notify::shown_id(&id),
+        id,
         kind,
         send_to: SendTo::Http {
             url: url.into(),
@@ -207,6 +209,7 @@ fn sendmail_gets_its_argv_and_an_rfc5322_message_on_stdin() {
     let program = fake_sendmail(site.dir.path());
     let target = NotifyTarget {
         id: "notify[0] sendmail".into(),
+        label: "notify[0] sendmail".into(),
         kind: NotifyKind::Sendmail,
         send_to: SendTo::Sendmail {
             command: vec![program.display().to_string(), "-t".into(), "-i".into()],

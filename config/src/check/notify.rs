@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use super::{key_path, Checker};
 use crate::locate::Step;
-use crate::notify::{NotifyConfig, NotifyKind, NotifyTarget, SendTo, DEFAULT_NOTIFY_STATE_DIR};
+use crate::notify::{
+    shown_id, NotifyConfig, NotifyKind, NotifyTarget, SendTo, DEFAULT_NOTIFY_STATE_DIR,
+};
 use crate::raw::{RawConfig, RawInterval, RawNotify};
 use crate::{ConfigError, User};
 
@@ -156,6 +158,7 @@ impl Checker<'_> {
             }
         };
         Ok(NotifyTarget {
+            label: shown_id(&id),
             id,
             kind,
             send_to,

@@ -15,9 +15,12 @@ const MAX_REPLY_CHARS: usize = 300;
 const MAX_REPLY_BYTES: u64 = 64 * 1024;
 
 pub struct HttpTarget {
+    /// The target's label, for errors.
     id: String,
     format: Format,
     url: String,
+    /// `url` as errors show it (no path: it may be the secret).
+    shown: String,
     token: Option<Token>,
     agent: ureq::Agent,
 }
@@ -39,6 +42,7 @@ impl HttpTarget {
             id: id.to_owned(),
             format,
             url: url.trim_end_matches('/').to_owned(),
+            shown: dyndns_config::notify::shown_url(url),
             token,
             agent: ureq::Agent::new_with_config(config),
         }
@@ -59,7 +63,8 @@ impl Deliver for HttpTarget {
         }
         let transport = |cause: ureq::Error| DeliveryError::Transport {
             target: self.id.clone(),
-            url: url.clone(),
+            url: self.shown.clone(),
+            // ureq's errors name the host at most, never the path or a header.
             cause: cause.to_string(),
         };
         let mut response = request.send(body).map_err(transport)?;
@@ -75,7 +80,7 @@ impl Deliver for HttpTarget {
         }
         Err(DeliveryError::Status {
             target: self.id.clone(),
-            url,
+            url: self.shown.clone(),
             status,
             text: text
                 .chars()
