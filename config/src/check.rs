@@ -8,6 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 mod lan_hosts;
+mod notify;
 
 use crate::command_template::CommandTemplate;
 use crate::locate::{self, Step};
@@ -143,6 +144,7 @@ impl Checker<'_> {
                 "must be between 1 and 3600",
             ));
         }
+        let notify = self.check_notify(&raw, &users)?;
         Ok(Config {
             source: self.path.to_path_buf(),
             frontend,
@@ -160,6 +162,7 @@ impl Checker<'_> {
             users,
             password_hash_files,
             backends,
+            notify,
         })
     }
 

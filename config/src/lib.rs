@@ -7,6 +7,7 @@ mod error;
 pub mod lan_host;
 mod locate;
 mod model;
+pub mod notify;
 pub mod password_hash;
 mod program;
 mod raw;

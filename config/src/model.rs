@@ -23,6 +23,8 @@ pub struct Config {
     /// `check-config` can judge who may read the secrets; every other hash is in the file itself.
     pub password_hash_files: Vec<PathBuf>,
     pub backends: Backends,
+    /// `[notifier]` and `[[notify]]`: read by `dyndns-notify` only.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Config {

@@ -15,6 +15,41 @@ pub struct RawConfig {
     pub user: Vec<RawUser>,
     #[serde(default)]
     pub backend: RawBackends,
+    pub notifier: Option<RawNotifier>,
+    #[serde(default)]
+    pub notify: Vec<RawNotify>,
+}
+
+/// `[notifier]`: the notifier's own settings (its targets are `[[notify]]`: TOML cannot have a
+/// `[notify]` table and `[[notify]]` tables at once).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotifier {
+    pub state_dir: Option<String>,
+}
+
+/// `[[notify]]`: one place notifications go.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    pub kind: String,
+    pub url: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub token_file: Option<String>,
+    pub on: Option<Vec<String>>,
+    pub users: Option<Vec<String>>,
+    pub min_interval: Option<RawInterval>,
+    pub timeout_secs: Option<u64>,
+    pub to: Option<Vec<String>>,
+    pub from: Option<String>,
+}
+
+/// `min_interval = 300` or `min_interval = "5m"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawInterval {
+    Secs(u64),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,119 @@
+//! Why this exists: `dyndns-notify`'s command line and start: the config read, each target's token
+//! read (before any message, so a missing token stops the start with its key), logging that never
+//! prints a token, and the run in the chosen mode. Exit statuses: 0 done (with `--once`: every due
+//! message delivered), 1 a start error, 3 with `--once` when a delivery failed (it stays owed).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use clap::Parser;
+use dyndns_config::Config;
+use nix::sys::signal::{SigSet, Signal};
+
+use crate::deliver;
+use crate::notifier::Notifier;
+use crate::run::{run_continuous, run_once, Stop};
+
+/// ureq's HTTP layer dumps every header at trace level (`Authorization`, `X-Gotify-Key`) and
+/// names every URL at debug level (an ntfy topic or a webhook path may be the secret): its lines
+/// below info are left out whatever `RUST_LOG` says; our own errors say what failed.
+const NEVER_TRACE: [&str; 2] = ["ureq=info", "ureq_proto=info"];
+
+const EXIT_UNDELIVERED: u8 = 3;
+
+/// Sends dyndns notifications (webhook, ntfy, Gotify, e-mail) for what the worker recorded in
+/// history.jsonl. Runs unprivileged, as a member of the state folder's group.
+#[derive(Debug, Parser)]
+#[command(name = "dyndns-notify", version)]
+struct Cli {
+    /// The config file (default $DYNDNS_CONFIG, else /etc/dyndns/dyndns.toml)
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Deliver what is due, then exit (for cron and tests; a failed target is tried once, exit 3)
+    #[arg(long)]
+    once: bool,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.once);
+    match start(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("dyndns-notify: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(once: bool) {
+    let default = if once { "warn" } else { "info" };
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for directive in NEVER_TRACE {
+        if let Ok(never) = directive.parse() {
+            filter = filter.add_directive(never);
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn start(cli: &Cli) -> anyhow::Result<ExitCode> {
+    // Blocked before any thread starts, so every thread inherits it and only the signal thread
+    // below takes SIGTERM and SIGINT (sigwait: no handler, nothing unsafe).
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGTERM);
+    signals.add(Signal::SIGINT);
+    if !cli.once {
+        signals
+            .thread_block()
+            .context("cannot block SIGTERM for the signal thread")?;
+    }
+    let path = dyndns_config::resolve_path(cli.config.as_deref());
+    let config = Config::load(&path)?;
+    let mut targets = Vec::new();
+    for (index, target) in config.notify.targets.iter().enumerate() {
+        let delivery = deliver::for_target(target, index)?;
+        targets.push((target.clone(), delivery));
+    }
+    if targets.is_empty() {
+        tracing::warn!(
+            config = %path.display(),
+            "no [[notify]] table: nothing will be sent"
+        );
+    }
+    let state_dir = &config.notify.state_dir;
+    let mut notifier = Notifier::open(&config.worker.state_dir, state_dir, targets)
+        .with_context(|| format!("cannot start from the state in {}", state_dir.display()))?;
+    if cli.once {
+        let report = run_once(&mut notifier, &SystemTime::now)?;
+        if report.failed > 0 {
+            return Ok(ExitCode::from(EXIT_UNDELIVERED));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stop = Stop::default();
+    let signalled = stop.clone();
+    std::thread::spawn(move || {
+        if let Ok(signal) = signals.wait() {
+            tracing::info!(%signal, "stopping once the deliveries under way have settled");
+        }
+        signalled.request();
+    });
+    tracing::info!(
+        history = %config.worker.state_dir.display(),
+        state = %notifier.state_path().display(),
+        targets = config.notify.targets.len(),
+        "dyndns-notify follows the history"
+    );
+    run_continuous(&mut notifier, &stop);
+    Ok(ExitCode::SUCCESS)
+}
