@@ -3,7 +3,8 @@
 //! folder's group and never writes: `heartbeat.json` (alive, since when, its counts and the dead
 //! letters), `applied.json` (each host's addresses) and `history.jsonl` (each host's last error),
 //! plus how many jobs wait in `new/` and `cur/`. Reading them is done here once, for every
-//! endpoint, and kept cheap for pollers:
+//! endpoint and the status page (which keeps only its timeline apart, `history_window.rs`), and
+//! kept cheap for pollers:
 //! - [`StatusReader::health`] reads only the heartbeat (a few hundred bytes) and counts two spool
 //!   folders: a load balancer may probe it every second.
 //! - [`StatusReader::status`] re-reads `applied.json` only when its version (inode, size, time:
@@ -46,8 +47,9 @@ pub struct Health {
     pub cur: Option<usize>,
     /// The heartbeat; `None` when no worker ever beat here.
     pub heartbeat: Option<Heartbeat>,
-    /// The heartbeat could not be read (the detail is logged).
-    pub heartbeat_unreadable: bool,
+    /// Why the heartbeat could not be read (logged once; the status page shows it to its
+    /// signed-in user, the JSON endpoints only say "unreadable").
+    pub heartbeat_error: Option<String>,
     /// How old the last beat is.
     pub heartbeat_age: Option<Duration>,
     /// The oldest beat still recent; `None`: the heartbeat is not checked.
@@ -79,7 +81,7 @@ impl Health {
             "spool not writable"
         } else if self.worker_recent() {
             "ok"
-        } else if self.heartbeat_unreadable {
+        } else if self.heartbeat_error.is_some() {
             "worker heartbeat unreadable"
         } else if self.heartbeat.is_none() {
             "no worker heartbeat"
@@ -99,6 +101,20 @@ pub struct HostSummary {
     /// When the newest of those changes was applied.
     pub last_update: Option<SystemTime>,
     pub last_error: Option<LastError>,
+}
+
+/// What `applied.json` and `history.jsonl` say, as of the last look: the same for `/status` and
+/// the status page.
+#[derive(Debug, Clone)]
+pub struct WorkerFiles {
+    /// Empty where `applied.json` is missing or unreadable.
+    pub applied: Arc<AppliedState>,
+    /// Each host's last failure, folded from the whole history in the order it was written.
+    pub last_errors: Arc<LastErrors>,
+    /// Why `applied.json` could not be read (its path and cause; logged once).
+    pub applied_error: Option<String>,
+    /// Why `history.jsonl` could not be followed (its path and cause; logged once).
+    pub history_error: Option<String>,
 }
 
 /// Everything `/status` shows.
@@ -153,7 +169,7 @@ struct Cache {
     applied_problem: Option<String>,
     history_version: Option<FileVersion>,
     follower: HistoryFollower,
-    errors: LastErrors,
+    errors: Arc<LastErrors>,
     history_problem: Option<String>,
     heartbeat_problem: Option<String>,
 }
@@ -181,7 +197,7 @@ impl StatusReader {
                 applied_problem: None,
                 history_version: None,
                 follower: HistoryFollower::from_oldest(&state_dir),
-                errors: LastErrors::default(),
+                errors: Arc::default(),
                 history_problem: None,
                 heartbeat_problem: None,
             }),
@@ -196,14 +212,15 @@ impl StatusReader {
 
     /// The spool and the heartbeat as of `now`: no history, no applied state.
     pub fn health(&self, now: SystemTime) -> Health {
-        let (heartbeat, unreadable) = match Heartbeat::read(&self.state_dir) {
+        let (heartbeat, heartbeat_error) = match Heartbeat::read(&self.state_dir) {
             Ok(heartbeat) => {
                 note_problem(&mut self.cache().heartbeat_problem, None);
-                (heartbeat, false)
+                (heartbeat, None)
             }
             Err(error) => {
-                note_problem(&mut self.cache().heartbeat_problem, Some(error.to_string()));
-                (None, true)
+                let text = error.to_string();
+                note_problem(&mut self.cache().heartbeat_problem, Some(text.clone()));
+                (None, Some(text))
             }
         };
         let interval = heartbeat
@@ -214,23 +231,40 @@ impl StatusReader {
             new: self.spool.count_new(),
             cur: self.spool.count_cur(),
             heartbeat_age: heartbeat.as_ref().map(|beat| beat.age(now)),
-            heartbeat_unreadable: unreadable,
+            heartbeat_error,
             heartbeat,
             max_age: self.heartbeat_check.max_age(interval),
+        }
+    }
+
+    /// `applied.json` (re-read only when its version changed) and the last errors (the history
+    /// followed from where it stopped), as of `now`.
+    pub fn worker_files(&self, now: SystemTime) -> WorkerFiles {
+        let mut cache = self.cache();
+        let applied = refresh_applied(&mut cache, &self.state_dir, now);
+        refresh_history(&mut cache, &self.state_dir, now);
+        WorkerFiles {
+            applied,
+            last_errors: Arc::clone(&cache.errors),
+            applied_error: cache.applied_problem.clone(),
+            history_error: cache.history_problem.clone(),
         }
     }
 
     /// [`StatusReader::health`] and every host's addresses and last error.
     pub fn status(&self, now: SystemTime) -> Status {
         let health = self.health(now);
-        let mut cache = self.cache();
+        let WorkerFiles {
+            applied,
+            last_errors,
+            applied_error,
+            history_error,
+        } = self.worker_files(now);
         let mut problems = Vec::new();
-        let applied = refresh_applied(&mut cache, &self.state_dir, now);
-        if cache.applied_problem.is_some() {
+        if applied_error.is_some() {
             problems.push("applied.json unreadable");
         }
-        refresh_history(&mut cache, &self.state_dir, now);
-        if cache.history_problem.is_some() {
+        if history_error.is_some() {
             problems.push("history.jsonl unreadable");
         }
         let mut hosts: Vec<HostSummary> = applied
@@ -249,12 +283,12 @@ impl StatusReader {
                     ipv4: address(&state.ipv4),
                     ipv6: address(&state.ipv6),
                     last_update,
-                    last_error: cache.errors.get(host).cloned(),
+                    last_error: last_errors.get(host).cloned(),
                 }
             })
             .collect();
         // Hosts that only ever failed are in the history alone.
-        for (host, error) in cache.errors.iter() {
+        for (host, error) in last_errors.iter() {
             if applied.host(host).is_none() {
                 hosts.push(HostSummary {
                     hostname: host.to_owned(),
@@ -315,8 +349,12 @@ fn refresh_history(cache: &mut Cache, state_dir: &std::path::Path, now: SystemTi
     match cache.follower.poll() {
         Ok(events) => {
             note_problem(&mut cache.history_problem, None);
-            for event in &events {
-                cache.errors.observe(event);
+            if !events.is_empty() {
+                // Copied only when a page still holds the last errors it was given.
+                let errors = Arc::make_mut(&mut cache.errors);
+                for event in &events {
+                    errors.observe(event);
+                }
             }
             cache.history_version = version.filter(|version| version.is_settled(now));
         }

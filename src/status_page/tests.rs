@@ -1,5 +1,6 @@
 //! The page through the router without a socket: it signs in exactly as an update does.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -9,6 +10,7 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+use dyndns_config::Config;
 use dyndns_queue::SpoolDirs;
 
 use super::*;
@@ -147,4 +149,46 @@ async fn a_token_only_user_has_no_password_for_the_page() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "password {password:?}");
         assert!(challenge.is_some());
     }
+}
+
+#[tokio::test]
+async fn an_admin_sees_the_dead_letters_the_worker_counted_when_failed_cannot_be_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = format!(
+        "[[user]]\nname = \"boss\"\npassword_hash = \"{}\"\nadmin = true",
+        bcrypt::hash("secret", 4).unwrap()
+    );
+    let state = state_with(dir.path(), "", &admin);
+    let spool = SpoolDirs::at(&state.config.spool_dir);
+    std::fs::write(spool.failed().join("job.json"), "{}").unwrap();
+    let beat_at = std::time::SystemTime::now();
+    dyndns_queue::Heartbeat {
+        v: dyndns_queue::HEARTBEAT_VERSION,
+        pid: 7,
+        started_at: beat_at,
+        beat_at,
+        interval_secs: 30,
+        mode: dyndns_queue::RunMode::Continuous,
+        version: "0.1.0".into(),
+        stopped_at: None,
+        counts: Default::default(),
+        failed: Some(4),
+    }
+    .write(&state.config.worker.state_dir)
+    .unwrap();
+    let admin = basic("boss", "secret");
+    let (status, _, body) = load(state.clone(), "203.0.113.9", std::slice::from_ref(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<dt>Failed</dt><dd>1</dd>"),
+        "listed here: {body}"
+    );
+
+    // As the packaged frontend, which may not list root's failed/ (gone stands in for it).
+    std::fs::remove_dir_all(spool.failed()).unwrap();
+    let (_, _, body) = load(state.clone(), "203.0.113.9", &[admin]).await;
+    assert!(
+        body.contains("<dt>Failed</dt><dd>4 (the worker's count at its beat of"),
+        "{body}"
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use dyndns_queue::HISTORY_VERSION;
+use dyndns_queue::{Family, HISTORY_VERSION};
 
 use super::*;
 
@@ -98,6 +98,8 @@ fn applied() -> AppliedState {
     state
 }
 
+/// The page of user `name` from `events`, oldest first as the history holds them (the timeline
+/// and the last errors both from them).
 fn page_of(config: &Config, name: &str, events: &[&HistoryEvent]) -> Page {
     let applied = applied();
     build(Sources {
@@ -105,6 +107,7 @@ fn page_of(config: &Config, name: &str, events: &[&HistoryEvent]) -> Page {
         user: config.user(name).unwrap(),
         now: now(),
         applied: &applied,
+        last_errors: &LastErrors::from_events(events.iter().copied()),
         events,
         worker: WorkerState::Never,
         queue: Some(Queue {
@@ -184,7 +187,7 @@ fn the_timeline_counts_per_day_once_per_event_and_a_later_change_clears_the_fail
     let page = page_of(
         &config,
         "router",
-        &[&v4_change, &failed, &v6_change, &failed, &too_old],
+        &[&too_old, &failed, &failed, &v6_change, &v4_change],
     );
     let home = page.hosts.iter().find(|view| view.name == host).unwrap();
     assert_eq!(home.days.len(), TIMELINE_DAYS);
@@ -250,4 +253,32 @@ fn a_worker_is_running_only_while_it_beats() {
         WorkerState::Stopped { at: late }
     );
     assert_eq!(WorkerState::of(None, now()), WorkerState::Never);
+}
+
+/// The page's last failure is `/status`'s: folded over the whole history in the order it was
+/// written, so one older than the timeline still stands, and a clock stepped back cannot reorder
+/// a recovery before its failure.
+#[test]
+fn the_last_failure_is_the_one_status_shows_even_older_than_the_timeline() {
+    let config = config();
+    let host = "home.dyn.example.com";
+    let failed = event(host, days_ago(45), EventKind::DeadLetter, Family::V4);
+    let page = page_of(&config, "router", &[&failed]);
+    let home = page.hosts.iter().find(|view| view.name == host).unwrap();
+    let failure = home.last_failure.as_ref().expect("older than 30 days");
+    assert!(failure.current);
+    assert!(
+        home.days.iter().all(|day| day.failures == 0),
+        "not in the timeline"
+    );
+
+    let failed_late = event(host, days_ago(1), EventKind::BackendFailure, Family::V4);
+    let mended_by_a_stepped_back_clock = event(host, days_ago(2), EventKind::Applied, Family::V4);
+    let page = page_of(
+        &config,
+        "router",
+        &[&failed_late, &mended_by_a_stepped_back_clock],
+    );
+    let home = page.hosts.iter().find(|view| view.name == host).unwrap();
+    assert!(!home.last_failure.as_ref().unwrap().current);
 }
