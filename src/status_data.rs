@@ -35,6 +35,9 @@ pub struct StatusReader {
     /// The worker's `heartbeat_secs`, for judging before any heartbeat exists.
     heartbeat_interval_secs: u64,
     cache: Mutex<Cache>,
+    /// Apart from `cache`: `/health` must not wait while a `/status` or a page follows a long
+    /// history under that lock.
+    heartbeat_problem: Mutex<Option<String>>,
 }
 
 /// What `/health` needs: the spool, the heartbeat, and how old it may be.
@@ -171,7 +174,6 @@ struct Cache {
     follower: HistoryFollower,
     errors: Arc<LastErrors>,
     history_problem: Option<String>,
-    heartbeat_problem: Option<String>,
 }
 
 /// Logs `problem` when it differs from the last one logged under `slot` (a poller must not write
@@ -199,8 +201,8 @@ impl StatusReader {
                 follower: HistoryFollower::from_oldest(&state_dir),
                 errors: Arc::default(),
                 history_problem: None,
-                heartbeat_problem: None,
             }),
+            heartbeat_problem: Mutex::new(None),
             state_dir,
         }
     }
@@ -213,16 +215,16 @@ impl StatusReader {
     /// The spool and the heartbeat as of `now`: no history, no applied state.
     pub fn health(&self, now: SystemTime) -> Health {
         let (heartbeat, heartbeat_error) = match Heartbeat::read(&self.state_dir) {
-            Ok(heartbeat) => {
-                note_problem(&mut self.cache().heartbeat_problem, None);
-                (heartbeat, None)
-            }
-            Err(error) => {
-                let text = error.to_string();
-                note_problem(&mut self.cache().heartbeat_problem, Some(text.clone()));
-                (None, Some(text))
-            }
+            Ok(heartbeat) => (heartbeat, None),
+            Err(error) => (None, Some(error.to_string())),
         };
+        note_problem(
+            &mut self
+                .heartbeat_problem
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            heartbeat_error.clone(),
+        );
         let interval = heartbeat
             .as_ref()
             .map_or(self.heartbeat_interval_secs, |beat| beat.interval_secs);
@@ -432,6 +434,27 @@ hosts = ["home.dyn.example.com"]
         // A new version (here its time) is read.
         set_modified(&path, an_hour_ago + Duration::from_secs(1));
         assert_eq!(address(&reader), Some("203.0.113.8".parse().unwrap()));
+    }
+
+    /// A first `/status` may follow megabytes of history under the cache's lock; a load
+    /// balancer's `/health` meanwhile answered only after it.
+    #[test]
+    fn health_does_not_wait_for_a_status_read_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let reader = Arc::new(StatusReader::new(&config));
+        // What a status read in progress holds.
+        let reading = reader.cache();
+        let (sender, answer) = std::sync::mpsc::channel();
+        let probe = Arc::clone(&reader);
+        std::thread::spawn(move || {
+            let _ = sender.send(probe.health(SystemTime::now()).verdict());
+        });
+        let verdict = answer.recv_timeout(Duration::from_secs(10));
+        drop(reading);
+        assert_eq!(verdict, Ok("no worker heartbeat"));
     }
 
     #[test]
