@@ -57,6 +57,8 @@ pub struct Health {
     pub heartbeat_age: Option<Duration>,
     /// The oldest beat still recent; `None`: the heartbeat is not checked.
     pub max_age: Option<Duration>,
+    /// When this was looked at.
+    pub checked_at: SystemTime,
 }
 
 impl Health {
@@ -67,9 +69,9 @@ impl Health {
 
     /// The worker beat recently enough (always, when the heartbeat is not checked).
     pub fn worker_recent(&self) -> bool {
-        match (self.max_age, self.heartbeat_age) {
+        match (self.max_age, &self.heartbeat) {
             (None, _) => true,
-            (Some(max), Some(age)) => age <= max,
+            (Some(max), Some(beat)) => beat.is_recent(self.checked_at, max),
             (Some(_), None) => false,
         }
     }
@@ -88,6 +90,11 @@ impl Health {
             "worker heartbeat unreadable"
         } else if self.heartbeat.is_none() {
             "no worker heartbeat"
+        } else if self.heartbeat.as_ref().is_some_and(|beat| {
+            self.max_age
+                .is_some_and(|max| beat.is_from_future(self.checked_at, max))
+        }) {
+            "worker heartbeat from the future"
         } else {
             "worker heartbeat too old"
         }
@@ -236,6 +243,7 @@ impl StatusReader {
             heartbeat_error,
             heartbeat,
             max_age: self.heartbeat_check.max_age(interval),
+            checked_at: now,
         }
     }
 
@@ -455,6 +463,38 @@ hosts = ["home.dyn.example.com"]
         let verdict = answer.recv_timeout(Duration::from_secs(10));
         drop(reading);
         assert_eq!(verdict, Ok("no worker heartbeat"));
+    }
+
+    /// A beat written before the clock stepped back an hour looked 0 s old for that hour: a worker
+    /// killed right then was "ok" all along.
+    #[test]
+    fn a_heartbeat_from_the_future_is_not_recent() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let now = SystemTime::now();
+        let beat_at = now + Duration::from_secs(3600);
+        Heartbeat {
+            v: dyndns_queue::HEARTBEAT_VERSION,
+            pid: 0,
+            started_at: beat_at,
+            beat_at,
+            interval_secs: 30,
+            mode: dyndns_queue::RunMode::Continuous,
+            version: "0.1.0".into(),
+            stopped_at: None,
+            counts: Default::default(),
+            failed: None,
+        }
+        .write(&config.worker.state_dir)
+        .unwrap();
+        let reader = StatusReader::new(&config);
+        let health = reader.health(now);
+        assert!(!health.is_healthy());
+        assert_eq!(health.verdict(), "worker heartbeat from the future");
+        // Once the clock is back near the beat, it counts again.
+        assert!(reader.health(beat_at).is_healthy());
     }
 
     #[test]

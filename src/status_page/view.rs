@@ -79,7 +79,7 @@ impl WorkerState {
             return WorkerState::Stopped { at };
         }
         let recent = Duration::from_secs(beat.interval_secs.saturating_mul(2).saturating_add(5));
-        if beat.age(now) <= recent {
+        if beat.is_recent(now, recent) {
             WorkerState::Running {
                 since: beat.started_at,
                 beat_at: beat.beat_at,

@@ -253,6 +253,12 @@ fn a_worker_is_running_only_while_it_beats() {
         WorkerState::Stopped { at: late }
     );
     assert_eq!(WorkerState::of(None, now()), WorkerState::Never);
+    // Beaten before the clock stepped back an hour: not a proof of life until the next beat.
+    let ahead = now() + Duration::from_secs(3600);
+    assert_eq!(
+        WorkerState::of(Some(&beat(ahead, None)), now()),
+        WorkerState::Silent { beat_at: ahead }
+    );
 }
 
 /// The page's last failure is `/status`'s: folded over the whole history in the order it was
