@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -191,4 +192,112 @@ async fn an_admin_sees_the_dead_letters_the_worker_counted_when_failed_cannot_be
         body.contains("<dt>Failed</dt><dd>4 (the worker's count at its beat of"),
         "{body}"
     );
+}
+
+/// A history event of `host` at `time`, as the worker writes it.
+fn history_event(host: &str, kind: dyndns_queue::EventKind, time: SystemTime) -> HistoryEvent {
+    HistoryEvent {
+        v: dyndns_queue::HISTORY_VERSION,
+        time,
+        event: kind,
+        host: host.into(),
+        family: dyndns_queue::Family::V4,
+        old: Vec::new(),
+        new: Some("203.0.113.7".parse().unwrap()),
+        user: "router".into(),
+        client: None,
+        backend: Some("zonefile".into()),
+        zone: Some("dyn.example.com".into()),
+        job: uuid::Uuid::new_v4(),
+        received_at: time,
+        ms: Some(1),
+        changed: true,
+        failures: 1,
+        error: (kind != dyndns_queue::EventKind::Applied).then(|| "refused by the zone".into()),
+    }
+}
+
+fn history_line(event: &HistoryEvent) -> Vec<u8> {
+    let mut line = serde_json::to_vec(event).unwrap();
+    line.push(b'\n');
+    line
+}
+
+/// The page as `router`, and `/status`'s reading, each bounded: a hang fails instead of stalling.
+async fn page_and_status(state: &Arc<AppState>) -> (String, crate::status_data::Status) {
+    let watchdog = std::time::Duration::from_secs(20);
+    let credentials = [basic("router", "secret")];
+    let page = load(state.clone(), "203.0.113.9", &credentials);
+    let (status, _, body) = tokio::time::timeout(watchdog, page)
+        .await
+        .expect("the page hung");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let reader = Arc::clone(state);
+    let read = tokio::task::spawn_blocking(move || reader.status.status(SystemTime::now()));
+    let status = tokio::time::timeout(watchdog, read)
+        .await
+        .expect("/status hung")
+        .unwrap();
+    (body, status)
+}
+
+#[tokio::test]
+async fn a_history_replaced_by_a_fifo_or_a_symlink_is_unreadable_and_blocks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path(), "");
+    let state_dir = state.config.worker.state_dir.clone();
+    let history = state_dir.join(dyndns_queue::HISTORY_FILE_NAME);
+    nix::unistd::mkfifo(&history, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let (body, status) = page_and_status(&state).await;
+    assert!(body.contains("History unreadable"), "{body}");
+    assert_eq!(status.problems, ["history.jsonl unreadable"]);
+
+    // A symlink to a history elsewhere (with a failure in it) is not followed.
+    std::fs::remove_file(&history).unwrap();
+    let elsewhere = dir.path().join("elsewhere.jsonl");
+    let failure = history_event(
+        "home.dyn.example.com",
+        dyndns_queue::EventKind::DeadLetter,
+        SystemTime::now(),
+    );
+    std::fs::write(&elsewhere, history_line(&failure)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &history).unwrap();
+    let (body, status) = page_and_status(&state).await;
+    assert!(body.contains("symbolic link"), "{body}");
+    assert!(!body.contains("refused by the zone"), "{body}");
+    assert_eq!(status.problems, ["history.jsonl unreadable"]);
+    assert!(status.hosts.is_empty(), "{:?}", status.hosts);
+}
+
+#[tokio::test]
+async fn a_huge_line_and_binary_junk_in_the_history_are_skipped_and_what_follows_still_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path(), "");
+    let history = state
+        .config
+        .worker
+        .state_dir
+        .join(dyndns_queue::HISTORY_FILE_NAME);
+    let mut bytes = vec![b'x'; 3 << 20];
+    bytes.push(b'\n');
+    bytes.extend_from_slice(b"\0\xff\xfe{\"v\":1,\x01\n\x1b[2J junk\n");
+    bytes.extend(history_line(&history_event(
+        "home.dyn.example.com",
+        dyndns_queue::EventKind::DeadLetter,
+        SystemTime::now(),
+    )));
+    std::fs::write(&history, bytes).unwrap();
+    let (body, status) = page_and_status(&state).await;
+    assert!(body.contains("refused by the zone"), "{body}");
+    assert!(
+        body.contains("3 history lines could not be read and are left out."),
+        "{body}"
+    );
+    let home = status
+        .hosts
+        .iter()
+        .find(|host| host.hostname == "home.dyn.example.com")
+        .expect("the host's failure after the junk");
+    assert!(home.last_error.as_ref().is_some_and(|error| error.current));
+    assert!(status.problems.is_empty(), "{:?}", status.problems);
 }
