@@ -301,3 +301,67 @@ async fn a_huge_line_and_binary_junk_in_the_history_are_skipped_and_what_follows
     assert!(home.last_error.as_ref().is_some_and(|error| error.current));
     assert!(status.problems.is_empty(), "{:?}", status.problems);
 }
+
+/// The worker appends and rotates (every few events here) while the page and `/status` are read
+/// at the same time, over and over: neither loses, repeats or half-reads an event, and both end
+/// where a whole read of the history ends.
+#[test]
+fn rotation_while_the_page_and_status_are_read_at_once_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path(), "");
+    let host = "home.dyn.example.com";
+    let start = SystemTime::now() - std::time::Duration::from_secs(3600);
+    let events: Vec<HistoryEvent> = (0..200u64)
+        .map(|n| {
+            let kind = if n % 4 == 3 {
+                dyndns_queue::EventKind::BackendFailure
+            } else {
+                dyndns_queue::EventKind::Applied
+            };
+            history_event(host, kind, start + std::time::Duration::from_secs(n))
+        })
+        .collect();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut log = dyndns_queue::HistoryLog::new(&state.config.worker.state_dir, 4096, 1000);
+            for pair in events.chunks(2) {
+                log.append(pair).unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        for reader in 0..2 {
+            let (state, done, reads) = (&state, &done, &reads);
+            scope.spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    if reader == 0 {
+                        page_html(state, "router", SystemTime::now()).unwrap();
+                    } else {
+                        state.status.status(SystemTime::now());
+                    }
+                    reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+        writer.join().unwrap();
+    });
+    let rotated = std::fs::read_dir(&state.config.worker.state_dir)
+        .unwrap()
+        .count();
+    assert!(rotated > 10, "the history rotated: {rotated} files");
+    let now = SystemTime::now();
+    let html = page_html(&state, "router", now).unwrap();
+    assert!(html.contains("150 changes, 50 failures"), "{html}");
+    assert!(!html.contains("could not be read"), "{html}");
+    let status = state.status.status(now);
+    let whole = dyndns_queue::LastErrors::from_events(&events);
+    let shown = status.hosts.iter().find(|summary| summary.hostname == host);
+    assert_eq!(
+        shown.and_then(|summary| summary.last_error.as_ref()),
+        whole.get(host),
+        "after {} concurrent reads",
+        reads.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert!(status.problems.is_empty(), "{:?}", status.problems);
+}
