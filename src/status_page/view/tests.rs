@@ -288,3 +288,43 @@ fn the_last_failure_is_the_one_status_shows_even_older_than_the_timeline() {
     let home = page.hosts.iter().find(|view| view.name == host).unwrap();
     assert!(!home.last_failure.as_ref().unwrap().current);
 }
+
+/// A user allowed `*.dyn.example.com` sees what lies below it, from every source the page reads
+/// (applied.json, the timeline's events, the last errors), and nothing beside or above it.
+#[test]
+fn a_wildcard_user_sees_no_host_outside_their_pattern() {
+    let text = format!(
+        "{CONFIG}\n[[user]]\nname = \"wild\"\npassword_hash = \"{}\"\nhosts = [\"*.dyn.example.com\"]\n",
+        config().user("router").unwrap().password_hash.as_ref().unwrap()
+    );
+    let config = Config::parse(&text, std::path::Path::new("/etc/dyndns/dyndns.toml")).unwrap();
+    let inside = ["a.dyn.example.com", "deep.a.dyn.example.com"];
+    let outside = [
+        "dyn.example.com",
+        "xdyn.example.com",
+        "dyn.example.com.evil.example.net",
+        "a.dyn.example.com.evil.example.net",
+        "other.example.net",
+    ];
+    let mut applied = AppliedState::default();
+    let mut events = Vec::new();
+    for host in inside.iter().chain(&outside) {
+        applied.record_applied(host, "203.0.113.7".parse().unwrap(), days_ago(2), days_ago(2));
+        events.push(event(host, days_ago(1), EventKind::Applied, Family::V4));
+        events.push(event(host, days_ago(1), EventKind::DeadLetter, Family::V6));
+    }
+    let events: Vec<&HistoryEvent> = events.iter().collect();
+    let page = build(Sources {
+        config: &config,
+        user: config.user("wild").unwrap(),
+        now: now(),
+        applied: &applied,
+        last_errors: &LastErrors::from_events(events.iter().copied()),
+        events: &events,
+        worker: WorkerState::Never,
+        queue: None,
+        notes: Vec::new(),
+    });
+    assert_eq!(names(&page), inside);
+    assert!(page.hosts.iter().all(|host| host.recent.iter().all(|event| inside.contains(&event.host.as_str()))));
+}
