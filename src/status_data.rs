@@ -497,6 +497,75 @@ hosts = ["home.dyn.example.com"]
         assert!(reader.health(beat_at).is_healthy());
     }
 
+    /// The files of `state_dir` opened while `read` runs, by inotify's word.
+    fn files_opened(state_dir: &std::path::Path, read: impl FnOnce()) -> Vec<String> {
+        let mut inotify = inotify::Inotify::init().unwrap();
+        inotify
+            .watches()
+            .add(state_dir, inotify::WatchMask::OPEN)
+            .unwrap();
+        read();
+        let mut buffer = [0u8; 4096];
+        let mut names = Vec::new();
+        loop {
+            match inotify.read_events(&mut buffer) {
+                Ok(events) => {
+                    let before = names.len();
+                    names.extend(events.filter_map(|event| {
+                        Some(event.name?.to_string_lossy().into_owned())
+                    }));
+                    if names.len() == before {
+                        return names;
+                    }
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return names,
+                Err(err) => panic!("inotify: {err}"),
+            }
+        }
+    }
+
+    /// `/health` is a load balancer's probe: it opens the heartbeat and nothing else of the
+    /// state folder, however big the history (`/status` opens the rest).
+    #[test]
+    fn health_opens_only_the_heartbeat_never_the_history_or_applied_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        let state_dir = &config.worker.state_dir;
+        std::fs::create_dir_all(state_dir).unwrap();
+        let now = SystemTime::now();
+        Heartbeat {
+            v: dyndns_queue::HEARTBEAT_VERSION,
+            pid: 0,
+            started_at: now,
+            beat_at: now,
+            interval_secs: 30,
+            mode: dyndns_queue::RunMode::Continuous,
+            version: "0.1.0".into(),
+            stopped_at: None,
+            counts: Default::default(),
+            failed: None,
+        }
+        .write(state_dir)
+        .unwrap();
+        AppliedState::default()
+            .save(&AppliedState::path_in(state_dir))
+            .unwrap();
+        std::fs::write(state_dir.join(HISTORY_FILE_NAME), "{}\n").unwrap();
+        let reader = StatusReader::new(&config);
+        for _ in 0..2 {
+            let opened = files_opened(state_dir, || {
+                assert!(reader.health(now).is_healthy());
+            });
+            assert_eq!(opened, ["heartbeat.json"]);
+        }
+        let opened = files_opened(state_dir, || {
+            reader.status(now);
+        });
+        assert!(opened.iter().any(|name| name == HISTORY_FILE_NAME), "{opened:?}");
+        assert!(opened.iter().any(|name| name == "applied.json"), "{opened:?}");
+    }
+
     #[test]
     fn an_unreadable_applied_json_is_a_problem_in_fixed_words_and_makes_status_degraded() {
         let dir = tempfile::tempdir().unwrap();
