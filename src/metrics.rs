@@ -350,7 +350,9 @@ mod tests {
         }
         let escaped = "backend=\"x\\\"} 1\\nevil_metric 666\\n\\\\\"";
         assert!(
-            text.contains(&format!("dyndns_worker_jobs_total{{{escaped},outcome=\"applied\"}} 3")),
+            text.contains(&format!(
+                "dyndns_worker_jobs_total{{{escaped},outcome=\"applied\"}} 3"
+            )),
             "{text}"
         );
     }

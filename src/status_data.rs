@@ -251,7 +251,7 @@ impl StatusReader {
     /// followed from where it stopped), as of `now`.
     pub fn worker_files(&self, now: SystemTime) -> WorkerFiles {
         let mut cache = self.cache();
-        let applied = refresh_applied(&mut cache, &self.state_dir, now);
+        let applied = refresh_applied(&mut cache, &self.state_dir, now, AppliedState::load);
         refresh_history(&mut cache, &self.state_dir, now);
         WorkerFiles {
             applied,
@@ -318,12 +318,15 @@ impl StatusReader {
     }
 }
 
-/// `applied.json` as of now: the cached copy while its version stands, else read again (an
-/// unreadable one counts as empty, and is a problem).
+/// `applied.json` as of now: the cached copy while its version stands, else read again with
+/// `load` (an unreadable one counts as empty, and is a problem). The version is taken before the
+/// read: a file replaced in between is cached under its older version, so the next call reads it
+/// again; taken after, the old contents would stand for the new version until the next change.
 fn refresh_applied(
     cache: &mut Cache,
     state_dir: &std::path::Path,
     now: SystemTime,
+    load: impl FnOnce(&std::path::Path) -> Result<AppliedState, dyndns_queue::StateError>,
 ) -> Arc<AppliedState> {
     let path = AppliedState::path_in(state_dir);
     let version = FileVersion::of(&path);
@@ -332,7 +335,7 @@ fn refresh_applied(
             return Arc::clone(state);
         }
     }
-    match AppliedState::load(&path) {
+    match load(&path) {
         Ok(state) => {
             let state = Arc::new(state);
             note_problem(&mut cache.applied_problem, None);
@@ -511,9 +514,9 @@ hosts = ["home.dyn.example.com"]
             match inotify.read_events(&mut buffer) {
                 Ok(events) => {
                     let before = names.len();
-                    names.extend(events.filter_map(|event| {
-                        Some(event.name?.to_string_lossy().into_owned())
-                    }));
+                    names.extend(
+                        events.filter_map(|event| Some(event.name?.to_string_lossy().into_owned())),
+                    );
                     if names.len() == before {
                         return names;
                     }
@@ -562,8 +565,70 @@ hosts = ["home.dyn.example.com"]
         let opened = files_opened(state_dir, || {
             reader.status(now);
         });
-        assert!(opened.iter().any(|name| name == HISTORY_FILE_NAME), "{opened:?}");
-        assert!(opened.iter().any(|name| name == "applied.json"), "{opened:?}");
+        assert!(
+            opened.iter().any(|name| name == HISTORY_FILE_NAME),
+            "{opened:?}"
+        );
+        assert!(
+            opened.iter().any(|name| name == "applied.json"),
+            "{opened:?}"
+        );
+    }
+
+    /// The worker replaces `applied.json` (by rename) around the reader's read: the next poll
+    /// shows the new contents, although every version here is settled and so cached.
+    #[test]
+    fn applied_json_replaced_between_stat_and_read_is_read_again_at_the_next_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let state_dir = config.worker.state_dir.clone();
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let path = AppliedState::path_in(&state_dir);
+        let now = SystemTime::now();
+        let address = |n: u8| -> IpAddr { format!("203.0.113.{n}").parse().unwrap() };
+        let save = |n: u8| {
+            let mut state = AppliedState::default();
+            state.record_applied("home.dyn.example.com", address(n), now, now);
+            let tmp = state_dir.join("applied.json.new");
+            state.save(&tmp).unwrap();
+            set_modified(&tmp, now - Duration::from_secs(3600 - u64::from(n)));
+            std::fs::rename(&tmp, &path).unwrap();
+        };
+        let shown = |state: &AppliedState| {
+            state
+                .host("home.dyn.example.com")
+                .and_then(|host| host.ipv4.as_ref()?.address)
+        };
+        save(1);
+        let mut cache = StatusReader::new(&config).cache.into_inner().unwrap();
+        let replaced_meanwhile = |path: &std::path::Path| {
+            save(2);
+            AppliedState::load(path)
+        };
+        let first = refresh_applied(&mut cache, &state_dir, now, replaced_meanwhile);
+        assert_eq!(
+            shown(&first),
+            Some(address(2)),
+            "read after the replacement"
+        );
+        let next = refresh_applied(&mut cache, &state_dir, now, AppliedState::load);
+        assert_eq!(shown(&next), Some(address(2)));
+
+        // Replaced just after the read: the contents read stand for the version before.
+        save(3);
+        let replaced_after = |path: &std::path::Path| {
+            let read = AppliedState::load(path);
+            save(4);
+            read
+        };
+        let read = refresh_applied(&mut cache, &state_dir, now, replaced_after);
+        assert_eq!(shown(&read), Some(address(3)));
+        let next = refresh_applied(&mut cache, &state_dir, now, AppliedState::load);
+        assert_eq!(
+            shown(&next),
+            Some(address(4)),
+            "not the old contents as the new version"
+        );
     }
 
     #[test]

@@ -169,7 +169,10 @@ fn status_and_metrics_are_404_without_tokens_and_401_without_the_right_one() {
                 vec![("Authorization", bearer(&format!("{token} {token}")))],
             ),
             ("an empty token", vec![("Authorization", "Bearer ".into())]),
-            ("no token after the scheme", vec![("Authorization", "Bearer".into())]),
+            (
+                "no token after the scheme",
+                vec![("Authorization", "Bearer".into())],
+            ),
             (
                 "the scheme twice",
                 vec![("Authorization", format!("Bearer Bearer {token}"))],

@@ -309,7 +309,12 @@ fn a_wildcard_user_sees_no_host_outside_their_pattern() {
     let mut applied = AppliedState::default();
     let mut events = Vec::new();
     for host in inside.iter().chain(&outside) {
-        applied.record_applied(host, "203.0.113.7".parse().unwrap(), days_ago(2), days_ago(2));
+        applied.record_applied(
+            host,
+            "203.0.113.7".parse().unwrap(),
+            days_ago(2),
+            days_ago(2),
+        );
         events.push(event(host, days_ago(1), EventKind::Applied, Family::V4));
         events.push(event(host, days_ago(1), EventKind::DeadLetter, Family::V6));
     }
@@ -326,5 +331,8 @@ fn a_wildcard_user_sees_no_host_outside_their_pattern() {
         notes: Vec::new(),
     });
     assert_eq!(names(&page), inside);
-    assert!(page.hosts.iter().all(|host| host.recent.iter().all(|event| inside.contains(&event.host.as_str()))));
+    assert!(page.hosts.iter().all(|host| host
+        .recent
+        .iter()
+        .all(|event| inside.contains(&event.host.as_str()))));
 }
