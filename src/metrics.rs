@@ -325,16 +325,8 @@ mod tests {
             new: Some(0),
             cur: Some(0),
             heartbeat: Some(Heartbeat {
-                v: dyndns_queue::HEARTBEAT_VERSION,
-                pid: 0,
-                started_at: now,
-                beat_at: now,
-                interval_secs: 30,
-                mode: dyndns_queue::RunMode::Continuous,
-                version: "0.1.0".into(),
-                stopped_at: None,
                 counts,
-                failed: Some(1),
+                ..crate::status_data::beat_for_tests(now, Some(1))
             }),
             heartbeat_error: None,
             heartbeat_age: Some(std::time::Duration::ZERO),

@@ -378,9 +378,34 @@ fn refresh_history(cache: &mut Cache, state_dir: &std::path::Path, now: SystemTi
     }
 }
 
+/// A continuous worker's heartbeat beaten at `beat_at` (pid 0: nothing here uses the pid).
+#[cfg(test)]
+pub(crate) fn beat_for_tests(beat_at: SystemTime, failed: Option<u64>) -> Heartbeat {
+    Heartbeat {
+        v: dyndns_queue::HEARTBEAT_VERSION,
+        pid: 0,
+        started_at: beat_at,
+        beat_at,
+        interval_secs: 30,
+        mode: dyndns_queue::RunMode::Continuous,
+        version: "0.1.0".into(),
+        stopped_at: None,
+        counts: Default::default(),
+        failed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The config of [`config`] with its spool and state folders made.
+    fn prepared(dir: &std::path::Path) -> Config {
+        let config = config(dir);
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        config
+    }
 
     fn config(dir: &std::path::Path) -> Config {
         let text = r#"
@@ -417,9 +442,7 @@ hosts = ["home.dyn.example.com"]
     #[test]
     fn applied_json_is_read_once_per_version_and_again_when_it_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
-        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let config = prepared(dir.path());
         let path = AppliedState::path_in(&config.worker.state_dir);
         let now = SystemTime::now();
         let mut state = AppliedState::default();
@@ -452,9 +475,7 @@ hosts = ["home.dyn.example.com"]
     #[test]
     fn health_does_not_wait_for_a_status_read_in_progress() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
-        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let config = prepared(dir.path());
         let reader = Arc::new(StatusReader::new(&config));
         // What a status read in progress holds.
         let reading = reader.cache();
@@ -473,25 +494,12 @@ hosts = ["home.dyn.example.com"]
     #[test]
     fn a_heartbeat_from_the_future_is_not_recent() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
-        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let config = prepared(dir.path());
         let now = SystemTime::now();
         let beat_at = now + Duration::from_secs(3600);
-        Heartbeat {
-            v: dyndns_queue::HEARTBEAT_VERSION,
-            pid: 0,
-            started_at: beat_at,
-            beat_at,
-            interval_secs: 30,
-            mode: dyndns_queue::RunMode::Continuous,
-            version: "0.1.0".into(),
-            stopped_at: None,
-            counts: Default::default(),
-            failed: None,
-        }
-        .write(&config.worker.state_dir)
-        .unwrap();
+        beat_for_tests(beat_at, None)
+            .write(&config.worker.state_dir)
+            .unwrap();
         let reader = StatusReader::new(&config);
         let health = reader.health(now);
         assert!(!health.is_healthy());
@@ -532,25 +540,10 @@ hosts = ["home.dyn.example.com"]
     #[test]
     fn health_opens_only_the_heartbeat_never_the_history_or_applied_json() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        let config = prepared(dir.path());
         let state_dir = &config.worker.state_dir;
-        std::fs::create_dir_all(state_dir).unwrap();
         let now = SystemTime::now();
-        Heartbeat {
-            v: dyndns_queue::HEARTBEAT_VERSION,
-            pid: 0,
-            started_at: now,
-            beat_at: now,
-            interval_secs: 30,
-            mode: dyndns_queue::RunMode::Continuous,
-            version: "0.1.0".into(),
-            stopped_at: None,
-            counts: Default::default(),
-            failed: None,
-        }
-        .write(state_dir)
-        .unwrap();
+        beat_for_tests(now, None).write(state_dir).unwrap();
         AppliedState::default()
             .save(&AppliedState::path_in(state_dir))
             .unwrap();
@@ -634,9 +627,7 @@ hosts = ["home.dyn.example.com"]
     #[test]
     fn an_unreadable_applied_json_is_a_problem_in_fixed_words_and_makes_status_degraded() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
-        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let config = prepared(dir.path());
         std::fs::write(
             AppliedState::path_in(&config.worker.state_dir),
             "{ half written",

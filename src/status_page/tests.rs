@@ -12,7 +12,9 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use dyndns_config::Config;
-use dyndns_queue::SpoolDirs;
+use dyndns_queue::{EventKind, Family, SpoolDirs};
+
+use super::view::tests::event;
 
 use super::*;
 use crate::app::{app, system_clock};
@@ -163,20 +165,9 @@ async fn an_admin_sees_the_dead_letters_the_worker_counted_when_failed_cannot_be
     let spool = SpoolDirs::at(&state.config.spool_dir);
     std::fs::write(spool.failed().join("job.json"), "{}").unwrap();
     let beat_at = std::time::SystemTime::now();
-    dyndns_queue::Heartbeat {
-        v: dyndns_queue::HEARTBEAT_VERSION,
-        pid: 7,
-        started_at: beat_at,
-        beat_at,
-        interval_secs: 30,
-        mode: dyndns_queue::RunMode::Continuous,
-        version: "0.1.0".into(),
-        stopped_at: None,
-        counts: Default::default(),
-        failed: Some(4),
-    }
-    .write(&state.config.worker.state_dir)
-    .unwrap();
+    crate::status_data::beat_for_tests(beat_at, Some(4))
+        .write(&state.config.worker.state_dir)
+        .unwrap();
     let admin = basic("boss", "secret");
     let (status, _, body) = load(state.clone(), "203.0.113.9", std::slice::from_ref(&admin)).await;
     assert_eq!(status, StatusCode::OK);
@@ -192,29 +183,6 @@ async fn an_admin_sees_the_dead_letters_the_worker_counted_when_failed_cannot_be
         body.contains("<dt>Failed</dt><dd>4 (the worker's count at its beat of"),
         "{body}"
     );
-}
-
-/// A history event of `host` at `time`, as the worker writes it.
-fn history_event(host: &str, kind: dyndns_queue::EventKind, time: SystemTime) -> HistoryEvent {
-    HistoryEvent {
-        v: dyndns_queue::HISTORY_VERSION,
-        time,
-        event: kind,
-        host: host.into(),
-        family: dyndns_queue::Family::V4,
-        old: Vec::new(),
-        new: Some("203.0.113.7".parse().unwrap()),
-        user: "router".into(),
-        client: None,
-        backend: Some("zonefile".into()),
-        zone: Some("dyn.example.com".into()),
-        job: uuid::Uuid::new_v4(),
-        received_at: time,
-        ms: Some(1),
-        changed: true,
-        failures: 1,
-        error: (kind != dyndns_queue::EventKind::Applied).then(|| "refused by the zone".into()),
-    }
 }
 
 fn history_line(event: &HistoryEvent) -> Vec<u8> {
@@ -255,16 +223,17 @@ async fn a_history_replaced_by_a_fifo_or_a_symlink_is_unreadable_and_blocks_noth
     // A symlink to a history elsewhere (with a failure in it) is not followed.
     std::fs::remove_file(&history).unwrap();
     let elsewhere = dir.path().join("elsewhere.jsonl");
-    let failure = history_event(
+    let failure = event(
         "home.dyn.example.com",
-        dyndns_queue::EventKind::DeadLetter,
         SystemTime::now(),
+        EventKind::DeadLetter,
+        Family::V4,
     );
     std::fs::write(&elsewhere, history_line(&failure)).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &history).unwrap();
     let (body, status) = page_and_status(&state).await;
     assert!(body.contains("symbolic link"), "{body}");
-    assert!(!body.contains("refused by the zone"), "{body}");
+    assert!(!body.contains("<code>refused</code>"), "{body}");
     assert_eq!(status.problems, ["history.jsonl unreadable"]);
     assert!(status.hosts.is_empty(), "{:?}", status.hosts);
 }
@@ -281,14 +250,15 @@ async fn a_huge_line_and_binary_junk_in_the_history_are_skipped_and_what_follows
     let mut bytes = vec![b'x'; 3 << 20];
     bytes.push(b'\n');
     bytes.extend_from_slice(b"\0\xff\xfe{\"v\":1,\x01\n\x1b[2J junk\n");
-    bytes.extend(history_line(&history_event(
+    bytes.extend(history_line(&event(
         "home.dyn.example.com",
-        dyndns_queue::EventKind::DeadLetter,
         SystemTime::now(),
+        EventKind::DeadLetter,
+        Family::V4,
     )));
     std::fs::write(&history, bytes).unwrap();
     let (body, status) = page_and_status(&state).await;
-    assert!(body.contains("refused by the zone"), "{body}");
+    assert!(body.contains("<code>refused</code>"), "{body}");
     assert!(
         body.contains("3 history lines could not be read and are left out."),
         "{body}"
@@ -314,11 +284,16 @@ fn rotation_while_the_page_and_status_are_read_at_once_loses_nothing() {
     let events: Vec<HistoryEvent> = (0..200u64)
         .map(|n| {
             let kind = if n % 4 == 3 {
-                dyndns_queue::EventKind::BackendFailure
+                EventKind::BackendFailure
             } else {
-                dyndns_queue::EventKind::Applied
+                EventKind::Applied
             };
-            history_event(host, kind, start + std::time::Duration::from_secs(n))
+            event(
+                host,
+                start + std::time::Duration::from_secs(n),
+                kind,
+                Family::V4,
+            )
         })
         .collect();
     let done = std::sync::atomic::AtomicBool::new(false);

@@ -336,4 +336,4 @@ fn host_view(
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

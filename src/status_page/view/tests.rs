@@ -55,7 +55,14 @@ fn days_ago(days: u64) -> SystemTime {
     now() - Duration::from_secs(days * DAY_SECS)
 }
 
-fn event(host: &str, time: SystemTime, kind: EventKind, family: Family) -> HistoryEvent {
+/// An event of `host` as the worker writes it (a failure's error text is `refused`); the page's
+/// own tests use it too.
+pub(in crate::status_page) fn event(
+    host: &str,
+    time: SystemTime,
+    kind: EventKind,
+    family: Family,
+) -> HistoryEvent {
     HistoryEvent {
         v: HISTORY_VERSION,
         time,
