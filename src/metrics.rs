@@ -311,4 +311,41 @@ mod tests {
         push_label_value(&mut out, "a\"b\\c\nd");
         assert_eq!(out, "a\\\"b\\\\c\\nd");
     }
+    /// The backend names in the heartbeat are read from a file: one that tries to end its label
+    /// and start a sample of its own stays inside its quotes, on its line.
+    #[test]
+    fn a_hostile_backend_name_in_the_heartbeat_stays_inside_its_label() {
+        let hostile = "x\"} 1\nevil_metric 666\n\\";
+        let now = std::time::SystemTime::now();
+        let mut counts = dyndns_queue::WorkerCounts::default();
+        counts.backend(hostile).applied = 3;
+        counts.backend(hostile).batches.observe(12);
+        let health = Health {
+            spool_writable: true,
+            new: Some(0),
+            cur: Some(0),
+            heartbeat: Some(Heartbeat {
+                counts,
+                ..crate::status_data::beat_for_tests(now, Some(1))
+            }),
+            heartbeat_error: None,
+            heartbeat_age: Some(std::time::Duration::ZERO),
+            max_age: None,
+            checked_at: now,
+        };
+        let text = render(&RequestCounters::default(), &health);
+        for line in text.lines() {
+            assert!(
+                line.starts_with("# ") || line.starts_with("dyndns_"),
+                "a line of its own: {line:?}"
+            );
+        }
+        let escaped = "backend=\"x\\\"} 1\\nevil_metric 666\\n\\\\\"";
+        assert!(
+            text.contains(&format!(
+                "dyndns_worker_jobs_total{{{escaped},outcome=\"applied\"}} 3"
+            )),
+            "{text}"
+        );
+    }
 }

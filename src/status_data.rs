@@ -3,7 +3,8 @@
 //! folder's group and never writes: `heartbeat.json` (alive, since when, its counts and the dead
 //! letters), `applied.json` (each host's addresses) and `history.jsonl` (each host's last error),
 //! plus how many jobs wait in `new/` and `cur/`. Reading them is done here once, for every
-//! endpoint, and kept cheap for pollers:
+//! endpoint and the status page (which keeps only its timeline apart, `history_window.rs`), and
+//! kept cheap for pollers:
 //! - [`StatusReader::health`] reads only the heartbeat (a few hundred bytes) and counts two spool
 //!   folders: a load balancer may probe it every second.
 //! - [`StatusReader::status`] re-reads `applied.json` only when its version (inode, size, time:
@@ -34,6 +35,9 @@ pub struct StatusReader {
     /// The worker's `heartbeat_secs`, for judging before any heartbeat exists.
     heartbeat_interval_secs: u64,
     cache: Mutex<Cache>,
+    /// Apart from `cache`: `/health` must not wait while a `/status` or a page follows a long
+    /// history under that lock.
+    heartbeat_problem: Mutex<Option<String>>,
 }
 
 /// What `/health` needs: the spool, the heartbeat, and how old it may be.
@@ -46,12 +50,15 @@ pub struct Health {
     pub cur: Option<usize>,
     /// The heartbeat; `None` when no worker ever beat here.
     pub heartbeat: Option<Heartbeat>,
-    /// The heartbeat could not be read (the detail is logged).
-    pub heartbeat_unreadable: bool,
+    /// Why the heartbeat could not be read (logged once; the status page shows it to its
+    /// signed-in user, the JSON endpoints only say "unreadable").
+    pub heartbeat_error: Option<String>,
     /// How old the last beat is.
     pub heartbeat_age: Option<Duration>,
     /// The oldest beat still recent; `None`: the heartbeat is not checked.
     pub max_age: Option<Duration>,
+    /// When this was looked at.
+    pub checked_at: SystemTime,
 }
 
 impl Health {
@@ -62,9 +69,9 @@ impl Health {
 
     /// The worker beat recently enough (always, when the heartbeat is not checked).
     pub fn worker_recent(&self) -> bool {
-        match (self.max_age, self.heartbeat_age) {
+        match (self.max_age, &self.heartbeat) {
             (None, _) => true,
-            (Some(max), Some(age)) => age <= max,
+            (Some(max), Some(beat)) => beat.is_recent(self.checked_at, max),
             (Some(_), None) => false,
         }
     }
@@ -79,10 +86,15 @@ impl Health {
             "spool not writable"
         } else if self.worker_recent() {
             "ok"
-        } else if self.heartbeat_unreadable {
+        } else if self.heartbeat_error.is_some() {
             "worker heartbeat unreadable"
         } else if self.heartbeat.is_none() {
             "no worker heartbeat"
+        } else if self.heartbeat.as_ref().is_some_and(|beat| {
+            self.max_age
+                .is_some_and(|max| beat.is_from_future(self.checked_at, max))
+        }) {
+            "worker heartbeat from the future"
         } else {
             "worker heartbeat too old"
         }
@@ -99,6 +111,20 @@ pub struct HostSummary {
     /// When the newest of those changes was applied.
     pub last_update: Option<SystemTime>,
     pub last_error: Option<LastError>,
+}
+
+/// What `applied.json` and `history.jsonl` say, as of the last look: the same for `/status` and
+/// the status page.
+#[derive(Debug, Clone)]
+pub struct WorkerFiles {
+    /// Empty where `applied.json` is missing or unreadable.
+    pub applied: Arc<AppliedState>,
+    /// Each host's last failure, folded from the whole history in the order it was written.
+    pub last_errors: Arc<LastErrors>,
+    /// Why `applied.json` could not be read (its path and cause; logged once).
+    pub applied_error: Option<String>,
+    /// Why `history.jsonl` could not be followed (its path and cause; logged once).
+    pub history_error: Option<String>,
 }
 
 /// Everything `/status` shows.
@@ -153,9 +179,8 @@ struct Cache {
     applied_problem: Option<String>,
     history_version: Option<FileVersion>,
     follower: HistoryFollower,
-    errors: LastErrors,
+    errors: Arc<LastErrors>,
     history_problem: Option<String>,
-    heartbeat_problem: Option<String>,
 }
 
 /// Logs `problem` when it differs from the last one logged under `slot` (a poller must not write
@@ -181,10 +206,10 @@ impl StatusReader {
                 applied_problem: None,
                 history_version: None,
                 follower: HistoryFollower::from_oldest(&state_dir),
-                errors: LastErrors::default(),
+                errors: Arc::default(),
                 history_problem: None,
-                heartbeat_problem: None,
             }),
+            heartbeat_problem: Mutex::new(None),
             state_dir,
         }
     }
@@ -196,16 +221,17 @@ impl StatusReader {
 
     /// The spool and the heartbeat as of `now`: no history, no applied state.
     pub fn health(&self, now: SystemTime) -> Health {
-        let (heartbeat, unreadable) = match Heartbeat::read(&self.state_dir) {
-            Ok(heartbeat) => {
-                note_problem(&mut self.cache().heartbeat_problem, None);
-                (heartbeat, false)
-            }
-            Err(error) => {
-                note_problem(&mut self.cache().heartbeat_problem, Some(error.to_string()));
-                (None, true)
-            }
+        let (heartbeat, heartbeat_error) = match Heartbeat::read(&self.state_dir) {
+            Ok(heartbeat) => (heartbeat, None),
+            Err(error) => (None, Some(error.to_string())),
         };
+        note_problem(
+            &mut self
+                .heartbeat_problem
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            heartbeat_error.clone(),
+        );
         let interval = heartbeat
             .as_ref()
             .map_or(self.heartbeat_interval_secs, |beat| beat.interval_secs);
@@ -214,23 +240,41 @@ impl StatusReader {
             new: self.spool.count_new(),
             cur: self.spool.count_cur(),
             heartbeat_age: heartbeat.as_ref().map(|beat| beat.age(now)),
-            heartbeat_unreadable: unreadable,
+            heartbeat_error,
             heartbeat,
             max_age: self.heartbeat_check.max_age(interval),
+            checked_at: now,
+        }
+    }
+
+    /// `applied.json` (re-read only when its version changed) and the last errors (the history
+    /// followed from where it stopped), as of `now`.
+    pub fn worker_files(&self, now: SystemTime) -> WorkerFiles {
+        let mut cache = self.cache();
+        let applied = refresh_applied(&mut cache, &self.state_dir, now, AppliedState::load);
+        refresh_history(&mut cache, &self.state_dir, now);
+        WorkerFiles {
+            applied,
+            last_errors: Arc::clone(&cache.errors),
+            applied_error: cache.applied_problem.clone(),
+            history_error: cache.history_problem.clone(),
         }
     }
 
     /// [`StatusReader::health`] and every host's addresses and last error.
     pub fn status(&self, now: SystemTime) -> Status {
         let health = self.health(now);
-        let mut cache = self.cache();
+        let WorkerFiles {
+            applied,
+            last_errors,
+            applied_error,
+            history_error,
+        } = self.worker_files(now);
         let mut problems = Vec::new();
-        let applied = refresh_applied(&mut cache, &self.state_dir, now);
-        if cache.applied_problem.is_some() {
+        if applied_error.is_some() {
             problems.push("applied.json unreadable");
         }
-        refresh_history(&mut cache, &self.state_dir, now);
-        if cache.history_problem.is_some() {
+        if history_error.is_some() {
             problems.push("history.jsonl unreadable");
         }
         let mut hosts: Vec<HostSummary> = applied
@@ -249,12 +293,12 @@ impl StatusReader {
                     ipv4: address(&state.ipv4),
                     ipv6: address(&state.ipv6),
                     last_update,
-                    last_error: cache.errors.get(host).cloned(),
+                    last_error: last_errors.get(host).cloned(),
                 }
             })
             .collect();
         // Hosts that only ever failed are in the history alone.
-        for (host, error) in cache.errors.iter() {
+        for (host, error) in last_errors.iter() {
             if applied.host(host).is_none() {
                 hosts.push(HostSummary {
                     hostname: host.to_owned(),
@@ -274,12 +318,15 @@ impl StatusReader {
     }
 }
 
-/// `applied.json` as of now: the cached copy while its version stands, else read again (an
-/// unreadable one counts as empty, and is a problem).
+/// `applied.json` as of now: the cached copy while its version stands, else read again with
+/// `load` (an unreadable one counts as empty, and is a problem). The version is taken before the
+/// read: a file replaced in between is cached under its older version, so the next call reads it
+/// again; taken after, the old contents would stand for the new version until the next change.
 fn refresh_applied(
     cache: &mut Cache,
     state_dir: &std::path::Path,
     now: SystemTime,
+    load: impl FnOnce(&std::path::Path) -> Result<AppliedState, dyndns_queue::StateError>,
 ) -> Arc<AppliedState> {
     let path = AppliedState::path_in(state_dir);
     let version = FileVersion::of(&path);
@@ -288,7 +335,7 @@ fn refresh_applied(
             return Arc::clone(state);
         }
     }
-    match AppliedState::load(&path) {
+    match load(&path) {
         Ok(state) => {
             let state = Arc::new(state);
             note_problem(&mut cache.applied_problem, None);
@@ -315,8 +362,12 @@ fn refresh_history(cache: &mut Cache, state_dir: &std::path::Path, now: SystemTi
     match cache.follower.poll() {
         Ok(events) => {
             note_problem(&mut cache.history_problem, None);
-            for event in &events {
-                cache.errors.observe(event);
+            if !events.is_empty() {
+                // Copied only when a page still holds the last errors it was given.
+                let errors = Arc::make_mut(&mut cache.errors);
+                for event in &events {
+                    errors.observe(event);
+                }
             }
             cache.history_version = version.filter(|version| version.is_settled(now));
         }
@@ -327,9 +378,34 @@ fn refresh_history(cache: &mut Cache, state_dir: &std::path::Path, now: SystemTi
     }
 }
 
+/// A continuous worker's heartbeat beaten at `beat_at` (pid 0: nothing here uses the pid).
+#[cfg(test)]
+pub(crate) fn beat_for_tests(beat_at: SystemTime, failed: Option<u64>) -> Heartbeat {
+    Heartbeat {
+        v: dyndns_queue::HEARTBEAT_VERSION,
+        pid: 0,
+        started_at: beat_at,
+        beat_at,
+        interval_secs: 30,
+        mode: dyndns_queue::RunMode::Continuous,
+        version: "0.1.0".into(),
+        stopped_at: None,
+        counts: Default::default(),
+        failed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The config of [`config`] with its spool and state folders made.
+    fn prepared(dir: &std::path::Path) -> Config {
+        let config = config(dir);
+        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
+        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        config
+    }
 
     fn config(dir: &std::path::Path) -> Config {
         let text = r#"
@@ -366,9 +442,7 @@ hosts = ["home.dyn.example.com"]
     #[test]
     fn applied_json_is_read_once_per_version_and_again_when_it_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
-        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let config = prepared(dir.path());
         let path = AppliedState::path_in(&config.worker.state_dir);
         let now = SystemTime::now();
         let mut state = AppliedState::default();
@@ -396,12 +470,164 @@ hosts = ["home.dyn.example.com"]
         assert_eq!(address(&reader), Some("203.0.113.8".parse().unwrap()));
     }
 
+    /// A first `/status` may follow megabytes of history under the cache's lock; a load
+    /// balancer's `/health` meanwhile answered only after it.
+    #[test]
+    fn health_does_not_wait_for_a_status_read_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = prepared(dir.path());
+        let reader = Arc::new(StatusReader::new(&config));
+        // What a status read in progress holds.
+        let reading = reader.cache();
+        let (sender, answer) = std::sync::mpsc::channel();
+        let probe = Arc::clone(&reader);
+        std::thread::spawn(move || {
+            let _ = sender.send(probe.health(SystemTime::now()).verdict());
+        });
+        let verdict = answer.recv_timeout(Duration::from_secs(10));
+        drop(reading);
+        assert_eq!(verdict, Ok("no worker heartbeat"));
+    }
+
+    /// A beat written before the clock stepped back an hour looked 0 s old for that hour: a worker
+    /// killed right then was "ok" all along.
+    #[test]
+    fn a_heartbeat_from_the_future_is_not_recent() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = prepared(dir.path());
+        let now = SystemTime::now();
+        let beat_at = now + Duration::from_secs(3600);
+        beat_for_tests(beat_at, None)
+            .write(&config.worker.state_dir)
+            .unwrap();
+        let reader = StatusReader::new(&config);
+        let health = reader.health(now);
+        assert!(!health.is_healthy());
+        assert_eq!(health.verdict(), "worker heartbeat from the future");
+        // Once the clock is back near the beat, it counts again.
+        assert!(reader.health(beat_at).is_healthy());
+    }
+
+    /// The files of `state_dir` opened while `read` runs, by inotify's word.
+    fn files_opened(state_dir: &std::path::Path, read: impl FnOnce()) -> Vec<String> {
+        let mut inotify = inotify::Inotify::init().unwrap();
+        inotify
+            .watches()
+            .add(state_dir, inotify::WatchMask::OPEN)
+            .unwrap();
+        read();
+        let mut buffer = [0u8; 4096];
+        let mut names = Vec::new();
+        loop {
+            match inotify.read_events(&mut buffer) {
+                Ok(events) => {
+                    let before = names.len();
+                    names.extend(
+                        events.filter_map(|event| Some(event.name?.to_string_lossy().into_owned())),
+                    );
+                    if names.len() == before {
+                        return names;
+                    }
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return names,
+                Err(err) => panic!("inotify: {err}"),
+            }
+        }
+    }
+
+    /// `/health` is a load balancer's probe: it opens the heartbeat and nothing else of the
+    /// state folder, however big the history (`/status` opens the rest).
+    #[test]
+    fn health_opens_only_the_heartbeat_never_the_history_or_applied_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = prepared(dir.path());
+        let state_dir = &config.worker.state_dir;
+        let now = SystemTime::now();
+        beat_for_tests(now, None).write(state_dir).unwrap();
+        AppliedState::default()
+            .save(&AppliedState::path_in(state_dir))
+            .unwrap();
+        std::fs::write(state_dir.join(HISTORY_FILE_NAME), "{}\n").unwrap();
+        let reader = StatusReader::new(&config);
+        for _ in 0..2 {
+            let opened = files_opened(state_dir, || {
+                assert!(reader.health(now).is_healthy());
+            });
+            assert_eq!(opened, ["heartbeat.json"]);
+        }
+        let opened = files_opened(state_dir, || {
+            reader.status(now);
+        });
+        assert!(
+            opened.iter().any(|name| name == HISTORY_FILE_NAME),
+            "{opened:?}"
+        );
+        assert!(
+            opened.iter().any(|name| name == "applied.json"),
+            "{opened:?}"
+        );
+    }
+
+    /// The worker replaces `applied.json` (by rename) around the reader's read: the next poll
+    /// shows the new contents, although every version here is settled and so cached.
+    #[test]
+    fn applied_json_replaced_between_stat_and_read_is_read_again_at_the_next_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let state_dir = config.worker.state_dir.clone();
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let path = AppliedState::path_in(&state_dir);
+        let now = SystemTime::now();
+        let address = |n: u8| -> IpAddr { format!("203.0.113.{n}").parse().unwrap() };
+        let save = |n: u8| {
+            let mut state = AppliedState::default();
+            state.record_applied("home.dyn.example.com", address(n), now, now);
+            let tmp = state_dir.join("applied.json.new");
+            state.save(&tmp).unwrap();
+            set_modified(&tmp, now - Duration::from_secs(3600 - u64::from(n)));
+            std::fs::rename(&tmp, &path).unwrap();
+        };
+        let shown = |state: &AppliedState| {
+            state
+                .host("home.dyn.example.com")
+                .and_then(|host| host.ipv4.as_ref()?.address)
+        };
+        save(1);
+        let mut cache = StatusReader::new(&config).cache.into_inner().unwrap();
+        let replaced_meanwhile = |path: &std::path::Path| {
+            save(2);
+            AppliedState::load(path)
+        };
+        let first = refresh_applied(&mut cache, &state_dir, now, replaced_meanwhile);
+        assert_eq!(
+            shown(&first),
+            Some(address(2)),
+            "read after the replacement"
+        );
+        let next = refresh_applied(&mut cache, &state_dir, now, AppliedState::load);
+        assert_eq!(shown(&next), Some(address(2)));
+
+        // Replaced just after the read: the contents read stand for the version before.
+        save(3);
+        let replaced_after = |path: &std::path::Path| {
+            let read = AppliedState::load(path);
+            save(4);
+            read
+        };
+        let read = refresh_applied(&mut cache, &state_dir, now, replaced_after);
+        assert_eq!(shown(&read), Some(address(3)));
+        let next = refresh_applied(&mut cache, &state_dir, now, AppliedState::load);
+        assert_eq!(
+            shown(&next),
+            Some(address(4)),
+            "not the old contents as the new version"
+        );
+    }
+
     #[test]
     fn an_unreadable_applied_json_is_a_problem_in_fixed_words_and_makes_status_degraded() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path());
-        SpoolDirs::at(&config.spool_dir).create_all().unwrap();
-        std::fs::create_dir_all(&config.worker.state_dir).unwrap();
+        let config = prepared(dir.path());
         std::fs::write(
             AppliedState::path_in(&config.worker.state_dir),
             "{ half written",

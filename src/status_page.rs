@@ -7,12 +7,15 @@
 //! password to give: the page answers them 401 like any wrong password.
 //!
 //! It only reads what the root worker wrote in the state folder (as its group): `applied.json`,
-//! `history.jsonl*` and `heartbeat.json`, and for an admin the spool folders' listings. Reading is
-//! bounded and cached between loads (`applied_cache.rs`, `history_window.rs`) and done off the
-//! async threads, one load at a time, so loading the page in a loop costs the frontend a few
-//! `stat`s, not a re-read of the history.
+//! `history.jsonl*` and `heartbeat.json`, and for an admin the spool folders' listings. The
+//! addresses, last failures, heartbeat and job counts come from the same [`StatusReader`] as
+//! `/status`, so the two never disagree; only the 30-day timeline is the page's own
+//! (`history_window.rs`). Reading is bounded and cached between loads and done off the async
+//! threads, one load at a time, so loading the page in a loop costs the frontend a few `stat`s,
+//! not a re-read of the history.
+//!
+//! [`StatusReader`]: crate::status_data::StatusReader
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -21,37 +24,29 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use dyndns_config::Config;
-use dyndns_queue::{Heartbeat, HistoryEvent, SpoolDirs};
+use dyndns_queue::{HistoryEvent, SpoolDirs};
 
 use crate::app::AppState;
 use crate::client_addr::Peer;
 use crate::reply::Code;
+use crate::status_data::Health;
 use crate::update::{authenticate, client_of, PresentedPassword, Refused};
 
-mod applied_cache;
 mod history_window;
 mod render;
 mod view;
 
-use applied_cache::AppliedCache;
 use history_window::HistoryWindow;
-use view::{Queue, Sources, WorkerState};
+use view::{DeadLetters, Queue, Sources, WorkerState};
 
 /// Nothing but the page itself: no script, no connection, no frame, no form; inline CSS only.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// What the page read of the worker's files, kept between loads. One load reads at a time.
+/// The timeline's history, kept between loads. One load reads it at a time.
 #[derive(Default)]
 pub struct PageCache {
-    caches: Mutex<Caches>,
-}
-
-#[derive(Default)]
-struct Caches {
-    applied: AppliedCache,
-    history: HistoryWindow,
+    history: Mutex<HistoryWindow>,
 }
 
 /// `GET /status.html`.
@@ -147,22 +142,21 @@ fn page_response(status: StatusCode, html: String) -> Response {
 fn page_html(state: &AppState, name: &str, now: SystemTime) -> Option<String> {
     let config = &state.config;
     let user = config.user(name)?;
-    let state_dir = &config.worker.state_dir;
     let mut notes = Vec::new();
-    let mut guard = state
+    let files = state.status.worker_files(now);
+    if let Some(err) = &files.applied_error {
+        notes.push(format!("Current addresses unknown: {err}"));
+    }
+    let mut history = state
         .status_page
-        .caches
+        .history
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let Caches { applied, history } = &mut *guard;
-    let empty = dyndns_queue::AppliedState::default();
-    let applied = applied.get(state_dir, now).unwrap_or_else(|err| {
-        notes.push(format!("Current addresses unknown: {err}"));
-        &empty
-    });
     let since = view::window_start(now);
-    if let Err(err) = history.refresh(state_dir, since) {
+    if let Err(err) = history.refresh(&config.worker.state_dir, since) {
         notes.push(format!("History unreadable: {err}"));
+    } else if let Some(err) = &files.history_error {
+        notes.push(format!("Last failures unknown: {err}"));
     }
     tracing::debug!(
         target: "dyndns::status_page",
@@ -183,19 +177,26 @@ fn page_html(state: &AppState, name: &str, now: SystemTime) -> Option<String> {
         ));
     }
     let events: Vec<&HistoryEvent> = history.events().collect();
-    let worker = match Heartbeat::read(state_dir) {
-        Ok(beat) => WorkerState::of(beat.as_ref(), now),
-        Err(err) => {
+    let health = state.status.health(now);
+    let worker = match &health.heartbeat_error {
+        None => WorkerState::of(health.heartbeat.as_ref(), now),
+        Some(err) => {
             notes.push(format!("Worker state unknown: {err}"));
             WorkerState::Unknown
         }
     };
-    let queue = user.admin.then(|| queue_counts(config));
+    let queue = user.admin.then(|| Queue {
+        pending: health.new,
+        in_flight: health.cur,
+        failed: dead_letters(&SpoolDirs::at(&config.spool_dir), &health),
+        dead_letters_in_window: 0,
+    });
     let page = view::build(Sources {
         config,
         user,
         now,
-        applied,
+        applied: &files.applied,
+        last_errors: &files.last_errors,
         events: &events,
         worker,
         queue,
@@ -204,32 +205,20 @@ fn page_html(state: &AppState, name: &str, now: SystemTime) -> Option<String> {
     Some(render::render(&page))
 }
 
-/// The spool's job counts, each `None` where the frontend may not list the folder.
-fn queue_counts(config: &Config) -> Queue {
-    let dirs = SpoolDirs::at(&config.spool_dir);
-    Queue {
-        pending: count_jobs(&dirs.new()),
-        in_flight: count_jobs(&dirs.cur()),
-        failed: count_jobs(&dirs.failed()),
-        dead_letters_in_window: 0,
+/// The dead letters in `failed/`: counted where this user may list it, else as the worker counted
+/// them at its last beat (`failed/` is root's alone).
+fn dead_letters(spool: &SpoolDirs, health: &Health) -> DeadLetters {
+    match spool.count_failed() {
+        Some(count) => DeadLetters::Listed(count),
+        None => health
+            .heartbeat
+            .as_ref()
+            .and_then(|beat| Some((beat.failed?, beat.beat_at)))
+            .map_or(DeadLetters::Unknown, |(count, at)| DeadLetters::AtBeat {
+                count,
+                at,
+            }),
     }
-}
-
-/// Regular files in `dir` that are not a dead letter's `.reason`.
-fn count_jobs(dir: &Path) -> Option<usize> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    Some(
-        entries
-            .filter_map(Result::ok)
-            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
-            .filter(|entry| {
-                !entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|name| name.ends_with(".reason"))
-            })
-            .count(),
-    )
 }
 
 #[cfg(test)]

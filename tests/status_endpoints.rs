@@ -156,6 +156,31 @@ fn status_and_metrics_are_404_without_tokens_and_401_without_the_right_one() {
                 vec![("Authorization", format!("Basic {token}"))],
             ),
             ("a bare token", vec![("Authorization", token.clone())]),
+            (
+                "the token cut short",
+                vec![("Authorization", bearer(&token[..token.len() - 1]))],
+            ),
+            (
+                "the token and more",
+                vec![("Authorization", bearer(&format!("{token}A")))],
+            ),
+            (
+                "the token and a word",
+                vec![("Authorization", bearer(&format!("{token} {token}")))],
+            ),
+            ("an empty token", vec![("Authorization", "Bearer ".into())]),
+            (
+                "no token after the scheme",
+                vec![("Authorization", "Bearer".into())],
+            ),
+            (
+                "the scheme twice",
+                vec![("Authorization", format!("Bearer Bearer {token}"))],
+            ),
+            (
+                "a tab for the space",
+                vec![("Authorization", format!("Bearer\t{token}"))],
+            ),
         ] {
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
@@ -173,6 +198,11 @@ fn status_and_metrics_are_404_without_tokens_and_401_without_the_right_one() {
         assert_eq!(ok.status, 200, "{path}: {}", ok.body);
         let lower = frontend.request(path, None, &[("Authorization", &format!("bearer {token}"))]);
         assert_eq!(lower.status, 200, "the scheme is case-insensitive");
+        // RFC 7235: `auth-scheme 1*SP token68`; the scheme in any case.
+        for spelt in [format!("Bearer   {token}"), format!("BEARER {token}")] {
+            let ok = frontend.request(path, None, &[("Authorization", &spelt)]);
+            assert_eq!(ok.status, 200, "{spelt:?}");
+        }
     }
 }
 

@@ -124,6 +124,23 @@ impl Heartbeat {
         now.duration_since(self.beat_at).unwrap_or_default()
     }
 
+    /// Whether the last beat lies within `max` of `now`, on either side. A beat further ahead
+    /// than that was written by a clock since stepped back (or a wrong one): it proves nothing
+    /// until the next beat, which a running worker writes within its interval.
+    pub fn is_recent(&self, now: SystemTime, max: Duration) -> bool {
+        match now.duration_since(self.beat_at) {
+            Ok(age) => age <= max,
+            Err(ahead) => ahead.duration() <= max,
+        }
+    }
+
+    /// Whether the last beat lies more than `max` ahead of `now` (see [`Heartbeat::is_recent`]).
+    pub fn is_from_future(&self, now: SystemTime, max: Duration) -> bool {
+        self.beat_at
+            .duration_since(now)
+            .is_ok_and(|ahead| ahead > max)
+    }
+
     /// Replaces the file in `state_dir` atomically (temporary file, fsync, rename). The folder is
     /// not synced: a beat lost to a power cut is worth less than a second disk flush per beat.
     pub fn write(&self, state_dir: &Path) -> Result<(), HeartbeatError> {
@@ -248,6 +265,26 @@ mod tests {
             .map(|entry| entry.expect("entry").file_name())
             .collect();
         assert_eq!(names, [HEARTBEAT_FILE_NAME], "no temporary file left");
+    }
+
+    #[test]
+    fn a_heartbeat_from_the_future_is_recent_only_within_the_max_age() {
+        let heartbeat = beat();
+        let max = Duration::from_secs(60);
+        let at = heartbeat.beat_at;
+        assert!(heartbeat.is_recent(at + max, max));
+        assert!(!heartbeat.is_recent(at + max + Duration::from_secs(1), max));
+        assert!(
+            heartbeat.is_recent(at - max, max),
+            "a clock a little behind"
+        );
+        let an_hour = Duration::from_secs(3600);
+        assert!(
+            !heartbeat.is_recent(at - an_hour, max),
+            "stepped back an hour"
+        );
+        assert!(heartbeat.is_from_future(at - an_hour, max));
+        assert!(!heartbeat.is_from_future(at - max, max));
     }
 
     #[test]

@@ -244,7 +244,7 @@ fn io_error<'a>(
 }
 
 /// Cuts `text` to `max` characters, marking the cut with `…`.
-fn cut_text(text: &mut String, max: usize) {
+pub(super) fn cut_text(text: &mut String, max: usize) {
     if let Some((index, _)) = text.char_indices().nth(max) {
         text.truncate(index);
         text.push('\u{2026}');

@@ -9,9 +9,11 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use dyndns_queue::{is_deceptive, EventKind, Family, HistoryEvent};
+use dyndns_queue::{is_deceptive, EventKind, Family, HistoryEvent, LastError};
 
-use super::view::{Day, Failure, FamilyView, HostView, Page, Queue, WorkerState, TIMELINE_DAYS};
+use super::view::{
+    Day, DeadLetters, FamilyView, HostView, Page, Queue, WorkerState, TIMELINE_DAYS,
+};
 
 /// The page's CSS: a system font, one column, a 30-cell strip per host that shrinks with the screen.
 const STYLE: &str = "\
@@ -125,11 +127,20 @@ fn queue_counts(out: &mut String, queue: &Queue) {
     out.push_str("</dd><dt>In flight</dt><dd>");
     count(out, queue.in_flight, "unknown (cur/ cannot be listed)");
     out.push_str("</dd><dt>Failed</dt><dd>");
-    count(
-        out,
-        queue.failed,
-        "unknown here (failed/ is root's: `dyndns-worker failed list`)",
-    );
+    match queue.failed {
+        DeadLetters::Listed(count) => {
+            let _ = write!(out, "{count}");
+        }
+        DeadLetters::AtBeat { count, at } => {
+            let _ = write!(out, "{count} (the worker's count at its beat of ");
+            push_time(out, at);
+            out.push(')');
+        }
+        DeadLetters::Unknown => out.push_str(
+            "unknown here (failed/ is root's and no worker beat counted it: \
+             `dyndns-worker failed list`)",
+        ),
+    }
     let _ = write!(
         out,
         "</dd><dt>Dead letters</dt><dd>{} in {TIMELINE_DAYS} days</dd></dl>",
@@ -151,7 +162,7 @@ fn host_section(out: &mut String, host: &HostView, now: SystemTime) {
     out.push_str("</dd><dt>Last failure</dt><dd>");
     match &host.last_failure {
         Some(failure) => failure_text(out, failure, now),
-        None => out.push_str("none in 30 days"),
+        None => out.push_str("none recorded"),
     }
     out.push_str("</dd></dl>");
     timeline(out, &host.days);
@@ -197,13 +208,13 @@ fn family_line(out: &mut String, label: &str, family: Option<&FamilyView>) {
     out.push_str("</dd>");
 }
 
-fn failure_text(out: &mut String, failure: &Failure, now: SystemTime) {
+fn failure_text(out: &mut String, failure: &LastError, now: SystemTime) {
     out.push_str(if failure.current {
         "<span class=\"bad\">"
     } else {
         "<span>"
     });
-    out.push_str(kind_word(failure.kind));
+    out.push_str(kind_word(failure.event));
     out.push(' ');
     out.push_str(family_word(failure.family));
     out.push(' ');

@@ -1,6 +1,8 @@
 //! The page through the router without a socket: it signs in exactly as an update does.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -9,7 +11,10 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use dyndns_queue::SpoolDirs;
+use dyndns_config::Config;
+use dyndns_queue::{EventKind, Family, SpoolDirs};
+
+use super::view::tests::event;
 
 use super::*;
 use crate::app::{app, system_clock};
@@ -147,4 +152,191 @@ async fn a_token_only_user_has_no_password_for_the_page() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "password {password:?}");
         assert!(challenge.is_some());
     }
+}
+
+#[tokio::test]
+async fn an_admin_sees_the_dead_letters_the_worker_counted_when_failed_cannot_be_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = format!(
+        "[[user]]\nname = \"boss\"\npassword_hash = \"{}\"\nadmin = true",
+        bcrypt::hash("secret", 4).unwrap()
+    );
+    let state = state_with(dir.path(), "", &admin);
+    let spool = SpoolDirs::at(&state.config.spool_dir);
+    std::fs::write(spool.failed().join("job.json"), "{}").unwrap();
+    let beat_at = std::time::SystemTime::now();
+    crate::status_data::beat_for_tests(beat_at, Some(4))
+        .write(&state.config.worker.state_dir)
+        .unwrap();
+    let admin = basic("boss", "secret");
+    let (status, _, body) = load(state.clone(), "203.0.113.9", std::slice::from_ref(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<dt>Failed</dt><dd>1</dd>"),
+        "listed here: {body}"
+    );
+
+    // As the packaged frontend, which may not list root's failed/ (gone stands in for it).
+    std::fs::remove_dir_all(spool.failed()).unwrap();
+    let (_, _, body) = load(state.clone(), "203.0.113.9", &[admin]).await;
+    assert!(
+        body.contains("<dt>Failed</dt><dd>4 (the worker's count at its beat of"),
+        "{body}"
+    );
+}
+
+fn history_line(event: &HistoryEvent) -> Vec<u8> {
+    let mut line = serde_json::to_vec(event).unwrap();
+    line.push(b'\n');
+    line
+}
+
+/// The page as `router`, and `/status`'s reading, each bounded: a hang fails instead of stalling.
+async fn page_and_status(state: &Arc<AppState>) -> (String, crate::status_data::Status) {
+    let watchdog = std::time::Duration::from_secs(20);
+    let credentials = [basic("router", "secret")];
+    let page = load(state.clone(), "203.0.113.9", &credentials);
+    let (status, _, body) = tokio::time::timeout(watchdog, page)
+        .await
+        .expect("the page hung");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let reader = Arc::clone(state);
+    let read = tokio::task::spawn_blocking(move || reader.status.status(SystemTime::now()));
+    let status = tokio::time::timeout(watchdog, read)
+        .await
+        .expect("/status hung")
+        .unwrap();
+    (body, status)
+}
+
+#[tokio::test]
+async fn a_history_replaced_by_a_fifo_or_a_symlink_is_unreadable_and_blocks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path(), "");
+    let state_dir = state.config.worker.state_dir.clone();
+    let history = state_dir.join(dyndns_queue::HISTORY_FILE_NAME);
+    nix::unistd::mkfifo(&history, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let (body, status) = page_and_status(&state).await;
+    assert!(body.contains("History unreadable"), "{body}");
+    assert_eq!(status.problems, ["history.jsonl unreadable"]);
+
+    // A symlink to a history elsewhere (with a failure in it) is not followed.
+    std::fs::remove_file(&history).unwrap();
+    let elsewhere = dir.path().join("elsewhere.jsonl");
+    let failure = event(
+        "home.dyn.example.com",
+        SystemTime::now(),
+        EventKind::DeadLetter,
+        Family::V4,
+    );
+    std::fs::write(&elsewhere, history_line(&failure)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &history).unwrap();
+    let (body, status) = page_and_status(&state).await;
+    assert!(body.contains("symbolic link"), "{body}");
+    assert!(!body.contains("<code>refused</code>"), "{body}");
+    assert_eq!(status.problems, ["history.jsonl unreadable"]);
+    assert!(status.hosts.is_empty(), "{:?}", status.hosts);
+}
+
+#[tokio::test]
+async fn a_huge_line_and_binary_junk_in_the_history_are_skipped_and_what_follows_still_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path(), "");
+    let history = state
+        .config
+        .worker
+        .state_dir
+        .join(dyndns_queue::HISTORY_FILE_NAME);
+    let mut bytes = vec![b'x'; 3 << 20];
+    bytes.push(b'\n');
+    bytes.extend_from_slice(b"\0\xff\xfe{\"v\":1,\x01\n\x1b[2J junk\n");
+    bytes.extend(history_line(&event(
+        "home.dyn.example.com",
+        SystemTime::now(),
+        EventKind::DeadLetter,
+        Family::V4,
+    )));
+    std::fs::write(&history, bytes).unwrap();
+    let (body, status) = page_and_status(&state).await;
+    assert!(body.contains("<code>refused</code>"), "{body}");
+    assert!(
+        body.contains("3 history lines could not be read and are left out."),
+        "{body}"
+    );
+    let home = status
+        .hosts
+        .iter()
+        .find(|host| host.hostname == "home.dyn.example.com")
+        .expect("the host's failure after the junk");
+    assert!(home.last_error.as_ref().is_some_and(|error| error.current));
+    assert!(status.problems.is_empty(), "{:?}", status.problems);
+}
+
+/// The worker appends and rotates (every few events here) while the page and `/status` are read
+/// at the same time, over and over: neither loses, repeats or half-reads an event, and both end
+/// where a whole read of the history ends.
+#[test]
+fn rotation_while_the_page_and_status_are_read_at_once_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path(), "");
+    let host = "home.dyn.example.com";
+    let start = SystemTime::now() - std::time::Duration::from_secs(3600);
+    let events: Vec<HistoryEvent> = (0..200u64)
+        .map(|n| {
+            let kind = if n % 4 == 3 {
+                EventKind::BackendFailure
+            } else {
+                EventKind::Applied
+            };
+            event(
+                host,
+                start + std::time::Duration::from_secs(n),
+                kind,
+                Family::V4,
+            )
+        })
+        .collect();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut log = dyndns_queue::HistoryLog::new(&state.config.worker.state_dir, 4096, 1000);
+            for pair in events.chunks(2) {
+                log.append(pair).unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        for reader in 0..2 {
+            let (state, done, reads) = (&state, &done, &reads);
+            scope.spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    if reader == 0 {
+                        page_html(state, "router", SystemTime::now()).unwrap();
+                    } else {
+                        state.status.status(SystemTime::now());
+                    }
+                    reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+        writer.join().unwrap();
+    });
+    let rotated = std::fs::read_dir(&state.config.worker.state_dir)
+        .unwrap()
+        .count();
+    assert!(rotated > 10, "the history rotated: {rotated} files");
+    let now = SystemTime::now();
+    let html = page_html(&state, "router", now).unwrap();
+    assert!(html.contains("150 changes, 50 failures"), "{html}");
+    assert!(!html.contains("could not be read"), "{html}");
+    let status = state.status.status(now);
+    let whole = dyndns_queue::LastErrors::from_events(&events);
+    let shown = status.hosts.iter().find(|summary| summary.hostname == host);
+    assert_eq!(
+        shown.and_then(|summary| summary.last_error.as_ref()),
+        whole.get(host),
+        "after {} concurrent reads",
+        reads.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert!(status.problems.is_empty(), "{:?}", status.problems);
 }

@@ -1,7 +1,8 @@
 //! Why this exists: what one user may see on the status page, decided apart from reading files and
 //! from HTML, so the rule "a user sees their own hosts, an admin every host" is tested on plain
-//! values. Its inputs are what the worker wrote (applied.json, history events, heartbeat) and the
-//! config's user; its output is a [`Page`] that `render.rs` turns into HTML.
+//! values. Its inputs are what the worker wrote (applied.json, the last errors `LastErrors` folded
+//! from the history, the timeline's history events, heartbeat) and the config's user; its output
+//! is a [`Page`] that `render.rs` turns into HTML.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
@@ -9,7 +10,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dyndns_config::names::HostPattern;
 use dyndns_config::{Config, User};
-use dyndns_queue::{AppliedState, EventKind, Family, FamilyState, Heartbeat, HistoryEvent};
+use dyndns_queue::{
+    AppliedState, EventKind, FamilyState, Heartbeat, HistoryEvent, LastError, LastErrors,
+};
+
+use super::history_window::{cut_text, MAX_ERROR_CHARS};
 
 /// Days the timeline covers, today included.
 pub const TIMELINE_DAYS: usize = 30;
@@ -74,7 +79,7 @@ impl WorkerState {
             return WorkerState::Stopped { at };
         }
         let recent = Duration::from_secs(beat.interval_secs.saturating_mul(2).saturating_add(5));
-        if beat.age(now) <= recent {
+        if beat.is_recent(now, recent) {
             WorkerState::Running {
                 since: beat.started_at,
                 beat_at: beat.beat_at,
@@ -87,15 +92,27 @@ impl WorkerState {
     }
 }
 
-/// Job counts; `None` where the folder could not be listed (`failed/` is root's alone).
+/// Job counts; `None` where the folder could not be listed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Queue {
     pub pending: Option<usize>,
     pub in_flight: Option<usize>,
-    pub failed: Option<usize>,
+    pub failed: DeadLetters,
     /// Dead-letter events in the timeline's window, from the history (readable when `failed/` is
     /// not).
     pub dead_letters_in_window: usize,
+}
+
+/// How many jobs are in `failed/`, and who counted them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeadLetters {
+    /// This process listed the folder.
+    Listed(usize),
+    /// `failed/` is root's alone: the worker counted it at its beat `at`.
+    AtBeat { count: u64, at: SystemTime },
+    /// Neither: no beat carried a count.
+    #[default]
+    Unknown,
 }
 
 /// One host's line.
@@ -106,7 +123,8 @@ pub struct HostView {
     pub ipv6: Option<FamilyView>,
     /// The newest change applied (either family), by applied.json.
     pub last_change: Option<SystemTime>,
-    pub last_failure: Option<Failure>,
+    /// From the whole history, as `/status` shows it (error text cut to [`MAX_ERROR_CHARS`]).
+    pub last_failure: Option<LastError>,
     /// Oldest day first; the last is today.
     pub days: Vec<Day>,
     /// Newest first, at most [`RECENT_EVENTS`].
@@ -119,16 +137,6 @@ pub struct FamilyView {
     pub address: Option<IpAddr>,
     pub deleted: bool,
     pub since: Option<SystemTime>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub time: SystemTime,
-    pub family: Family,
-    pub kind: EventKind,
-    pub error: Option<String>,
-    /// No change of that family was applied after it: it still stands.
-    pub current: bool,
 }
 
 /// One day of the timeline.
@@ -148,7 +156,9 @@ pub struct Sources<'a> {
     pub user: &'a User,
     pub now: SystemTime,
     pub applied: &'a AppliedState,
-    /// History events in any order, repeats included.
+    /// Each host's last failure (`StatusReader`, the same as `/status`).
+    pub last_errors: &'a LastErrors,
+    /// The timeline's history events in any order, repeats included.
     pub events: &'a [&'a HistoryEvent],
     /// From the heartbeat ([`WorkerState::of`]).
     pub worker: WorkerState,
@@ -170,6 +180,7 @@ pub fn build(sources: Sources<'_>) -> Page {
         user,
         now,
         applied,
+        last_errors,
         events,
         worker,
         queue,
@@ -211,6 +222,13 @@ pub fn build(sources: Sources<'_>) -> Page {
             .filter(|host| may_see(user, host)),
     );
     names.extend(mine.iter().map(|event| event.host.as_str()));
+    // A host whose only trace is a failure older than the window still shows it, as on `/status`.
+    names.extend(
+        last_errors
+            .iter()
+            .map(|(host, _)| host)
+            .filter(|host| may_see(user, host)),
+    );
 
     let mut per_host: BTreeMap<&str, Vec<&HistoryEvent>> = BTreeMap::new();
     for event in &mine {
@@ -222,6 +240,7 @@ pub fn build(sources: Sources<'_>) -> Page {
             host_view(
                 name,
                 applied,
+                last_errors.get(name),
                 per_host.get(name).map_or(&[], Vec::as_slice),
                 now,
             )
@@ -254,10 +273,12 @@ fn family_view(state: Option<&FamilyState>) -> Option<FamilyView> {
     })
 }
 
-/// One host from applied.json and its events (oldest first, inside the window, deduped).
+/// One host from applied.json, its last error and its events (oldest first, inside the window,
+/// deduped).
 fn host_view(
     name: &str,
     applied: &AppliedState,
+    last_error: Option<&LastError>,
     events: &[&HistoryEvent],
     now: SystemTime,
 ) -> HostView {
@@ -277,12 +298,7 @@ fn host_view(
             ..Day::default()
         })
         .collect();
-    let mut last_failure: Option<Failure> = None;
     for event in events {
-        let failed = matches!(
-            event.event,
-            EventKind::BackendFailure | EventKind::DeadLetter
-        );
         // An event dated after now (a clock stepped back) counts on today.
         let index = day_of(event.time).clamp(first, today) - first;
         if let Some(day) = usize::try_from(index)
@@ -295,19 +311,6 @@ fn host_view(
                 EventKind::BackendFailure | EventKind::DeadLetter => day.failures += 1,
             }
         }
-        if failed {
-            last_failure = Some(Failure {
-                time: event.time,
-                family: event.family,
-                kind: event.event,
-                error: event.error.clone(),
-                current: true,
-            });
-        } else if let Some(failure) = &mut last_failure {
-            if failure.family == event.family {
-                failure.current = false;
-            }
-        }
     }
     let recent = events
         .iter()
@@ -315,6 +318,12 @@ fn host_view(
         .take(RECENT_EVENTS)
         .map(|event| (*event).clone())
         .collect();
+    let last_failure = last_error.cloned().map(|mut failure| {
+        if let Some(error) = &mut failure.error {
+            cut_text(error, MAX_ERROR_CHARS);
+        }
+        failure
+    });
     HostView {
         name: name.to_owned(),
         ipv4,
@@ -327,4 +336,4 @@ fn host_view(
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

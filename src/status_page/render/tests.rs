@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use dyndns_queue::HISTORY_VERSION;
 
-use super::super::view::{Failure, HostView};
+use super::super::view::HostView;
 use super::*;
 
 const HOSTILE: &str = "\"><script>alert(1)</script><img src=x onerror=alert(2)>'\u{202e}\u{1b}[2J";
@@ -48,10 +48,10 @@ fn hostile_page() -> Page {
                 since: Some(now()),
             }),
             last_change: Some(now()),
-            last_failure: Some(Failure {
+            last_failure: Some(LastError {
                 time: now(),
                 family: Family::V6,
-                kind: EventKind::DeadLetter,
+                event: EventKind::DeadLetter,
                 error: Some(HOSTILE.into()),
                 current: true,
             }),

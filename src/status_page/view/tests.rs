@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use dyndns_queue::HISTORY_VERSION;
+use dyndns_queue::{Family, HISTORY_VERSION};
 
 use super::*;
 
@@ -55,7 +55,14 @@ fn days_ago(days: u64) -> SystemTime {
     now() - Duration::from_secs(days * DAY_SECS)
 }
 
-fn event(host: &str, time: SystemTime, kind: EventKind, family: Family) -> HistoryEvent {
+/// An event of `host` as the worker writes it (a failure's error text is `refused`); the page's
+/// own tests use it too.
+pub(in crate::status_page) fn event(
+    host: &str,
+    time: SystemTime,
+    kind: EventKind,
+    family: Family,
+) -> HistoryEvent {
     HistoryEvent {
         v: HISTORY_VERSION,
         time,
@@ -98,6 +105,8 @@ fn applied() -> AppliedState {
     state
 }
 
+/// The page of user `name` from `events`, oldest first as the history holds them (the timeline
+/// and the last errors both from them).
 fn page_of(config: &Config, name: &str, events: &[&HistoryEvent]) -> Page {
     let applied = applied();
     build(Sources {
@@ -105,6 +114,7 @@ fn page_of(config: &Config, name: &str, events: &[&HistoryEvent]) -> Page {
         user: config.user(name).unwrap(),
         now: now(),
         applied: &applied,
+        last_errors: &LastErrors::from_events(events.iter().copied()),
         events,
         worker: WorkerState::Never,
         queue: Some(Queue {
@@ -184,7 +194,7 @@ fn the_timeline_counts_per_day_once_per_event_and_a_later_change_clears_the_fail
     let page = page_of(
         &config,
         "router",
-        &[&v4_change, &failed, &v6_change, &failed, &too_old],
+        &[&too_old, &failed, &failed, &v6_change, &v4_change],
     );
     let home = page.hosts.iter().find(|view| view.name == host).unwrap();
     assert_eq!(home.days.len(), TIMELINE_DAYS);
@@ -250,4 +260,86 @@ fn a_worker_is_running_only_while_it_beats() {
         WorkerState::Stopped { at: late }
     );
     assert_eq!(WorkerState::of(None, now()), WorkerState::Never);
+    // Beaten before the clock stepped back an hour: not a proof of life until the next beat.
+    let ahead = now() + Duration::from_secs(3600);
+    assert_eq!(
+        WorkerState::of(Some(&beat(ahead, None)), now()),
+        WorkerState::Silent { beat_at: ahead }
+    );
+}
+
+/// The page's last failure is `/status`'s: folded over the whole history in the order it was
+/// written, so one older than the timeline still stands, and a clock stepped back cannot reorder
+/// a recovery before its failure.
+#[test]
+fn the_last_failure_is_the_one_status_shows_even_older_than_the_timeline() {
+    let config = config();
+    let host = "home.dyn.example.com";
+    let failed = event(host, days_ago(45), EventKind::DeadLetter, Family::V4);
+    let page = page_of(&config, "router", &[&failed]);
+    let home = page.hosts.iter().find(|view| view.name == host).unwrap();
+    let failure = home.last_failure.as_ref().expect("older than 30 days");
+    assert!(failure.current);
+    assert!(
+        home.days.iter().all(|day| day.failures == 0),
+        "not in the timeline"
+    );
+
+    let failed_late = event(host, days_ago(1), EventKind::BackendFailure, Family::V4);
+    let mended_by_a_stepped_back_clock = event(host, days_ago(2), EventKind::Applied, Family::V4);
+    let page = page_of(
+        &config,
+        "router",
+        &[&failed_late, &mended_by_a_stepped_back_clock],
+    );
+    let home = page.hosts.iter().find(|view| view.name == host).unwrap();
+    assert!(!home.last_failure.as_ref().unwrap().current);
+}
+
+/// A user allowed `*.dyn.example.com` sees what lies below it, from every source the page reads
+/// (applied.json, the timeline's events, the last errors), and nothing beside or above it.
+#[test]
+fn a_wildcard_user_sees_no_host_outside_their_pattern() {
+    let text = format!(
+        "{CONFIG}\n[[user]]\nname = \"wild\"\npassword_hash = \"{}\"\nhosts = [\"*.dyn.example.com\"]\n",
+        config().user("router").unwrap().password_hash.as_ref().unwrap()
+    );
+    let config = Config::parse(&text, std::path::Path::new("/etc/dyndns/dyndns.toml")).unwrap();
+    let inside = ["a.dyn.example.com", "deep.a.dyn.example.com"];
+    let outside = [
+        "dyn.example.com",
+        "xdyn.example.com",
+        "dyn.example.com.evil.example.net",
+        "a.dyn.example.com.evil.example.net",
+        "other.example.net",
+    ];
+    let mut applied = AppliedState::default();
+    let mut events = Vec::new();
+    for host in inside.iter().chain(&outside) {
+        applied.record_applied(
+            host,
+            "203.0.113.7".parse().unwrap(),
+            days_ago(2),
+            days_ago(2),
+        );
+        events.push(event(host, days_ago(1), EventKind::Applied, Family::V4));
+        events.push(event(host, days_ago(1), EventKind::DeadLetter, Family::V6));
+    }
+    let events: Vec<&HistoryEvent> = events.iter().collect();
+    let page = build(Sources {
+        config: &config,
+        user: config.user("wild").unwrap(),
+        now: now(),
+        applied: &applied,
+        last_errors: &LastErrors::from_events(events.iter().copied()),
+        events: &events,
+        worker: WorkerState::Never,
+        queue: None,
+        notes: Vec::new(),
+    });
+    assert_eq!(names(&page), inside);
+    assert!(page.hosts.iter().all(|host| host
+        .recent
+        .iter()
+        .all(|event| inside.contains(&event.host.as_str()))));
 }
