@@ -145,20 +145,7 @@ fn record_type(family: Family) -> &'static str {
 }
 
 fn addresses(event: &HistoryEvent) -> (String, String) {
-    let old = if event.old.is_empty() {
-        "none".to_owned()
-    } else {
-        event
-            .old
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let new = event
-        .new
-        .map_or_else(|| "deleted".to_owned(), |address| address.to_string());
-    (old, new)
+    (event.old_shown(", ", "none"), event.new_shown())
 }
 
 /// One line per event, for the list of those held back.

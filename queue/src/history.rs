@@ -129,6 +129,21 @@ impl HistoryEvent {
     pub fn dedupe_key(&self) -> (Uuid, Family, EventKind) {
         (self.job, self.family, self.event)
     }
+
+    /// `old` for people: the addresses joined by `separator`, or `none` when DNS held none.
+    pub fn old_shown(&self, separator: &str, none: &str) -> String {
+        if self.old.is_empty() {
+            return none.to_owned();
+        }
+        let old: Vec<String> = self.old.iter().map(ToString::to_string).collect();
+        old.join(separator)
+    }
+
+    /// `new` for people: the address, or `deleted` for a delete.
+    pub fn new_shown(&self) -> String {
+        self.new
+            .map_or_else(|| "deleted".to_owned(), |address| address.to_string())
+    }
 }
 
 /// Why the history could not be written or read, naming the file once.

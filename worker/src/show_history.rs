@@ -56,19 +56,8 @@ fn readable(text: &str) -> String {
 /// backend and zone, how long, the job, and the error if any. Values from the spool or a backend
 /// are escaped as in the worker's log.
 pub fn human_line(event: &HistoryEvent) -> String {
-    let old = if event.old.is_empty() {
-        "-".to_owned()
-    } else {
-        event
-            .old
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let new = event
-        .new
-        .map_or_else(|| "deleted".to_owned(), |new| new.to_string());
+    let old = event.old_shown(",", "-");
+    let new = event.new_shown();
     let mut line = format!(
         "{} {:<15} {} {} {old} -> {new} user {}",
         when(event.time),
