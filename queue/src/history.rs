@@ -290,7 +290,7 @@ impl HistoryLog {
             file.read_exact_at(&mut buf, start)
                 .map_err(HistoryError::io("read the end of", &self.path))?;
             if let Some(at) = buf.iter().rposition(|&byte| byte == b'\n') {
-                break start + u64::try_from(at).unwrap_or(u64::MAX) + 1;
+                break u64::try_from(at).map_or(end, |at| start + at + 1);
             }
             end = start;
         };
