@@ -27,8 +27,8 @@ const MAX_FAILED_NAME_BYTES: usize = 200;
 const KEPT_NAME_BYTES: usize = 150;
 /// Prefix of files being written in `failed/`; never a dead letter's name, which is a spool
 /// file name and so has no such prefix unless hostile (and then it gets a unique suffix).
-const TMP_PREFIX: &str = ".tmp-";
-const REASON_SUFFIX: &str = ".reason";
+pub(crate) const TMP_PREFIX: &str = ".tmp-";
+pub(crate) const REASON_SUFFIX: &str = ".reason";
 
 impl SpoolLock {
     /// Moves `cur/<name>` (whatever kind of entry it is) to `failed/`, beside a `.reason` file

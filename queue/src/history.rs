@@ -15,14 +15,18 @@
 //! - Rotation is by rename only (`history.jsonl` → `.1` → … → `.<keep>`, the oldest replaced), so
 //!   a follower holding the old file sees it end and a new inode appear at the name.
 //! - A line that does not parse is skipped by readers and counted, never fatal; a write that fails
-//!   half way is cut back off, so the next pass's first line is whole.
+//!   half way is cut back off, so the next pass's first line is whole. A worker killed inside its
+//!   `write` (a pass of more than a page can land in part) gets no such chance: the next append
+//!   finds the file not ending in a newline and cuts it back to just after its last one (fsync'd,
+//!   with a warning giving the byte count), so the partial line is lost alone, and the event after
+//!   it is not glued onto it.
 //! - The file is created 0640; the state folder is set-group-ID, so it belongs to the group that
 //!   reads `applied.json`.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::IpAddr;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -259,6 +263,7 @@ impl HistoryLog {
             .metadata()
             .map_err(HistoryError::io("inspect", &self.path))?
             .len();
+        len = self.cut_partial_last_line(&file, len)?;
         let added = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         if len > 0 && len.saturating_add(added) > self.max_bytes {
             drop(file);
@@ -282,11 +287,49 @@ impl HistoryLog {
         Ok(())
     }
 
+    /// Cuts `file` (of `len` bytes) back to just after its last newline, when it does not end in
+    /// one: what follows is the part of a pass a killed worker wrote, which readers cannot parse
+    /// and which would swallow the next event's line. Returns the length left. One `pread` of the
+    /// last byte when the file is whole; the scan back only after a kill.
+    fn cut_partial_last_line(&self, file: &File, len: u64) -> Result<u64, HistoryError> {
+        const CHUNK: u64 = 64 * 1024;
+        let mut end = len;
+        let mut buf = vec![0u8; 1];
+        let keep = loop {
+            if end == 0 {
+                break 0;
+            }
+            let start = end.saturating_sub(if end == len { 1 } else { CHUNK });
+            let want = usize::try_from(end - start).unwrap_or(usize::MAX);
+            buf.resize(want, 0);
+            file.read_exact_at(&mut buf, start)
+                .map_err(HistoryError::io("read the end of", &self.path))?;
+            if let Some(at) = buf.iter().rposition(|&byte| byte == b'\n') {
+                break u64::try_from(at).map_or(end, |at| start + at + 1);
+            }
+            end = start;
+        };
+        if keep == len {
+            return Ok(len);
+        }
+        file.set_len(keep)
+            .and_then(|()| file.sync_data())
+            .map_err(HistoryError::io("cut a half-written line off", &self.path))?;
+        tracing::warn!(
+            path = %self.path.display(),
+            bytes = len - keep,
+            "cut a half-written last line (a worker killed while appending) off the history"
+        );
+        Ok(keep)
+    }
+
     /// Opens the current file for appending, creating it (0640 whatever the umask) if missing;
     /// the bool says it was created.
     fn open_for_append(&self) -> Result<(File, bool), HistoryError> {
         let flags = (OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits();
+        // Read too: a half-written last line is found by reading the file's end.
         let opened = OpenOptions::new()
+            .read(true)
             .append(true)
             .custom_flags(flags)
             .open(&self.path);

@@ -15,8 +15,11 @@
 //! - The heartbeat (`heartbeat.json`, [`Heartbeat`]) is replaced atomically while a worker runs,
 //!   with the worker's counts since its start ([`WorkerCounts`]) and the number of dead letters.
 //! - Only one worker touches `cur/` and `failed/`: claiming, reading, completing and
-//!   dead-lettering are methods of [`SpoolLock`], which only [`SpoolDirs::lock`] returns.
+//!   dead-lettering are methods of [`SpoolLock`], which only [`SpoolDirs::lock`] returns. The
+//!   operator's tools for `failed/` ([`SpoolDirs::dead_letters`] and the rest) run without the
+//!   lock: each step is one rename or unlink the worker tolerates (see `dead_letters.rs`).
 
+mod dead_letters;
 mod depth;
 mod durable;
 mod failed;
@@ -36,6 +39,7 @@ mod text;
 mod worker_counts;
 mod writer;
 
+pub use dead_letters::{DeadLetter, DeadLetterError, Purge};
 pub use failed::Retention;
 pub use heartbeat::{Heartbeat, HeartbeatError, RunMode, HEARTBEAT_FILE_NAME, HEARTBEAT_VERSION};
 pub use history::{

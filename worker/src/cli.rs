@@ -66,6 +66,45 @@ pub(crate) enum Command {
     /// (new/), in flight (cur/) and failed (failed/); whether a worker holds the spool lock, and
     /// since when (heartbeat.json). Reads only. Exits 0, or 1 when the config cannot be read
     Status(StatusArgs),
+    /// Dead letters in failed/ in [spool] dir: list them, show one, retry them, or purge old
+    /// ones. As root; works beside a running worker (no lock taken). Exits 0; 1 when the config or
+    /// failed/ cannot be read, or when a retry was refused or a purge left something (each said on
+    /// stderr); 2 for wrong usage
+    #[command(subcommand)]
+    Failed(FailedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FailedCommand {
+    /// One line per dead letter: its id (its name in failed/), host and families, age, and the
+    /// first line of its reason
+    List {
+        /// One JSON document instead of lines for people
+        #[arg(long)]
+        json: bool,
+    },
+    /// The job in a dead letter as stored, and its whole reason
+    Show {
+        /// The dead letter's name in failed/, or a unique prefix of it or of its job id
+        id: String,
+    },
+    /// Check a dead letter against today's config and the changes handled since, and move it back
+    /// into new/ for the worker; one that would roll DNS back (older than the newest change handled
+    /// for its host and family) or that the config refuses is left where it is, saying why
+    Retry {
+        /// The dead letter's name in failed/, or a unique prefix of it or of its job id
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every dead letter, each reported
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove dead letters (and their reasons) dead-lettered more than DAYS days ago. Symbolic
+    /// links are removed, never followed; a directory is left and reported
+    Purge {
+        #[arg(long, value_name = "DAYS")]
+        older_than: u64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -145,6 +184,7 @@ pub fn main() -> ExitCode {
         Some(Command::Status(args)) => {
             return read_only(crate::status::print_status(cli.config, args.json))
         }
+        Some(Command::Failed(command)) => return failed_cli(cli.config, command),
         None => cli.run.clone(),
     };
     let mode = args.mode();
@@ -212,6 +252,25 @@ fn run_cli(config: Option<PathBuf>, mode: Mode) -> anyhow::Result<ExitCode> {
 fn read_only(done: anyhow::Result<()>) -> ExitCode {
     match done {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("dyndns-worker: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `dyndns-worker failed …`: 0, or 1 when it could not run or refused or left something.
+fn failed_cli(config: Option<PathBuf>, command: &FailedCommand) -> ExitCode {
+    use crate::failed_cmd;
+    let done = failed_cmd::load_config(config).and_then(|config| match command {
+        FailedCommand::List { json } => failed_cmd::list(&config, *json),
+        FailedCommand::Show { id } => failed_cmd::show(&config, id),
+        FailedCommand::Retry { id, .. } => failed_cmd::retry(&config, id.as_deref()),
+        FailedCommand::Purge { older_than } => failed_cmd::purge(&config, *older_than),
+    });
+    match done {
+        Ok(outcome) if outcome.refused == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("dyndns-worker: {err:#}");
             ExitCode::FAILURE

@@ -9,6 +9,7 @@ pub mod cli;
 mod clock;
 pub mod command;
 mod counts;
+pub mod failed_cmd;
 mod finish;
 mod heartbeat;
 mod history;

@@ -44,7 +44,7 @@ pub(crate) fn when(time: SystemTime) -> String {
 
 /// A name as it is when it is plain printable ASCII (host and user names are), else quoted and
 /// escaped: a line in the history cannot forge another on the terminal.
-fn readable(text: &str) -> String {
+pub(crate) fn readable(text: &str) -> String {
     if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_graphic()) {
         text.to_owned()
     } else {

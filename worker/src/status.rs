@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use dyndns_config::Config;
@@ -145,8 +145,10 @@ fn or_unknown(count: Option<usize>) -> String {
     count.map_or_else(|| "?".to_owned(), |count| count.to_string())
 }
 
-/// The worker line: running or not, by the lock when it can be probed, else by the heartbeat.
-fn worker_line(worker: &WorkerStatus) -> String {
+/// The worker line: running or not, by the lock when it can be probed, else by the heartbeat,
+/// judged against `now`: a beat from the future (a clock stepped back) is fresh only within the
+/// same margin as one from the past.
+fn worker_line(worker: &WorkerStatus, now: SystemTime) -> String {
     let beat = worker.heartbeat.as_ref();
     let age = worker.heartbeat_age_secs.unwrap_or(0);
     let describe = |beat: &Heartbeat| {
@@ -175,7 +177,8 @@ fn worker_line(worker: &WorkerStatus) -> String {
         },
         ("free", None) => "worker: not running (none has run here yet)".to_owned(),
         (_, Some(beat)) => {
-            let fresh = age <= beat.interval_secs.saturating_mul(2) + 5;
+            let max = Duration::from_secs(beat.interval_secs.saturating_mul(2).saturating_add(5));
+            let fresh = beat.is_recent(now, max);
             let verdict = match (beat.is_running(), fresh) {
                 (true, true) => "running by its heartbeat",
                 (true, false) => "not beating: stopped or hung",
@@ -190,9 +193,9 @@ fn worker_line(worker: &WorkerStatus) -> String {
     }
 }
 
-/// `status` for people.
-pub fn render(status: &Status) -> String {
-    let mut out = worker_line(&status.worker);
+/// `status` for people, as of `now`.
+pub fn render(status: &Status, now: SystemTime) -> String {
+    let mut out = worker_line(&status.worker, now);
     out.push('\n');
     out.push_str(&format!(
         "spool: {} pending (new/), {} in flight (cur/), {} failed (failed/)\n",
@@ -251,12 +254,16 @@ pub fn render(status: &Status) -> String {
 pub fn print_status(config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let path = dyndns_config::resolve_path(config.as_deref());
     let config = Config::load(&path)?;
-    let status = gather(&config, SystemTime::now());
+    let now = SystemTime::now();
+    let status = gather(&config, now);
     if json {
         let text = serde_json::to_string_pretty(&status).context("cannot encode the status")?;
         println!("{text}");
     } else {
-        print!("{}", render(&status));
+        print!("{}", render(&status, now));
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -185,3 +185,52 @@ fn a_follower_reads_what_is_appended_across_rotations_and_resumes_from_its_curso
     assert_eq!(hosts(&at_end.poll().expect("poll")), hosts(&[event(17)]));
     assert_eq!(at_end.unreadable(), 0);
 }
+
+#[test]
+fn a_worker_killed_mid_append_left_a_partial_line_that_the_next_append_glued_onto() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    HistoryLog::new(dir.path(), 10 << 20, 5)
+        .append(&[event(1)])
+        .expect("append");
+    let path = dir.path().join(HISTORY_FILE_NAME);
+    let whole = std::fs::metadata(&path).expect("stat").len();
+    // What a kill leaves of a pass longer than a page: whole lines, then part of one, no newline
+    // anywhere in the last 64 KiB chunk read back.
+    let mut killed = OpenOptions::new().append(true).open(&path).expect("open");
+    let second = serde_json::to_string(&event(2)).expect("encode");
+    writeln!(killed, "{second}").expect("write");
+    let partial = format!("{{\"v\":1,\"host\":\"{}", "x".repeat(70 * 1024));
+    killed.write_all(partial.as_bytes()).expect("write");
+    drop(killed);
+    let before_restart = std::fs::metadata(&path).expect("stat").len();
+
+    // The restarted worker's log.
+    let mut log = HistoryLog::new(dir.path(), 10 << 20, 5);
+    log.append(&[event(3)]).expect("append");
+
+    let read = read_history(dir.path()).expect("read");
+    assert_eq!(
+        hosts(&read.events),
+        hosts(&[event(1), event(2), event(3)]),
+        "the event after the partial line is not lost"
+    );
+    assert_eq!(read.unreadable, 0, "the partial line was cut off");
+    let len = std::fs::metadata(&path).expect("stat").len();
+    let third = serde_json::to_string(&event(3)).expect("encode");
+    let second_len = u64::try_from(second.len()).expect("small") + 1;
+    let third_len = u64::try_from(third.len()).expect("small") + 1;
+    assert_eq!(len, whole + second_len + third_len);
+    assert!(before_restart > len);
+}
+
+#[test]
+fn a_history_without_any_newline_is_cut_to_empty_before_the_next_append() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(HISTORY_FILE_NAME);
+    std::fs::write(&path, br#"{"v":1,"time":"#).expect("write");
+    let mut log = HistoryLog::new(dir.path(), 10 << 20, 5);
+    log.append(&[event(1)]).expect("append");
+    let read = read_history(dir.path()).expect("read");
+    assert_eq!(hosts(&read.events), hosts(&[event(1)]));
+    assert_eq!(read.unreadable, 0);
+}
