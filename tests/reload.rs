@@ -2,6 +2,9 @@
 //! users work without a restart, open connections survive, a changed password's remembered
 //! credential is forgotten while others stay, and a broken config leaves the old one serving.
 
+// Test code: a failed unwrap is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 use std::io::{BufRead, BufReader, Read, Write};
