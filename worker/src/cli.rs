@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use dyndns_config::Config;
 
-use crate::run::{run, Mode, Report};
+use crate::run::{run_reloading, Mode, Report};
 use crate::startup::WorkerError;
 
 const EXIT_CODES: &str = "\
@@ -194,7 +194,13 @@ fn run_cli(config: Option<PathBuf>, mode: Mode) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(run(config, backends, mode, shutdown_signal()))?;
+    let report = runtime.block_on(run_reloading(
+        path,
+        config,
+        backends,
+        mode,
+        shutdown_signal(),
+    ))?;
     tracing::info!(
         applied = report.applied,
         unchanged = report.unchanged,
