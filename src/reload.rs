@@ -96,19 +96,29 @@ pub fn reload(live: &Live, path: &Path) -> bool {
     true
 }
 
-/// Reloads from `path` at every SIGHUP; never returns (pending forever if the signal cannot be
-/// watched, which is logged).
-pub async fn reload_on_hangup(live: Live, path: PathBuf) {
+/// Watches SIGHUP; call it before saying the frontend is ready, so that from then on a SIGHUP
+/// reloads instead of ending the process. Logged if it cannot be watched.
+pub fn watch_hangups() -> Option<tokio::signal::unix::Signal> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(hangups) => hangups,
+    match signal(SignalKind::hangup()) {
+        Ok(hangups) => Some(hangups),
         Err(error) => {
             tracing::error!(%error, "cannot watch SIGHUP: the config cannot be reloaded without a restart");
-            return std::future::pending().await;
+            None
         }
-    };
-    while hangups.recv().await.is_some() {
-        reload(&live, &path);
+    }
+}
+
+/// Reloads from `path` at each of `hangups`; never returns.
+pub async fn reload_on_hangup(
+    live: Live,
+    path: PathBuf,
+    hangups: Option<tokio::signal::unix::Signal>,
+) {
+    if let Some(mut hangups) = hangups {
+        while hangups.recv().await.is_some() {
+            reload(&live, &path);
+        }
     }
     std::future::pending().await
 }

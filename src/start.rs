@@ -12,7 +12,7 @@ use dyndns_config::Listen;
 
 use crate::app::{system_clock, AppState};
 use crate::cli::ConfigArg;
-use crate::reload::{reload_on_hangup, Live};
+use crate::reload::{reload_on_hangup, watch_hangups, Live};
 use crate::request_log::RequestLog;
 use crate::serve::{bind, serve, serve_on_every_core, shutdown_signal};
 
@@ -41,13 +41,17 @@ pub fn run_serve(config: &ConfigArg, allow_root: bool) -> anyhow::Result<()> {
         RequestLog::new(log_writer),
     )?);
     let live = Live::new(state);
-    // SIGHUP re-reads the config (`reload.rs`) until the shutdown signal.
+    // SIGHUP re-reads the config (`reload.rs`) until the shutdown signal. Ready is said only once
+    // SIGHUP is watched (in the runtime that waits for the signals), so an early `systemctl
+    // reload` cannot end the process.
     let signals = {
         let live = live.clone();
         async move {
+            let hangups = watch_hangups();
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
             tokio::select! {
                 () = shutdown_signal() => {}
-                () = reload_on_hangup(live, path) => {}
+                () = reload_on_hangup(live, path, hangups) => {}
             }
         }
     };
@@ -56,7 +60,6 @@ pub fn run_serve(config: &ConfigArg, allow_root: bool) -> anyhow::Result<()> {
         Listen::Tcp(address) => {
             let listener = std::net::TcpListener::bind(address)
                 .map_err(|err| anyhow::anyhow!(cannot_listen(listen, &err)))?;
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
             serve_on_every_core(live, listener, signals).context("the HTTP server failed")?;
         }
         Listen::Unix(_) => {
@@ -66,7 +69,6 @@ pub fn run_serve(config: &ConfigArg, allow_root: bool) -> anyhow::Result<()> {
                 let listener = bind(listen)
                     .await
                     .map_err(|err| anyhow::anyhow!(cannot_listen(listen, &err)))?;
-                tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
                 serve(live, listener, signals)
                     .await
                     .context("the HTTP server failed")

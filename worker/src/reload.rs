@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use dyndns_config::Config;
+use tokio::signal::unix::Signal;
 use tokio::sync::Notify;
 
 use crate::shown::Shown;
@@ -20,25 +21,18 @@ pub(crate) struct Reload {
 }
 
 impl Reload {
-    /// Watches SIGHUP (each one asks for a reload and wakes the worker) for the life of the run.
-    /// A SIGHUP that cannot be watched is logged; the worker runs on without reloads.
-    pub fn watch(path: PathBuf, wake: Arc<Notify>) -> Reload {
-        use tokio::signal::unix::{signal, SignalKind};
+    /// Each of `hangups` (SIGHUP, watched by the caller before it says the worker started, so
+    /// an early one cannot end the process) asks for a reload and wakes the worker.
+    pub fn watch(path: PathBuf, mut hangups: Signal, wake: Arc<Notify>) -> Reload {
         let requested = Arc::new(AtomicBool::new(false));
-        match signal(SignalKind::hangup()) {
-            Ok(mut hangups) => {
-                let requested = requested.clone();
-                tokio::spawn(async move {
-                    while hangups.recv().await.is_some() {
-                        requested.store(true, Ordering::SeqCst);
-                        wake.notify_one();
-                    }
-                });
-            }
-            Err(error) => tracing::error!(
-                %error,
-                "cannot watch SIGHUP: the config cannot be reloaded without a restart"
-            ),
+        {
+            let requested = requested.clone();
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    requested.store(true, Ordering::SeqCst);
+                    wake.notify_one();
+                }
+            });
         }
         Reload { path, requested }
     }

@@ -72,11 +72,13 @@ where
     run_with_clock(config, backends, mode, shutdown, Arc::new(SystemClock)).await
 }
 
-/// [`run`] that re-reads the config at `path` at each SIGHUP (`reload.rs`), between passes and
-/// only once no backend is at work: `dyndns-worker` in every mode. A `--run-once` run has one
-/// pass, so it finishes on the config it started with; SIGHUP does not end it.
+/// [`run`] that re-reads the config at `path` at each of `hangups` (SIGHUP; `reload.rs`),
+/// between passes and only once no backend is at work: `dyndns-worker` in every mode. A
+/// `--run-once` run has one pass, so it finishes on the config it started with; SIGHUP does not
+/// end it.
 pub async fn run_reloading<F>(
     path: PathBuf,
+    hangups: tokio::signal::unix::Signal,
     config: Arc<Config>,
     backends: impl Into<Backends>,
     mode: Mode,
@@ -91,7 +93,7 @@ where
         mode,
         shutdown,
         Arc::new(SystemClock),
-        Some(path),
+        Some((path, hangups)),
     )
     .await
 }
@@ -117,7 +119,7 @@ async fn run_inner<F>(
     mode: Mode,
     shutdown: F,
     clock: Arc<dyn Clock>,
-    reload_from: Option<PathBuf>,
+    reload_from: Option<(PathBuf, tokio::signal::unix::Signal)>,
 ) -> Result<Report, WorkerError>
 where
     F: Future<Output = ()> + Send + 'static,
@@ -146,7 +148,7 @@ where
         });
     }
     let watch = SpoolWatch::start(&lock.dirs().new(), wake.clone());
-    let reload = reload_from.map(|path| Reload::watch(path, wake.clone()));
+    let reload = reload_from.map(|(path, hangups)| Reload::watch(path, hangups, wake.clone()));
     // While a reload waits for the backends at work to finish, no new chain starts.
     let hold = Arc::new(AtomicBool::new(true));
     let deadline = match mode {
