@@ -130,3 +130,37 @@ fn a_broken_config_at_sighup_leaves_the_running_worker_on_the_old_one() {
         worker_log(&site)
     );
 }
+
+#[test]
+fn a_config_whose_backend_cannot_be_built_at_sighup_is_refused_whole() {
+    let site = Site::new();
+    let worker = start_worker(&site);
+    let hash = bcrypt::hash("cf password", 4).unwrap();
+    append_to_config(
+        &site,
+        &format!(
+            "\n[[zone]]\nname = \"cf.example.org\"\nbackend = \"cloudflare\"\n\n[[user]]\n\
+             name = \"cf\"\npassword_hash = \"{hash}\"\nhosts = [\"home.cf.example.org\"]\n\n\
+             [backend.cloudflare]\napi_token_file = \"no-such-token\"\n"
+        ),
+    );
+    hang_up(&worker);
+    wait_for_log(&site, "a backend cannot be built");
+    assert!(!worker_log(&site).contains("config reloaded"));
+    // The new user was not taken up without its backend: its job is refused as before the reload.
+    spool(&site, "cf", "home.cf.example.org", "203.0.113.42");
+    let refused = eventually(Duration::from_secs(10), || {
+        !site.files_in("failed").is_empty()
+    });
+    assert!(refused, "{}", worker_log(&site));
+    spool(&site, USER, HOST, "203.0.113.43");
+    let applied = eventually(Duration::from_secs(10), || {
+        site.plesk_records()
+            .contains(&format!("{HOST}. A 203.0.113.43"))
+    });
+    assert!(
+        applied,
+        "the old config's backend still applies: {}",
+        worker_log(&site)
+    );
+}
