@@ -26,24 +26,28 @@ pub fn system_clock() -> Clock {
     Arc::new(SystemTime::now)
 }
 
+/// One config's view of the frontend. A reload (`reload.rs`) builds a new one from the new config
+/// and hands it to new requests; a request keeps the one it started with. Everything that must
+/// outlive a config (the `nochg` memory, rate limits, the status readers, counters, the job clock)
+/// is behind an `Arc` both share.
 pub struct AppState {
     pub config: Arc<Config>,
     pub verifier: Verifier,
-    pub limits: RateLimits,
-    pub accepted: Accepted,
+    pub limits: Arc<RateLimits>,
+    pub accepted: Arc<Accepted>,
     pub spool: Arc<SpoolWriter>,
-    pub request_log: RequestLog,
+    pub request_log: Arc<RequestLog>,
     /// What the status page read of the worker's files, kept between loads.
-    pub status_page: crate::status_page::PageCache,
+    pub status_page: Arc<crate::status_page::PageCache>,
     /// What `/health`, `/status` and `/metrics` read of the worker's files.
-    pub status: StatusReader,
+    pub status: Arc<StatusReader>,
     /// Update requests by style and result, for `/metrics`.
-    pub requests: RequestCounters,
+    pub requests: Arc<RequestCounters>,
     clock: Clock,
     /// Last `received_at` handed out: jobs are ordered by it, so it never repeats or goes backwards
     /// even if the wall clock does. A time, not nanoseconds in a `u64`: those end in 2554, and a
     /// worker before the future bound recorded jobs dated in 9999. Locked only to spool a change.
-    last_received: Mutex<SystemTime>,
+    last_received: Arc<Mutex<SystemTime>>,
 }
 
 /// Why the frontend cannot start on this config. The cause is part of the message, not a
@@ -105,17 +109,42 @@ impl AppState {
         let floor = received_floor(accepted.newest_at_load(), now);
         Ok(AppState {
             verifier: Verifier::new(&config.users),
-            limits: RateLimits::new(config.frontend.limits),
-            accepted,
+            limits: Arc::new(RateLimits::new(config.frontend.limits)),
+            accepted: Arc::new(accepted),
             spool,
-            request_log,
-            status_page: crate::status_page::PageCache::default(),
-            status: StatusReader::new(&config),
-            requests: RequestCounters::default(),
+            request_log: Arc::new(request_log),
+            status_page: Arc::default(),
+            status: Arc::new(StatusReader::new(&config)),
+            requests: Arc::default(),
             clock,
-            last_received: Mutex::new(floor),
+            last_received: Arc::new(Mutex::new(floor)),
             config,
         })
+    }
+
+    /// This state on a new config (checked, with the settings that need a restart already put
+    /// back by `reload.rs`): a new verifier that keeps the remembered credentials of users whose
+    /// secrets did not change, new rate limits only if `[frontend.limits]` changed, and everything
+    /// else shared with this one.
+    pub fn reloaded(&self, config: Arc<Config>) -> AppState {
+        let limits = if config.frontend.limits == self.config.frontend.limits {
+            self.limits.clone()
+        } else {
+            Arc::new(self.limits.with_new_budgets(config.frontend.limits))
+        };
+        AppState {
+            verifier: self.verifier.reloaded(&self.config.users, &config.users),
+            limits,
+            accepted: self.accepted.clone(),
+            spool: self.spool.clone(),
+            request_log: self.request_log.clone(),
+            status_page: self.status_page.clone(),
+            status: self.status.clone(),
+            requests: self.requests.clone(),
+            clock: self.clock.clone(),
+            last_received: self.last_received.clone(),
+            config,
+        }
     }
 
     /// Merges news from the worker's state file into the `nochg` memory, and dates new jobs after
@@ -170,7 +199,14 @@ fn received_floor(newest: Option<SystemTime>, now: SystemTime) -> SystemTime {
     newest
 }
 
+/// The routes on one fixed state (tests; `routes` is what `dyndns serve` runs).
+#[cfg(test)]
 pub fn app(state: Arc<AppState>) -> Router {
+    routes(crate::reload::Live::new(state))
+}
+
+/// The routes on whatever state `live` holds when each request arrives.
+pub fn routes(live: crate::reload::Live) -> Router {
     Router::new()
         .route("/nic/update", get(crate::dyndns2::nic_update))
         .route("/nic/delete", get(crate::dyndns2::nic_delete))
@@ -185,7 +221,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/metrics", get(crate::status_api::metrics))
         .route("/status.html", get(crate::status_page::status_page))
         .fallback(not_found)
-        .with_state(state)
+        .with_state(live)
 }
 
 pub(crate) async fn not_found() -> impl IntoResponse {

@@ -90,7 +90,7 @@ pub enum Remembered {
 pub struct Digest([u8; 32]);
 
 /// Checks passwords against the configured hashes, remembering successes for the life of the
-/// process (a restart or reload starts empty).
+/// process (a restart starts empty; a reload keeps those of users whose secrets did not change).
 pub struct Verifier {
     users: FxHashMap<String, Option<String>>,
     /// Verified against for unknown users, so they cost as much as known ones.
@@ -121,6 +121,37 @@ impl Verifier {
             keyed,
             remembered: RwLock::new(FxHashMap::default()),
             slow_checks: Arc::new(Semaphore::new(parallel)),
+        }
+    }
+
+    /// The verifier for a reloaded config: same key and the same bound on slow checks, and the
+    /// remembered credentials of every user whose password hash and token hashes are unchanged. A
+    /// user removed, or whose secret changed, is forgotten, so an old password stops working at once
+    /// instead of passing the fast path until a restart.
+    pub fn reloaded(&self, old_users: &[User], new_users: &[User]) -> Verifier {
+        let unchanged = |name: &str| {
+            let old = old_users.iter().find(|user| user.name == name);
+            let new = new_users.iter().find(|user| user.name == name);
+            matches!((old, new), (Some(old), Some(new))
+                if old.password_hash == new.password_hash && old.token_hashes == new.token_hashes)
+        };
+        let remembered = self
+            .remembered
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(name, _)| unchanged(name))
+            .map(|(name, digest)| (name.clone(), *digest))
+            .collect();
+        Verifier {
+            users: new_users
+                .iter()
+                .map(|user| (user.name.clone(), user.password_hash.clone()))
+                .collect(),
+            unknown_user_hash: unknown_user::dummy_hash(new_users),
+            keyed: self.keyed.clone(),
+            remembered: RwLock::new(remembered),
+            slow_checks: self.slow_checks.clone(),
         }
     }
 

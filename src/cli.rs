@@ -40,8 +40,12 @@ pub struct ConfigArg {
 
 impl ConfigArg {
     pub fn load(&self) -> anyhow::Result<Config> {
-        let path = dyndns_config::resolve_path(self.config.as_deref());
-        Ok(Config::load(&path)?)
+        Ok(Config::load(&self.path())?)
+    }
+
+    /// The file `load` reads (and a reload re-reads).
+    pub fn path(&self) -> PathBuf {
+        dyndns_config::resolve_path(self.config.as_deref())
     }
 }
 

@@ -52,7 +52,7 @@ pub fn run(listen: SocketAddr) -> anyhow::Result<()> {
             .with_context(|| cannot_listen(listen))?;
         let mut worker = WorkerChild::start(&worker_binary, &config_path)?;
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let frontend = tokio::spawn(serve(state, listener, async move {
+        let frontend = tokio::spawn(serve(crate::reload::Live::new(state), listener, async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         }));
         let zone = zone_file.display();

@@ -19,6 +19,7 @@ mod limits;
 mod logging;
 mod memory;
 mod metrics;
+mod reload;
 mod reply;
 mod request;
 mod request_log;

@@ -85,6 +85,31 @@ impl RateLimits {
         }
     }
 
+    /// Limits on new budgets (a reload changed `[frontend.limits]`): the rate limiters start full
+    /// at the new rates (governor's counters cannot be moved to another quota), but every lockout
+    /// in force stays until it ends, so a reload never frees a guesser.
+    pub fn with_new_budgets(&self, limits: Limits) -> RateLimits {
+        let fresh = RateLimits::new(limits);
+        let blocked = self
+            .blocked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let blocked_users = self
+            .blocked_users
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        fresh
+            .any_blocked
+            .store(!blocked.is_empty(), Ordering::Relaxed);
+        RateLimits {
+            blocked: RwLock::new(blocked),
+            blocked_users: RwLock::new(blocked_users),
+            ..fresh
+        }
+    }
+
     /// The source `client` is counted as: IPv4-mapped IPv6 as IPv4, IPv6 masked to the prefix.
     pub fn source(&self, client: Option<IpAddr>) -> Source {
         let Some(client) = client else {

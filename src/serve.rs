@@ -14,8 +14,9 @@ use tokio::net::{TcpListener, UnixListener};
 
 use dyndns_config::Listen;
 
-use crate::app::{app, AppState};
+use crate::app::routes;
 use crate::client_addr::Peer;
+use crate::reload::Live;
 
 /// How often the worker's applied state is checked for news (one `stat` when nothing changed).
 const STATE_REFRESH: Duration = Duration::from_secs(1);
@@ -93,12 +94,12 @@ async fn remove_stale_socket(path: &Path) -> io::Result<()> {
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.
-pub async fn serve<F>(state: Arc<AppState>, listener: Listener, shutdown: F) -> io::Result<()>
+pub async fn serve<F>(live: Live, listener: Listener, shutdown: F) -> io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let chores = tokio::spawn(chores(state.clone()));
-    let router = app(state);
+    let chores = tokio::spawn(chores(live.clone()));
+    let router = routes(live);
     let result = match listener {
         Listener::Tcp(listener) => {
             axum::serve(
@@ -121,13 +122,14 @@ where
     result
 }
 
-async fn chores(state: Arc<AppState>) {
+async fn chores(live: Live) {
     let mut refresh = tokio::time::interval(STATE_REFRESH);
     let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
     loop {
+        // The state as of this tick: what it refreshes is shared by every config's state.
+        let state = live.current();
         tokio::select! {
             _ = refresh.tick() => {
-                let state = state.clone();
                 // A file read; keep it off the request threads' hot path.
                 let _ = tokio::task::spawn_blocking(move || state.refresh_from_state()).await;
             }
@@ -158,7 +160,7 @@ pub async fn shutdown_signal() {
 /// wake-ups cost more than the request itself (`bench/run`). Blocks until `shutdown` resolves and
 /// every runtime has finished the requests in flight.
 pub fn serve_on_every_core<F>(
-    state: Arc<AppState>,
+    live: Live,
     listener: std::net::TcpListener,
     shutdown: F,
 ) -> io::Result<()>
@@ -173,14 +175,14 @@ where
     let core_ended = Arc::new(tokio::sync::Notify::new());
     let mut threads = Vec::with_capacity(cores);
     for core in 0..cores {
-        let state = state.clone();
+        let live = live.clone();
         let stop = stop_rx.clone();
         let own = listener.try_clone()?;
         let ended = core_ended.clone();
         let thread = std::thread::Builder::new()
             .name(format!("dyndns-http-{core}"))
             .spawn(move || {
-                let result = serve_one_core(state, own, stop, core == 0);
+                let result = serve_one_core(live, own, stop, core == 0);
                 ended.notify_one();
                 result
             })?;
@@ -210,7 +212,7 @@ where
 }
 
 fn serve_one_core(
-    state: Arc<AppState>,
+    live: Live,
     listener: std::net::TcpListener,
     mut stop: tokio::sync::watch::Receiver<bool>,
     with_chores: bool,
@@ -220,13 +222,13 @@ fn serve_one_core(
         .build()?;
     runtime.block_on(async move {
         let listener = TcpListener::from_std(listener)?;
-        let chores = with_chores.then(|| tokio::spawn(chores(state.clone())));
+        let chores = with_chores.then(|| tokio::spawn(chores(live.clone())));
         let stopped = async move {
             let _ = stop.wait_for(|stop| *stop).await;
         };
         let result = axum::serve(
             listener,
-            app(state).into_make_service_with_connect_info::<Peer>(),
+            routes(live).into_make_service_with_connect_info::<Peer>(),
         )
         .with_graceful_shutdown(stopped)
         .await;

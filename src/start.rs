@@ -12,6 +12,7 @@ use dyndns_config::Listen;
 
 use crate::app::{system_clock, AppState};
 use crate::cli::ConfigArg;
+use crate::reload::{reload_on_hangup, watch_hangups, Live};
 use crate::request_log::RequestLog;
 use crate::serve::{bind, serve, serve_on_every_core, shutdown_signal};
 
@@ -29,6 +30,7 @@ pub fn run_serve(config: &ConfigArg, allow_root: bool) -> anyhow::Result<()> {
     }
     crate::memory::return_large_allocations_to_the_system();
     let (_log_guard, log_writer) = crate::logging::init().unzip();
+    let path = config.path();
     let config = Arc::new(config.load()?);
     for line in dyndns_config::summary(&config).lines() {
         tracing::info!("{line}");
@@ -38,14 +40,27 @@ pub fn run_serve(config: &ConfigArg, allow_root: bool) -> anyhow::Result<()> {
         system_clock(),
         RequestLog::new(log_writer),
     )?);
+    let live = Live::new(state);
+    // SIGHUP re-reads the config (`reload.rs`) until the shutdown signal. Ready is said only once
+    // SIGHUP is watched (in the runtime that waits for the signals), so an early `systemctl
+    // reload` cannot end the process.
+    let signals = {
+        let live = live.clone();
+        async move {
+            let hangups = watch_hangups();
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = reload_on_hangup(live, path, hangups) => {}
+            }
+        }
+    };
     let listen = &config.frontend.listen;
     match listen {
         Listen::Tcp(address) => {
             let listener = std::net::TcpListener::bind(address)
                 .map_err(|err| anyhow::anyhow!(cannot_listen(listen, &err)))?;
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
-            serve_on_every_core(state, listener, shutdown_signal())
-                .context("the HTTP server failed")?;
+            serve_on_every_core(live, listener, signals).context("the HTTP server failed")?;
         }
         Listen::Unix(_) => {
             let runtime =
@@ -54,8 +69,7 @@ pub fn run_serve(config: &ConfigArg, allow_root: bool) -> anyhow::Result<()> {
                 let listener = bind(listen)
                     .await
                     .map_err(|err| anyhow::anyhow!(cannot_listen(listen, &err)))?;
-                tracing::info!(version = env!("CARGO_PKG_VERSION"), "dyndns frontend ready");
-                serve(state, listener, shutdown_signal())
+                serve(live, listener, signals)
                     .await
                     .context("the HTTP server failed")
             })?;

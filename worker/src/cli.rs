@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use dyndns_config::Config;
 
-use crate::run::{run, Mode, Report};
+use crate::run::{run_reloading, Mode, Report};
 use crate::startup::WorkerError;
 
 const EXIT_CODES: &str = "\
@@ -229,12 +229,26 @@ fn run_cli(config: Option<PathBuf>, mode: Mode) -> anyhow::Result<ExitCode> {
         tracing::info!("{line}");
     }
     let backends = crate::backend::from_config(&config)?;
-    tracing::info!(config = %path.display(), backends = %backends.names(), ?mode, "dyndns-worker starting");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(run(config, backends, mode, shutdown_signal()))?;
+    // Before the line that says it started: from then on a SIGHUP (`systemctl reload`) reloads
+    // the config instead of ending the process.
+    let hangups = {
+        let _runtime = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot watch SIGHUP (config reloads)")?
+    };
+    tracing::info!(config = %path.display(), backends = %backends.names(), ?mode, "dyndns-worker starting");
+    let report = runtime.block_on(run_reloading(
+        path,
+        hangups,
+        config,
+        backends,
+        mode,
+        shutdown_signal(),
+    ))?;
     tracing::info!(
         applied = report.applied,
         unchanged = report.unchanged,

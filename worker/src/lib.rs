@@ -17,6 +17,7 @@ mod in_flight;
 mod intake;
 mod pending;
 pub mod reconcile;
+mod reload;
 mod run;
 pub mod secret;
 pub mod show_history;
@@ -27,5 +28,5 @@ mod watch;
 mod worker;
 
 pub use clock::Clock;
-pub use run::{run, run_with_clock, Mode, Report};
+pub use run::{run, run_reloading, run_with_clock, Mode, Report};
 pub use startup::WorkerError;

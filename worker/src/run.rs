@@ -3,6 +3,7 @@
 //! `cur/`; it ends when its mode says so.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::backend::Backends;
 use crate::clock::{Clock, SystemClock};
 use crate::counts::Counts;
 use crate::heartbeat;
+use crate::reload::Reload;
 use crate::startup::{self, WorkerError};
 use crate::watch::SpoolWatch;
 use crate::worker::Worker;
@@ -70,6 +72,32 @@ where
     run_with_clock(config, backends, mode, shutdown, Arc::new(SystemClock)).await
 }
 
+/// [`run`] that re-reads the config at `path` at each of `hangups` (SIGHUP; `reload.rs`),
+/// between passes and only once no backend is at work: `dyndns-worker` in every mode. A
+/// `--run-once` run has one pass, so it finishes on the config it started with; SIGHUP does not
+/// end it.
+pub async fn run_reloading<F>(
+    path: PathBuf,
+    hangups: tokio::signal::unix::Signal,
+    config: Arc<Config>,
+    backends: impl Into<Backends>,
+    mode: Mode,
+    shutdown: F,
+) -> Result<Report, WorkerError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    run_inner(
+        config,
+        backends.into(),
+        mode,
+        shutdown,
+        Arc::new(SystemClock),
+        Some((path, hangups)),
+    )
+    .await
+}
+
 /// [`run`] with the wall clock given; waiting (backoff, rescans, `--timeout`) follows tokio's
 /// time, which tests pause and advance.
 pub async fn run_with_clock<F>(
@@ -78,6 +106,20 @@ pub async fn run_with_clock<F>(
     mode: Mode,
     shutdown: F,
     clock: Arc<dyn Clock>,
+) -> Result<Report, WorkerError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    run_inner(config, backends.into(), mode, shutdown, clock, None).await
+}
+
+async fn run_inner<F>(
+    config: Arc<Config>,
+    backends: Backends,
+    mode: Mode,
+    shutdown: F,
+    clock: Arc<dyn Clock>,
+    reload_from: Option<(PathBuf, tokio::signal::unix::Signal)>,
 ) -> Result<Report, WorkerError>
 where
     F: Future<Output = ()> + Send + 'static,
@@ -106,6 +148,9 @@ where
         });
     }
     let watch = SpoolWatch::start(&lock.dirs().new(), wake.clone());
+    let reload = reload_from.map(|(path, hangups)| Reload::watch(path, hangups, wake.clone()));
+    // While a reload waits for the backends at work to finish, no new chain starts.
+    let hold = Arc::new(AtomicBool::new(true));
     let deadline = match mode {
         Mode::Timeout(limit) => Some(Instant::now() + limit),
         Mode::RunOnce | Mode::Continuous => None,
@@ -120,15 +165,7 @@ where
         }
         late
     };
-    let mut worker = Worker::new(
-        config,
-        backends.into(),
-        lock,
-        state_path,
-        state,
-        clock,
-        counts,
-    );
+    let mut worker = Worker::new(config, backends, lock, state_path, state, clock, counts);
     worker.housekeeping();
     worker.resume_cur();
     loop {
@@ -136,9 +173,19 @@ where
         if worker.housekeeping_due() {
             worker.housekeeping();
         }
+        // `--run-once` has one pass: it ends on the config it started with.
+        let reload = reload
+            .as_ref()
+            .filter(|reload| reload.pending() && !run_once);
+        if let Some(reload) = reload.filter(|_| worker.in_flight.is_empty()) {
+            reload.apply(&mut worker);
+        }
         worker.intake_new();
         worker.retry_unadmitted();
-        worker.apply_due(&stopping, run_once).await;
+        let holding = reload.is_some_and(Reload::pending);
+        worker
+            .apply_due(if holding { &hold } else { &stopping }, run_once)
+            .await;
         worker.save_state(run_once);
         worker.finish_settled();
         let stop = out_of_time() || stopping.load(Ordering::SeqCst);

@@ -61,6 +61,8 @@ pub(crate) struct Worker {
     pub(crate) history: History,
     /// What this worker did since its start, which the heartbeat carries to `/metrics`.
     pub(crate) counts: Counts,
+    /// Round trips of the backends a reload replaced.
+    round_trips_before: u64,
 }
 
 impl Worker {
@@ -99,7 +101,16 @@ impl Worker {
             in_flight: InFlight::default(),
             history,
             counts,
+            round_trips_before: 0,
         }
+    }
+
+    /// Takes up a reloaded config and the backends built from it (`reload.rs`); only while no
+    /// chain is in flight, so no batch runs on a backend that is gone.
+    pub(crate) fn replace_config(&mut self, config: Arc<Config>, backends: Backends) {
+        self.round_trips_before += self.backends.round_trips();
+        self.config = config;
+        self.backends = backends;
     }
 
     /// The wall-clock time, never earlier than one seen before. The frontend dates each job after
@@ -184,7 +195,7 @@ impl Worker {
         self.report.deferred = plan(&self.pending).len();
         self.report.left_in_cur = self.pending.len() + self.unadmitted.len();
         self.report.state_unsaved = self.state_dirty;
-        self.report.round_trips = self.backends.round_trips();
+        self.report.round_trips = self.round_trips_before + self.backends.round_trips();
         self.report.history_syncs = self.history.syncs();
         self.report
     }
