@@ -261,14 +261,9 @@ fn a_token_never_reaches_the_log_even_at_trace_level() {
     );
 }
 
-/// Not a test of its own: the stand-in worker the next test kills. It appends passes of three
-/// events to the history until it is killed.
-#[test]
-#[ignore = "run by worker_killed_during_a_notification_leaves_history_and_notifier_consistent"]
-fn worker_stand_in() {
-    let Some(state) = std::env::var_os(STAND_IN_ENV) else {
-        return;
-    };
+/// The stand-in worker the next test kills: this test binary run again with `STAND_IN_ENV` set
+/// appends passes of three events to the history until it is killed.
+fn worker_stand_in(state: std::ffi::OsString) {
     let mut log = HistoryLog::new(Path::new(&state), 10 << 20, 5);
     // A host per event, so every event is listed by job id (none only counted); a few hundred
     // at most, so the notifier's one message per host is quick to check.
@@ -284,6 +279,9 @@ fn worker_stand_in() {
 
 #[test]
 fn worker_killed_during_a_notification_leaves_history_and_notifier_consistent() {
+    if let Some(state) = std::env::var_os(STAND_IN_ENV) {
+        return worker_stand_in(state);
+    }
     let receiver = Receiver::start();
     let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
     let mut notifier = site.start();
@@ -291,7 +289,11 @@ fn worker_killed_during_a_notification_leaves_history_and_notifier_consistent() 
     // The first notification is held under way while the worker goes on and is killed.
     receiver.script(&[Answer::Hold]);
     let mut worker = Command::new(std::env::current_exe().unwrap())
-        .args(["worker_stand_in", "--exact", "--ignored", "--nocapture"])
+        .args([
+            "worker_killed_during_a_notification_leaves_history_and_notifier_consistent",
+            "--exact",
+            "--nocapture",
+        ])
         .env(STAND_IN_ENV, site.state())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
