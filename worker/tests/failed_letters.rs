@@ -93,12 +93,14 @@ hosts = ["{HOST}"]
         child.wait_with_output().expect("output")
     }
 
-    fn start(&self) -> Child {
-        self.worker(&[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dyndns-worker")
+    fn start(&self) -> Running {
+        Running(
+            self.worker(&[])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start dyndns-worker"),
+        )
     }
 
     /// A dead letter holding a job for `host` received `ago`, with its reason, as the worker
@@ -164,7 +166,33 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
-fn stop(mut worker: Child) {
+/// A worker started by a test, killed when the test ends without stopping it (a failed assert):
+/// it would otherwise outlive the test binary and hold its spool's lock for ever.
+struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn stop(mut worker: Running) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(worker.id()).expect("pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
     let status = worker.wait().expect("wait");
