@@ -5,13 +5,15 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli_site;
+
 use std::fs::File;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dyndns_queue::{read_history, AppliedState, EventKind, Job, SpoolDirs};
+use cli_site::{stop, text, wait_for, Site};
+use dyndns_queue::{read_history, AppliedState, EventKind, Job};
 
 const HOST: &str = "home.dyn.example.com";
 /// In the zone, but not among the user's hosts: the config no longer allows it.
@@ -19,88 +21,9 @@ const DROPPED: &str = "old.dyn.example.com";
 const DAY: Duration = Duration::from_secs(86_400);
 const SECRET: &str = "root-only secret 0123456789";
 
-struct Site {
-    dir: tempfile::TempDir,
-}
-
 impl Site {
-    fn new() -> Site {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = format!(
-            r#"[frontend]
-listen = "127.0.0.1:8245"
-
-[spool]
-dir = "spool"
-
-[worker]
-backend = "none"
-state_dir = "state"
-rescan_secs = 1
-heartbeat_secs = 1
-
-[[zone]]
-name = "dyn.example.com"
-backend_zone = "example.com"
-
-[[user]]
-name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$pCo1hhnvnRFyDG0NwEtJag$c7C8W5Fix7yHkvomRxg75R8EQ1L9i2n5gx7SbwxKcAQ"
-hosts = ["{HOST}"]
-"#
-        );
-        std::fs::write(dir.path().join("dyndns.toml"), config).expect("config");
-        SpoolDirs::at(dir.path().join("spool"))
-            .create_all()
-            .expect("spool");
-        std::fs::create_dir(dir.path().join("state")).expect("state");
-        Site { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     fn failed(&self) -> PathBuf {
         self.path("spool").join("failed")
-    }
-
-    fn worker(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_dyndns-worker"));
-        command
-            .arg("--config")
-            .arg(self.path("dyndns.toml"))
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
-    }
-
-    /// Runs a command, failing the test instead of hanging if it takes ten seconds (a FIFO
-    /// opened for a blocking read would).
-    fn run(&self, args: &[&str]) -> Output {
-        let mut child = self.worker(args).spawn().expect("run dyndns-worker");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while child.try_wait().expect("wait").is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("dyndns-worker {args:?} hung");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().expect("output")
-    }
-
-    fn start(&self) -> Running {
-        Running(
-            self.worker(&[])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start dyndns-worker"),
-        )
     }
 
     /// A dead letter holding a job for `host` received `ago`, with its reason, as the worker
@@ -147,61 +70,15 @@ hosts = ["{HOST}"]
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn age(path: &Path, by: Duration) {
     let file = File::options().write(true).open(path).expect("open");
     file.set_modified(SystemTime::now() - by)
         .expect("set mtime");
 }
 
-/// Polls `ready` every 20 ms for at most ten seconds.
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A worker started by a test, killed when the test ends without stopping it (a failed assert):
-/// it would otherwise outlive the test binary and hold its spool's lock for ever.
-struct Running(Child);
-
-impl std::ops::Deref for Running {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Running {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn stop(mut worker: Running) {
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(worker.id()).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    let status = worker.wait().expect("wait");
-    assert!(status.success(), "{status}");
-}
-
 #[test]
 fn failed_list_and_show_read_hostile_entries_without_following_blocking_or_swallowing_them() {
-    let site = Site::new();
+    let site = Site::new(&[HOST]);
     let (_, good) = site.dead_letter(HOST, "203.0.113.4", Duration::from_secs(5));
     let secret = site.path("secret");
     std::fs::write(&secret, SECRET).expect("secret");
@@ -301,7 +178,7 @@ fn failed_list_and_show_read_hostile_entries_without_following_blocking_or_swall
 
 #[test]
 fn a_retried_dead_letter_goes_back_to_new_and_the_running_worker_applies_it() {
-    let site = Site::new();
+    let site = Site::new(&[HOST]);
     let worker = site.start();
     let (job, name) = site.dead_letter(HOST, "203.0.113.5", Duration::from_secs(5));
 
@@ -339,7 +216,7 @@ fn a_retried_dead_letter_goes_back_to_new_and_the_running_worker_applies_it() {
 
 #[test]
 fn retry_refuses_a_stale_job_and_a_host_the_config_no_longer_allows_and_moves_nothing() {
-    let site = Site::new();
+    let site = Site::new(&[HOST]);
     let (_, stale) = site.dead_letter(HOST, "203.0.113.6", Duration::from_secs(3600));
     let (_, dropped) = site.dead_letter(DROPPED, "203.0.113.7", Duration::from_secs(5));
     let mut state = AppliedState::default();
@@ -375,7 +252,7 @@ fn retry_refuses_a_stale_job_and_a_host_the_config_no_longer_allows_and_moves_no
 
 #[test]
 fn purge_removes_only_letters_older_than_days_never_follows_a_symlink_and_leaves_a_directory() {
-    let site = Site::new();
+    let site = Site::new(&[HOST]);
     let (_, old) = site.dead_letter(HOST, "203.0.113.8", DAY);
     age(&site.failed().join(format!("{old}.reason")), 8 * DAY);
     let (_, young) = site.dead_letter(HOST, "203.0.113.9", DAY);

@@ -5,92 +5,22 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod cli_site;
 
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cli_site::{stop, text, wait_for, Site};
 use dyndns_queue::{
-    read_history, EventKind, Family, Heartbeat, HistoryEvent, HistoryLog, Job, SpoolDirs,
-    HISTORY_FILE_NAME, HISTORY_VERSION,
+    read_history, EventKind, Family, Heartbeat, HistoryEvent, HistoryLog, Job, HISTORY_FILE_NAME,
+    HISTORY_VERSION,
 };
 
 const HOST: &str = "home.dyn.example.com";
 const OTHER: &str = "lab.dyn.example.com";
 
-struct Site {
-    dir: tempfile::TempDir,
-}
-
 impl Site {
-    fn new() -> Site {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = format!(
-            r#"[frontend]
-listen = "127.0.0.1:8245"
-
-[spool]
-dir = "spool"
-
-[worker]
-backend = "none"
-state_dir = "state"
-rescan_secs = 1
-heartbeat_secs = 1
-
-[[zone]]
-name = "dyn.example.com"
-backend_zone = "example.com"
-
-[[user]]
-name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$pCo1hhnvnRFyDG0NwEtJag$c7C8W5Fix7yHkvomRxg75R8EQ1L9i2n5gx7SbwxKcAQ"
-hosts = ["{HOST}", "{OTHER}"]
-"#
-        );
-        std::fs::write(dir.path().join("dyndns.toml"), config).expect("config");
-        SpoolDirs::at(dir.path().join("spool"))
-            .create_all()
-            .expect("spool");
-        std::fs::create_dir(dir.path().join("state")).expect("state");
-        Site { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn spool(&self) -> SpoolDirs {
-        SpoolDirs::at(self.path("spool"))
-    }
-
-    fn state_dir(&self) -> PathBuf {
-        self.path("state")
-    }
-
-    fn worker(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_dyndns-worker"));
-        command
-            .arg("--config")
-            .arg(self.path("dyndns.toml"))
-            .args(args)
-            .env_remove("RUST_LOG");
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.worker(args).output().expect("run dyndns-worker")
-    }
-
-    fn start(&self) -> Running {
-        Running(
-            self.worker(&[])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start dyndns-worker"),
-        )
-    }
-
     /// A job as the frontend writes it into `folder` (`new`, `cur` or `failed`).
     fn job_in(&self, folder: &str, host: &str, v4: &str) -> Job {
         let job = Job::new(
@@ -125,52 +55,6 @@ hosts = ["{HOST}", "{OTHER}"]
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Polls `ready` every 20 ms for at most ten seconds.
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A worker started by a test, killed when the test ends without stopping it (a failed assert):
-/// it would otherwise outlive the test binary and hold its spool's lock for ever.
-struct Running(Child);
-
-impl std::ops::Deref for Running {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Running {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn stop(mut worker: Running) {
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(worker.id()).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    let status = worker.wait().expect("wait");
-    assert!(status.success(), "{status}");
-}
-
 fn event(host: &str, kind: EventKind, ago: Duration, error: Option<&str>) -> HistoryEvent {
     let at = SystemTime::now() - ago;
     HistoryEvent {
@@ -196,7 +80,7 @@ fn event(host: &str, kind: EventKind, ago: Duration, error: Option<&str>) -> His
 
 #[test]
 fn history_filters_by_host_and_since_in_both_forms() {
-    let site = Site::new();
+    let site = Site::new(&[HOST, OTHER]);
     let mut log = HistoryLog::new(&site.state_dir(), 10 << 20, 5);
     let hour = Duration::from_secs(3600);
     let old = event(HOST, EventKind::Applied, 3 * hour, None);
@@ -256,7 +140,7 @@ fn history_filters_by_host_and_since_in_both_forms() {
 
 #[test]
 fn status_counts_pending_in_flight_and_failed_jobs_and_shows_hosts_in_text_and_json() {
-    let site = Site::new();
+    let site = Site::new(&[HOST, OTHER]);
     site.job_in("new", HOST, "203.0.113.1");
     site.job_in("new", OTHER, "203.0.113.2");
     site.job_in("cur", HOST, "203.0.113.3");
@@ -322,7 +206,7 @@ fn status_counts_pending_in_flight_and_failed_jobs_and_shows_hosts_in_text_and_j
 
 #[test]
 fn the_running_worker_beats_holds_the_lock_in_status_and_marks_its_clean_exit() {
-    let site = Site::new();
+    let site = Site::new(&[HOST, OTHER]);
     let worker = site.start();
     let read = || Heartbeat::read(&site.state_dir()).ok().flatten();
     wait_for("the first heartbeat", || read().is_some());
@@ -362,7 +246,7 @@ fn the_running_worker_beats_holds_the_lock_in_status_and_marks_its_clean_exit() 
 /// job in `cur/`, the next run applies it again, and the event is there twice, never missing.
 #[test]
 fn a_kill_between_the_history_append_and_the_state_save_repeats_the_event_never_loses_it() {
-    let site = Site::new();
+    let site = Site::new(&[HOST, OTHER]);
     let worker = site.start();
     wait_for("the worker's start", || {
         Heartbeat::read(&site.state_dir()).ok().flatten().is_some()
@@ -406,7 +290,7 @@ fn a_kill_between_the_history_append_and_the_state_save_repeats_the_event_never_
 
 #[test]
 fn a_symlink_planted_as_history_jsonl_is_not_followed_and_updates_go_on() {
-    let site = Site::new();
+    let site = Site::new(&[HOST, OTHER]);
     let target = site.path("elsewhere");
     std::fs::write(&target, "untouched\n").expect("target");
     std::os::unix::fs::symlink(&target, site.state_dir().join(HISTORY_FILE_NAME)).expect("symlink");
@@ -449,7 +333,7 @@ fn status_and_history_work_as_a_member_of_the_state_group() {
         );
         return;
     }
-    let site = Site::new();
+    let site = Site::new(&[HOST, OTHER]);
     let worker = site.start();
     wait_for("the first heartbeat", || {
         Heartbeat::read(&site.state_dir()).ok().flatten().is_some()
@@ -462,7 +346,7 @@ fn status_and_history_work_as_a_member_of_the_state_group() {
         std::os::unix::fs::chown(path, None, Some(nogroup)).expect("chgrp");
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
     };
-    chgrp(site.dir.path(), 0o750);
+    chgrp(&site.path(""), 0o750);
     chgrp(&site.path("dyndns.toml"), 0o640);
     chgrp(&site.path("spool"), 0o750);
     chgrp(&site.spool().new(), 0o770);
