@@ -16,28 +16,11 @@ use util::Site;
 /// A site whose worker writes to `server` over RFC 2136, with the server's TSIG key.
 fn rfc2136_site(server: &DnsServer) -> Site {
     let site = Site::new();
-    let key = site.path().join("tsig.key");
-    std::fs::write(
-        &key,
-        format!(
-            "key \"{}\" {{ algorithm {}; secret \"{}\"; }};\n",
-            server.key_name(),
-            server.algorithm(),
-            server.secret()
-        ),
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(site.config_path())
-        .unwrap()
-        .replace("example.com", server.zone())
-        .replace("backend = \"plesk\"", "backend = \"rfc2136\"")
-        + &format!(
-            "\n[backend.rfc2136]\nserver = \"{}\"\ntsig_key_name = \"{}\"\ntsig_algorithm = \"{}\"\ntsig_secret_file = \"tsig.key\"\n",
-            server.address(),
-            server.key_name(),
-            server.algorithm()
-        );
-    std::fs::write(site.config_path(), config).unwrap();
+    site.switch_to_rfc2136(
+        server.address(),
+        server.zone(),
+        (server.key_name(), server.algorithm(), server.secret()),
+    );
     site
 }
 

@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
+use util::small_disk::SmallDisk;
 use util::{eventually, frontend_binary, Site, HOST};
 
 /// These tests chown and switch users, which takes root. CI runs as root; elsewhere they are skipped
@@ -129,55 +130,13 @@ fn serve_exits_1_naming_the_spool_folder_and_the_fix_when_tmp_is_not_writable() 
     );
 }
 
-/// A small tmpfs mounted over the site's spool (with the spool folders in it), unmounted on drop;
-/// `None` where mounting is not allowed (a container without CAP_SYS_ADMIN), said loudly.
-struct SmallSpool {
-    mount_point: std::path::PathBuf,
-}
-
-impl SmallSpool {
-    fn mount(site: &Site) -> Option<SmallSpool> {
-        let mount_point = site.spool("");
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"])
-            .arg(&mount_point)
-            .status()
-            .is_ok_and(|status| status.success());
-        if !mounted {
-            eprintln!("WARNING: cannot mount a tmpfs here, full-spool test SKIPPED");
-            return None;
-        }
-        dyndns_queue::SpoolDirs::at(&mount_point)
-            .create_all()
-            .unwrap();
-        Some(SmallSpool { mount_point })
-    }
-
-    /// Takes every block left, as a full disk would.
-    fn fill(&self) {
-        let mut filler = std::fs::File::create(self.mount_point.join("filler")).unwrap();
-        let block = [0u8; 4096];
-        while std::io::Write::write_all(&mut filler, &block).is_ok() {}
-    }
-
-    fn empty(&self) {
-        std::fs::remove_file(self.mount_point.join("filler")).unwrap();
-    }
-}
-
-impl Drop for SmallSpool {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.mount_point).status();
-    }
-}
-
 #[test]
 fn a_full_spool_is_unhealthy_and_refuses_the_start_saying_to_free_space() {
     if !running_as_root() {
         return;
     }
     let site = Site::new();
-    let Some(spool) = SmallSpool::mount(&site) else {
+    let Some(spool) = SmallDisk::over_spool(&site) else {
         return;
     };
     let frontend = site.start_frontend();

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+pub mod small_disk;
 pub mod web_server;
 
 pub const USER: &str = "router";
@@ -150,6 +151,26 @@ timeout_secs = 5
         std::fs::write(self.config_path(), text).unwrap();
     }
 
+    /// Points the worker at a DNS primary over RFC 2136 instead of the fake Plesk: the site's zones
+    /// move under `zone`, and the TSIG key (name, algorithm, base64 secret) goes into `tsig.key`.
+    pub fn switch_to_rfc2136(&self, server: SocketAddr, zone: &str, key: (&str, &str, &str)) {
+        let (key_name, algorithm, secret) = key;
+        std::fs::write(
+            self.path().join("tsig.key"),
+            format!("key \"{key_name}\" {{ algorithm {algorithm}; secret \"{secret}\"; }};\n"),
+        )
+        .unwrap();
+        let config = std::fs::read_to_string(self.config_path())
+            .unwrap()
+            .replace("example.com", zone)
+            .replace("backend = \"plesk\"", "backend = \"rfc2136\"")
+            + &format!(
+                "\n[backend.rfc2136]\nserver = \"{server}\"\ntsig_key_name = \"{key_name}\"\n\
+                 tsig_algorithm = \"{algorithm}\"\ntsig_secret_file = \"tsig.key\"\n"
+            );
+        std::fs::write(self.config_path(), config).unwrap();
+    }
+
     pub fn spool(&self, folder: &str) -> PathBuf {
         self.path().join("spool").join(folder)
     }
@@ -283,7 +304,9 @@ timeout_secs = 5
         set(self.path().join("state"), 0o2750, Some(group));
     }
 
-    fn spawn_frontend(&self, mut command: Command) -> Frontend {
+    /// Starts `command` (a `dyndns serve` line, e.g. [`Site::serve_command`] with a changed
+    /// environment) logging to `frontend.log`, and waits until it is ready.
+    pub fn spawn_frontend(&self, mut command: Command) -> Frontend {
         let log = std::fs::File::create(self.path().join("frontend.log")).unwrap();
         let child = command
             .stdout(Stdio::null())

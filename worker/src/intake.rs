@@ -34,9 +34,21 @@ impl Worker {
         // reading before it.
         self.latest_time();
         let names = match self.lock.list_new() {
-            Ok(listing) => self.note_unreadable(listing),
+            Ok(listing) => {
+                if self.new_listing_error.take().is_some() {
+                    tracing::info!("new/ can be listed again; taking its jobs");
+                }
+                self.note_unreadable(listing)
+            }
             Err(error) => {
-                tracing::error!(error = %Shown(&error), "cannot list new/");
+                let text = error.to_string();
+                if self.new_listing_error.as_ref() != Some(&text) {
+                    tracing::error!(
+                        error = %Shown(&error),
+                        "cannot list new/ (said again only when the error changes; jobs in cur/ still apply)"
+                    );
+                    self.new_listing_error = Some(text);
+                }
                 return;
             }
         };

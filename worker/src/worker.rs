@@ -51,6 +51,9 @@ pub(crate) struct Worker {
     pub pending: BTreeMap<String, PendingFile>,
     /// Files in `cur/` that could not be read or taken over yet (a lease, a full disk).
     pub unadmitted: BTreeSet<String>,
+    /// Why `new/` could not be listed at the last try: a spool gone for an hour is logged once
+    /// (and when it changes or is back), not at every rescan.
+    pub new_listing_error: Option<String>,
     /// Targets whose last attempt failed transiently.
     pub retry: HashMap<Target, Retry>,
     pub last_housekeeping: Option<Instant>,
@@ -95,6 +98,7 @@ impl Worker {
             save_retry: None,
             pending: BTreeMap::new(),
             unadmitted: BTreeSet::new(),
+            new_listing_error: None,
             retry: HashMap::new(),
             last_housekeeping: None,
             report: Report::default(),

@@ -1,0 +1,89 @@
+//! The disk under the spool fills up, of blocks or of inodes: the client gets `911` (so it tries
+//! again), nothing half-written stays in `new/` or `tmp/` for the worker to meet, `/health` says 503,
+//! and once there is room the client's retry is `good` (not `nochg`: the refused address was never
+//! remembered) and lands.
+
+use crate::day::{start_worker, wait_for_home, zone_file_site};
+use crate::util::small_disk::SmallDisk;
+use crate::util::{eventually, http_post, Frontend, Site, HOST, PASSWORD, USER};
+
+use std::time::Duration;
+
+use base64::Engine;
+
+/// Every way a client asks for a change is refused while the disk is full, and leaves nothing.
+fn every_request_is_refused_and_leaves_nothing(site: &Site, frontend: &Frontend) {
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.8"));
+    assert_eq!(reply.body, "911\n", "{}", site.frontend_log());
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.8,2001:db8::8"));
+    assert_eq!(reply.body, "911\n");
+    let reply = frontend.get(
+        &format!("/nic/delete?hostname={HOST}"),
+        Some((USER, PASSWORD)),
+    );
+    assert_eq!(reply.body, "911\n");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    let reply = http_post(
+        frontend.address,
+        "/api/v1/update",
+        &[("Authorization", &format!("Basic {basic}"))],
+        format!(r#"{{"hostname":"{HOST}","ipv4":"203.0.113.8"}}"#).as_bytes(),
+    );
+    assert!(
+        reply.body.contains(r#""result":"911""#),
+        "{} {}",
+        reply.status,
+        reply.body
+    );
+    for folder in ["tmp", "new", "cur", "failed"] {
+        assert_eq!(site.files_in(folder), Vec::<String>::new(), "{folder}/");
+    }
+    let health = frontend.get("/health", None);
+    assert_eq!(health.status, 503, "{}", health.body);
+}
+
+fn the_retry_after_the_disk_has_room_is_good_and_lands(spool: &SmallDisk, frontend: &Frontend) {
+    spool.empty();
+    assert!(eventually(Duration::from_secs(10), || frontend
+        .get("/health", None)
+        .status
+        == 200));
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.8"));
+    assert_eq!(reply.body, "good 203.0.113.8\n");
+}
+
+#[test]
+fn a_disk_full_of_blocks_while_spooling_is_911_leaves_nothing_and_the_retry_lands() {
+    let site = zone_file_site("");
+    let Some(spool) = SmallDisk::over_spool(&site) else {
+        return;
+    };
+    let _worker = start_worker(&site, None);
+    let frontend = site.start_frontend();
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
+    assert_eq!(reply.body, "good 203.0.113.7\n");
+    wait_for_home(&site, "203.0.113.7");
+
+    spool.fill();
+    every_request_is_refused_and_leaves_nothing(&site, &frontend);
+    the_retry_after_the_disk_has_room_is_good_and_lands(&spool, &frontend);
+    wait_for_home(&site, "203.0.113.8");
+}
+
+#[test]
+fn a_disk_out_of_inodes_while_spooling_is_911_leaves_nothing_and_the_retry_lands() {
+    let site = zone_file_site("");
+    let Some(spool) = SmallDisk::over_spool(&site) else {
+        return;
+    };
+    let _worker = start_worker(&site, None);
+    let frontend = site.start_frontend();
+    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
+    assert_eq!(reply.body, "good 203.0.113.7\n");
+    wait_for_home(&site, "203.0.113.7");
+
+    spool.fill_inodes();
+    every_request_is_refused_and_leaves_nothing(&site, &frontend);
+    the_retry_after_the_disk_has_room_is_good_and_lands(&spool, &frontend);
+    wait_for_home(&site, "203.0.113.8");
+}
