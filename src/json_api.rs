@@ -126,11 +126,18 @@ fn render(outcome: &Outcome<'_>) -> Response {
         let status = match code {
             Code::BadAuth => StatusCode::UNAUTHORIZED,
             Code::Abuse => StatusCode::TOO_MANY_REQUESTS,
-            Code::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::ServerError => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         return error(status, code.word());
     }
+    // A host the server could not take (`911`: the spool refused it) must be sent again, and a
+    // script that only looks at the status (`curl -f`) must see that: 503, the results as ever.
+    let status = if outcome.reply.lines.contains(&Code::ServerError) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     let results: Vec<serde_json::Value> = outcome
         .hosts
         .iter()
@@ -148,7 +155,7 @@ fn render(outcome: &Outcome<'_>) -> Response {
             })
         })
         .collect();
-    json(StatusCode::OK, &serde_json::json!({ "results": results }))
+    json(status, &serde_json::json!({ "results": results }))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

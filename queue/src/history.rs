@@ -8,8 +8,10 @@
 //! The promises:
 //! - One pass's events are one `write` and one `fsync` (`fdatasync`), made before the pass's
 //!   `applied.json` is saved. A crash can therefore repeat an event (the job is still in `cur/` and
-//!   is applied again, as "unchanged"), never lose one: readers that count or notify dedupe by
-//!   job id + family + event.
+//!   is applied again), never lose one: readers that count or notify dedupe by job id + family +
+//!   event. A crash between the backend's write and the append is told by the next run: DNS holds
+//!   the change already, the record does not, and the event says `changed` from the recorded
+//!   address.
 //! - Files are opened with `O_NOFOLLOW`: a symlink planted as `history.jsonl` is an error, never
 //!   followed (the state folder is root's, but this costs nothing).
 //! - Rotation is by rename only (`history.jsonl` → `.1` → … → `.<keep>`, the oldest replaced), so
@@ -117,7 +119,9 @@ pub struct HistoryEvent {
     pub received_at: SystemTime,
     /// How long the backend took for the batch holding the change; `null` when none was asked.
     pub ms: Option<u64>,
-    /// For `applied`: whether the backend wrote (false: the records already were so).
+    /// For `applied`: whether the host's address changed: the backend wrote, or found the change
+    /// already made although the last recorded address differs (a run killed after its write and
+    /// before its history line; `old` is then that recorded address). False: nothing moved.
     #[serde(default)]
     pub changed: bool,
     /// Failed attempts of this change before this event (for `backend_failure`, including it).

@@ -3,7 +3,7 @@
 //! and once there is room the client's retry is `good` (not `nochg`: the refused address was never
 //! remembered) and lands.
 
-use crate::day::{start_worker, wait_for_home, zone_file_site};
+use crate::day::{start_worker, wait_for_home, zone_file_site, PATIENCE};
 use crate::util::small_disk::SmallDisk;
 use crate::util::{eventually, http_post, Frontend, Site, HOST, PASSWORD, USER};
 
@@ -29,12 +29,12 @@ fn every_request_is_refused_and_leaves_nothing(site: &Site, frontend: &Frontend)
         &[("Authorization", &format!("Basic {basic}"))],
         format!(r#"{{"hostname":"{HOST}","ipv4":"203.0.113.8"}}"#).as_bytes(),
     );
-    assert!(
-        reply.body.contains(r#""result":"911""#),
-        "{} {}",
-        reply.status,
+    assert_eq!(
+        reply.status, 503,
+        "a script's `curl -f` sees it: {}",
         reply.body
     );
+    assert!(reply.body.contains(r#""result":"911""#), "{}", reply.body);
     for folder in ["tmp", "new", "cur", "failed"] {
         assert_eq!(site.files_in(folder), Vec::<String>::new(), "{folder}/");
     }
@@ -52,6 +52,11 @@ fn the_retry_after_the_disk_has_room_is_good_and_lands(spool: &SmallDisk, fronte
     assert_eq!(reply.body, "good 203.0.113.8\n");
 }
 
+/// The first job's file is gone from `cur/`, so no space or inode is freed after the disk fills.
+fn settled(site: &Site) {
+    assert!(eventually(PATIENCE, || site.files_in("cur").is_empty()));
+}
+
 #[test]
 fn a_disk_full_of_blocks_while_spooling_is_911_leaves_nothing_and_the_retry_lands() {
     let site = zone_file_site("");
@@ -63,6 +68,7 @@ fn a_disk_full_of_blocks_while_spooling_is_911_leaves_nothing_and_the_retry_land
     let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
     assert_eq!(reply.body, "good 203.0.113.7\n");
     wait_for_home(&site, "203.0.113.7");
+    settled(&site);
 
     spool.fill();
     every_request_is_refused_and_leaves_nothing(&site, &frontend);
@@ -81,6 +87,7 @@ fn a_disk_out_of_inodes_while_spooling_is_911_leaves_nothing_and_the_retry_lands
     let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
     assert_eq!(reply.body, "good 203.0.113.7\n");
     wait_for_home(&site, "203.0.113.7");
+    settled(&site);
 
     spool.fill_inodes();
     every_request_is_refused_and_leaves_nothing(&site, &frontend);

@@ -82,6 +82,14 @@ fn a_worker_killed_again_and_again_during_notifications_loses_and_repeats_nothin
     let all_told = eventually(PATIENCE, || {
         delivered().into_iter().collect::<HashSet<_>>() == expected
     });
+    if !all_told {
+        let told: HashSet<String> = delivered().into_iter().collect();
+        for event in history(&site) {
+            if !told.contains(&event.job.to_string()) {
+                eprintln!("UNTOLD {}", serde_json::to_string(&event).unwrap());
+            }
+        }
+    }
     assert!(all_told, "told {:?}, recorded {expected:?}", delivered());
     let delivered = delivered();
     assert_eq!(

@@ -99,7 +99,10 @@ impl Drop for SmallDisk {
     fn drop(&mut self) {
         // The read-only bind of a failed test may still lie over the tmpfs: unmount both, at most.
         for _ in 0..2 {
-            let _ = Command::new("umount").arg(&self.mount_point).status();
+            let _ = Command::new("umount")
+                .arg(&self.mount_point)
+                .stderr(std::process::Stdio::null())
+                .status();
         }
     }
 }

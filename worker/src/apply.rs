@@ -358,12 +358,18 @@ impl Worker {
                         Value::Txt(_) => None,
                     })
                     .collect();
-                // What the backend read beats what was recorded; a backend that cannot read
-                // (a command) reads nothing, and the record is all there is.
-                if !read.is_empty() {
+                // DNS already held the change, yet the record says otherwise: an earlier run
+                // wrote it and was killed before its history line, or someone else did. Either
+                // way the host's address moved since the last event, and a reader (the notifier)
+                // must hear of it once, from the recorded address, not as "unchanged".
+                let recorded = self.state.applied_address(&host, family);
+                let moved_unrecorded = !applied.changed && recorded != planned.change.address();
+                // Otherwise what the backend read beats what was recorded; a backend that cannot
+                // read (a command) reads nothing, and the record is all there is.
+                if !read.is_empty() && !moved_unrecorded {
                     event.old = read;
                 }
-                event.changed = applied.changed;
+                event.changed = applied.changed || moved_unrecorded;
                 self.record(event);
                 let previous: Vec<String> =
                     applied.previous.iter().map(ToString::to_string).collect();

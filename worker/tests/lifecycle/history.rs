@@ -246,3 +246,29 @@ async fn the_heartbeat_carries_what_the_worker_did_per_backend_and_the_dead_lett
     assert_eq!(outcomes(&second), (0, 1, 0, 0), "{second:?}");
     assert_eq!(second.failed, Some(2));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_change_written_by_a_run_killed_before_its_history_line_is_told_as_a_change() {
+    let bench = Bench::new();
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.1"), None, 3));
+    bench.run_once().await;
+    // The killed run wrote 203.0.113.2 to DNS; its job is still in the spool, unrecorded.
+    bench.backend.hold(HOST, ip("203.0.113.2"));
+    let job = bench.job(HOST, Some("203.0.113.2"), None, 2);
+    bench.spool_job(&job);
+    bench.run_once().await;
+
+    let events = history(&bench);
+    let told = &events[1];
+    assert_eq!(told.job, job.id);
+    assert!(told.changed, "DNS moved since the last event: {told:?}");
+    assert_eq!(
+        (told.old.as_slice(), told.new),
+        (&[ip("203.0.113.1")][..], Some(ip("203.0.113.2"))),
+        "from the recorded address"
+    );
+    // Applied once more (a run repeating itself), it is unchanged.
+    bench.spool_job(&bench.job(HOST, Some("203.0.113.2"), None, 1));
+    bench.run_once().await;
+    assert!(!history(&bench)[2].changed);
+}
