@@ -310,26 +310,10 @@ fn worker_killed_during_a_notification_leaves_history_and_notifier_consistent() 
     let recorded = read_history(&site.state()).unwrap();
     assert_eq!(recorded.unreadable, 0, "a killed worker leaves whole lines");
     let expected: HashSet<String> = recorded.events.iter().map(|e| e.job.to_string()).collect();
-    let delivered = || -> Vec<String> {
-        receiver
-            .received()
-            .iter()
-            .flat_map(|request| {
-                let json = request.json();
-                assert_eq!(json["omitted"], 0);
-                json["events"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|event| event["job"].as_str().unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    };
     eventually("every recorded event delivered", || {
-        delivered().len() >= expected.len()
+        receiver.delivered_jobs().len() >= expected.len()
     });
-    let delivered = delivered();
+    let delivered = receiver.delivered_jobs();
     let unique: HashSet<String> = delivered.iter().cloned().collect();
     assert_eq!(
         unique, expected,

@@ -521,13 +521,8 @@ fn a_ten_minute_backend_outage_is_one_message_of_the_failure_and_one_of_the_reco
     for second in (600..1200).step_by(5) {
         once(&mut notifier, time(second));
     }
-    let titles: Vec<String> = receiver
-        .received()
-        .iter()
-        .map(|request| request.headers["title"].clone())
-        .collect();
     assert_eq!(
-        titles,
+        receiver.titles(),
         [
             "home.dyn.example.com: A update failing",
             "home.dyn.example.com: A 198.51.100.100 (recovered)"

@@ -10,8 +10,8 @@
 use nix::sys::signal::Signal;
 
 use crate::day::{
-    add_notifier, history, log, start_notifier, start_worker, wait_for_home, zone_a,
-    zone_file_site, PATIENCE,
+    history, log, notify_to, start_both, start_notifier, start_worker, update_good, wait_for_home,
+    zone_a, zone_file_site, PATIENCE,
 };
 use crate::dns_server::{DnsServer, Kind};
 use crate::notify_util::Receiver;
@@ -41,21 +41,17 @@ fn a_backend_down_for_a_while_gets_the_newest_address_once_back_and_one_message_
     let mut config = std::fs::read_to_string(site.config_path()).unwrap();
     config.push_str("timeout_secs = 1\n");
     std::fs::write(site.config_path(), config).unwrap();
-    add_notifier(
+    notify_to(
         &site,
-        &format!(
-            "[[notify]]\nkind = \"ntfy\"\nurl = \"{}\"\non = [\"change\", \"failure\"]\nmin_interval = 0\n",
-            receiver.url("/dyndns")
-        ),
+        "ntfy",
+        &receiver,
+        "on = [\"change\", \"failure\"]\nmin_interval = 0",
     );
     let host = host(&server);
     let _worker = start_worker(&site, None);
     let _notifier = start_notifier(&site, None);
     let frontend = site.start_frontend();
-    let update = |address: &str| {
-        let reply = frontend.update(&format!("hostname={host}&myip={address}"));
-        assert_eq!(reply.body, format!("good {address}\n"));
-    };
+    let update = |address: &str| update_good(&frontend, &host, address);
     let published = || server.query(&host, "A");
     update("203.0.113.1");
     assert!(eventually(PATIENCE, || published() == ["203.0.113.1"]));
@@ -79,16 +75,9 @@ fn a_backend_down_for_a_while_gets_the_newest_address_once_back_and_one_message_
 
     let back = eventually(PATIENCE, || published() == ["203.0.113.4"]);
     assert!(back, "{:?}: {}", published(), log(&site, "worker.log"));
-    let titles = || -> Vec<String> {
-        receiver
-            .received()
-            .iter()
-            .map(|request| request.headers["title"].clone())
-            .collect()
-    };
-    assert!(eventually(PATIENCE, || titles().len() >= 3));
+    assert!(eventually(PATIENCE, || receiver.titles().len() >= 3));
     assert_eq!(
-        titles(),
+        receiver.titles(),
         [
             format!("{host}: A 203.0.113.1"),
             format!("{host}: A update failing"),
@@ -126,16 +115,11 @@ fn a_zone_file_on_a_full_disk_is_retried_until_there_is_room_never_dead_lettered
     let Some(zones) = SmallDisk::over(site.path().join("zones")) else {
         return;
     };
-    let _worker = start_worker(&site, None);
-    let frontend = site.start_frontend();
-    let update = |address: &str| {
-        let reply = frontend.update(&format!("hostname={HOST}&myip={address}"));
-        assert_eq!(reply.body, format!("good {address}\n"));
-    };
-    update("203.0.113.1");
+    let (_worker, frontend) = start_both(&site);
+    update_good(&frontend, HOST, "203.0.113.1");
     wait_for_home(&site, "203.0.113.1");
     zones.fill();
-    update("203.0.113.2");
+    update_good(&frontend, HOST, "203.0.113.2");
     let failing = eventually(PATIENCE, || {
         log(&site, "worker.log").contains("transient backend failure")
     });
@@ -147,6 +131,8 @@ fn a_zone_file_on_a_full_disk_is_retried_until_there_is_room_never_dead_lettered
     );
     zones.empty();
     wait_for_home(&site, "203.0.113.2");
+    // The history line follows the zone's write.
+    assert!(eventually(PATIENCE, || history(&site).len() >= 3));
     let kinds: Vec<EventKind> = history(&site).iter().map(|event| event.event).collect();
     assert_eq!(
         kinds,

@@ -10,7 +10,8 @@ use dyndns_queue::HistoryEvent;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::util::{eventually, Site};
+use crate::notify_util::Receiver;
+use crate::util::{eventually, Frontend, Site};
 
 /// How long a test waits for what a running process does in a second or two.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -32,14 +33,28 @@ pub fn zone_file_site(frontend_extra: &str) -> Site {
     site
 }
 
-/// Adds a `[notifier]` with its folder in the site and `tables` (`[[notify]]` text) to the config.
-pub fn add_notifier(site: &Site, tables: &str) {
+/// Adds a `[notifier]` with its folder in the site and one `[[notify]]` of `kind` (`webhook`,
+/// `ntfy`) to `receiver`, with `extra` keys (`min_interval = 0`).
+pub fn notify_to(site: &Site, kind: &str, receiver: &Receiver, extra: &str) {
     std::fs::create_dir_all(site.path().join("notify")).unwrap();
     let mut text = std::fs::read_to_string(site.config_path()).unwrap();
     text.push_str(&format!(
-        "\n[notifier]\nstate_dir = \"notify\"\n\n{tables}\n"
+        "\n[notifier]\nstate_dir = \"notify\"\n\n[[notify]]\nkind = \"{kind}\"\nurl = \"{}\"\n{extra}\n",
+        receiver.url("/notify")
     ));
     std::fs::write(site.config_path(), text).unwrap();
+}
+
+/// The continuous worker and the frontend on `site`.
+pub fn start_both(site: &Site) -> (Running, Frontend) {
+    let worker = start_worker(site, None);
+    (worker, site.start_frontend())
+}
+
+/// An update of `host` to `address` through the frontend, answered `good`.
+pub fn update_good(frontend: &Frontend, host: &str, address: &str) {
+    let reply = frontend.update(&format!("hostname={host}&myip={address}"));
+    assert_eq!(reply.body, format!("good {address}\n"));
 }
 
 /// The A records of `name` (relative to example.com, e.g. `home.dyn`) in the zone file, sorted.

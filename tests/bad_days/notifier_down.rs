@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use crate::day::{
-    add_notifier, log, start_notifier, start_worker, wait_for_home, zone_file_site, Clock, PATIENCE,
+    log, notify_to, start_both, start_notifier, update_good, wait_for_home, zone_file_site, Clock,
+    PATIENCE,
 };
 use crate::notify_util::Receiver;
 use crate::util::{eventually, HOST};
@@ -20,19 +21,9 @@ fn a_notifier_down_for_a_day_tells_everything_within_its_rate_limit_when_it_retu
         return;
     };
     let receiver = Receiver::start();
-    add_notifier(
-        &site,
-        &format!(
-            "[[notify]]\nkind = \"webhook\"\nurl = \"{}\"\nmin_interval = \"1h\"\n",
-            receiver.url("/hook")
-        ),
-    );
-    let _worker = start_worker(&site, None);
-    let frontend = site.start_frontend();
-    let update = |host: &str, address: &str| {
-        let reply = frontend.update(&format!("hostname={host}&myip={address}"));
-        assert_eq!(reply.body, format!("good {address}\n"));
-    };
+    notify_to(&site, "webhook", &receiver, "min_interval = \"1h\"");
+    let (_worker, frontend) = start_both(&site);
+    let update = |host: &str, address: &str| update_good(&frontend, host, address);
     let notifier = start_notifier(&site, Some(&clock));
     update(HOST, "198.51.100.1");
     receiver.wait_for(1);

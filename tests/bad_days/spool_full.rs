@@ -3,13 +3,34 @@
 //! and once there is room the client's retry is `good` (not `nochg`: the refused address was never
 //! remembered) and lands.
 
-use crate::day::{start_worker, wait_for_home, zone_file_site, PATIENCE};
+use base64::Engine;
+
+use crate::day::{start_both, update_good, wait_for_home, zone_file_site, PATIENCE};
 use crate::util::small_disk::SmallDisk;
 use crate::util::{eventually, http_post, Frontend, Site, HOST, PASSWORD, USER};
 
-use std::time::Duration;
+/// A day on a spool filled by `fill` after a first update landed.
+fn spool_full_day(fill: impl Fn(&SmallDisk)) {
+    let site = zone_file_site("");
+    let Some(spool) = SmallDisk::over_spool(&site) else {
+        return;
+    };
+    let (_worker, frontend) = start_both(&site);
+    update_good(&frontend, HOST, "203.0.113.7");
+    wait_for_home(&site, "203.0.113.7");
+    // The first job's file is gone from `cur/`, so no space or inode is freed after the disk fills.
+    assert!(eventually(PATIENCE, || site.files_in("cur").is_empty()));
 
-use base64::Engine;
+    fill(&spool);
+    every_request_is_refused_and_leaves_nothing(&site, &frontend);
+    spool.empty();
+    assert!(eventually(PATIENCE, || frontend
+        .get("/health", None)
+        .status
+        == 200));
+    update_good(&frontend, HOST, "203.0.113.8");
+    wait_for_home(&site, "203.0.113.8");
+}
 
 /// Every way a client asks for a change is refused while the disk is full, and leaves nothing.
 fn every_request_is_refused_and_leaves_nothing(site: &Site, frontend: &Frontend) {
@@ -42,55 +63,12 @@ fn every_request_is_refused_and_leaves_nothing(site: &Site, frontend: &Frontend)
     assert_eq!(health.status, 503, "{}", health.body);
 }
 
-fn the_retry_after_the_disk_has_room_is_good_and_lands(spool: &SmallDisk, frontend: &Frontend) {
-    spool.empty();
-    assert!(eventually(Duration::from_secs(10), || frontend
-        .get("/health", None)
-        .status
-        == 200));
-    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.8"));
-    assert_eq!(reply.body, "good 203.0.113.8\n");
-}
-
-/// The first job's file is gone from `cur/`, so no space or inode is freed after the disk fills.
-fn settled(site: &Site) {
-    assert!(eventually(PATIENCE, || site.files_in("cur").is_empty()));
-}
-
 #[test]
 fn a_disk_full_of_blocks_while_spooling_is_911_leaves_nothing_and_the_retry_lands() {
-    let site = zone_file_site("");
-    let Some(spool) = SmallDisk::over_spool(&site) else {
-        return;
-    };
-    let _worker = start_worker(&site, None);
-    let frontend = site.start_frontend();
-    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
-    assert_eq!(reply.body, "good 203.0.113.7\n");
-    wait_for_home(&site, "203.0.113.7");
-    settled(&site);
-
-    spool.fill();
-    every_request_is_refused_and_leaves_nothing(&site, &frontend);
-    the_retry_after_the_disk_has_room_is_good_and_lands(&spool, &frontend);
-    wait_for_home(&site, "203.0.113.8");
+    spool_full_day(SmallDisk::fill);
 }
 
 #[test]
 fn a_disk_out_of_inodes_while_spooling_is_911_leaves_nothing_and_the_retry_lands() {
-    let site = zone_file_site("");
-    let Some(spool) = SmallDisk::over_spool(&site) else {
-        return;
-    };
-    let _worker = start_worker(&site, None);
-    let frontend = site.start_frontend();
-    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
-    assert_eq!(reply.body, "good 203.0.113.7\n");
-    wait_for_home(&site, "203.0.113.7");
-    settled(&site);
-
-    spool.fill_inodes();
-    every_request_is_refused_and_leaves_nothing(&site, &frontend);
-    the_retry_after_the_disk_has_room_is_good_and_lands(&spool, &frontend);
-    wait_for_home(&site, "203.0.113.8");
+    spool_full_day(SmallDisk::fill_inodes);
 }

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use crate::day::{log, start_worker, wait_for_home, zone_file_site, Running};
+use crate::day::{
+    log, start_both, start_worker, update_good, wait_for_home, zone_file_site, Running,
+};
 use crate::util::small_disk::SmallDisk;
 use crate::util::{eventually, Frontend, Site, HOST};
 
@@ -33,8 +35,7 @@ fn the_retry_lands_once_the_spool_is_back(site: &Site, frontend: &Frontend, work
         "{}",
         frontend.get("/health", None).body
     );
-    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.8"));
-    assert_eq!(reply.body, "good 203.0.113.8\n");
+    update_good(frontend, HOST, "203.0.113.8");
     wait_for_home(site, "203.0.113.8");
     assert!(
         worker.is_running(),
@@ -44,10 +45,8 @@ fn the_retry_lands_once_the_spool_is_back(site: &Site, frontend: &Frontend, work
 }
 
 fn started_and_applied(site: &Site) -> (Running, Frontend) {
-    let worker = start_worker(site, None);
-    let frontend = site.start_frontend();
-    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
-    assert_eq!(reply.body, "good 203.0.113.7\n");
+    let (worker, frontend) = start_both(site);
+    update_good(&frontend, HOST, "203.0.113.7");
     wait_for_home(site, "203.0.113.7");
     (worker, frontend)
 }
@@ -101,8 +100,7 @@ fn a_spool_the_frontends_user_may_not_write_is_911_and_health_503_until_its_mode
     site.apply_packaged_modes();
     let mut worker = start_worker(&site, None);
     let frontend = site.start_frontend_as_nobody();
-    let reply = frontend.update(&format!("hostname={HOST}&myip=203.0.113.7"));
-    assert_eq!(reply.body, "good 203.0.113.7\n");
+    update_good(&frontend, HOST, "203.0.113.7");
     wait_for_home(&site, "203.0.113.7");
     let mode = |mode| {
         std::fs::set_permissions(

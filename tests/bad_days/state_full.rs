@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::day::{history, log, start_worker, wait_for_home, zone_file_site, PATIENCE};
+use crate::day::{
+    history, log, start_both, start_worker, update_good, wait_for_home, zone_file_site, PATIENCE,
+};
 use crate::util::small_disk::SmallDisk;
 use crate::util::{eventually, HOST};
 
@@ -30,12 +32,8 @@ fn a_full_state_disk_still_updates_dns_and_records_everything_once_there_is_room
     let Some(state) = SmallDisk::over(site.path().join("state")) else {
         return;
     };
-    let worker = start_worker(&site, None);
-    let frontend = site.start_frontend();
-    let update = |address: &str| {
-        let reply = frontend.update(&format!("hostname={HOST}&myip={address}"));
-        assert_eq!(reply.body, format!("good {address}\n"));
-    };
+    let (worker, frontend) = start_both(&site);
+    let update = |address: &str| update_good(&frontend, HOST, address);
     update("203.0.113.1");
     wait_for_home(&site, "203.0.113.1");
     assert!(eventually(PATIENCE, || frontend

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use crate::day::{add_notifier, history, start_notifier, start_worker, zone_file_site, PATIENCE};
+use crate::day::{
+    history, notify_to, start_notifier, start_worker, update_good, zone_file_site, PATIENCE,
+};
 use crate::notify_util::{Answer, Receiver};
 use crate::util::{eventually, HOST};
 
@@ -14,13 +16,7 @@ use crate::util::{eventually, HOST};
 fn a_worker_killed_again_and_again_during_notifications_loses_and_repeats_nothing() {
     let site = zone_file_site("");
     let receiver = Receiver::start();
-    add_notifier(
-        &site,
-        &format!(
-            "[[notify]]\nkind = \"webhook\"\nurl = \"{}\"\nmin_interval = 0\n",
-            receiver.url("/hook")
-        ),
-    );
+    notify_to(&site, "webhook", &receiver, "min_interval = 0");
     let _notifier = start_notifier(&site, None);
     let frontend = site.start_frontend();
     receiver.script(&[Answer::Hold]);
@@ -34,8 +30,7 @@ fn a_worker_killed_again_and_again_during_notifications_loses_and_repeats_nothin
         let worker = start_worker(&site, None);
         for (n, host) in hosts.iter().enumerate() {
             let address = format!("198.51.100.{}", round * 10 + n as u8);
-            let reply = frontend.update(&format!("hostname={host}&myip={address}"));
-            assert_eq!(reply.body, format!("good {address}\n"));
+            update_good(&frontend, host, &address);
             last.insert(host.clone(), address);
         }
         if round == 1 {
@@ -63,35 +58,23 @@ fn a_worker_killed_again_and_again_during_notifications_loses_and_repeats_nothin
         .iter()
         .map(|event| event.job.to_string())
         .collect();
-    let delivered = || -> Vec<String> {
-        receiver
-            .received()
-            .iter()
-            .flat_map(|request| {
-                let json = request.json();
-                assert_eq!(json["omitted"], 0, "{json}");
-                json["events"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|event| event["job"].as_str().unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    };
     let all_told = eventually(PATIENCE, || {
-        delivered().into_iter().collect::<HashSet<_>>() == expected
+        receiver
+            .delivered_jobs()
+            .into_iter()
+            .collect::<HashSet<_>>()
+            == expected
     });
     if !all_told {
-        let told: HashSet<String> = delivered().into_iter().collect();
+        let told: HashSet<String> = receiver.delivered_jobs().into_iter().collect();
         for event in history(&site) {
             if !told.contains(&event.job.to_string()) {
                 eprintln!("UNTOLD {}", serde_json::to_string(&event).unwrap());
             }
         }
     }
-    assert!(all_told, "told {:?}, recorded {expected:?}", delivered());
-    let delivered = delivered();
+    assert!(all_told, "the changes above were recorded, never told");
+    let delivered = receiver.delivered_jobs();
     assert_eq!(
         delivered.len(),
         expected.len(),

@@ -94,6 +94,32 @@ impl Receiver {
         self.shared.0.lock().unwrap().received.clone()
     }
 
+    /// The `Title` header of each request so far (ntfy's), in order.
+    pub fn titles(&self) -> Vec<String> {
+        self.received()
+            .iter()
+            .map(|request| request.headers["title"].clone())
+            .collect()
+    }
+
+    /// The job id of every event the webhook requests so far listed, in order; asserts that none
+    /// was held back and only counted.
+    pub fn delivered_jobs(&self) -> Vec<String> {
+        self.received()
+            .iter()
+            .flat_map(|request| {
+                let json = request.json();
+                assert_eq!(json["omitted"], 0, "{json}");
+                json["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|event| event["job"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Waits (bounded) until `count` requests arrived.
     pub fn wait_for(&self, count: usize) -> Vec<Received> {
         let (lock, signal) = &*self.shared;
