@@ -68,6 +68,7 @@ impl Omitted {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostOutbox {
     /// When the last message about this host was delivered (the rate limit counts from it).
+    /// Never ahead of the clock once [`TargetOutbox::clamp_to`] has seen it.
     #[serde(with = "crate::time_text::optional", default)]
     pub last_sent: Option<SystemTime>,
     /// Owed, oldest first, at most [`KEEP_PER_HOST`] while no delivery is under way.
@@ -129,6 +130,25 @@ impl TargetOutbox {
             .values()
             .map(|host| host.pending.len() + host.omitted.count() as usize)
             .sum()
+    }
+
+    /// Sets every send time ahead of `now` to `now`; true if one was. A send time in the future
+    /// means the wall clock was stepped back since (or the state was saved under a clock that ran
+    /// ahead): left as it is, it would hold the host's next message for the size of the step plus
+    /// `min_interval` (an hour's step, an hour's silence). Counted as `now`, the rate limit holds
+    /// for `min_interval` from the step, never more. Clamping, rather than reading a future time
+    /// as `now` at each look, keeps the limit: a host sent to just before the step still waits its
+    /// `min_interval`. A step forward then back (a correction) sends at most one message per host
+    /// early, the one the forward step made due; the step back then costs nothing more.
+    pub fn clamp_to(&mut self, now: SystemTime) -> bool {
+        let mut clamped = false;
+        for host in self.hosts.values_mut() {
+            if host.last_sent.is_some_and(|sent| sent > now) {
+                host.last_sent = Some(now);
+                clamped = true;
+            }
+        }
+        clamped
     }
 
     /// The message for the host whose rate limit has passed and that has waited longest, marked
