@@ -139,11 +139,14 @@ impl Notifier {
                 let was_told = outbox
                     .hosts
                     .get(&event.host)
-                    .is_some_and(|host| host.failure_told);
+                    .is_some_and(|host| host.failure_told.get(event.family));
                 let mut told = was_told;
                 let category = categorise(&target.config, &mut told, &event);
                 if told != was_told {
-                    outbox.host(&event.host).failure_told = told;
+                    outbox
+                        .host(&event.host)
+                        .failure_told
+                        .set(event.family, told);
                 }
                 if let Some(category) = category {
                     outbox.push(Notice {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use dyndns_queue::HistoryEvent;
+use dyndns_queue::{Family, HistoryEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::category::Category;
@@ -64,6 +64,50 @@ impl Omitted {
     }
 }
 
+/// Per address family, whether a target was told of a failure and of no recovery since. The
+/// worker fails and recovers each family of a host apart (an AAAA may go through while A fails),
+/// so one flag per host lost A's recovery when AAAA applied first, or told it as a plain change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SavedFailureTold")]
+pub struct FailureTold {
+    pub v4: bool,
+    pub v6: bool,
+}
+
+impl FailureTold {
+    pub fn get(&self, family: Family) -> bool {
+        match family {
+            Family::V4 => self.v4,
+            Family::V6 => self.v6,
+        }
+    }
+
+    pub fn set(&mut self, family: Family, told: bool) {
+        match family {
+            Family::V4 => self.v4 = told,
+            Family::V6 => self.v6 = told,
+        }
+    }
+}
+
+/// [`FailureTold`] as a state file holds it: per family, or one flag per host as the first
+/// notifier saved it (read as told for both, so no recovery goes untold).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SavedFailureTold {
+    Host(bool),
+    Families { v4: bool, v6: bool },
+}
+
+impl From<SavedFailureTold> for FailureTold {
+    fn from(saved: SavedFailureTold) -> FailureTold {
+        match saved {
+            SavedFailureTold::Host(told) => FailureTold { v4: told, v6: told },
+            SavedFailureTold::Families { v4, v6 } => FailureTold { v4, v6 },
+        }
+    }
+}
+
 /// One host's part of a target's outbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostOutbox {
@@ -75,8 +119,8 @@ pub struct HostOutbox {
     pub pending: Vec<Notice>,
     /// Owed and older than `pending`, only counted.
     pub omitted: Omitted,
-    /// The target was told of a failure and of no recovery since.
-    pub failure_told: bool,
+    /// Per family, the target was told of a failure and of no recovery since.
+    pub failure_told: FailureTold,
     /// A delivery of `pending`'s first entries is under way: nothing is dropped from the front
     /// until it settles. Not saved: after a restart nothing is under way.
     #[serde(skip)]
