@@ -66,7 +66,8 @@ impl FakeBackend {
         *self.write_delay.lock().expect("delay lock") = delay;
     }
 
-    /// An outage: for `length` of tokio time from now every write fails for now with `message`.
+    /// An outage: for `length` of tokio time from now every write fails for now with `message`,
+    /// its `{address}` filled with the change's, as a command backend's error quotes its argv.
     pub fn down_for(&self, length: std::time::Duration, message: &'static str) {
         *self.down_until.lock().expect("down lock") = Some((Instant::now() + length, message));
     }
@@ -186,7 +187,8 @@ impl FakeBackend {
         }
         if let Some((until, message)) = *self.down_until.lock().expect("down lock") {
             if Instant::now() < until {
-                return Err(BackendError::transient(Failure::Said(message.to_owned())));
+                let text = message.replace("{address}", &change.sole_address().to_string());
+                return Err(BackendError::transient(Failure::Said(text)));
             }
         }
         let key = (change.host.clone(), family_of(change));

@@ -195,3 +195,44 @@ async fn a_ten_minute_backend_outage_keeps_coalesces_and_applies_the_newest_once
         );
     }
 }
+
+/// A command backend's error quotes its argv, the address in it: each newer address arriving
+/// during the outage made the same failure "news" again, one more event and message per address.
+#[tokio::test(start_paused = true)]
+async fn an_outage_whose_error_quotes_the_address_is_one_failure_however_many_addresses_come() {
+    let bench = Bench::new();
+    bench.backend.down_for(
+        OUTAGE,
+        "`/usr/local/sbin/dns-update home.dyn.example.com {address}` exited with status 75",
+    );
+    let began = Instant::now();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(bench.run_until(Mode::Continuous, async {
+        let _ = stopped.await;
+    }));
+    for (second, address) in [
+        (0, "203.0.113.1"),
+        (60, "203.0.113.2"),
+        (200, "203.0.113.3"),
+    ] {
+        tokio::time::sleep_until(began + Duration::from_secs(second)).await;
+        bench.spool_job(&bench.job(HOST, Some(address), None, 0));
+    }
+    tokio::time::sleep_until(began + OUTAGE + MAX_BACKOFF + Duration::from_secs(1)).await;
+    stop.send(()).expect("the worker waits");
+    worker.await.expect("joins").expect("runs");
+
+    let events = read_history(&bench.state_dir()).expect("the history reads");
+    let kinds: Vec<EventKind> = events.events.iter().map(|event| event.event).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::BackendFailure, EventKind::Applied],
+        "{:?}",
+        events.events
+    );
+    let error = events.events[0].error.as_deref().expect("the words");
+    assert!(
+        error.contains("203.0.113.1"),
+        "as the backend said it: {error}"
+    );
+}
