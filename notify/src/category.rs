@@ -29,7 +29,8 @@ impl Category {
 }
 
 /// What `event` is for `target`, or `None` when the target does not hear of it. `failure_told`
-/// is the target's memory, per host, of a failure it was told of and no recovery since.
+/// is the target's memory, per host and family (the event's), of a failure it was told of and no
+/// recovery since.
 pub fn categorise(
     target: &NotifyTarget,
     failure_told: &mut bool,
@@ -41,7 +42,7 @@ pub fn categorise(
     match event.event {
         EventKind::Applied => {
             let recovered = event.failures > 0 && *failure_told;
-            // Whatever happened before, the host works again.
+            // Whatever happened before, the host's records of this family are right again.
             *failure_told = false;
             if recovered {
                 Some(Category::Recovery)

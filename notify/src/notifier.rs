@@ -139,11 +139,14 @@ impl Notifier {
                 let was_told = outbox
                     .hosts
                     .get(&event.host)
-                    .is_some_and(|host| host.failure_told);
+                    .is_some_and(|host| host.failure_told.get(event.family));
                 let mut told = was_told;
                 let category = categorise(&target.config, &mut told, &event);
                 if told != was_told {
-                    outbox.host(&event.host).failure_told = told;
+                    outbox
+                        .host(&event.host)
+                        .failure_told
+                        .set(event.family, told);
                 }
                 if let Some(category) = category {
                     outbox.push(Notice {
@@ -162,14 +165,30 @@ impl Notifier {
     }
 
     /// The messages due at `now`, at most one per target that is neither busy nor backing off;
-    /// each is marked under way until [`Notifier::settle`].
+    /// each is marked under way until [`Notifier::settle`]. A send or retry time further ahead of
+    /// `now` than it was set to be (the clock stepped back) is brought back first.
     pub fn due(&mut self, now: SystemTime) -> Vec<(usize, Message)> {
         let mut due = Vec::new();
         for (index, target) in self.targets.iter_mut().enumerate() {
+            let outbox = outbox_of(&mut self.state, &target.config.id);
+            // The wall clock may have been stepped back (see `TargetOutbox::clamp_to`): no wait
+            // is ever longer than it was when it was set.
+            if outbox.clamp_to(now) {
+                tracing::warn!(
+                    target_id = %target.config.label,
+                    "a message was sent at a time ahead of the clock: the clock was set back; the rate limit counts from now"
+                );
+                self.dirty = true;
+            }
+            if let Some(at) = target.retry_at {
+                let longest = now + backoff(target.failures);
+                if at > longest {
+                    target.retry_at = Some(longest);
+                }
+            }
             if target.busy || target.retry_at.is_some_and(|at| at > now) {
                 continue;
             }
-            let outbox = outbox_of(&mut self.state, &target.config.id);
             if let Some(message) =
                 outbox.take_due(&target.config.id, now, target.config.min_interval)
             {
@@ -276,7 +295,8 @@ impl Notifier {
     }
 
     /// When the next message may become due (a rate limit ending, a backoff ending); `None` when
-    /// nothing is owed that is not under way.
+    /// nothing is owed that is not under way. Times are as set: after a step back of the clock,
+    /// only [`Notifier::due`] brings them back.
     pub fn next_due(&self) -> Option<SystemTime> {
         self.targets
             .iter()

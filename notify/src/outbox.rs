@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use dyndns_queue::HistoryEvent;
+use dyndns_queue::{Family, HistoryEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::category::Category;
@@ -64,18 +64,63 @@ impl Omitted {
     }
 }
 
+/// Per address family, whether a target was told of a failure and of no recovery since. The
+/// worker fails and recovers each family of a host apart (an AAAA may go through while A fails),
+/// so one flag per host lost A's recovery when AAAA applied first, or told it as a plain change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SavedFailureTold")]
+pub struct FailureTold {
+    pub v4: bool,
+    pub v6: bool,
+}
+
+impl FailureTold {
+    pub fn get(&self, family: Family) -> bool {
+        match family {
+            Family::V4 => self.v4,
+            Family::V6 => self.v6,
+        }
+    }
+
+    pub fn set(&mut self, family: Family, told: bool) {
+        match family {
+            Family::V4 => self.v4 = told,
+            Family::V6 => self.v6 = told,
+        }
+    }
+}
+
+/// [`FailureTold`] as a state file holds it: per family, or one flag per host as the first
+/// notifier saved it (read as told for both, so no recovery goes untold).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SavedFailureTold {
+    Host(bool),
+    Families { v4: bool, v6: bool },
+}
+
+impl From<SavedFailureTold> for FailureTold {
+    fn from(saved: SavedFailureTold) -> FailureTold {
+        match saved {
+            SavedFailureTold::Host(told) => FailureTold { v4: told, v6: told },
+            SavedFailureTold::Families { v4, v6 } => FailureTold { v4, v6 },
+        }
+    }
+}
+
 /// One host's part of a target's outbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostOutbox {
     /// When the last message about this host was delivered (the rate limit counts from it).
+    /// Never ahead of the clock once [`TargetOutbox::clamp_to`] has seen it.
     #[serde(with = "crate::time_text::optional", default)]
     pub last_sent: Option<SystemTime>,
     /// Owed, oldest first, at most [`KEEP_PER_HOST`] while no delivery is under way.
     pub pending: Vec<Notice>,
     /// Owed and older than `pending`, only counted.
     pub omitted: Omitted,
-    /// The target was told of a failure and of no recovery since.
-    pub failure_told: bool,
+    /// Per family, the target was told of a failure and of no recovery since.
+    pub failure_told: FailureTold,
     /// A delivery of `pending`'s first entries is under way: nothing is dropped from the front
     /// until it settles. Not saved: after a restart nothing is under way.
     #[serde(skip)]
@@ -129,6 +174,25 @@ impl TargetOutbox {
             .values()
             .map(|host| host.pending.len() + host.omitted.count() as usize)
             .sum()
+    }
+
+    /// Sets every send time ahead of `now` to `now`; true if one was. A send time in the future
+    /// means the wall clock was stepped back since (or the state was saved under a clock that ran
+    /// ahead): left as it is, it would hold the host's next message for the size of the step plus
+    /// `min_interval` (an hour's step, an hour's silence). Counted as `now`, the rate limit holds
+    /// for `min_interval` from the step, never more. Clamping, rather than reading a future time
+    /// as `now` at each look, keeps the limit: a host sent to just before the step still waits its
+    /// `min_interval`. A step forward then back (a correction) sends at most one message per host
+    /// early, the one the forward step made due; the step back then costs nothing more.
+    pub fn clamp_to(&mut self, now: SystemTime) -> bool {
+        let mut clamped = false;
+        for host in self.hosts.values_mut() {
+            if host.last_sent.is_some_and(|sent| sent > now) {
+                host.last_sent = Some(now);
+                clamped = true;
+            }
+        }
+        clamped
     }
 
     /// The message for the host whose rate limit has passed and that has waited longest, marked

@@ -26,9 +26,12 @@ const WITH_DELETE: u32 = 2;
 pub const MAX_JOB_BYTES: u64 = 64 * 1024;
 
 /// How far ahead of the worker's clock a job may be dated. A frontend on the worker's machine is
-/// never ahead; a job dated later is forged or from a broken clock, and applying it would make
-/// every real update after it look stale until that date, so the worker dead-letters it.
-pub const MAX_FUTURE: Duration = Duration::from_secs(5 * 60);
+/// ahead only by a step of the clock it has seen and the worker has not: a clock set an hour (a
+/// time zone, at most 14) ahead and corrected before a worker running hourly from cron, or stopped,
+/// took the job in. Such a job is real, and so is every one the frontend dated after it, so a day
+/// is allowed. A job dated later than that is forged or from a broken clock, and applying it would
+/// date every real update after it until then, so the worker dead-letters it.
+pub const MAX_FUTURE: Duration = Duration::from_secs(24 * 3600);
 
 /// One update request accepted by the frontend, waiting for the worker. Its file's version is
 /// not kept here: it follows from what the job asks ([`Job::to_json`]).

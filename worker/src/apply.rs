@@ -421,7 +421,7 @@ impl Worker {
                 self.retry
                     .insert(planned.target.clone(), Retry { failures, at });
                 let text = error.to_string();
-                if self.failure_is_news(&planned.target, &text) {
+                if self.failure_is_news(&planned.target, planned.change, &text) {
                     event.event = EventKind::BackendFailure;
                     event.failures = failures;
                     event.error = Some(text);

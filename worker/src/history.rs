@@ -5,7 +5,8 @@
 //! (readers dedupe by job id + family + event); no crash can lose an event that way round.
 //!
 //! A change that fails for now is retried every few seconds during an outage. Its failure is
-//! written when it first fails and again only when the error text changes; when it then applies,
+//! written when it first fails and again only when the error text changes (the address it quotes
+//! aside: a newer address during an outage is the same failure); when it then applies,
 //! the `applied` event carries how many attempts failed before (a recovery). A ten-minute outage
 //! writes two lines per change, not hundreds.
 //!
@@ -64,6 +65,14 @@ impl History {
     }
 }
 
+/// `error` with `change`'s address, wherever it is quoted, replaced by `{address}`.
+fn without_address(error: &str, change: FamilyChange) -> String {
+    match change {
+        FamilyChange::Set(address) => error.replace(&address.to_string(), "{address}"),
+        FamilyChange::Delete(_) => error.to_owned(),
+    }
+}
+
 /// An event of `kind` about `job`'s change of `family`; the caller fills in what it knows more.
 pub(crate) fn event(
     kind: EventKind,
@@ -101,19 +110,25 @@ impl Worker {
     }
 
     /// A change of `target` failed for now with `error`: whether this failure is to be written
-    /// (the first, or a new error text).
-    pub(crate) fn failure_is_news(&mut self, target: &Target, error: &str) -> bool {
+    /// (the first, or a new error text). The texts are compared with the change's address taken
+    /// out: a command backend's error quotes its argv, so each newer address arriving during an
+    /// outage made the same failure news again (an event, and a message, per address).
+    pub(crate) fn failure_is_news(
+        &mut self,
+        target: &Target,
+        change: FamilyChange,
+        error: &str,
+    ) -> bool {
+        let error = without_address(error, change);
         if self
             .history
             .failing
             .get(target)
-            .is_some_and(|last| last == error)
+            .is_some_and(|last| *last == error)
         {
             return false;
         }
-        self.history
-            .failing
-            .insert(target.clone(), error.to_owned());
+        self.history.failing.insert(target.clone(), error);
         true
     }
 

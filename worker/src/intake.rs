@@ -137,7 +137,7 @@ impl Worker {
         if job.received_at > now + MAX_FUTURE {
             let at = |time| dyndns_queue::rfc3339::format(time).unwrap_or_else(|| "?".into());
             let reason = format!(
-                "received_at {} is more than 5 minutes ahead of this machine's clock ({}, or the latest time it showed or a handled job carried); not applied and not recorded, so later updates still count",
+                "received_at {} is more than a day ahead of this machine's clock ({}, or the latest time it showed or a handled job carried); not applied and not recorded, so later updates still count",
                 at(job.received_at),
                 at(now)
             );

@@ -149,3 +149,23 @@ fn events_arriving_during_a_delivery_stay_owed_and_a_failed_one_is_owed_whole() 
     outbox.delivered(&again, at(2));
     assert_eq!(outbox.owed(), 1, "the event that came during the delivery");
 }
+
+#[test]
+fn a_state_saved_with_one_failure_flag_per_host_reads_as_told_for_both_families() {
+    let old: HostOutbox = serde_json::from_str(
+        r#"{"last_sent":null,"pending":[],"omitted":{"changes":0,"recoveries":0,"failures":0},"failure_told":true}"#,
+    )
+    .expect("the first notifier's state reads");
+    assert_eq!(old.failure_told, FailureTold { v4: true, v6: true });
+    let mut host = HostOutbox::default();
+    host.failure_told.set(Family::V6, true);
+    let saved = serde_json::to_string(&host).expect("writes");
+    let read: HostOutbox = serde_json::from_str(&saved).expect("reads back");
+    assert_eq!(
+        read.failure_told,
+        FailureTold {
+            v4: false,
+            v6: true
+        }
+    );
+}

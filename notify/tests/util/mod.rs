@@ -15,6 +15,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use dyndns_queue::{EventKind, Family, HistoryEvent, HistoryLog, HISTORY_VERSION};
 use uuid::Uuid;
 
+mod library;
+// `binary.rs` runs the real process and has no use for the library's site.
+#[allow(unused_imports)]
+pub use library::*;
+
 /// How long a test waits for something that should happen in milliseconds.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 

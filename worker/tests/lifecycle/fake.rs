@@ -1,6 +1,6 @@
 //! Why this exists: a backend whose writes a test scripts per host and family (applied, transient
-//! or permanent failure) for each change of a batch, which keeps and publishes the records it was
-//! asked for, when each write came and the batches they came in.
+//! or permanent failure) for each change of a batch, or takes down for a while, which keeps and
+//! publishes the records it was asked for, when each write came and the batches they came in.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -43,6 +43,8 @@ pub struct FakeBackend {
     hook: Mutex<Option<Hook>>,
     /// How long each write takes (tokio time, which the tests pause).
     write_delay: Mutex<std::time::Duration>,
+    /// Until then every write fails for now with this message, whatever the script says.
+    down_until: Mutex<Option<(Instant, &'static str)>>,
 }
 
 impl FakeBackend {
@@ -62,6 +64,12 @@ impl FakeBackend {
     /// Makes each write take `delay`, as a remote API would.
     pub fn delay_writes(&self, delay: std::time::Duration) {
         *self.write_delay.lock().expect("delay lock") = delay;
+    }
+
+    /// An outage: for `length` of tokio time from now every write fails for now with `message`,
+    /// its `{address}` filled with the change's, as a command backend's error quotes its argv.
+    pub fn down_for(&self, length: std::time::Duration, message: &'static str) {
+        *self.down_until.lock().expect("down lock") = Some((Instant::now() + length, message));
     }
 
     /// Publishes `address` at `host` before the worker runs, as if a person had added it.
@@ -176,6 +184,12 @@ impl FakeBackend {
         });
         if let Some(hook) = self.hook.lock().expect("hook lock").as_mut() {
             hook(change);
+        }
+        if let Some((until, message)) = *self.down_until.lock().expect("down lock") {
+            if Instant::now() < until {
+                let text = message.replace("{address}", &change.sole_address().to_string());
+                return Err(BackendError::transient(Failure::Said(text)));
+            }
         }
         let key = (change.host.clone(), family_of(change));
         let step = self

@@ -14,6 +14,7 @@ mod fake;
 mod history;
 mod hostile;
 mod in_flight;
+mod outage;
 mod settlement;
 mod state;
 mod timing;

@@ -16,6 +16,10 @@ pub enum Rfc2136SetupError {
     Key(KeyProblem),
 }
 
+const SERVFAIL: u16 = 2;
+/// RFC 8945 5.2.3: the request's time lies outside the fudge of the server's clock.
+const BADTIME: u16 = 18;
+
 /// Why a batch (or part of it) did not go through.
 #[derive(Debug, thiserror::Error)]
 pub enum Rfc2136Error {
@@ -78,12 +82,20 @@ pub enum Rfc2136Error {
 
 impl Rfc2136Error {
     /// Network trouble, a garbled answer and a server's SERVFAIL may pass; a refusal, a bad key,
-    /// an answer not signed by our key or a bad name will not.
+    /// an answer not signed by our key or a bad name will not. Nor is a clock's disagreement
+    /// permanent (BADTIME, or an answer signed outside the fudge): the job is right and the clock
+    /// of one side is off — a step an hour back here makes every UPDATE fail so until NTP or the
+    /// operator sets it right — so the change waits and is applied then, instead of every update
+    /// of that time being dead-lettered.
     pub(crate) fn is_transient(&self) -> bool {
         match self {
             Rfc2136Error::Transport { source, .. } => !matches!(source, TransportError::TooLong),
             Rfc2136Error::Malformed { .. } => true,
-            Rfc2136Error::Rcode { rcode, .. } => *rcode == 2,
+            Rfc2136Error::Rcode { rcode, .. } => *rcode == SERVFAIL || *rcode == BADTIME,
+            Rfc2136Error::Unsigned {
+                problem: SignatureProblem::OutOfTime { .. },
+                ..
+            } => true,
             Rfc2136Error::Unsigned { .. }
             | Rfc2136Error::NotAuthoritative { .. }
             | Rfc2136Error::NotAuthoritativeFor { .. }
@@ -107,12 +119,38 @@ mod tests {
             rcode,
         };
         assert!(rcode(2).is_transient());
+        assert!(rcode(18).is_transient(), "BADTIME: see below");
         assert_eq!(
             rcode(17).to_string(),
             "rfc2136: 127.0.0.1:53 answered BADKEY to the UPDATE for zone example.test"
         );
-        for permanent in [1, 4, 5, 9, 10, 16, 17, 18] {
+        for permanent in [1, 4, 5, 9, 10, 16, 17] {
             assert!(!rcode(permanent).is_transient(), "{}", rcode(permanent));
         }
+    }
+
+    #[test]
+    fn a_clock_an_hour_off_the_primarys_is_retried_not_dead_lettered() {
+        let badtime = Rfc2136Error::Rcode {
+            server: "127.0.0.1:53".to_owned(),
+            zone: "example.test".to_owned(),
+            what: "UPDATE",
+            rcode: 18,
+        };
+        assert!(badtime.is_transient(), "{badtime}");
+        let answer = |problem| Rfc2136Error::Unsigned {
+            server: "127.0.0.1:53".to_owned(),
+            zone: "example.test".to_owned(),
+            what: "UPDATE",
+            key: "dyndns".to_owned(),
+            problem,
+        };
+        let signed_an_hour_off = answer(SignatureProblem::OutOfTime {
+            signed: 1_795_906_200,
+        });
+        assert!(signed_an_hour_off.is_transient(), "{signed_an_hour_off}");
+        // A signature that does not verify is still not the server's, whatever the clocks say.
+        let forged = answer(SignatureProblem::Invalid("bad MAC".to_owned()));
+        assert!(!forged.is_transient(), "{forged}");
     }
 }
