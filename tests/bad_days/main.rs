@@ -14,10 +14,11 @@ mod util;
 #[allow(dead_code)]
 #[path = "../../worker/tests/backends/dns_server.rs"]
 mod dns_server;
-#[path = "../../notify/tests/util/mod.rs"]
+#[path = "../../notify/tests/util/receiver.rs"]
 mod notify_util;
 
 mod backend_down;
+mod clock_step;
 mod day;
 mod notifier_down;
 mod spool_full;
