@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod binary_site;
+
 use dyndns_queue::{EventKind, Family, HistoryEvent, HistoryLog, HISTORY_VERSION};
 use uuid::Uuid;
 
