@@ -106,10 +106,34 @@ from = "dyndns@example.com"
         self.site.path().join("notify-state")
     }
 
+    /// How a finding names `key`, written on the config's line that starts with `line_start`:
+    /// `<config>:<line>:1: key `<key>``.
+    fn place(&self, line_start: &str, key: &str) -> String {
+        let config = std::fs::read_to_string(self.site.config_path()).unwrap();
+        let line = config
+            .lines()
+            .position(|line| line.starts_with(line_start))
+            .unwrap()
+            + 1;
+        format!(
+            "{}:{line}:1: key `{key}`",
+            self.site.config_path().display()
+        )
+    }
+
+    fn token_place(&self) -> String {
+        self.place("token_file = ", "notify[0].token_file")
+    }
+
     /// `dyndns check-config --user nobody ARGS...`: exit code and stdout + stderr.
     fn check_config(&self, args: &[&str]) -> (Option<i32>, String) {
+        self.check_config_for("nobody", args)
+    }
+
+    /// `dyndns check-config --user FRONTEND_USER ARGS...`.
+    fn check_config_for(&self, frontend_user: &str, args: &[&str]) -> (Option<i32>, String) {
         let output = Command::new(frontend_binary())
-            .args(["check-config", "--user", "nobody", "--config"])
+            .args(["check-config", "--user", frontend_user, "--config"])
             .arg(self.site.config_path())
             .args(args)
             .output()
@@ -152,9 +176,9 @@ fn check_config_fails_when_the_notifier_user_cannot_read_a_token_file() {
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(&format!(
-            "error: notify[0].token_file: user nobody cannot read {} (0600 root:root), so \
-             dyndns-notify would not start; make it 0640 root:dyndns-notify (or 0600 \
-             dyndns-notify)",
+            "error: {}: user nobody cannot read {} (0600 root:root), so dyndns-notify would not \
+             start; make it 0640 root:dyndns-notify (or 0600 dyndns-notify)",
+            site.token_place(),
             token.display()
         )),
         "{out}"
@@ -165,7 +189,8 @@ fn check_config_fails_when_the_notifier_user_cannot_read_a_token_file() {
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(&format!(
-            "error: notify[0].token_file: {} does not exist, so dyndns-notify would not start",
+            "error: {}: {} does not exist, so dyndns-notify would not start",
+            site.token_place(),
             token.display()
         )),
         "{out}"
@@ -185,8 +210,9 @@ fn check_config_warns_when_a_token_file_is_readable_by_everyone_or_group_writabl
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.contains(&format!(
-            "warning: notify[0].token_file: every user of this machine can read the token in {} \
-             (0644 root:nogroup, in folders all may enter)",
+            "warning: {}: every user of this machine can read the token in {} (0644 \
+             root:nogroup, in folders all may enter)",
+            site.token_place(),
             token.display()
         )),
         "{out}"
@@ -199,11 +225,40 @@ fn check_config_warns_when_a_token_file_is_readable_by_everyone_or_group_writabl
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(&format!(
-            "warning: notify[0].token_file: {} is writable by its group or everyone (0660 \
-             root:nogroup), who could swap the token",
+            "warning: {}: {} is writable by its group or everyone (0660 root:nogroup), who \
+             could swap the token",
+            site.token_place(),
             token.display()
         )),
         "{out}"
+    );
+}
+
+#[test]
+fn check_config_warns_when_the_frontend_user_can_read_a_token_file() {
+    let Some(site) = NotifierSite::new() else {
+        return;
+    };
+    // `daemon` stands for the frontend here: the token's owner, while the notifier (`nobody`)
+    // reads it through its group.
+    let token = site.token();
+    chmod(site.site.path(), 0o751);
+    chown(&token, 1, NOGROUP);
+    let (_, out) = site.check_config_for("daemon", &["--notifier-user", "nobody"]);
+    assert!(
+        out.contains(&format!(
+            "warning: {}: user daemon (the frontend's) can read the token in {} (0640 \
+             daemon:nogroup), so a compromised frontend could send as the notifier",
+            site.token_place(),
+            token.display()
+        )),
+        "{out}"
+    );
+    let (code, out) = site.check_as_nobody(&["--strict"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "the frontend as the notifier's own user reads it anyway: {out}"
     );
 }
 
@@ -219,8 +274,9 @@ fn check_config_fails_when_the_notifier_cannot_write_its_state_folder() {
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(&format!(
-            "error: notifier.state_dir {}: user nobody cannot write in it (0750 root:nogroup), so \
-             dyndns-notify cannot save its cursor",
+            "error: {}: {}: user nobody cannot write in it (0750 root:nogroup), so dyndns-notify \
+             cannot save its cursor",
+            site.place("state_dir = \"notify-state\"", "notifier.state_dir"),
             dir.display()
         )),
         "{out}"
@@ -235,7 +291,8 @@ fn check_config_fails_when_the_notifier_cannot_write_its_state_folder() {
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(&format!(
-            "error: notifier.state_dir {}: does not exist, so dyndns-notify cannot save its cursor",
+            "error: {}: {}: does not exist, so dyndns-notify cannot save its cursor",
+            site.place("state_dir = \"notify-state\"", "notifier.state_dir"),
             dir.display()
         )),
         "{out}"
@@ -267,9 +324,10 @@ fn check_config_fails_when_the_notifier_cannot_follow_the_history() {
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(&format!(
-            "error: worker.state_dir {}: user nobody cannot read it (2700 root:nogroup), so \
-             dyndns-notify cannot follow history.jsonl and sends nothing; packaged 2750 \
-             root:dyndns, packaged: user dyndns-notify in group dyndns",
+            "error: {}: {}: user nobody cannot read it (2700 root:nogroup), so dyndns-notify \
+             cannot follow history.jsonl and sends nothing; packaged 2750 root:dyndns, packaged: \
+             user dyndns-notify in group dyndns",
+            site.place("state_dir = \"state\"", "worker.state_dir"),
             state.display()
         )),
         "{out}"
@@ -286,8 +344,8 @@ fn check_config_fails_when_the_sendmail_program_is_missing_or_not_runnable() {
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(&format!(
-            "error: notify[1].command: user nobody cannot run {} (0744 root:root), so no e-mail \
-             would be sent",
+            "error: {}: user nobody cannot run {} (0744 root:root), so no e-mail would be sent",
+            site.place("command = [\"/", "notify[1].command"),
             site.sendmail().display()
         )),
         "{out}"
@@ -298,7 +356,8 @@ fn check_config_fails_when_the_sendmail_program_is_missing_or_not_runnable() {
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(&format!(
-            "error: notify[1].command: `{}` is not an executable file, so no e-mail would be sent",
+            "error: {}: `{}` is not an executable file, so no e-mail would be sent",
+            site.place("command = [\"/", "notify[1].command"),
             site.sendmail().display()
         )),
         "{out}"

@@ -108,7 +108,7 @@ pub fn check_installation(config: &Config, frontend_user: &str, notifier_user: &
     files::check_listen(config, account, &mut findings);
     let programs = commands::check_backend(config, &mut findings);
     users::check_users(config, &mut findings);
-    notifier::check_notifier(config, notifier_user, &mut findings);
+    notifier::check_notifier(config, account, notifier_user, &mut findings);
     others::check_folders_above(&trusted_paths(config, &programs), account, &mut findings);
     findings
 }

@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use dyndns_config::notify::SendTo;
-use dyndns_config::{find_program, Config, ProgramMissing};
+use dyndns_config::{find_program, Config, KeyPlaces, ProgramMissing};
 use dyndns_queue::HISTORY_FILE_NAME;
 
 use super::others::readable_by_everyone;
@@ -19,8 +19,14 @@ const PACKAGED_USER: &str = "packaged: user dyndns-notify in group dyndns \
                              (packaging/sysusers.d/dyndns.conf)";
 const TOKEN_MODES: &str = "make it 0640 root:dyndns-notify (or 0600 dyndns-notify)";
 
-/// Checks what `dyndns-notify`, running as `notifier_user`, needs; nothing without `[[notify]]`.
-pub fn check_notifier(config: &Config, notifier_user: &str, findings: &mut Findings) {
+/// Checks what `dyndns-notify`, running as `notifier_user`, needs, and that the frontend (running
+/// as `frontend`) cannot read its tokens; nothing without `[[notify]]`.
+pub fn check_notifier(
+    config: &Config,
+    frontend: Option<&Account>,
+    notifier_user: &str,
+    findings: &mut Findings,
+) {
     if config.notify.targets.is_empty() {
         return;
     }
@@ -43,20 +49,29 @@ pub fn check_notifier(config: &Config, notifier_user: &str, findings: &mut Findi
             None
         }
     };
+    // A frontend run as the notifier's own user reads the tokens anyway: nothing to warn about.
+    let frontend = frontend.filter(|frontend| {
+        account
+            .as_ref()
+            .is_none_or(|notifier| notifier.uid != frontend.uid)
+    });
+    // Findings name where the key is written, as a config error would.
+    let places = KeyPlaces::read(config);
     for (index, target) in config.notify.targets.iter().enumerate() {
         match &target.send_to {
             SendTo::Http {
                 token_file: Some(path),
                 ..
             } => check_token_file(
-                &format!("notify[{index}].token_file"),
+                &places.place(&format!("notify[{index}].token_file")),
                 path,
                 account.as_ref(),
+                frontend,
                 findings,
             ),
             SendTo::Http { .. } => {}
             SendTo::Sendmail { command, .. } => check_sendmail(
-                &format!("notify[{index}].command"),
+                &places.place(&format!("notify[{index}].command")),
                 command,
                 account.as_ref(),
                 findings,
@@ -64,14 +79,31 @@ pub fn check_notifier(config: &Config, notifier_user: &str, findings: &mut Findi
         }
     }
     if let Some(account) = &account {
-        check_state_dir(&config.notify.state_dir, account, findings);
-        check_history(&config.worker.state_dir, account, findings);
+        check_state_dir(
+            &places.place("notifier.state_dir"),
+            &config.notify.state_dir,
+            account,
+            findings,
+        );
+        check_history(
+            &places.place("worker.state_dir"),
+            &config.worker.state_dir,
+            account,
+            findings,
+        );
     }
 }
 
 /// A token file: read by the notifier at start (a missing or unreadable one stops it), and a secret
-/// no one else should read or change. Only its metadata is looked at.
-fn check_token_file(key: &str, path: &Path, account: Option<&Account>, findings: &mut Findings) {
+/// no one else should read or change, the internet-facing frontend least of all. Only its
+/// metadata is looked at.
+fn check_token_file(
+    key: &str,
+    path: &Path,
+    account: Option<&Account>,
+    frontend: Option<&Account>,
+    findings: &mut Findings,
+) {
     let Some(metadata) = inspect(path, findings, |findings| {
         findings.error(format!(
             "{key}: {} does not exist, so dyndns-notify would not start; put the token on its \
@@ -111,6 +143,17 @@ fn check_token_file(key: &str, path: &Path, account: Option<&Account>, findings:
         findings.warning(format!(
             "{key}: every user of this machine can read the token in {} ({}, in folders all may \
              enter); {TOKEN_MODES}",
+            path.display(),
+            describe(&metadata)
+        ));
+    } else if let Some(frontend) = frontend.filter(|frontend| {
+        frontend.blocked_at(path).is_none() && frontend.may(&metadata, Access::Read)
+    }) {
+        findings.warning(format!(
+            "{key}: user {} (the frontend's) can read the token in {} ({}), so a compromised \
+             frontend could send as the notifier; {TOKEN_MODES} (the frontend is not in group \
+             dyndns-notify)",
+            frontend.name,
             path.display(),
             describe(&metadata)
         ));
@@ -167,10 +210,10 @@ fn check_sendmail(key: &str, argv: &[String], account: Option<&Account>, finding
 
 /// `[notifier] state_dir`: made by packaging (tmpfiles), never by the notifier, and written by it
 /// at every delivery (the cursor and what is owed).
-fn check_state_dir(dir: &Path, account: &Account, findings: &mut Findings) {
+fn check_state_dir(key: &str, dir: &Path, account: &Account, findings: &mut Findings) {
     let Some(metadata) = inspect(dir, findings, |findings| {
         findings.error(format!(
-            "notifier.state_dir {}: does not exist, so dyndns-notify cannot save its cursor (a \
+            "{key}: {}: does not exist, so dyndns-notify cannot save its cursor (a \
              restart would resend or drop notifications); packaged 0700 \
              dyndns-notify:dyndns-notify; {TMPFILES_FIX}",
             dir.display()
@@ -180,7 +223,7 @@ fn check_state_dir(dir: &Path, account: &Account, findings: &mut Findings) {
     };
     if !metadata.is_dir() {
         findings.error(format!(
-            "notifier.state_dir {}: is not a folder; {TMPFILES_FIX}",
+            "{key}: {}: is not a folder; {TMPFILES_FIX}",
             dir.display()
         ));
         return;
@@ -190,7 +233,7 @@ fn check_state_dir(dir: &Path, account: &Account, findings: &mut Findings) {
         || !(account.may(&metadata, Access::Write) && account.may(&metadata, Access::Search))
     {
         findings.error(format!(
-            "notifier.state_dir {}: user {} cannot write in it ({}), so dyndns-notify cannot save \
+            "{key}: {}: user {} cannot write in it ({}), so dyndns-notify cannot save \
              its cursor (a restart would resend or drop notifications); packaged 0700 \
              dyndns-notify:dyndns-notify; {TMPFILES_FIX}",
             dir.display(),
@@ -205,7 +248,7 @@ fn check_state_dir(dir: &Path, account: &Account, findings: &mut Findings) {
 
 /// The worker's state folder, which the notifier reads `history.jsonl` from as a member of its
 /// group. A missing folder is `check_state`'s finding.
-fn check_history(dir: &Path, account: &Account, findings: &mut Findings) {
+fn check_history(key: &str, dir: &Path, account: &Account, findings: &mut Findings) {
     let Ok(metadata) = std::fs::metadata(dir) else {
         return;
     };
@@ -214,7 +257,7 @@ fn check_history(dir: &Path, account: &Account, findings: &mut Findings) {
         || !(account.may(&metadata, Access::Read) && account.may(&metadata, Access::Search))
     {
         findings.error(format!(
-            "worker.state_dir {}: user {} cannot read it ({}), so dyndns-notify cannot follow \
+            "{key}: {}: user {} cannot read it ({}), so dyndns-notify cannot follow \
              {HISTORY_FILE_NAME} and sends nothing; packaged 2750 root:dyndns, {PACKAGED_USER}",
             dir.display(),
             account.name,
