@@ -374,8 +374,8 @@ fn check_config_names_a_missing_notifier_user_as_a_finding_not_a_crash() {
     assert!(
         out.contains(
             "warning: [[notify]] is configured but there is no user `dyndns-no-such-notifier` on \
-             this machine, so the notifier's token files, state folder and history were not \
-             judged; create it (`systemd-sysusers dyndns.conf`"
+             this machine, so what the notifier may read and write (its token files, state folder \
+             and the history) was not judged; create it (`systemd-sysusers dyndns.conf`"
         ),
         "{out}"
     );

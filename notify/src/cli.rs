@@ -1,8 +1,8 @@
 //! Why this exists: `dyndns-notify`'s command line and start: the config read, each target's token
 //! read (before any message, so a missing token stops the start with its key), logging that never
 //! prints a token, and the run in the chosen mode (continuous: SIGTERM/SIGINT stop, SIGHUP
-//! reloads). Exit statuses: 0 done (with `--once`: every due
-//! message delivered), 1 a start error, 3 with `--once` when a delivery failed (it stays owed).
+//! reloads). Exit statuses: 0 done (with `--once`: every due message delivered), 1 a start error,
+//! 3 with `--once` when a delivery failed (it stays owed).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +26,8 @@ const NEVER_TRACE: [&str; 2] = ["ureq=info", "ureq_proto=info"];
 const EXIT_UNDELIVERED: u8 = 3;
 
 /// Sends dyndns notifications (webhook, ntfy, Gotify, e-mail) for what the worker recorded in
-/// history.jsonl. Runs unprivileged, as a member of the state folder's group.
+/// history.jsonl. Runs unprivileged, as a member of the state folder's group. SIGHUP re-reads the
+/// config between deliveries; SIGTERM stops it once the deliveries under way have settled.
 #[derive(Debug, Parser)]
 #[command(name = "dyndns-notify", version)]
 struct Cli {

@@ -41,8 +41,8 @@ pub fn check_notifier(
         Ok(account) => Some(account),
         Err(err) => {
             findings.warning(format!(
-                "[[notify]] is configured but {err}, so the notifier's token files, state folder \
-                 and history were not judged; create it (`systemd-sysusers dyndns.conf`, \
+                "[[notify]] is configured but {err}, so what the notifier may read and write (its \
+                 token files, state folder and the history) was not judged; create it (`systemd-sysusers dyndns.conf`, \
                  {PACKAGED_USER}) or name the user `dyndns-notify` runs as with \
                  --notifier-user NAME"
             ));
