@@ -72,6 +72,10 @@ pub enum Command {
         /// The user `dyndns serve` runs as, whose access to the spool, state and config is judged.
         #[arg(long, value_name = "NAME", default_value = "dyndns")]
         user: String,
+        /// The user `dyndns-notify` runs as, whose access to its token files, its state folder and
+        /// the history is judged when the config has `[[notify]]` tables.
+        #[arg(long, value_name = "NAME", default_value = "dyndns-notify")]
+        notifier_user: String,
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         strict: bool,
@@ -110,8 +114,9 @@ pub fn main() -> ExitCode {
         Command::CheckConfig {
             config,
             user,
+            notifier_user,
             strict,
-        } => check_config(&config, &user, strict),
+        } => check_config(&config, &user, &notifier_user, strict),
         Command::HashPassword { token: false } => hash_password(),
         Command::HashPassword { token: true } => new_token(),
         Command::Demo { listen } => crate::demo::run(listen),
@@ -137,10 +142,15 @@ fn guard_exit(result: anyhow::Result<ExitCode>) -> ExitCode {
     })
 }
 
-fn check_config(config: &ConfigArg, frontend_user: &str, strict: bool) -> anyhow::Result<()> {
+fn check_config(
+    config: &ConfigArg,
+    frontend_user: &str,
+    notifier_user: &str,
+    strict: bool,
+) -> anyhow::Result<()> {
     let config = config.load()?;
     print!("{}", dyndns_config::summary(&config));
-    let findings = crate::check::check_installation(&config, frontend_user);
+    let findings = crate::check::check_installation(&config, frontend_user, notifier_user);
     for finding in findings.iter() {
         println!("{finding}");
     }

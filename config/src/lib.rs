@@ -32,6 +32,38 @@ pub use program::{find_program, ProgramMissing};
 pub use rejection::JobRejection;
 pub use summary::summary;
 
+/// The config file's text, kept to say where a key is written: check-config's findings about a
+/// value that loaded (a token file no one can read) name its place as a [`ConfigError`] does.
+pub struct KeyPlaces {
+    path: PathBuf,
+    source: Option<String>,
+}
+
+impl KeyPlaces {
+    /// Reads `config`'s file again; if it cannot be, places are the key alone.
+    pub fn read(config: &Config) -> KeyPlaces {
+        KeyPlaces {
+            path: config.source.clone(),
+            source: std::fs::read_to_string(&config.source).ok(),
+        }
+    }
+
+    /// `file:line:column: key `notify[0].token_file``, or `file: key `…`` where the text does
+    /// not hold the key.
+    pub fn place(&self, key: &str) -> String {
+        let position = self.source.as_deref().and_then(|source| {
+            locate::offset_of(source, &locate::parse(key))
+                .map(|offset| locate::line_column(source, offset))
+        });
+        match position {
+            Some((line, column)) => {
+                format!("{}:{line}:{column}: key `{key}`", self.path.display())
+            }
+            None => format!("{}: key `{key}`", self.path.display()),
+        }
+    }
+}
+
 /// Where the config lives when neither `--config` nor `$DYNDNS_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/dyndns/dyndns.toml";
 
@@ -153,6 +185,26 @@ fn unreadable_fix(err: &std::io::Error) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_of_a_loaded_config_is_placed_by_line_and_column() {
+        let places = KeyPlaces {
+            path: PathBuf::from("/etc/dyndns/dyndns.toml"),
+            source: Some(
+                "[[notify]]\nkind = \"webhook\"\n\n[[notify]]\nkind = \"ntfy\"\n  token_file = \"t\"\n"
+                    .into(),
+            ),
+        };
+        assert_eq!(
+            places.place("notify[1].token_file"),
+            "/etc/dyndns/dyndns.toml:6:3: key `notify[1].token_file`"
+        );
+        assert_eq!(
+            places.place("notifier.state_dir"),
+            "/etc/dyndns/dyndns.toml: key `notifier.state_dir`",
+            "a key not written (a default) has no place"
+        );
+    }
 
     #[test]
     fn empty_dyndns_config_counts_as_unset() {

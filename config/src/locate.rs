@@ -27,6 +27,23 @@ pub fn render(path: &[Step]) -> String {
     out
 }
 
+/// The steps of a key as [`render`] writes it: `notify[0].on[1]`.
+pub fn parse(key: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for part in key.split('.') {
+        let mut pieces = part.split('[');
+        if let Some(name) = pieces.next().filter(|name| !name.is_empty()) {
+            steps.push(Step::Key(name.to_owned()));
+        }
+        for index in pieces {
+            if let Ok(index) = index.trim_end_matches(']').parse() {
+                steps.push(Step::Index(index));
+            }
+        }
+    }
+    steps
+}
+
 /// Byte offset of the deepest part of `path` found in `source`: the key itself for a table key, the
 /// element for an array index.
 pub fn offset_of(source: &str, path: &[Step]) -> Option<usize> {

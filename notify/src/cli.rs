@@ -1,7 +1,8 @@
 //! Why this exists: `dyndns-notify`'s command line and start: the config read, each target's token
 //! read (before any message, so a missing token stops the start with its key), logging that never
-//! prints a token, and the run in the chosen mode. Exit statuses: 0 done (with `--once`: every due
-//! message delivered), 1 a start error, 3 with `--once` when a delivery failed (it stays owed).
+//! prints a token, and the run in the chosen mode (continuous: SIGTERM/SIGINT stop, SIGHUP
+//! reloads). Exit statuses: 0 done (with `--once`: every due message delivered), 1 a start error,
+//! 3 with `--once` when a delivery failed (it stays owed).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use nix::sys::signal::{SigSet, Signal};
 
 use crate::deliver;
 use crate::notifier::Notifier;
+use crate::reload::Reload;
 use crate::run::{run_continuous, run_once, Stop};
 
 /// ureq's HTTP layer dumps every header at trace level (`Authorization`, `X-Gotify-Key`) and
@@ -24,7 +26,8 @@ const NEVER_TRACE: [&str; 2] = ["ureq=info", "ureq_proto=info"];
 const EXIT_UNDELIVERED: u8 = 3;
 
 /// Sends dyndns notifications (webhook, ntfy, Gotify, e-mail) for what the worker recorded in
-/// history.jsonl. Runs unprivileged, as a member of the state folder's group.
+/// history.jsonl. Runs unprivileged, as a member of the state folder's group. SIGHUP re-reads the
+/// config between deliveries; SIGTERM stops it once the deliveries under way have settled.
 #[derive(Debug, Parser)]
 #[command(name = "dyndns-notify", version)]
 struct Cli {
@@ -68,22 +71,20 @@ fn init_logging(once: bool) {
 
 fn start(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Blocked before any thread starts, so every thread inherits it and only the signal thread
-    // below takes SIGTERM and SIGINT (sigwait: no handler, nothing unsafe).
+    // below takes SIGTERM, SIGINT and SIGHUP (sigwait: no handler, nothing unsafe); from here on
+    // a SIGHUP never ends the continuous notifier.
     let mut signals = SigSet::empty();
     signals.add(Signal::SIGTERM);
     signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGHUP);
     if !cli.once {
         signals
             .thread_block()
-            .context("cannot block SIGTERM for the signal thread")?;
+            .context("cannot block SIGTERM and SIGHUP for the signal thread")?;
     }
     let path = dyndns_config::resolve_path(cli.config.as_deref());
     let config = Config::load(&path)?;
-    let mut targets = Vec::new();
-    for (index, target) in config.notify.targets.iter().enumerate() {
-        let delivery = deliver::for_target(target, index)?;
-        targets.push((target.clone(), delivery));
-    }
+    let targets = deliver::for_config(&config)?;
     if targets.is_empty() {
         tracing::warn!(
             config = %path.display(),
@@ -100,20 +101,35 @@ fn start(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let stop = Stop::default();
-    let signalled = stop.clone();
-    std::thread::spawn(move || {
-        if let Ok(signal) = signals.wait() {
-            tracing::info!(%signal, "stopping once the deliveries under way have settled");
-        }
-        signalled.request();
-    });
     tracing::info!(
         history = %config.worker.state_dir.display(),
         state = %notifier.state_path().display(),
         targets = config.notify.targets.len(),
         "dyndns-notify follows the history"
     );
-    run_continuous(&mut notifier, &stop);
+    let mut reload = Reload::new(path, config);
+    let stop = Stop::default();
+    let signalled = stop.clone();
+    let hangup = reload.requester();
+    std::thread::spawn(move || loop {
+        match signals.wait() {
+            Ok(Signal::SIGHUP) => {
+                tracing::info!(
+                    "SIGHUP: reloading the config once the deliveries under way have settled"
+                );
+                hangup.request();
+            }
+            Ok(signal) => {
+                tracing::info!(%signal, "stopping once the deliveries under way have settled");
+                signalled.request();
+                break;
+            }
+            Err(_) => {
+                signalled.request();
+                break;
+            }
+        }
+    });
+    run_continuous(&mut notifier, &stop, &mut reload);
     Ok(ExitCode::SUCCESS)
 }

@@ -49,7 +49,22 @@ pub trait Deliver: Send + Sync {
     fn deliver(&self, message: &Message) -> Result<(), DeliveryError>;
 }
 
-/// The delivery for a configured target: its token read now (at start, before any message).
+/// A configured target with its delivery.
+pub type Configured = (NotifyTarget, Arc<dyn Deliver>);
+
+/// Every `[[notify]]` target of `config` with its delivery, tokens read now.
+pub fn for_config(config: &dyndns_config::Config) -> Result<Vec<Configured>, TokenError> {
+    config
+        .notify
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(index, target)| Ok((target.clone(), for_target(target, index)?)))
+        .collect()
+}
+
+/// The delivery for a configured target: its token read now (at start or reload, before any
+/// message).
 pub fn for_target(target: &NotifyTarget, index: usize) -> Result<Arc<dyn Deliver>, TokenError> {
     Ok(match &target.send_to {
         SendTo::Http { url, token_file } => {

@@ -19,6 +19,7 @@ pub mod deliver;
 pub mod message;
 pub mod notifier;
 pub mod outbox;
+pub mod reload;
 pub mod run;
 pub mod state;
 mod time_text;

@@ -12,7 +12,7 @@ use dyndns_config::notify::NotifyTarget;
 use dyndns_queue::{HistoryError, HistoryFollower};
 
 use crate::category::categorise;
-use crate::deliver::{Deliver, DeliveryError};
+use crate::deliver::{Configured, Deliver, DeliveryError};
 use crate::message::Message;
 use crate::outbox::{Notice, TargetOutbox};
 use crate::state::{NotifyState, StateError};
@@ -59,7 +59,7 @@ impl Notifier {
     pub fn open(
         history_dir: &Path,
         state_dir: &Path,
-        targets: Vec<(NotifyTarget, Arc<dyn Deliver>)>,
+        targets: Vec<Configured>,
     ) -> Result<Notifier, NotifierError> {
         let (mut state, follower) = match NotifyState::load(state_dir)? {
             None => {
@@ -81,24 +81,7 @@ impl Notifier {
                 (state, follower)
             }
         };
-        let ids: Vec<&str> = targets
-            .iter()
-            .map(|(config, _)| config.id.as_str())
-            .collect();
-        state.saved.targets.retain(|id, outbox| {
-            let kept = ids.contains(&id.as_str());
-            if !kept && outbox.owed() > 0 {
-                tracing::warn!(
-                    target_id = %dyndns_config::notify::shown_id(id),
-                    owed = outbox.owed(),
-                    "a target no longer in the config still owed messages; they are dropped"
-                );
-            }
-            kept
-        });
-        for id in ids {
-            state.saved.targets.entry(id.to_owned()).or_default();
-        }
+        keep_outboxes_of(&mut state, &targets);
         let targets = targets
             .into_iter()
             .map(|(config, deliver)| Target {
@@ -117,6 +100,36 @@ impl Notifier {
             repeats: 0,
             dirty: false,
         })
+    }
+
+    /// Takes up the targets of a reloaded config; only while no delivery is under way (`false`,
+    /// and nothing changed, otherwise), so no answer comes back for a target that moved. A target
+    /// whose id is unchanged keeps its outbox, rate limit and backoff; a removed one's outbox is
+    /// dropped; a new one hears of the events read from now on. The cursor stays.
+    pub fn replace_targets(&mut self, targets: Vec<Configured>) -> bool {
+        if self.busy() {
+            return false;
+        }
+        keep_outboxes_of(&mut self.state, &targets);
+        let mut old = std::mem::take(&mut self.targets);
+        self.targets = targets
+            .into_iter()
+            .map(|(config, deliver)| {
+                let kept = old
+                    .iter()
+                    .position(|target| target.config.id == config.id)
+                    .map(|at| old.swap_remove(at));
+                Target {
+                    config,
+                    deliver,
+                    failures: kept.as_ref().map_or(0, |target| target.failures),
+                    retry_at: kept.and_then(|target| target.retry_at),
+                    busy: false,
+                }
+            })
+            .collect();
+        self.dirty = true;
+        true
     }
 
     /// Reads what the worker appended and queues it; returns how many new events were read. The
@@ -307,6 +320,29 @@ impl Notifier {
                 Some(target.retry_at.map_or(due, |retry| retry.max(due)))
             })
             .min()
+    }
+}
+
+/// Drops the outboxes of targets not in `targets` (warning when one still owed messages) and
+/// makes an empty one for each new target, keyed by id.
+fn keep_outboxes_of(state: &mut NotifyState, targets: &[Configured]) {
+    let ids: Vec<&str> = targets
+        .iter()
+        .map(|(config, _)| config.id.as_str())
+        .collect();
+    state.saved.targets.retain(|id, outbox| {
+        let kept = ids.contains(&id.as_str());
+        if !kept && outbox.owed() > 0 {
+            tracing::warn!(
+                target_id = %dyndns_config::notify::shown_id(id),
+                owed = outbox.owed(),
+                "a target no longer in the config still owed messages; they are dropped"
+            );
+        }
+        kept
+    });
+    for id in ids {
+        state.saved.targets.entry(id.to_owned()).or_default();
     }
 }
 

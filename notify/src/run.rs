@@ -1,8 +1,8 @@
 //! Why this exists: the notifier's two ways to run. `--once` (tests, cron) reads what is new,
 //! delivers what is due, saves and exits; a target that fails is tried once per run. Continuous
 //! (the systemd unit) polls the history every second and gives each due message a thread of its
-//! own, so a slow or failing target never holds up another, and stops on SIGTERM after the
-//! deliveries under way have settled.
+//! own, so a slow or failing target never holds up another, reloads its config on SIGHUP and
+//! stops on SIGTERM, each after the deliveries under way have settled.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use crate::deliver::DeliveryError;
 use crate::message::Message;
 use crate::notifier::{Notifier, NotifierError};
+use crate::reload::Reload;
 
 /// How often the continuous notifier looks at the history: the file is small to stat and read
 /// from a cursor, and a second is well inside what anyone expects of a notification.
@@ -109,7 +110,7 @@ impl Stop {
 /// Runs until `stop`: reads the history every [`POLL`], delivers due messages on threads of their
 /// own, saves after every change. A history or state error is logged and tried again next time
 /// (the worker's folder may come later, a full disk may clear); the process keeps running.
-pub fn run_continuous(notifier: &mut Notifier, stop: &Stop) {
+pub fn run_continuous(notifier: &mut Notifier, stop: &Stop, reload: &mut Reload) {
     let (sender, outcomes) = mpsc::channel::<Outcome>();
     let mut last_error: Option<String> = None;
     let mut report = |result: Result<(), NotifierError>| match result {
@@ -128,6 +129,15 @@ pub fn run_continuous(notifier: &mut Notifier, stop: &Stop) {
             if !notifier.busy() {
                 report(notifier.save());
                 break;
+            }
+        } else if reload.pending() {
+            // Between deliveries: none starts while a reload waits, and the reload is taken up
+            // once those under way have settled, so no answer comes back for a changed target.
+            if reload.apply(notifier) {
+                report(notifier.save());
+            }
+            if !reload.pending() {
+                continue;
             }
         } else {
             let read = notifier.read_history().map(|_| ());

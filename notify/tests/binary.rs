@@ -8,122 +8,19 @@ mod util;
 
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use dyndns_queue::{read_history, HistoryLog};
 use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use util::binary_site::*;
+// The real binary's site, not the library's (`util::Site`).
+use util::binary_site::Site;
 use util::*;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_dyndns-notify");
 /// The test binary runs itself as a stand-in worker when this names a state folder.
 const STAND_IN_ENV: &str = "DYNDNS_NOTIFY_TEST_WORKER_STATE";
-
-struct Site {
-    dir: tempfile::TempDir,
-}
-
-impl Site {
-    fn new(notify_tables: &str) -> Site {
-        let dir = tempfile::tempdir().unwrap();
-        for folder in ["spool", "state", "notify"] {
-            std::fs::create_dir(dir.path().join(folder)).unwrap();
-        }
-        let config = format!(
-            r#"
-[frontend]
-listen = "127.0.0.1:8245"
-
-[spool]
-dir = "spool"
-
-[worker]
-backend = "none"
-state_dir = "state"
-
-[[zone]]
-name = "dyn.example.com"
-
-[[user]]
-name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0"
-hosts = ["*.dyn.example.com"]
-
-[notifier]
-state_dir = "notify"
-
-{notify_tables}
-"#
-        );
-        std::fs::write(dir.path().join("dyndns.toml"), config).unwrap();
-        Site { dir }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(BINARY);
-        command
-            .arg("--config")
-            .arg(self.dir.path().join("dyndns.toml"))
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null());
-        command
-    }
-
-    fn once(&self) -> Output {
-        self.command().arg("--once").output().unwrap()
-    }
-
-    fn start(&self) -> Child {
-        self.command().stderr(Stdio::piped()).spawn().unwrap()
-    }
-
-    fn state_file(&self) -> PathBuf {
-        self.dir.path().join("notify/notify-state.json")
-    }
-}
-
-fn webhook(url: &str, min_interval: &str) -> String {
-    format!("[[notify]]\nkind = \"webhook\"\nurl = \"{url}\"\nmin_interval = {min_interval}\n")
-}
-
-fn succeeded(output: &Output) {
-    assert!(
-        output.status.success(),
-        "{:?}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Waits (bounded) for `done`.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the notifier did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn pid(child: &Child) -> Pid {
-    Pid::from_raw(i32::try_from(child.id()).unwrap())
-}
 
 #[test]
 fn once_starts_at_the_end_delivers_holds_back_by_rate_and_resends_nothing() {

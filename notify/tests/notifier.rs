@@ -461,3 +461,40 @@ fn a_ten_minute_backend_outage_is_one_message_of_the_failure_and_one_of_the_reco
         ]
     );
 }
+
+#[test]
+fn replaced_targets_keep_an_unchanged_ones_rate_limit_and_drop_a_removed_ones_outbox() {
+    let site = Site::new();
+    let receiver = Receiver::start();
+    let kept = NotifyTarget {
+        min_interval: Duration::from_secs(3600),
+        ..http_target(NotifyKind::Webhook, &receiver.url("/kept"), None)
+    };
+    let gone = NotifyTarget {
+        id: "notify[1] webhook".into(),
+        ..http_target(NotifyKind::Webhook, &refused_url(), None)
+    };
+    let mut notifier = started(&site, &[kept.clone(), gone]);
+    let mut log = history(&site.state());
+    log.append(&[change("home.dyn.example.com", 1)]).unwrap();
+    let report = once(&mut notifier, time(10));
+    assert_eq!((report.delivered, report.failed, report.owed), (1, 1, 1));
+    log.append(&[change("home.dyn.example.com", 2)]).unwrap();
+    assert_eq!(once(&mut notifier, time(11)).owed, 3, "held back, and owed");
+
+    assert!(notifier.replace_targets(with_delivery(vec![kept])));
+    assert_eq!(notifier.owed(), 1, "the removed target's outbox is gone");
+    let report = once(&mut notifier, time(20));
+    assert_eq!(
+        (report.delivered, report.owed),
+        (0, 1),
+        "still an hour apart"
+    );
+    let report = once(&mut notifier, time(10 + 3600));
+    assert_eq!((report.delivered, report.owed), (1, 0));
+    let got = receiver.wait_for(2);
+    assert_eq!(got[1].json()["events"][0]["new"], "198.51.100.2");
+    notifier.save().unwrap();
+    let saved = std::fs::read_to_string(site.dir.path().join("notify/notify-state.json")).unwrap();
+    assert!(!saved.contains("notify[1]"), "{saved}");
+}

@@ -8,6 +8,7 @@ mod acl;
 mod commands;
 mod files;
 mod layout;
+mod notifier;
 mod others;
 mod users;
 
@@ -78,8 +79,9 @@ impl Findings {
 }
 
 /// Checks the installation `config` describes, judging owners and modes from the side of the
-/// frontend's user `frontend_user` (packaged: `dyndns`).
-pub fn check_installation(config: &Config, frontend_user: &str) -> Findings {
+/// frontend's user `frontend_user` (packaged: `dyndns`) and, with `[[notify]]` tables, of the
+/// notifier's user `notifier_user` (packaged: `dyndns-notify`).
+pub fn check_installation(config: &Config, frontend_user: &str, notifier_user: &str) -> Findings {
     let mut findings = Findings::default();
     let account = match Account::lookup(frontend_user) {
         Ok(account) if account.is_root() => {
@@ -106,6 +108,7 @@ pub fn check_installation(config: &Config, frontend_user: &str) -> Findings {
     files::check_listen(config, account, &mut findings);
     let programs = commands::check_backend(config, &mut findings);
     users::check_users(config, &mut findings);
+    notifier::check_notifier(config, account, notifier_user, &mut findings);
     others::check_folders_above(&trusted_paths(config, &programs), account, &mut findings);
     findings
 }

@@ -8,6 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod binary_site;
+
 use dyndns_queue::{EventKind, Family, HistoryEvent, HistoryLog, HISTORY_VERSION};
 use uuid::Uuid;
 
