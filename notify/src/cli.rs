@@ -14,6 +14,7 @@ use dyndns_config::Config;
 use nix::sys::signal::{SigSet, Signal};
 
 use crate::deliver;
+use crate::instance_lock::InstanceLock;
 use crate::notifier::Notifier;
 use crate::reload::Reload;
 use crate::run::{run_continuous, run_once, Stop};
@@ -92,6 +93,8 @@ fn start(cli: &Cli) -> anyhow::Result<ExitCode> {
         );
     }
     let state_dir = &config.notify.state_dir;
+    // Held until the process ends: a second notifier on this folder would send everything twice.
+    let _one_notifier = InstanceLock::take(state_dir)?;
     let mut notifier = Notifier::open(&config.worker.state_dir, state_dir, targets)
         .with_context(|| format!("cannot start from the state in {}", state_dir.display()))?;
     if cli.once {

@@ -16,6 +16,7 @@
 pub mod category;
 pub mod cli;
 pub mod deliver;
+pub mod instance_lock;
 pub mod message;
 pub mod notifier;
 pub mod outbox;

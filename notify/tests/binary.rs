@@ -1,6 +1,7 @@
 //! The real `dyndns-notify` binary: `--once` runs, the continuous mode killed with SIGKILL between
 //! a delivery and its save (one resend, never more), stopped with SIGTERM, a start refused over a
-//! missing token, and a worker killed -9 while a notification is under way.
+//! missing token, a worker killed -9 while a notification is under way, and a second notifier on
+//! the same state folder refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -219,4 +220,32 @@ fn worker_killed_during_a_notification_leaves_history_and_notifier_consistent() 
     assert_eq!(delivered.len(), unique.len(), "none twice");
     kill(pid(&notifier), Signal::SIGTERM).unwrap();
     assert!(wait_exit(&mut notifier).success());
+}
+
+#[test]
+fn a_second_notifier_on_one_state_folder_is_refused_so_nothing_is_sent_twice() {
+    let receiver = Receiver::start();
+    let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
+    let mut notifier = site.start();
+    eventually("the first save", || site.state_file().exists());
+    history(&site.state())
+        .append(&[change("home.dyn.example.com", 1)])
+        .unwrap();
+    receiver.wait_for(1);
+    // A `--once` by hand beside the service.
+    let second = site.once();
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another dyndns-notify runs on") && stderr.contains("notify.lock"),
+        "{stderr}"
+    );
+    history(&site.state())
+        .append(&[change("home.dyn.example.com", 2)])
+        .unwrap();
+    receiver.wait_for(2);
+    kill(pid(&notifier), Signal::SIGTERM).unwrap();
+    assert!(wait_exit(&mut notifier).success());
+    succeeded(&site.once());
+    assert_eq!(receiver.received().len(), 2, "each event once");
 }

@@ -38,12 +38,28 @@ pub fn worker_binary() -> PathBuf {
     path
 }
 
+/// Ports handed out below the kernel's ephemeral range (32768 and up on Linux), where no client
+/// socket's local port and no other `bind(…:0)` lands: a port the kernel picked for us was free only
+/// at that moment, and a test's own HTTP client could take it before the frontend bound it
+/// ("address in use", seen in CI).
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A 127.0.0.1 port nothing listens on, never the same twice in one test binary; each binary
+/// starts at its own place in [`TEST_PORTS`] so two running at once rarely meet (and a port in
+/// use is skipped).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind an ephemeral port")
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let width = TEST_PORTS.end - TEST_PORTS.start;
+    let start = (std::process::id() % u32::from(width)) as u16;
+    for _ in 0..width {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % width;
+        let port = TEST_PORTS.start + (start + offset) % width;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free 127.0.0.1 port in {TEST_PORTS:?}");
 }
 
 /// A temporary installation: config, spool, state, and a fake `plesk` keeping records beside itself.
