@@ -4,37 +4,18 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+mod util;
+
 use std::time::Duration;
 
-use dyndns_config::{BackendKind, Config, ConfigError};
+use dyndns_config::BackendKind;
+use util::{parse, site_config};
 
-const COMMAND: &str = r#"
-[frontend]
-listen = "127.0.0.1:8245"
-
-[spool]
-dir = "spool"
-
-[worker]
-backend = "command"
-state_dir = "state"
-
-[[zone]]
-name = "dyn.example.com"
-
-[[user]]
-name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0"
-hosts = ["home.dyn.example.com"]
-
-[backend.command]
-command = ["/usr/local/bin/dns-set", "{action}", "{host}", "{type}", "{value}", "{ttl}"]
-"#;
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("/etc/dyndns/test.toml"))
-}
+const COMMAND: &str = site_config!(
+    "command",
+    "",
+    "[backend.command]\ncommand = [\"/usr/local/bin/dns-set\", \"{action}\", \"{host}\", \"{type}\", \"{value}\", \"{ttl}\"]\n"
+);
 
 #[test]
 fn defaults_are_thirty_seconds_and_ex_tempfail() {

@@ -3,42 +3,14 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod util;
+
 use std::path::Path;
 
 use dyndns_config::{
-    AuthMode, BackendKind, Config, ConfigError, HeartbeatCheck, JobRejection, Listen, SecretSource,
+    AuthMode, BackendKind, Config, HeartbeatCheck, JobRejection, Listen, SecretSource,
 };
-
-const MINIMAL: &str = r#"
-[frontend]
-listen = "127.0.0.1:8245"
-
-[spool]
-dir = "spool"
-
-[worker]
-backend = "zonefile"
-state_dir = "state"
-
-[[zone]]
-name = "dyn.example.com"
-
-[[user]]
-name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0"
-hosts = ["home.dyn.example.com"]
-
-[backend.zonefile]
-path = "zones/{zone}.zone"
-"#;
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("/etc/dyndns/test.toml"))
-}
-
-fn error(text: &str) -> ConfigError {
-    parse(text).expect_err("config should be refused")
-}
+use util::{error, parse, MINIMAL};
 
 #[test]
 fn shipped_example_parses() {

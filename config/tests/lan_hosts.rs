@@ -4,11 +4,10 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+mod util;
 
-use dyndns_config::{Config, ConfigError, JobRejection};
-
-const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0";
+use dyndns_config::JobRejection;
+use util::{error, parse, HASH};
 
 /// Two users; `router`'s LAN host tables are `lan` (from line 20).
 fn config(lan: &str, other_hosts: &str) -> String {
@@ -34,14 +33,6 @@ password_hash = "{HASH}"
 hosts = ["home.dyn.example.com"]
 {lan}"#
     )
-}
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("/etc/dyndns/test.toml"))
-}
-
-fn error(text: &str) -> ConfigError {
-    parse(text).expect_err("config should be refused")
 }
 
 const NAS: &str =

@@ -3,38 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod util;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dyndns_config::notify::{NotifyKind, SendTo};
-use dyndns_config::{Config, ConfigError};
-
-const MINIMAL: &str = r#"
-[frontend]
-listen = "127.0.0.1:8245"
-
-[spool]
-dir = "spool"
-
-[worker]
-backend = "zonefile"
-state_dir = "state"
-
-[[zone]]
-name = "dyn.example.com"
-
-[[user]]
-name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0"
-hosts = ["home.dyn.example.com"]
-
-[backend.zonefile]
-path = "zones/{zone}.zone"
-"#;
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("/etc/dyndns/test.toml"))
-}
+use dyndns_config::Config;
+use util::{parse, MINIMAL};
 
 fn with(tables: &str) -> String {
     format!("{MINIMAL}\n{tables}\n")

@@ -4,39 +4,19 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod util;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dyndns_config::{BackendKind, Config, ConfigError, SecretSource};
+use dyndns_config::{BackendKind, Config, SecretSource};
+use util::{parse, site_config};
 
-const PLESK_API: &str = r#"
-[frontend]
-listen = "127.0.0.1:8245"
-
-[spool]
-dir = "spool"
-
-[worker]
-backend = "plesk-api"
-state_dir = "state"
-
-[[zone]]
-name = "dyn.example.com"
-backend_zone = "example.com"
-
-[[user]]
-name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0"
-hosts = ["home.dyn.example.com"]
-
-[backend.plesk-api]
-api_url = "https://plesk.example.com:8443/"
-api_key_file = "plesk-api.key"
-"#;
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("/etc/dyndns/test.toml"))
-}
+const PLESK_API: &str = site_config!(
+    "plesk-api",
+    "backend_zone = \"example.com\"\n",
+    "[backend.plesk-api]\napi_url = \"https://plesk.example.com:8443/\"\napi_key_file = \"plesk-api.key\"\n"
+);
 
 fn with(line: &str) -> String {
     format!("{PLESK_API}{line}\n")

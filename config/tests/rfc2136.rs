@@ -4,39 +4,18 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod util;
 
-use dyndns_config::{BackendKind, Config, ConfigError, SecretSource};
+use std::path::PathBuf;
 
-const RFC2136: &str = r#"
-[frontend]
-listen = "127.0.0.1:8245"
+use dyndns_config::{BackendKind, SecretSource};
+use util::{parse, site_config};
 
-[spool]
-dir = "spool"
-
-[worker]
-backend = "rfc2136"
-state_dir = "state"
-
-[[zone]]
-name = "dyn.example.com"
-
-[[user]]
-name = "router"
-password_hash = "$argon2id$v=19$m=19456,t=2,p=1$MUYtLpQejgKl1J9PB/YwlQ$6NO5xyJ0YEsD8q9p/JJ8rdhbSqhKRg0oAgDSgb77FP0"
-hosts = ["home.dyn.example.com"]
-
-[backend.rfc2136]
-server = "127.0.0.1:5353"
-tsig_key_name = "dyndns"
-tsig_algorithm = "hmac-sha512"
-tsig_secret_file = "tsig.key"
-"#;
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("/etc/dyndns/test.toml"))
-}
+const RFC2136: &str = site_config!(
+    "rfc2136",
+    "",
+    "[backend.rfc2136]\nserver = \"127.0.0.1:5353\"\ntsig_key_name = \"dyndns\"\ntsig_algorithm = \"hmac-sha512\"\ntsig_secret_file = \"tsig.key\"\n"
+);
 
 #[test]
 fn rfc2136_table_defaults_timeout_and_resolves_the_secret_file_without_reading_it() {

@@ -5,9 +5,12 @@
 // Test helpers outside #[test] functions fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod util;
 
-use dyndns_config::{BackendKind, Config, ConfigError, SecretSource};
+use std::path::PathBuf;
+
+use dyndns_config::{BackendKind, SecretSource};
+use util::{error, parse};
 
 const BASE: &str = r#"
 [frontend]
@@ -39,14 +42,6 @@ path = "/var/lib/bind/{zone}.zone"
 [backend.cloudflare]
 api_token_file = "cf.token"
 "#;
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("/etc/dyndns/test.toml"))
-}
-
-fn error(text: &str) -> ConfigError {
-    parse(text).expect_err("the config is refused")
-}
 
 #[test]
 fn each_zone_has_its_backend_and_create_missing() {

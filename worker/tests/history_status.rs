@@ -340,6 +340,10 @@ fn status_and_history_work_as_a_member_of_the_state_group() {
     });
     site.job_in("new", HOST, "203.0.113.7");
     wait_for("the applied event", || !site.history().is_empty());
+    // The history line comes before the state's save: wait for both files the test re-owns.
+    wait_for("the applied state", || {
+        site.state_dir().join("applied.json").exists()
+    });
     // As packaging lays it out, with `nogroup` for the frontend's group.
     let (nobody, nogroup) = (65534, 65534);
     let chgrp = |path: &Path, mode: u32| {
