@@ -113,7 +113,7 @@ pub fn print_history(
         }
         out.push('\n');
     }
-    print!("{out}");
+    crate::stdout::print(&out)?;
     if read.unreadable > 0 {
         eprintln!(
             "dyndns-worker: skipped {} unreadable line(s) in the history files",

@@ -258,9 +258,9 @@ pub fn print_status(config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let status = gather(&config, now);
     if json {
         let text = serde_json::to_string_pretty(&status).context("cannot encode the status")?;
-        println!("{text}");
+        crate::stdout::println(&text)?;
     } else {
-        print!("{}", render(&status, now));
+        crate::stdout::print(&render(&status, now))?;
     }
     Ok(())
 }

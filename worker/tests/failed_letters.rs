@@ -293,3 +293,23 @@ fn purge_removes_only_letters_older_than_days_never_follows_a_symlink_and_leaves
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(site.names("failed"), ["dir.json", "dir.json.reason"]);
 }
+
+/// `failed retry --all | head -1` panicked at its second line (the pipe closed), leaving every
+/// letter after the first in `failed/`.
+#[test]
+fn retry_all_piped_into_a_reader_that_quit_still_retries_every_letter() {
+    let site = Site::new(&[HOST]);
+    for n in 1..=3 {
+        site.dead_letter(HOST, &format!("203.0.113.{n}"), Duration::from_secs(60));
+    }
+    let out = site.run_into_a_closed_pipe(&["failed", "retry", "--all"]);
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        site.names("failed").is_empty(),
+        "{:?}",
+        site.names("failed")
+    );
+    assert_eq!(site.names("new").len(), 3, "{:?}", site.names("new"));
+}

@@ -399,3 +399,28 @@ fn status_and_history_work_as_a_member_of_the_state_group() {
     assert_eq!(text(&out.stdout).lines().count(), 1);
     stop(worker);
 }
+
+/// `dyndns-worker history | head -1` panicked once `head` had its line: "failed printing to
+/// stdout: Broken pipe", exit 101 and a backtrace. So did `status` and `failed list`.
+#[test]
+fn history_and_status_piped_into_a_reader_that_quit_end_quietly_without_a_panic() {
+    let site = Site::new(&[HOST, OTHER]);
+    let mut log = HistoryLog::new(&site.state_dir(), 10 << 20, 5);
+    // More than a pipe holds, so the writes cannot all land before the reader is gone.
+    let events: Vec<HistoryEvent> = (0..2000)
+        .map(|_| event(HOST, EventKind::Applied, Duration::from_secs(60), None))
+        .collect();
+    log.append(&events).expect("append");
+    for args in [
+        &["history"][..],
+        &["history", "--json"],
+        &["status"],
+        &["status", "--json"],
+        &["failed", "list"],
+    ] {
+        let out = site.run_into_a_closed_pipe(args);
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
