@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use dyndns_config::Config;
 use dyndns_queue::{
-    read_history, AppliedState, Family, FamilyState, Heartbeat, LastError, LastErrors, LockHolder,
-    SpoolDirs,
+    each_history_line, AppliedState, Family, FamilyState, Heartbeat, LastError, LastErrors,
+    LockHolder, SpoolDirs,
 };
 use serde::Serialize;
 
@@ -104,11 +104,16 @@ pub fn gather(config: &Config, now: SystemTime) -> Status {
         problems.push(err.to_string());
         AppliedState::default()
     });
-    let history = read_history(state_dir).unwrap_or_else(|err| {
+    // Folded line by line: a history of many megabytes is never held whole.
+    let mut errors = LastErrors::default();
+    let mut unreadable = 0usize;
+    if let Err(err) = each_history_line(state_dir, |line| match line {
+        Some(event) => errors.observe(&event),
+        None => unreadable += 1,
+    }) {
         problems.push(err.to_string());
-        Default::default()
-    });
-    let mut errors = LastErrors::from_events(&history.events).into_map();
+    }
+    let mut errors = errors.into_map();
     let mut hosts: Vec<HostStatus> = state
         .hosts()
         .map(|(host, state)| HostStatus {
@@ -137,7 +142,7 @@ pub fn gather(config: &Config, now: SystemTime) -> Status {
         failed: dirs.count_failed(),
         hosts,
         problems,
-        history_unreadable_lines: history.unreadable,
+        history_unreadable_lines: unreadable,
     }
 }
 
