@@ -165,13 +165,27 @@ fn a_config_whose_backend_cannot_be_built_at_sighup_is_refused_whole() {
     );
 }
 
+/// Whether `pid` has exited and waits to be reaped (a zombie keeps its pid, so signals sent to it
+/// still reach no other process).
+fn exited(pid: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(") ")?.1.chars().next()?;
+            Some(state == 'Z')
+        })
+        .unwrap_or(false)
+}
+
+/// SIGHUPs as fast as they can be sent: jobs that arrive meanwhile are still applied, and a SIGTERM
+/// in the middle of it still ends the worker cleanly.
 #[test]
-fn a_sighup_storm_does_not_hold_back_the_jobs_that_arrive_meanwhile() {
+fn a_sighup_storm_does_not_hold_back_the_jobs_that_arrive_meanwhile_nor_a_stop() {
     let site = Site::new();
-    let worker = start_worker(&site);
+    let mut worker = start_worker(&site);
     let pid = Pid::from_raw(worker.0.id() as i32);
     let storming = std::sync::atomic::AtomicBool::new(true);
-    let applied = std::thread::scope(|scope| {
+    let (applied, stopped) = std::thread::scope(|scope| {
         scope.spawn(|| {
             while storming.load(std::sync::atomic::Ordering::SeqCst) {
                 kill(pid, Signal::SIGHUP).unwrap();
@@ -187,8 +201,10 @@ fn a_sighup_storm_does_not_hold_back_the_jobs_that_arrive_meanwhile() {
                     .contains(&format!("{HOST}. A 203.0.113.{n}"))
             });
         }
+        kill(pid, Signal::SIGTERM).unwrap();
+        let stopped = eventually(Duration::from_secs(10), || exited(pid));
         storming.store(false, std::sync::atomic::Ordering::SeqCst);
-        applied
+        (applied, stopped)
     });
     assert!(
         applied,
@@ -198,8 +214,9 @@ fn a_sighup_storm_does_not_hold_back_the_jobs_that_arrive_meanwhile() {
         site.files_in("cur"),
     );
     assert!(site.files_in("failed").is_empty());
-    hang_up(&worker);
-    assert!(kill(pid, None).is_ok(), "the worker survived the storm");
+    assert!(stopped, "SIGTERM amid the storm: {}", worker_log(&site));
+    let status = worker.0.wait().unwrap();
+    assert!(status.success(), "{status}: {}", worker_log(&site));
 }
 
 /// A zone taken out of the config while its batch is at the backend: that batch finishes on the
