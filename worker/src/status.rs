@@ -43,6 +43,9 @@ pub struct WorkerStatus {
     pub heartbeat: Option<Heartbeat>,
     /// Seconds since the last beat.
     pub heartbeat_age_secs: Option<u64>,
+    /// `heartbeat.json` is there but cannot be read (its problem is in `problems`).
+    #[serde(skip)]
+    pub heartbeat_unreadable: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,8 +99,10 @@ pub fn gather(config: &Config, now: SystemTime) -> Status {
         LockHolder::Unknown(_) => "unknown",
     };
     let state_dir = &config.worker.state_dir;
+    let mut heartbeat_unreadable = false;
     let heartbeat = Heartbeat::read(state_dir).unwrap_or_else(|err| {
         problems.push(err.to_string());
+        heartbeat_unreadable = true;
         None
     });
     let state = AppliedState::load(&AppliedState::path_in(state_dir)).unwrap_or_else(|err| {
@@ -136,6 +141,7 @@ pub fn gather(config: &Config, now: SystemTime) -> Status {
             lock,
             heartbeat_age_secs: heartbeat.as_ref().map(|beat| beat.age(now).as_secs()),
             heartbeat,
+            heartbeat_unreadable,
         },
         pending: dirs.count_new(),
         in_flight: dirs.count_cur(),
@@ -180,6 +186,9 @@ fn worker_line(worker: &WorkerStatus, now: SystemTime) -> String {
                 when(beat.beat_at)
             ),
         },
+        ("free", None) if worker.heartbeat_unreadable => {
+            "worker: not running (its heartbeat is unreadable; see the problems below)".to_owned()
+        }
         ("free", None) => "worker: not running (none has run here yet)".to_owned(),
         (_, Some(beat)) => {
             let max = Duration::from_secs(beat.interval_secs.saturating_mul(2).saturating_add(5));
@@ -193,6 +202,9 @@ fn worker_line(worker: &WorkerStatus, now: SystemTime) -> String {
                 "worker: {verdict} (the lock is root's and was not probed; {})",
                 describe(beat)
             )
+        }
+        (_, None) if worker.heartbeat_unreadable => {
+            "worker: unknown (its heartbeat is unreadable, and the lock is root's)".to_owned()
         }
         (_, None) => "worker: unknown (no heartbeat, and the lock is root's)".to_owned(),
     }
