@@ -133,7 +133,8 @@ pub struct Status {
     pub health: Health,
     /// Every host `applied.json` or the history knows, by name.
     pub hosts: Vec<HostSummary>,
-    /// Fixed words naming what could not be read (`applied.json`, `history.jsonl`).
+    /// Fixed words naming what could not be read (`heartbeat.json`, `applied.json`,
+    /// `history.jsonl`).
     pub problems: Vec<&'static str>,
 }
 
@@ -271,6 +272,10 @@ impl StatusReader {
             history_error,
         } = self.worker_files(now);
         let mut problems = Vec::new();
+        // Also when `/health` leaves the heartbeat out: the `failed` count comes from it.
+        if health.heartbeat_error.is_some() {
+            problems.push("heartbeat.json unreadable");
+        }
         if applied_error.is_some() {
             problems.push("applied.json unreadable");
         }
@@ -622,6 +627,20 @@ hosts = ["home.dyn.example.com"]
             Some(address(4)),
             "not the old contents as the new version"
         );
+    }
+
+    /// With `heartbeat_max_age_secs = 0` a garbled heartbeat made no problem at all: `/status`
+    /// said `ok` with `failed: null`, though "a state file cannot be read" is `degraded`.
+    #[test]
+    fn an_unreadable_heartbeat_is_a_problem_even_when_health_leaves_it_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = prepared(dir.path());
+        config.frontend.heartbeat_check = HeartbeatCheck::Off;
+        std::fs::write(config.worker.state_dir.join("heartbeat.json"), "{ half").unwrap();
+        let status = StatusReader::new(&config).status(SystemTime::now());
+        assert!(status.health.is_healthy(), "the heartbeat is not checked");
+        assert_eq!(status.problems, ["heartbeat.json unreadable"]);
+        assert_eq!(status.overall(), Overall::Degraded);
     }
 
     #[test]

@@ -210,3 +210,98 @@ fn a_broken_config_at_sighup_is_logged_with_its_place_and_the_old_one_serves_on(
         "still on the old address"
     );
 }
+
+/// A token as `dyndns hash-password --token` makes it, and its config line.
+fn status_token() -> (String, String) {
+    let output = std::process::Command::new(util::frontend_binary())
+        .args(["hash-password", "--token"])
+        .output()
+        .expect("run dyndns hash-password --token");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut lines = text.lines();
+    (
+        lines.next().unwrap().to_owned(),
+        lines.next().unwrap().to_owned(),
+    )
+}
+
+/// `dyndns_requests_total` summed over its labels.
+fn requests_counted(frontend: &Frontend, token: &str) -> u64 {
+    let bearer = format!("Bearer {token}");
+    let metrics = frontend.request("/metrics", None, &[("Authorization", &bearer)]);
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    metrics
+        .body
+        .lines()
+        .filter(|line| line.starts_with("dyndns_requests_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn a_sighup_storm_while_updates_and_status_polls_flow_fails_no_request_and_keeps_the_counts() {
+    let (token, line) = status_token();
+    let site = Site::with(
+        format!("status_token_hashes = [\"{line}\"]"),
+        "per_user_per_minute = 0\nper_source_per_minute = 0\n".into(),
+    );
+    let frontend = site.start_frontend();
+    let bearer = format!("Bearer {token}");
+    let pid = Pid::from_raw(frontend.child.id() as i32);
+    const HANGUPS: usize = 300;
+    let answers = std::thread::scope(|scope| {
+        let storm = scope.spawn(|| {
+            for _ in 0..HANGUPS {
+                kill(pid, Signal::SIGHUP).expect("send SIGHUP");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let mut answers = Vec::new();
+        for n in 0..100u32 {
+            let address = format!("203.0.113.{}", 1 + n % 2);
+            let update = frontend.get(
+                &format!("/nic/update?hostname={HOST}&myip={address}"),
+                Some((USER, PASSWORD)),
+            );
+            answers.push((update.status, update.body.clone(), address));
+            let status = frontend.request("/status", None, &[("Authorization", &bearer)]);
+            assert_eq!(status.status, 200, "{}", status.body);
+        }
+        storm.join().unwrap();
+        answers
+    });
+    for (status, body, address) in &answers {
+        assert_eq!(*status, 200);
+        assert!(
+            *body == format!("good {address}\n") || *body == format!("nochg {address}\n"),
+            "{body:?} for {address}"
+        );
+    }
+    wait_for_log(&site, "config reloaded", 1);
+    assert!(frontend_alive(&frontend));
+    assert_eq!(
+        requests_counted(&frontend, &token),
+        100,
+        "the update counts survive every reload"
+    );
+
+    // The token taken out of the config: refused once a reload read it, and from then on (the
+    // storm's last reloads may still be under way, so the reload that read it is not counted).
+    let text = std::fs::read_to_string(site.config_path()).unwrap();
+    std::fs::write(
+        site.config_path(),
+        text.replace(&format!("status_token_hashes = [\"{line}\"]"), ""),
+    )
+    .unwrap();
+    hang_up(&frontend);
+    let refused = |path: &str| {
+        frontend
+            .request(path, None, &[("Authorization", &bearer)])
+            .status
+            == 404
+    };
+    assert!(eventually(Duration::from_secs(10), || refused("/status")));
+    for _ in 0..20 {
+        assert!(refused("/status") && refused("/metrics"));
+    }
+}

@@ -164,3 +164,111 @@ fn a_config_whose_backend_cannot_be_built_at_sighup_is_refused_whole() {
         worker_log(&site)
     );
 }
+
+/// Whether `pid` has exited and waits to be reaped (a zombie keeps its pid, so signals sent to it
+/// still reach no other process).
+fn exited(pid: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(") ")?.1.chars().next()?;
+            Some(state == 'Z')
+        })
+        .unwrap_or(false)
+}
+
+/// SIGHUPs as fast as they can be sent: jobs that arrive meanwhile are still applied, and a SIGTERM
+/// in the middle of it still ends the worker cleanly.
+#[test]
+fn a_sighup_storm_does_not_hold_back_the_jobs_that_arrive_meanwhile_nor_a_stop() {
+    let site = Site::new();
+    let mut worker = start_worker(&site);
+    let pid = Pid::from_raw(worker.0.id() as i32);
+    let storming = std::sync::atomic::AtomicBool::new(true);
+    let (applied, stopped) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while storming.load(std::sync::atomic::Ordering::SeqCst) {
+                kill(pid, Signal::SIGHUP).unwrap();
+                std::thread::yield_now();
+            }
+        });
+        wait_for_log(&site, "config reloaded");
+        let mut applied = true;
+        for n in 1..=3 {
+            spool(&site, USER, HOST, &format!("203.0.113.{n}"));
+            applied &= eventually(Duration::from_secs(10), || {
+                site.plesk_records()
+                    .contains(&format!("{HOST}. A 203.0.113.{n}"))
+            });
+        }
+        kill(pid, Signal::SIGTERM).unwrap();
+        let stopped = eventually(Duration::from_secs(10), || exited(pid));
+        storming.store(false, std::sync::atomic::Ordering::SeqCst);
+        (applied, stopped)
+    });
+    assert!(
+        applied,
+        "records {:?}, new/ {:?}, cur/ {:?}",
+        site.plesk_records(),
+        site.files_in("new"),
+        site.files_in("cur"),
+    );
+    assert!(site.files_in("failed").is_empty());
+    assert!(stopped, "SIGTERM amid the storm: {}", worker_log(&site));
+    let status = worker.0.wait().unwrap();
+    assert!(status.success(), "{status}: {}", worker_log(&site));
+}
+
+/// A zone taken out of the config while its batch is at the backend: that batch finishes on the
+/// config it started with; its job waiting in `cur/` and one arriving after are dead-lettered
+/// with the reason (for `dyndns-worker failed retry` once the zone is back), none is stuck.
+#[test]
+fn a_zone_removed_while_its_batch_is_in_flight_finishes_that_batch_and_dead_letters_the_rest() {
+    let site = Site::new();
+    let hash = bcrypt::hash("lab password", 4).unwrap();
+    let without_lab = std::fs::read_to_string(site.config_path()).unwrap();
+    append_to_config(
+        &site,
+        &format!(
+            "\n[[zone]]\nname = \"lab.example.org\"\n\n[[user]]\nname = \"lab\"\n\
+             password_hash = \"{hash}\"\nhosts = [\"home.lab.example.org\"]\n"
+        ),
+    );
+    let worker = start_worker(&site);
+    site.plesk_control("delay", "2");
+    spool(&site, "lab", "home.lab.example.org", "203.0.113.40");
+    assert!(eventually(Duration::from_secs(10), || !site
+        .plesk_calls()
+        .is_empty()));
+    // Batched behind the first: waits in cur/ while the backend is at work.
+    spool(&site, "lab", "home.lab.example.org", "203.0.113.41");
+    std::fs::write(site.config_path(), &without_lab).unwrap();
+    hang_up(&worker);
+    wait_for_log(&site, "config reloaded");
+    spool(&site, "lab", "home.lab.example.org", "203.0.113.42");
+    site.remove_plesk_control("delay");
+    let settled = eventually(Duration::from_secs(20), || {
+        site.files_in("new").is_empty()
+            && site.files_in("cur").is_empty()
+            && site.files_in("failed").len() == 4
+    });
+    assert!(
+        settled,
+        "new/ {:?}, cur/ {:?}, failed/ {:?}: {}",
+        site.files_in("new"),
+        site.files_in("cur"),
+        site.files_in("failed"),
+        worker_log(&site)
+    );
+    assert_eq!(
+        site.plesk_records(),
+        ["home.lab.example.org. A 203.0.113.40"],
+        "the batch in flight finished, nothing after it reached the backend"
+    );
+    let log = worker_log(&site);
+    assert_eq!(
+        log.matches("outside every configured zone").count(),
+        2,
+        "{log}"
+    );
+}

@@ -434,6 +434,19 @@ pub fn history_files(state_dir: &Path) -> Result<Vec<PathBuf>, HistoryError> {
 /// Reads every history file in `state_dir`, oldest first (see [`history_files`]).
 pub fn read_history(state_dir: &Path) -> Result<HistoryRead, HistoryError> {
     let mut read = HistoryRead::default();
+    each_history_line(state_dir, |line| match line {
+        Some(event) => read.events.push(event),
+        None => read.unreadable += 1,
+    })?;
+    Ok(read)
+}
+
+/// Calls `each` for every line of the history files in `state_dir`, oldest first (an unreadable
+/// line as `None`), holding one line at a time: for a reader that need not keep them all.
+pub fn each_history_line(
+    state_dir: &Path,
+    mut each: impl FnMut(Option<HistoryEvent>),
+) -> Result<(), HistoryError> {
     for path in history_files(state_dir)? {
         let file = match open_for_reading(&path) {
             Ok(file) => file,
@@ -444,12 +457,9 @@ pub fn read_history(state_dir: &Path) -> Result<HistoryRead, HistoryError> {
             Err(err) => return Err(err),
         };
         let mut lines = BufReader::new(file);
-        read_lines(&mut lines, &path, |line| match line {
-            Some(event) => read.events.push(event),
-            None => read.unreadable += 1,
-        })?;
+        read_lines(&mut lines, &path, &mut each)?;
     }
-    Ok(read)
+    Ok(())
 }
 
 /// Opens a history file to read: no symlink followed, no FIFO blocked on, regular files only.

@@ -43,8 +43,8 @@ pub use dead_letters::{DeadLetter, DeadLetterError, Purge};
 pub use failed::Retention;
 pub use heartbeat::{Heartbeat, HeartbeatError, RunMode, HEARTBEAT_FILE_NAME, HEARTBEAT_VERSION};
 pub use history::{
-    history_files, open_for_reading, parse_line, read_history, read_lines, EventKind,
-    HistoryCursor, HistoryError, HistoryEvent, HistoryFollower, HistoryLog, HistoryRead,
+    each_history_line, history_files, open_for_reading, parse_line, read_history, read_lines,
+    EventKind, HistoryCursor, HistoryError, HistoryEvent, HistoryFollower, HistoryLog, HistoryRead,
     HISTORY_FILE_NAME, HISTORY_VERSION, MAX_EVENT_BYTES,
 };
 pub use job::{FamilyChange, Job, JobError, MAX_FUTURE, MAX_JOB_BYTES};

@@ -74,7 +74,8 @@ impl LatencyHistogram {
             .iter()
             .zip(&self.buckets)
             .scan(0u64, |sum, (bound, count)| {
-                *sum += count;
+                // Read back from a heartbeat the frontend does not trust to add up.
+                *sum = sum.saturating_add(*count);
                 Some((*bound, *sum))
             })
     }
@@ -94,6 +95,17 @@ impl WorkerCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Buckets read from a damaged heartbeat overflowed the running sum: a panic in `/metrics`
+    /// (debug builds), counts going down in release.
+    #[test]
+    fn buckets_too_big_to_add_up_saturate_instead_of_overflowing() {
+        let mut histogram = LatencyHistogram::default();
+        histogram.buckets[0] = u64::MAX;
+        histogram.buckets[1] = 2;
+        let sums: Vec<u64> = histogram.cumulative().map(|(_, sum)| sum).collect();
+        assert!(sums.iter().all(|sum| *sum == u64::MAX), "{sums:?}");
+    }
 
     #[test]
     fn batches_fall_into_their_buckets_and_add_up_cumulatively() {

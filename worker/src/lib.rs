@@ -24,6 +24,7 @@ pub mod show_history;
 mod shown;
 mod startup;
 pub mod status;
+mod stdout;
 mod watch;
 mod worker;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use dyndns_config::Config;
-use dyndns_queue::{read_history, EventKind, HistoryEvent};
+use dyndns_queue::{each_history_line, EventKind, HistoryEvent};
 
 use crate::shown::Shown;
 
@@ -93,8 +93,9 @@ pub fn human_line(event: &HistoryEvent) -> String {
     line
 }
 
-/// Prints the events `filter` keeps, as stored (`json`) or one line each for people; a count of
-/// unreadable lines goes to stderr.
+/// Prints the events `filter` keeps, as stored (`json`) or one line each for people, as they are
+/// read (a history of many megabytes is never held whole); a count of unreadable lines goes to
+/// stderr.
 pub fn print_history(
     config: Option<PathBuf>,
     filter: &HistoryFilter,
@@ -102,23 +103,30 @@ pub fn print_history(
 ) -> anyhow::Result<()> {
     let path = dyndns_config::resolve_path(config.as_deref());
     let config = Config::load(&path)?;
-    let read = read_history(&config.worker.state_dir)?;
     let now = SystemTime::now();
-    let mut out = String::new();
-    for event in read.events.iter().filter(|event| filter.keeps(event, now)) {
-        if json {
-            out.push_str(&serde_json::to_string(event).context("cannot encode an event")?);
-        } else {
-            out.push_str(&human_line(event));
+    let mut out = crate::stdout::Lines::new();
+    let mut unreadable = 0usize;
+    let mut failed = None;
+    each_history_line(&config.worker.state_dir, |line| match line {
+        Some(event) if failed.is_none() && filter.keeps(&event, now) => {
+            let line = if json {
+                serde_json::to_string(&event).context("cannot encode an event")
+            } else {
+                Ok(human_line(&event))
+            };
+            if let Err(err) = line.and_then(|line| out.line(&line)) {
+                failed = Some(err);
+            }
         }
-        out.push('\n');
+        Some(_) => {}
+        None => unreadable += 1,
+    })?;
+    if let Some(err) = failed {
+        return Err(err);
     }
-    print!("{out}");
-    if read.unreadable > 0 {
-        eprintln!(
-            "dyndns-worker: skipped {} unreadable line(s) in the history files",
-            read.unreadable
-        );
+    out.finish()?;
+    if unreadable > 0 {
+        eprintln!("dyndns-worker: skipped {unreadable} unreadable line(s) in the history files");
     }
     Ok(())
 }

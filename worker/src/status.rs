@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use dyndns_config::Config;
 use dyndns_queue::{
-    read_history, AppliedState, Family, FamilyState, Heartbeat, LastError, LastErrors, LockHolder,
-    SpoolDirs,
+    each_history_line, AppliedState, Family, FamilyState, Heartbeat, LastError, LastErrors,
+    LockHolder, SpoolDirs,
 };
 use serde::Serialize;
 
@@ -43,6 +43,9 @@ pub struct WorkerStatus {
     pub heartbeat: Option<Heartbeat>,
     /// Seconds since the last beat.
     pub heartbeat_age_secs: Option<u64>,
+    /// `heartbeat.json` is there but cannot be read (its problem is in `problems`).
+    #[serde(skip)]
+    pub heartbeat_unreadable: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,19 +99,26 @@ pub fn gather(config: &Config, now: SystemTime) -> Status {
         LockHolder::Unknown(_) => "unknown",
     };
     let state_dir = &config.worker.state_dir;
+    let mut heartbeat_unreadable = false;
     let heartbeat = Heartbeat::read(state_dir).unwrap_or_else(|err| {
         problems.push(err.to_string());
+        heartbeat_unreadable = true;
         None
     });
     let state = AppliedState::load(&AppliedState::path_in(state_dir)).unwrap_or_else(|err| {
         problems.push(err.to_string());
         AppliedState::default()
     });
-    let history = read_history(state_dir).unwrap_or_else(|err| {
+    // Folded line by line: a history of many megabytes is never held whole.
+    let mut errors = LastErrors::default();
+    let mut unreadable = 0usize;
+    if let Err(err) = each_history_line(state_dir, |line| match line {
+        Some(event) => errors.observe(&event),
+        None => unreadable += 1,
+    }) {
         problems.push(err.to_string());
-        Default::default()
-    });
-    let mut errors = LastErrors::from_events(&history.events).into_map();
+    }
+    let mut errors = errors.into_map();
     let mut hosts: Vec<HostStatus> = state
         .hosts()
         .map(|(host, state)| HostStatus {
@@ -131,13 +141,14 @@ pub fn gather(config: &Config, now: SystemTime) -> Status {
             lock,
             heartbeat_age_secs: heartbeat.as_ref().map(|beat| beat.age(now).as_secs()),
             heartbeat,
+            heartbeat_unreadable,
         },
         pending: dirs.count_new(),
         in_flight: dirs.count_cur(),
         failed: dirs.count_failed(),
         hosts,
         problems,
-        history_unreadable_lines: history.unreadable,
+        history_unreadable_lines: unreadable,
     }
 }
 
@@ -175,6 +186,9 @@ fn worker_line(worker: &WorkerStatus, now: SystemTime) -> String {
                 when(beat.beat_at)
             ),
         },
+        ("free", None) if worker.heartbeat_unreadable => {
+            "worker: not running (its heartbeat is unreadable; see the problems below)".to_owned()
+        }
         ("free", None) => "worker: not running (none has run here yet)".to_owned(),
         (_, Some(beat)) => {
             let max = Duration::from_secs(beat.interval_secs.saturating_mul(2).saturating_add(5));
@@ -188,6 +202,9 @@ fn worker_line(worker: &WorkerStatus, now: SystemTime) -> String {
                 "worker: {verdict} (the lock is root's and was not probed; {})",
                 describe(beat)
             )
+        }
+        (_, None) if worker.heartbeat_unreadable => {
+            "worker: unknown (its heartbeat is unreadable, and the lock is root's)".to_owned()
         }
         (_, None) => "worker: unknown (no heartbeat, and the lock is root's)".to_owned(),
     }
@@ -258,9 +275,9 @@ pub fn print_status(config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let status = gather(&config, now);
     if json {
         let text = serde_json::to_string_pretty(&status).context("cannot encode the status")?;
-        println!("{text}");
+        crate::stdout::println(&text)?;
     } else {
-        print!("{}", render(&status, now));
+        crate::stdout::print(&render(&status, now))?;
     }
     Ok(())
 }

@@ -293,3 +293,72 @@ fn purge_removes_only_letters_older_than_days_never_follows_a_symlink_and_leaves
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(site.names("failed"), ["dir.json", "dir.json.reason"]);
 }
+
+/// `failed retry --all | head -1` panicked at its second line (the pipe closed), leaving every
+/// letter after the first in `failed/`.
+#[test]
+fn retry_all_piped_into_a_reader_that_quit_still_retries_every_letter() {
+    let site = Site::new(&[HOST]);
+    for n in 1..=3 {
+        site.dead_letter(HOST, &format!("203.0.113.{n}"), Duration::from_secs(60));
+    }
+    let out = site.run_into_a_closed_pipe(&["failed", "retry", "--all"]);
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        site.names("failed").is_empty(),
+        "{:?}",
+        site.names("failed")
+    );
+    assert_eq!(site.names("new").len(), 3, "{:?}", site.names("new"));
+}
+
+/// `failed retry --all` beside a running worker while new updates for the same host keep
+/// arriving: a letter judged fresh by the retry but older than a change the worker applied
+/// meanwhile is superseded by the worker, never applied over it; DNS ends on the newest update.
+#[test]
+fn retry_all_beside_a_running_worker_and_arriving_updates_never_rolls_dns_back() {
+    let site = Site::new(&[HOST]);
+    let worker = site.start();
+    for n in 1..=30u64 {
+        site.dead_letter(HOST, &format!("203.0.113.{n}"), Duration::from_secs(31 - n));
+    }
+    let writer = dyndns_queue::SpoolWriter::open(site.path("spool")).expect("spool");
+    let last = std::thread::scope(|scope| {
+        let arriving = scope.spawn(|| {
+            let mut last = String::new();
+            for n in 0..40u8 {
+                last = format!("198.51.100.{n}");
+                let job = Job::new(
+                    "router",
+                    HOST,
+                    Some(last.parse().expect("IPv4")),
+                    None,
+                    SystemTime::now(),
+                    None,
+                );
+                writer.submit(&job).expect("spool");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            last
+        });
+        let out = site.run(&["failed", "retry", "--all"]);
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(1),
+            "{}",
+            text(&out.stderr)
+        );
+        arriving.join().expect("the updates")
+    });
+    wait_for("the spool emptied", || {
+        site.names("new").is_empty() && site.names("cur").is_empty()
+    });
+    let state = AppliedState::load(&AppliedState::path_in(&site.path("state"))).expect("state");
+    assert_eq!(
+        state.applied_address(HOST, dyndns_queue::Family::V4),
+        Some(last.parse().expect("IPv4")),
+        "DNS holds the newest update"
+    );
+    stop(worker);
+}

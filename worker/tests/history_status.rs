@@ -399,3 +399,63 @@ fn status_and_history_work_as_a_member_of_the_state_group() {
     assert_eq!(text(&out.stdout).lines().count(), 1);
     stop(worker);
 }
+
+/// `dyndns-worker history | head -1` panicked once `head` had its line: "failed printing to
+/// stdout: Broken pipe", exit 101 and a backtrace. So did `status` and `failed list`.
+#[test]
+fn history_and_status_piped_into_a_reader_that_quit_end_quietly_without_a_panic() {
+    let site = Site::new(&[HOST, OTHER]);
+    let mut log = HistoryLog::new(&site.state_dir(), 10 << 20, 5);
+    // More than a pipe holds, so the writes cannot all land before the reader is gone.
+    let events: Vec<HistoryEvent> = (0..2000)
+        .map(|_| event(HOST, EventKind::Applied, Duration::from_secs(60), None))
+        .collect();
+    log.append(&events).expect("append");
+    for args in [
+        &["history"][..],
+        &["history", "--json"],
+        &["status"],
+        &["status", "--json"],
+        &["failed", "list"],
+    ] {
+        let out = site.run_into_a_closed_pipe(args);
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
+/// `history` and `status` held every event of every history file in memory at once (and
+/// `history` its whole output besides): some 110 MB for 50 MB of history, which the config allows
+/// many times over. They go through the history a line at a time now.
+#[test]
+fn history_and_status_go_through_a_long_history_in_bounded_memory() {
+    let site = Site::new(&[HOST, OTHER]);
+    let failed = event(
+        HOST,
+        EventKind::BackendFailure,
+        Duration::from_secs(60),
+        Some("connection refused"),
+    );
+    let line = serde_json::to_string(&failed).expect("encode") + "\n";
+    const LINES: usize = 120_000;
+    let path = site.state_dir().join(HISTORY_FILE_NAME);
+    std::fs::write(&path, line.repeat(LINES)).expect("write the history");
+    assert!(std::fs::metadata(&path).expect("stat").len() > 40 << 20);
+    let capped = |args: &[&str]| {
+        let out = Command::new("prlimit")
+            .arg(format!("--data={}", 32 << 20))
+            .arg(env!("CARGO_BIN_EXE_dyndns-worker"))
+            .arg("--config")
+            .arg(site.path("dyndns.toml"))
+            .args(args)
+            .output()
+            .expect("run prlimit (util-linux)");
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(capped(&["history", "--json"]).lines().count(), LINES);
+    assert_eq!(capped(&["history", OTHER]).lines().count(), 0);
+    let status = capped(&["status"]);
+    assert!(status.contains("connection refused"), "{status}");
+}

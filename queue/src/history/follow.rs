@@ -209,6 +209,15 @@ impl HistoryFollower {
         let Some(reading) = &mut self.reading else {
             return Ok(());
         };
+        let len = reading
+            .file
+            .metadata()
+            .map_err(HistoryError::io("inspect", &reading.path))?
+            .len();
+        if len < reading.offset {
+            // Emptied in place (`: > history.jsonl`, a copytruncate): what it holds now is new.
+            reading.offset = 0;
+        }
         reading
             .file
             .seek(SeekFrom::Start(reading.offset))

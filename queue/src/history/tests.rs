@@ -234,3 +234,27 @@ fn a_history_without_any_newline_is_cut_to_empty_before_the_next_append() {
     assert_eq!(hosts(&read.events), hosts(&[event(1)]));
     assert_eq!(read.unreadable, 0);
 }
+
+/// An operator emptied the history in place (`: > history.jsonl`, or logrotate's copytruncate):
+/// same inode, shorter than where a follower stood. The follower waited at its old offset, so the
+/// frontend's last errors and the notifier missed every event until the file grew past it, and
+/// then read from inside a line.
+#[test]
+fn a_history_emptied_in_place_is_followed_again_from_its_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut log = HistoryLog::new(dir.path(), 10 << 20, 5);
+    log.append(&[event(1), event(2), event(3)]).expect("append");
+    let mut follower = HistoryFollower::from_oldest(dir.path());
+    assert_eq!(follower.poll().expect("poll").len(), 3);
+
+    let path = dir.path().join(HISTORY_FILE_NAME);
+    OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .expect("empty it");
+    let mut log = HistoryLog::new(dir.path(), 10 << 20, 5);
+    log.append(&[event(4)]).expect("append");
+    assert_eq!(hosts(&follower.poll().expect("poll")), hosts(&[event(4)]));
+    assert_eq!(follower.unreadable(), 0);
+}

@@ -24,6 +24,27 @@ fn status_with_beat_at(beat_at: SystemTime, now: SystemTime) -> WorkerStatus {
         lock: "unknown",
         heartbeat_age_secs: Some(heartbeat.age(now).as_secs()),
         heartbeat: Some(heartbeat),
+        heartbeat_unreadable: false,
+    }
+}
+
+/// A garbled `heartbeat.json` (a broken disk) was reported as "none has run here yet", which
+/// sends the operator looking for a worker never installed instead of at the disk.
+#[test]
+fn an_unreadable_heartbeat_is_not_called_a_worker_that_never_ran() {
+    let now = SystemTime::now();
+    for lock in ["free", "unknown"] {
+        let line = worker_line(
+            &WorkerStatus {
+                lock,
+                heartbeat: None,
+                heartbeat_age_secs: None,
+                heartbeat_unreadable: true,
+            },
+            now,
+        );
+        assert!(line.contains("heartbeat is unreadable"), "{line}");
+        assert!(!line.contains("none has run"), "{line}");
     }
 }
 

@@ -91,6 +91,19 @@ hosts = [{}]
         child.wait_with_output().expect("output")
     }
 
+    /// Runs a command whose standard output is a pipe nobody reads any more, as behind `| head -1`
+    /// once `head` has its line.
+    #[allow(dead_code)] // Not every test binary uses every helper.
+    pub fn run_into_a_closed_pipe(&self, args: &[&str]) -> Output {
+        let (reader, writer) = nix::unistd::pipe().expect("pipe");
+        drop(reader);
+        let mut command = self.worker(args);
+        command.stdout(writer);
+        let child = command.spawn().expect("run dyndns-worker");
+        drop(command);
+        child.wait_with_output().expect("output")
+    }
+
     pub fn start(&self) -> Running {
         Running(
             self.worker(&[])
