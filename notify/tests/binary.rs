@@ -249,3 +249,50 @@ fn a_second_notifier_on_one_state_folder_is_refused_so_nothing_is_sent_twice() {
     succeeded(&site.once());
     assert_eq!(receiver.received().len(), 2, "each event once");
 }
+
+#[test]
+fn history_rotated_past_the_cursor_while_down_is_warned_of_and_a_reused_inode_skips_nothing() {
+    let receiver = Receiver::start();
+    let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
+    // 4 KiB files, one rotated file kept: a dozen events per file.
+    let mut log = HistoryLog::new(&site.state(), 4096, 1);
+    log.append(&[change("old.dyn.example.com", 1)]).unwrap();
+    succeeded(&site.once());
+    log.append(&[change("home.dyn.example.com", 2)]).unwrap();
+    succeeded(&site.once());
+    assert_eq!(receiver.delivered_jobs().len(), 1);
+
+    // While the notifier is down, the file its cursor is in is rotated out of existence; ext4
+    // gives its inode to a later `history.jsonl`, which the cursor must not be read as.
+    for n in 3..80 {
+        log.append(&[change(&format!("h{n}.dyn.example.com"), n)])
+            .unwrap();
+    }
+    let mut remaining: Vec<String> = read_history(&site.state())
+        .unwrap()
+        .events
+        .iter()
+        .map(|event| event.job.to_string())
+        .collect();
+    assert!(remaining.len() < 77, "events were rotated away");
+    let output = site.once();
+    succeeded(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("history_max_bytes") && stderr.contains("history_keep"),
+        "the lost events are reported, with how to avoid it: {stderr}"
+    );
+    let mut delivered = receiver.delivered_jobs().split_off(1);
+    delivered.sort();
+    remaining.sort();
+    assert_eq!(delivered, remaining, "what the history still holds, each once");
+
+    log.append(&[change("home.dyn.example.com", 81)]).unwrap();
+    let output = site.once();
+    succeeded(&output);
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("history_keep"),
+        "no gap is reported once the cursor is found again"
+    );
+    assert_eq!(receiver.delivered_jobs().len(), remaining.len() + 2);
+}
