@@ -259,3 +259,39 @@ fn a_sighup_while_a_receiver_hangs_waits_for_the_delivery_and_a_sigterm_then_sti
         "the held delivery was saved as delivered at the stop"
     );
 }
+
+#[test]
+fn a_token_file_that_is_a_fifo_refuses_the_reload_instead_of_hanging_the_notifier() {
+    let receiver = Receiver::start();
+    let old = webhook(&receiver.url("/old"), "0");
+    let site = Site::new(&old);
+    let mut notifier = site.start_logged();
+    eventually("the first save", || site.state_file().exists());
+    let mut log = history(&site.state());
+
+    let fifo = site.dir.path().join("ntfy.token");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    site.write_config(&format!(
+        "{old}\n[[notify]]\nkind = \"ntfy\"\nurl = \"{}\"\ntoken_file = \"ntfy.token\"\n",
+        receiver.url("/ntfy")
+    ));
+    hang_up(&notifier);
+    let text = notifier.wait_for_log(REFUSED, 1);
+    assert!(
+        text.contains("notify[1].token_file") && text.contains("not a regular file"),
+        "{text}"
+    );
+    log.append(&[change("home.dyn.example.com", 1)]).unwrap();
+    receiver.wait_for(1);
+    assert_eq!(addresses_to(&receiver, "/old"), ["198.51.100.1"]);
+    kill(pid(&notifier.child), Signal::SIGTERM).unwrap();
+    assert!(wait_exit(&mut notifier.child).success());
+
+    let output = site.once();
+    assert!(!output.status.success(), "a start is refused too");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("not a regular file"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
