@@ -8,7 +8,7 @@
 mod util;
 
 use std::collections::HashSet;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -295,4 +295,59 @@ fn history_rotated_past_the_cursor_while_down_is_warned_of_and_a_reused_inode_sk
         "no gap is reported once the cursor is found again"
     );
     assert_eq!(receiver.delivered_jobs().len(), remaining.len() + 2);
+}
+
+#[test]
+fn a_broken_or_hostile_state_file_stops_the_start_naming_it_and_is_left_as_it_was() {
+    let receiver = Receiver::start();
+    let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
+    let mut log = history(&site.state());
+    log.append(&[change("old.dyn.example.com", 1)]).unwrap();
+    succeeded(&site.once());
+    let good = std::fs::read(site.state_file()).unwrap();
+    log.append(&[change("home.dyn.example.com", 2)]).unwrap();
+    let path = site.state_file();
+    let elsewhere = site.dir.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, &good).unwrap();
+
+    let cases: [(&str, &dyn Fn()); 5] = [
+        ("truncated", &|| std::fs::write(&path, &good[..good.len() / 2]).unwrap()),
+        ("garbage", &|| std::fs::write(&path, b"\x00\xff{not json\n").unwrap()),
+        ("huge and sparse", &|| {
+            std::fs::File::create(&path)
+                .unwrap()
+                .set_len(8 << 30)
+                .unwrap()
+        }),
+        ("a symlink", &|| std::os::unix::fs::symlink(&elsewhere, &path).unwrap()),
+        ("a FIFO", &|| {
+            nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap()
+        }),
+    ];
+    for (what, make) in cases {
+        std::fs::remove_file(&path).unwrap();
+        make();
+        let before = std::fs::symlink_metadata(&path).unwrap();
+        let output = site.once();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "{what}: the error names the file: {stderr}"
+        );
+        let after = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!(
+            (before.ino(), before.len(), before.file_type()),
+            (after.ino(), after.len(), after.file_type()),
+            "{what}: left as it was"
+        );
+        assert!(receiver.received().is_empty(), "{what}: nothing sent");
+    }
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), good, "never followed");
+
+    // Put back, it resumes where it was: the change since is sent once.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, &good).unwrap();
+    succeeded(&site.once());
+    assert_eq!(receiver.delivered_jobs().len(), 1);
 }
