@@ -285,7 +285,10 @@ fn history_rotated_past_the_cursor_while_down_is_warned_of_and_a_reused_inode_sk
     let mut delivered = receiver.delivered_jobs().split_off(1);
     delivered.sort();
     remaining.sort();
-    assert_eq!(delivered, remaining, "what the history still holds, each once");
+    assert_eq!(
+        delivered, remaining,
+        "what the history still holds, each once"
+    );
 
     log.append(&[change("home.dyn.example.com", 81)]).unwrap();
     let output = site.once();
@@ -311,15 +314,21 @@ fn a_broken_or_hostile_state_file_stops_the_start_naming_it_and_is_left_as_it_wa
     std::fs::write(&elsewhere, &good).unwrap();
 
     let cases: [(&str, &dyn Fn()); 5] = [
-        ("truncated", &|| std::fs::write(&path, &good[..good.len() / 2]).unwrap()),
-        ("garbage", &|| std::fs::write(&path, b"\x00\xff{not json\n").unwrap()),
+        ("truncated", &|| {
+            std::fs::write(&path, &good[..good.len() / 2]).unwrap()
+        }),
+        ("garbage", &|| {
+            std::fs::write(&path, b"\x00\xff{not json\n").unwrap()
+        }),
         ("huge and sparse", &|| {
             std::fs::File::create(&path)
                 .unwrap()
                 .set_len(8 << 30)
                 .unwrap()
         }),
-        ("a symlink", &|| std::os::unix::fs::symlink(&elsewhere, &path).unwrap()),
+        ("a symlink", &|| {
+            std::os::unix::fs::symlink(&elsewhere, &path).unwrap()
+        }),
         ("a FIFO", &|| {
             nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap()
         }),

@@ -245,7 +245,10 @@ fn a_sighup_while_a_receiver_hangs_waits_for_the_delivery_and_a_sigterm_then_sti
     notifier.wait_for_log("SIGHUP: reloading", 2);
     kill(pid(&notifier.child), Signal::SIGTERM).unwrap();
     notifier.wait_for_log("stopping once the deliveries under way have settled", 1);
-    assert!(notifier.child.try_wait().unwrap().is_none(), "waits for the delivery");
+    assert!(
+        notifier.child.try_wait().unwrap().is_none(),
+        "waits for the delivery"
+    );
     receiver.release();
     assert!(
         wait_exit(&mut notifier.child).success(),
