@@ -360,3 +360,37 @@ fn a_broken_or_hostile_state_file_stops_the_start_naming_it_and_is_left_as_it_wa
     succeeded(&site.once());
     assert_eq!(receiver.delivered_jobs().len(), 1);
 }
+
+#[test]
+fn a_root_run_on_a_state_folder_owned_by_the_notifier_user_is_refused_so_the_service_can_still_start(
+) {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "needs root");
+        eprintln!("\n!!!!!!!! WARNING: not root: this test did NOT run !!!!!!!!\n");
+        return;
+    }
+    let receiver = Receiver::start();
+    let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
+    let folder = site.dir.path().join("notify");
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    nix::unistd::chown(&folder, Some(nobody), None).unwrap();
+    // `sudo dyndns-notify --once` by hand: root's files in it would be 0600 root, which the
+    // service, as its own user, could then neither read nor lock.
+    let output = site.once();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&folder.display().to_string()) && stderr.contains("sudo -u"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        0,
+        "nothing made in the folder"
+    );
+
+    // Run as the folder's owner it starts.
+    nix::unistd::chown(&folder, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    succeeded(&site.once());
+    assert!(site.state_file().exists());
+}
