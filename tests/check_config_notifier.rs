@@ -427,3 +427,21 @@ fn check_config_fails_when_root_left_a_state_or_lock_file_the_notifier_cannot_op
     let (code, out) = site.check_as_nobody(&[]);
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn check_config_fails_when_a_token_file_is_empty_as_the_notifier_would() {
+    let Some(site) = NotifierSite::new() else {
+        return;
+    };
+    std::fs::write(site.token(), "").unwrap();
+    let (code, out) = site.check_as_nobody(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: {}: {} is empty, so dyndns-notify would not start",
+            site.token_place(),
+            site.token().display()
+        )),
+        "{out}"
+    );
+}

@@ -120,6 +120,12 @@ fn check_token_file(
         ));
         return;
     }
+    if metadata.len() == 0 {
+        findings.error(format!(
+            "{key}: {} is empty, so dyndns-notify would not start; put the token on its first line",
+            path.display()
+        ));
+    }
     if let Some(account) = account {
         if let Some(folder) = account.blocked_at(path) {
             findings.error(format!(
