@@ -141,7 +141,7 @@ impl Notifier {
                 history = %self.follower.history_dir().display(),
                 "the history file the notifier was reading was rotated away before it was read \
                  to the end (more rotations than [worker] history_keep while the notifier was \
-                 down or behind): events in the files removed meanwhile are not told; raise \
+                 down or behind): events in the files removed meanwhile may never be told; raise \
                  [worker] history_max_bytes or history_keep to keep more"
             );
         }
