@@ -1,5 +1,5 @@
 //! HTTP receivers that misbehave on purpose: a redirect (never followed, the token never carried
-//! there), an endless body after a 200, endless headers, and an answer that trickles a byte at a
+//! there), an endless body after a 200, endless headers, and headers or an error body that trickle a byte at a
 //! time. Each delivery ends within the target's timeout and a failed one stays owed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -19,6 +19,7 @@ enum Misbehaviour {
     EndlessBody,
     EndlessHeaders,
     Trickle,
+    TrickleBody,
 }
 
 /// Reads one request (headers and a `content-length` body), then answers as `how` says, on every
@@ -74,6 +75,12 @@ fn answer(stream: TcpStream, how: Misbehaviour, location: &str) {
             .and_then(|()| loop {
                 stream.write_all(b"x-more: yes yes yes yes yes yes yes yes yes\r\n")?;
             }),
+        Misbehaviour::TrickleBody => stream
+            .write_all(b"HTTP/1.1 500 Oops\r\ncontent-length: 1000000\r\n\r\n")
+            .and_then(|()| loop {
+                stream.write_all(b"x")?;
+                std::thread::sleep(Duration::from_millis(200));
+            }),
         Misbehaviour::Trickle => stream.write_all(b"HTTP/1.1 200 OK\r\n").and_then(|()| loop {
             stream.write_all(b"x")?;
             std::thread::sleep(Duration::from_millis(200));
@@ -99,6 +106,7 @@ fn a_misbehaving_receiver_never_holds_a_delivery_past_its_timeout_nor_gets_a_red
         (Misbehaviour::EndlessBody, true),
         (Misbehaviour::EndlessHeaders, false),
         (Misbehaviour::Trickle, false),
+        (Misbehaviour::TrickleBody, false),
     ];
     for (n, (how, delivered)) in cases.into_iter().enumerate() {
         let url = hostile(how, elsewhere.url("/stolen"));
