@@ -1,6 +1,7 @@
 //! HTTP receivers that misbehave on purpose: a redirect (never followed, the token never carried
-//! there), an endless body after a 200, endless headers, and headers or an error body that trickle a byte at a
-//! time. Each delivery ends within the target's timeout and a failed one stays owed.
+//! there), an endless body after a 200, endless headers, and headers or an error's body that
+//! trickle a byte at a time. Each delivery ends within the target's timeout and a failed one stays
+//! owed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
