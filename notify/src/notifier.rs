@@ -139,10 +139,11 @@ impl Notifier {
         if self.follower.take_gap() {
             tracing::warn!(
                 history = %self.follower.history_dir().display(),
-                "the history file the notifier was reading was rotated away before it was read \
-                 to the end (more rotations than [worker] history_keep while the notifier was \
-                 down or behind): events in the files removed meanwhile may never be told; raise \
-                 [worker] history_max_bytes or history_keep to keep more"
+                "the history file the notifier was reading is gone (rotated away: more rotations \
+                 than [worker] history_keep while the notifier was down or behind; or removed by \
+                 hand): it goes on with the files made after it, and events in files removed \
+                 meanwhile may never be told; raise [worker] history_max_bytes or history_keep \
+                 to keep more"
             );
         }
         let events = polled?;

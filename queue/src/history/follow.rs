@@ -203,15 +203,20 @@ impl HistoryFollower {
                         return Ok(true);
                     }
                 }
-                self.gap = true;
-                self.open_after(None)
+                // The cursor's file is gone: on with the first file made after it. None yet
+                // (the current file removed by hand, no event since): wait, still at the cursor.
+                if self.open_born_after(cursor.born)? {
+                    self.gap = true;
+                    return Ok(true);
+                }
+                self.start = Some(Start::At(cursor));
+                Ok(false)
             }
         }
     }
 
-    /// Opens the file that follows the one with `inode` (with `None`, or when that one is gone,
-    /// the oldest); false when there is none.
-    fn open_after(&mut self, inode: Option<u64>) -> Result<bool, HistoryError> {
+    /// The history files there are now, oldest first, open, with their inodes.
+    fn chain(&self) -> Result<Vec<(PathBuf, File, u64)>, HistoryError> {
         let mut chain = Vec::new();
         for path in history_files(&self.dir)? {
             match open_for_reading(&path) {
@@ -223,15 +228,23 @@ impl HistoryFollower {
                 Err(err) => return Err(err),
             }
         }
-        let position =
-            inode.and_then(|inode| chain.iter().position(|(_, _, found)| *found == inode));
-        if inode.is_some() && position.is_none() {
-            self.gap = true;
-        }
-        let next = match position {
-            Some(index) => chain.into_iter().nth(index + 1),
-            None => chain.into_iter().next(),
-        };
+        Ok(chain)
+    }
+
+    /// Opens the oldest file made after `born` (any file made later is newer: rotation renames,
+    /// and a name says nothing once a file was removed by hand); with `None`, the oldest file.
+    /// False when there is none.
+    fn open_born_after(&mut self, born: Option<u64>) -> Result<bool, HistoryError> {
+        let next = self.chain()?.into_iter().find(|(_, file, _)| match born {
+            // Creation times tick in clock ticks, not nanoseconds: a file made in the same tick
+            // is taken, as is one whose time is not known; better told twice than never.
+            Some(born) => born_of(file).is_none_or(|found| found >= born),
+            None => true,
+        });
+        Ok(self.start_reading(next))
+    }
+
+    fn start_reading(&mut self, next: Option<(PathBuf, File, u64)>) -> bool {
         match next {
             Some((path, file, inode)) => {
                 self.reading = Some(Reading {
@@ -241,10 +254,30 @@ impl HistoryFollower {
                     inode,
                     offset: 0,
                 });
-                Ok(true)
+                true
             }
-            None => Ok(false),
+            None => false,
         }
+    }
+
+    /// Opens the file that follows the one with `inode` (with `None`, the oldest; when that one is
+    /// gone, the oldest made after it); false when there is none.
+    fn open_after(&mut self, inode: Option<u64>) -> Result<bool, HistoryError> {
+        let chain = self.chain()?;
+        let Some(inode) = inode else {
+            return Ok(self.start_reading(chain.into_iter().next()));
+        };
+        if let Some(index) = chain.iter().position(|(_, _, found)| *found == inode) {
+            return Ok(self.start_reading(chain.into_iter().nth(index + 1)));
+        }
+        // Our file is gone (rotated away, or removed by hand): the files before it in the chain
+        // were read already; go on with the first one made after it.
+        let born = self.reading.as_ref().and_then(|reading| reading.born);
+        let moved = self.open_born_after(born)?;
+        if moved {
+            self.gap = true;
+        }
+        Ok(moved)
     }
 
     /// Reads the whole lines after the cursor of the file being read.
