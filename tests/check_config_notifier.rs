@@ -390,3 +390,58 @@ fn check_config_names_a_missing_notifier_user_as_a_finding_not_a_crash() {
         "{out}"
     );
 }
+
+#[test]
+fn check_config_fails_when_root_left_a_state_or_lock_file_the_notifier_cannot_open() {
+    let Some(site) = NotifierSite::new() else {
+        return;
+    };
+    let dir = site.state_dir();
+    // What `sudo dyndns-notify --once` left before the notifier refused it: root's 0600 files.
+    for name in ["notify-state.json", "notify.lock"] {
+        let path = dir.join(name);
+        std::fs::write(&path, "").unwrap();
+        chmod(&path, 0o600);
+    }
+    let (code, out) = site.check_as_nobody(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    for (name, needs) in [
+        ("notify-state.json", "read"),
+        ("notify.lock", "read and write"),
+    ] {
+        let path = dir.join(name);
+        assert!(
+            out.contains(&format!(
+                "error: {}: {}: user nobody cannot {needs} it (0600 root:root), so dyndns-notify \
+                 would not start; chown nobody: {}",
+                site.place("state_dir = \"notify-state\"", "notifier.state_dir"),
+                path.display(),
+                path.display()
+            )),
+            "{name}: {out}"
+        );
+    }
+    for name in ["notify-state.json", "notify.lock"] {
+        chown(&dir.join(name), NOBODY, NOGROUP);
+    }
+    let (code, out) = site.check_as_nobody(&[]);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn check_config_fails_when_a_token_file_is_empty_as_the_notifier_would() {
+    let Some(site) = NotifierSite::new() else {
+        return;
+    };
+    std::fs::write(site.token(), "").unwrap();
+    let (code, out) = site.check_as_nobody(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: {}: {} is empty, so dyndns-notify would not start",
+            site.token_place(),
+            site.token().display()
+        )),
+        "{out}"
+    );
+}

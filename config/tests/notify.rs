@@ -233,3 +233,16 @@ fn a_notifier_table_and_notify_tables_cannot_share_a_name() {
     let err = parse(&with("[notify]\nstate_dir = \"x\"")).expect_err("a [notify] table");
     assert_eq!(err.key, "notify", "{err}");
 }
+
+#[test]
+fn a_notifier_state_dir_that_is_the_workers_state_dir_or_the_spool_is_refused() {
+    for dir in ["state", "./state/", "/etc/dyndns/spool"] {
+        let err = parse(&with(&format!("[notifier]\nstate_dir = \"{dir}\"")))
+            .expect_err("the worker's folder");
+        assert_eq!(err.key, "notifier.state_dir", "{dir}: {err}");
+        assert!(
+            err.to_string().contains("the notifier's own folder"),
+            "{err}"
+        );
+    }
+}

@@ -70,6 +70,31 @@ fn init_logging(once: bool) {
         .try_init();
 }
 
+/// Root running the notifier (`sudo dyndns-notify --once` by hand) in a state folder its own user
+/// owns would leave root's 0600 `notify-state.json` and `notify.lock` there, and the service, as
+/// that user, could no longer start. A folder root owns (a test's, a site run as root) is root's.
+fn refuse_root_in_anothers_folder(state_dir: &std::path::Path) -> anyhow::Result<()> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let Ok(metadata) = std::fs::metadata(state_dir) else {
+        // A missing folder is the instance lock's error, with its path.
+        return Ok(());
+    };
+    let owner = std::os::unix::fs::MetadataExt::uid(&metadata);
+    if owner != 0 {
+        let name = nix::unistd::User::from_uid(owner.into())
+            .ok()
+            .flatten()
+            .map_or_else(|| owner.to_string(), |user| user.name);
+        anyhow::bail!(
+            "refusing to run as root in {}, which user {name} owns: root's files there would stop              the notifier's service from starting; run it as that user              (`sudo -u {name} dyndns-notify --once`)",
+            state_dir.display()
+        );
+    }
+    Ok(())
+}
+
 fn start(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Blocked before any thread starts, so every thread inherits it and only the signal thread
     // below takes SIGTERM, SIGINT and SIGHUP (sigwait: no handler, nothing unsafe); from here on
@@ -93,6 +118,7 @@ fn start(cli: &Cli) -> anyhow::Result<ExitCode> {
         );
     }
     let state_dir = &config.notify.state_dir;
+    refuse_root_in_anothers_folder(state_dir)?;
     // Held until the process ends: a second notifier on this folder would send everything twice.
     let _one_notifier = InstanceLock::take(state_dir)?;
     let mut notifier = Notifier::open(&config.worker.state_dir, state_dir, targets)

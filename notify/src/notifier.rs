@@ -135,7 +135,18 @@ impl Notifier {
     /// Reads what the worker appended and queues it; returns how many new events were read. The
     /// cursor moves in memory; [`Notifier::save`] makes it and the queued messages durable together.
     pub fn read_history(&mut self) -> Result<usize, NotifierError> {
-        let events = self.follower.poll()?;
+        let polled = self.follower.poll();
+        if self.follower.take_gap() {
+            tracing::warn!(
+                history = %self.follower.history_dir().display(),
+                "the history file the notifier was reading is gone (rotated away: more rotations \
+                 than [worker] history_keep while the notifier was down or behind; or removed by \
+                 hand): it goes on with the files made after it, and events in files removed \
+                 meanwhile may never be told; raise [worker] history_max_bytes or history_keep \
+                 to keep more"
+            );
+        }
+        let events = polled?;
         let mut fresh = 0;
         for event in events {
             self.read += 1;

@@ -93,6 +93,13 @@ pub fn run_once(
     Ok(report)
 }
 
+/// What the continuous loop reports an error of.
+#[derive(Clone, Copy)]
+enum Step {
+    Read = 0,
+    Save = 1,
+}
+
 /// Set when the process is asked to stop.
 #[derive(Debug, Default, Clone)]
 pub struct Stop(Arc<AtomicBool>);
@@ -112,29 +119,34 @@ impl Stop {
 /// (the worker's folder may come later, a full disk may clear); the process keeps running.
 pub fn run_continuous(notifier: &mut Notifier, stop: &Stop, reload: &mut Reload) {
     let (sender, outcomes) = mpsc::channel::<Outcome>();
-    let mut last_error: Option<String> = None;
-    let mut report = |result: Result<(), NotifierError>| match result {
-        Ok(()) => last_error = None,
-        Err(error) => {
-            let text = error.to_string();
-            // Once per distinct error, not once a second.
-            if last_error.as_deref() != Some(text.as_str()) {
-                tracing::error!(%error, "the notifier cannot go on for now; trying again");
+    // The last error of reading the history and of saving the state, each apart: a good read
+    // between two failed saves (a full disk) is no news that the save failed again.
+    let mut last_errors: [Option<String>; 2] = [None, None];
+    let mut report = |what: Step, result: Result<(), NotifierError>| {
+        let last_error = &mut last_errors[what as usize];
+        match result {
+            Ok(()) => *last_error = None,
+            Err(error) => {
+                let text = error.to_string();
+                // Once per distinct error, not once a second.
+                if last_error.as_deref() != Some(text.as_str()) {
+                    tracing::error!(%error, "the notifier cannot go on for now; trying again");
+                }
+                *last_error = Some(text);
             }
-            last_error = Some(text);
         }
     };
     loop {
         if stop.requested() {
             if !notifier.busy() {
-                report(notifier.save());
+                report(Step::Save, notifier.save());
                 break;
             }
         } else if reload.pending() {
             // Between deliveries: none starts while a reload waits, and the reload is taken up
             // once those under way have settled, so no answer comes back for a changed target.
             if reload.apply(notifier) {
-                report(notifier.save());
+                report(Step::Save, notifier.save());
             }
             if !reload.pending() {
                 continue;
@@ -142,9 +154,9 @@ pub fn run_continuous(notifier: &mut Notifier, stop: &Stop, reload: &mut Reload)
         } else {
             let read = notifier.read_history().map(|_| ());
             let failed_read = read.is_err();
-            report(read);
+            report(Step::Read, read);
             if !failed_read && notifier.dirty() {
-                report(notifier.save());
+                report(Step::Save, notifier.save());
             }
             for (index, message) in notifier.due(SystemTime::now()) {
                 let job = deliver(notifier, index, message);
@@ -161,7 +173,7 @@ pub fn run_continuous(notifier: &mut Notifier, stop: &Stop, reload: &mut Reload)
                 for (index, message, result) in settled {
                     notifier.settle(index, &message, result, SystemTime::now());
                 }
-                report(notifier.save());
+                report(Step::Save, notifier.save());
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             // We hold a sender, so the channel never closes.

@@ -1,8 +1,12 @@
 //! Why this exists: a target's token (ntfy, Gotify, a webhook's bearer) read once at start from its
 //! `token_file`, held in a type that never prints it, so no log line or error can carry it.
 
+use std::fs::OpenOptions;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
 
 /// A token file larger than this is not a token file.
 const MAX_TOKEN_BYTES: u64 = 64 * 1024;
@@ -46,10 +50,17 @@ impl Token {
     /// Reads `path`; `key` names the config key in errors (`notify[0].token_file`).
     pub fn load(path: &Path, key: &str) -> Result<Token, TokenError> {
         let read = || -> std::io::Result<String> {
+            // A FIFO at the name must not hang the start, or a reload (the run loop waits for it
+            // and no message goes out): opened without blocking, and only a regular file is read.
+            let file = OpenOptions::new()
+                .read(true)
+                .custom_flags((OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+                .open(path)?;
+            if !file.metadata()?.is_file() {
+                return Err(std::io::Error::other("not a regular file"));
+            }
             let mut text = String::new();
-            std::fs::File::open(path)?
-                .take(MAX_TOKEN_BYTES)
-                .read_to_string(&mut text)?;
+            file.take(MAX_TOKEN_BYTES).read_to_string(&mut text)?;
             Ok(text)
         };
         let text = read().map_err(|cause| TokenError::Read {

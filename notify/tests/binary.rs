@@ -8,7 +8,7 @@
 mod util;
 
 use std::collections::HashSet;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -248,4 +248,149 @@ fn a_second_notifier_on_one_state_folder_is_refused_so_nothing_is_sent_twice() {
     assert!(wait_exit(&mut notifier).success());
     succeeded(&site.once());
     assert_eq!(receiver.received().len(), 2, "each event once");
+}
+
+#[test]
+fn history_rotated_past_the_cursor_while_down_is_warned_of_and_a_reused_inode_skips_nothing() {
+    let receiver = Receiver::start();
+    let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
+    // 4 KiB files, one rotated file kept: a dozen events per file.
+    let mut log = HistoryLog::new(&site.state(), 4096, 1);
+    log.append(&[change("old.dyn.example.com", 1)]).unwrap();
+    succeeded(&site.once());
+    log.append(&[change("home.dyn.example.com", 2)]).unwrap();
+    succeeded(&site.once());
+    assert_eq!(receiver.delivered_jobs().len(), 1);
+
+    // While the notifier is down, the file its cursor is in is rotated out of existence; ext4
+    // gives its inode to a later `history.jsonl`, which the cursor must not be read as.
+    for n in 3..80 {
+        log.append(&[change(&format!("h{n}.dyn.example.com"), n)])
+            .unwrap();
+    }
+    let mut remaining: Vec<String> = read_history(&site.state())
+        .unwrap()
+        .events
+        .iter()
+        .map(|event| event.job.to_string())
+        .collect();
+    assert!(remaining.len() < 77, "events were rotated away");
+    let output = site.once();
+    succeeded(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("history_max_bytes") && stderr.contains("history_keep"),
+        "the lost events are reported, with how to avoid it: {stderr}"
+    );
+    let mut delivered = receiver.delivered_jobs().split_off(1);
+    delivered.sort();
+    remaining.sort();
+    assert_eq!(
+        delivered, remaining,
+        "what the history still holds, each once"
+    );
+
+    log.append(&[change("home.dyn.example.com", 81)]).unwrap();
+    let output = site.once();
+    succeeded(&output);
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("history_keep"),
+        "no gap is reported once the cursor is found again"
+    );
+    assert_eq!(receiver.delivered_jobs().len(), remaining.len() + 2);
+}
+
+#[test]
+fn a_broken_or_hostile_state_file_stops_the_start_naming_it_and_is_left_as_it_was() {
+    let receiver = Receiver::start();
+    let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
+    let mut log = history(&site.state());
+    log.append(&[change("old.dyn.example.com", 1)]).unwrap();
+    succeeded(&site.once());
+    let good = std::fs::read(site.state_file()).unwrap();
+    log.append(&[change("home.dyn.example.com", 2)]).unwrap();
+    let path = site.state_file();
+    let elsewhere = site.dir.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, &good).unwrap();
+
+    let cases: [(&str, &dyn Fn()); 5] = [
+        ("truncated", &|| {
+            std::fs::write(&path, &good[..good.len() / 2]).unwrap()
+        }),
+        ("garbage", &|| {
+            std::fs::write(&path, b"\x00\xff{not json\n").unwrap()
+        }),
+        ("huge and sparse", &|| {
+            std::fs::File::create(&path)
+                .unwrap()
+                .set_len(8 << 30)
+                .unwrap()
+        }),
+        ("a symlink", &|| {
+            std::os::unix::fs::symlink(&elsewhere, &path).unwrap()
+        }),
+        ("a FIFO", &|| {
+            nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap()
+        }),
+    ];
+    for (what, make) in cases {
+        std::fs::remove_file(&path).unwrap();
+        make();
+        let before = std::fs::symlink_metadata(&path).unwrap();
+        let output = site.once();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "{what}: the error names the file: {stderr}"
+        );
+        let after = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!(
+            (before.ino(), before.len(), before.file_type()),
+            (after.ino(), after.len(), after.file_type()),
+            "{what}: left as it was"
+        );
+        assert!(receiver.received().is_empty(), "{what}: nothing sent");
+    }
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), good, "never followed");
+
+    // Put back, it resumes where it was: the change since is sent once.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, &good).unwrap();
+    succeeded(&site.once());
+    assert_eq!(receiver.delivered_jobs().len(), 1);
+}
+
+#[test]
+fn a_root_run_on_a_state_folder_owned_by_the_notifier_user_is_refused_so_the_service_can_still_start(
+) {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "needs root");
+        eprintln!("\n!!!!!!!! WARNING: not root: this test did NOT run !!!!!!!!\n");
+        return;
+    }
+    let receiver = Receiver::start();
+    let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
+    let folder = site.dir.path().join("notify");
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    nix::unistd::chown(&folder, Some(nobody), None).unwrap();
+    // `sudo dyndns-notify --once` by hand: root's files in it would be 0600 root, which the
+    // service, as its own user, could then neither read nor lock.
+    let output = site.once();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&folder.display().to_string()) && stderr.contains("sudo -u"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        0,
+        "nothing made in the folder"
+    );
+
+    // Run as the folder's owner it starts.
+    nix::unistd::chown(&folder, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    succeeded(&site.once());
+    assert!(site.state_file().exists());
 }

@@ -498,3 +498,45 @@ fn replaced_targets_keep_an_unchanged_ones_rate_limit_and_drop_a_removed_ones_ou
     let saved = std::fs::read_to_string(site.dir.path().join("notify/notify-state.json")).unwrap();
     assert!(!saved.contains("notify[1]"), "{saved}");
 }
+
+#[test]
+fn history_jsonl_removed_by_hand_does_not_resend_the_rotated_files_before_it() {
+    let site = Site::new();
+    let receiver = Receiver::start();
+    let target = http_target(NotifyKind::Webhook, &receiver.url("/hook"), None);
+    let mut notifier = started(&site, std::slice::from_ref(&target));
+    // More events than the notifier remembers keys of, in rotated files before the current one.
+    let mut log = dyndns_queue::HistoryLog::new(&site.state(), 64 * 1024, 100);
+    for batch in 0..50u64 {
+        let events: Vec<_> = (0..100)
+            .map(|n| change("old.dyn.example.com", batch * 100 + n))
+            .collect();
+        log.append(&events).unwrap();
+    }
+    assert!(site.state().join("history.jsonl.2").exists());
+    assert_eq!(once(&mut notifier, time(10_000)).delivered, 1);
+    drop(notifier);
+
+    // The operator removes the current file while the notifier is down; the worker starts another.
+    std::fs::remove_file(site.state().join("history.jsonl")).unwrap();
+    log.append(&[change("new.dyn.example.com", 10_001)])
+        .unwrap();
+    let mut notifier = site.open(std::slice::from_ref(&target));
+    let report = once(&mut notifier, time(10_002));
+    let hosts: Vec<String> = receiver.received()[1..]
+        .iter()
+        .map(|request| request.json()["host"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(hosts, ["new.dyn.example.com"], "{report:?}");
+
+    // The same with the notifier running: the file it reads is removed under it.
+    std::fs::remove_file(site.state().join("history.jsonl")).unwrap();
+    log.append(&[change("newer.dyn.example.com", 10_003)])
+        .unwrap();
+    once(&mut notifier, time(10_004));
+    let hosts: Vec<String> = receiver.received()[2..]
+        .iter()
+        .map(|request| request.json()["host"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(hosts, ["newer.dyn.example.com"]);
+}

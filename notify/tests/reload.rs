@@ -153,3 +153,148 @@ fn a_broken_config_or_unreadable_token_on_reload_is_refused_and_the_old_target_k
     assert_eq!(ntfy[0].headers["authorization"], "Bearer tk_reloaded");
     assert!(!notifier.log().contains("tk_reloaded"));
 }
+
+#[test]
+fn a_sighup_storm_while_deliveries_flow_and_the_token_rotates_loses_and_doubles_nothing() {
+    let receiver = Receiver::start();
+    let site = Site::new("");
+    let token_path = site.dir.path().join("hook.token");
+    std::fs::write(&token_path, "tk_first\n").unwrap();
+    site.write_config(&format!(
+        "{}token_file = \"hook.token\"\n",
+        webhook(&receiver.url("/hook"), "0")
+    ));
+    let mut notifier = site.start_logged();
+    eventually("the first save", || site.state_file().exists());
+    let mut log = history(&site.state());
+
+    let pid = pid(&notifier.child);
+    let storm = std::thread::spawn(move || {
+        for _ in 0..400 {
+            kill(pid, Signal::SIGHUP).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+    let mut jobs = Vec::new();
+    for n in 1..=60u64 {
+        let event = change(&format!("h{n}.dyn.example.com"), n);
+        jobs.push(event.job.to_string());
+        log.append(&[event]).unwrap();
+        if n == 30 {
+            // Rotated the way a secret manager does: a new file renamed over the old one.
+            let fresh = site.dir.path().join("hook.token.new");
+            std::fs::write(&fresh, "tk_second\n").unwrap();
+            std::fs::rename(&fresh, &token_path).unwrap();
+        }
+    }
+    storm.join().unwrap();
+    receiver.wait_for(60);
+    hang_up(&notifier);
+    let reloads = notifier.log().matches(RELOADED).count();
+    notifier.wait_for_log(RELOADED, reloads + 1);
+    log.append(&[change("last.dyn.example.com", 61)]).unwrap();
+    let got = receiver.wait_for(61);
+    assert_eq!(
+        got[60].headers["authorization"], "Bearer tk_second",
+        "the rotated token is taken up"
+    );
+    let mut delivered = receiver.delivered_jobs();
+    delivered.truncate(60);
+    delivered.sort();
+    jobs.sort();
+    assert_eq!(delivered, jobs, "every event once");
+    kill(pid, Signal::SIGTERM).unwrap();
+    assert!(
+        wait_exit(&mut notifier.child).success(),
+        "{}",
+        notifier.log()
+    );
+    assert_eq!(receiver.received().len(), 61, "nothing more");
+    assert!(!notifier.log().contains("tk_"), "{}", notifier.log());
+}
+
+#[test]
+fn a_sighup_while_a_receiver_hangs_waits_for_the_delivery_and_a_sigterm_then_still_saves() {
+    let receiver = Receiver::start();
+    let site = Site::new(&webhook(&receiver.url("/hook"), "0"));
+    let mut notifier = site.start_logged();
+    eventually("the first save", || site.state_file().exists());
+    let mut log = history(&site.state());
+
+    receiver.script(&[Answer::Hold]);
+    log.append(&[change("home.dyn.example.com", 1)]).unwrap();
+    receiver.wait_for(1);
+    hang_up(&notifier);
+    notifier.wait_for_log("SIGHUP: reloading", 1);
+    log.append(&[change("other.dyn.example.com", 2)]).unwrap();
+    assert!(
+        !notifier.log().contains(RELOADED),
+        "no reload during a delivery: {}",
+        notifier.log()
+    );
+    receiver.release();
+    notifier.wait_for_log(RELOADED, 1);
+    receiver.wait_for(2);
+
+    // Held again; a SIGHUP waits for it, and a SIGTERM during that wait stops once it settled.
+    receiver.hold_again();
+    receiver.script(&[Answer::Hold]);
+    log.append(&[change("home.dyn.example.com", 3)]).unwrap();
+    receiver.wait_for(3);
+    hang_up(&notifier);
+    notifier.wait_for_log("SIGHUP: reloading", 2);
+    kill(pid(&notifier.child), Signal::SIGTERM).unwrap();
+    notifier.wait_for_log("stopping once the deliveries under way have settled", 1);
+    assert!(
+        notifier.child.try_wait().unwrap().is_none(),
+        "waits for the delivery"
+    );
+    receiver.release();
+    assert!(
+        wait_exit(&mut notifier.child).success(),
+        "{}",
+        notifier.log()
+    );
+    succeeded(&site.once());
+    assert_eq!(
+        receiver.received().len(),
+        3,
+        "the held delivery was saved as delivered at the stop"
+    );
+}
+
+#[test]
+fn a_token_file_that_is_a_fifo_refuses_the_reload_instead_of_hanging_the_notifier() {
+    let receiver = Receiver::start();
+    let old = webhook(&receiver.url("/old"), "0");
+    let site = Site::new(&old);
+    let mut notifier = site.start_logged();
+    eventually("the first save", || site.state_file().exists());
+    let mut log = history(&site.state());
+
+    let fifo = site.dir.path().join("ntfy.token");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    site.write_config(&format!(
+        "{old}\n[[notify]]\nkind = \"ntfy\"\nurl = \"{}\"\ntoken_file = \"ntfy.token\"\n",
+        receiver.url("/ntfy")
+    ));
+    hang_up(&notifier);
+    let text = notifier.wait_for_log(REFUSED, 1);
+    assert!(
+        text.contains("notify[1].token_file") && text.contains("not a regular file"),
+        "{text}"
+    );
+    log.append(&[change("home.dyn.example.com", 1)]).unwrap();
+    receiver.wait_for(1);
+    assert_eq!(addresses_to(&receiver, "/old"), ["198.51.100.1"]);
+    kill(pid(&notifier.child), Signal::SIGTERM).unwrap();
+    assert!(wait_exit(&mut notifier.child).success());
+
+    let output = site.once();
+    assert!(!output.status.success(), "a start is refused too");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("not a regular file"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

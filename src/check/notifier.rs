@@ -120,6 +120,12 @@ fn check_token_file(
         ));
         return;
     }
+    if metadata.len() == 0 {
+        findings.error(format!(
+            "{key}: {} is empty, so dyndns-notify would not start; put the token on its first line",
+            path.display()
+        ));
+    }
     if let Some(account) = account {
         if let Some(folder) = account.blocked_at(path) {
             findings.error(format!(
@@ -243,6 +249,47 @@ fn check_state_dir(key: &str, dir: &Path, account: &Account, findings: &mut Find
                 |folder| format!("it may not enter {}", folder.display())
             )
         ));
+        return;
+    }
+    check_state_files(key, dir, account, findings);
+}
+
+/// The files the notifier keeps in its folder, as it opens them at start: a `dyndns-notify` run as
+/// root by hand leaves them root's 0600, and the service then cannot start.
+fn check_state_files(key: &str, dir: &Path, account: &Account, findings: &mut Findings) {
+    let files: [(&str, &str, &[Access]); 2] = [
+        ("notify-state.json", "read", &[Access::Read]),
+        (
+            "notify.lock",
+            "read and write",
+            &[Access::Read, Access::Write],
+        ),
+    ];
+    for (name, needs, accesses) in files {
+        let path = dir.join(name);
+        let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !metadata.is_file() {
+            findings.error(format!(
+                "{key}: {}: is not a regular file (a symlink is never followed), so dyndns-notify \
+                 would not start; move it aside",
+                path.display()
+            ));
+        } else if !accesses
+            .iter()
+            .all(|access| account.may(&metadata, *access))
+        {
+            findings.error(format!(
+                "{key}: {}: user {} cannot {needs} it ({}), so dyndns-notify would not start; \
+                 chown {}: {} (was dyndns-notify run as another user?)",
+                path.display(),
+                account.name,
+                describe(&metadata),
+                account.name,
+                path.display()
+            ));
+        }
     }
 }
 

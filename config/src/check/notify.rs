@@ -32,6 +32,27 @@ impl Checker<'_> {
             Some(dir) => self.resolve(dir),
             None => DEFAULT_NOTIFY_STATE_DIR.into(),
         };
+        // The notifier's cursor and outboxes beside the worker's files, or among the spool's,
+        // would be in a folder it may only read (packaged root's 2750): no save ever succeeds,
+        // and each restart starts again from the end of the history.
+        let others = [
+            self.resolve(&raw.worker.state_dir),
+            self.resolve(&raw.spool.dir),
+        ];
+        if others.iter().any(|other| {
+            other
+                .components()
+                .filter(|c| *c != std::path::Component::CurDir)
+                .eq(state_dir
+                    .components()
+                    .filter(|c| *c != std::path::Component::CurDir))
+        }) {
+            return Err(self.error(
+                &key_path(&["notifier", "state_dir"]),
+                "must be the notifier's own folder (packaged /var/lib/dyndns-notify), not \
+                 [worker] state_dir or [spool] dir, which it may only read",
+            ));
+        }
         let mut targets: Vec<NotifyTarget> = Vec::new();
         for (index, entry) in raw.notify.iter().enumerate() {
             let target = self.check_notify_target(index, entry, users)?;

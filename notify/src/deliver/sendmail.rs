@@ -107,9 +107,13 @@ impl Deliver for SendmailTarget {
             });
         }
         if let Some(mut stdin) = child.stdin.take() {
-            // A message is a few KiB, far below a pipe's buffer: this write does not block on a
-            // program that never reads. A program that exits without reading is judged by its status.
-            let _ = stdin.write_all(text.as_bytes());
+            // Written on a thread of its own: a message with long error texts can pass a pipe's
+            // buffer, and a program that never reads would block the write, and this delivery,
+            // past its deadline for good. The kill at the deadline ends the write (EPIPE). A
+            // program that exits without reading is judged by its status.
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(text.as_bytes());
+            });
         }
         let status = loop {
             match child.try_wait() {

@@ -85,6 +85,11 @@ impl Receiver {
         signal.notify_all();
     }
 
+    /// Holds requests answered [`Answer::Hold`] again after a [`Receiver::release`].
+    pub fn hold_again(&self) {
+        self.shared.0.lock().unwrap().released = false;
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.0.lock().unwrap().received.clone()
     }

@@ -22,12 +22,27 @@ use super::{
 pub struct HistoryCursor {
     pub inode: u64,
     pub offset: u64,
+    /// The file's creation time (nanoseconds since the epoch), where the file system keeps one.
+    /// ext4 gives a deleted file's inode to the next new file: once rotation has removed the
+    /// cursor's file, the next `history.jsonl` often has its inode, and resuming there at `offset`
+    /// skipped that many bytes of new events. An inode with another creation time is another file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub born: Option<u64>,
+}
+
+/// When `file` was created, in nanoseconds since the epoch; `None` where the file system does not
+/// say.
+fn born_of(file: &File) -> Option<u64> {
+    let created = file.metadata().ok()?.created().ok()?;
+    let since = created.duration_since(std::time::UNIX_EPOCH).ok()?;
+    u64::try_from(since.as_nanos()).ok()
 }
 
 struct Reading {
     file: File,
     path: PathBuf,
     inode: u64,
+    born: Option<u64>,
     offset: u64,
 }
 
@@ -48,6 +63,8 @@ pub struct HistoryFollower {
     start: Option<Start>,
     reading: Option<Reading>,
     unreadable: usize,
+    /// Files may have been rotated away unread since the last [`HistoryFollower::take_gap`].
+    gap: bool,
 }
 
 impl HistoryFollower {
@@ -74,6 +91,7 @@ impl HistoryFollower {
             start: Some(start),
             reading: None,
             unreadable: 0,
+            gap: false,
         }
     }
 
@@ -82,7 +100,20 @@ impl HistoryFollower {
         self.reading.as_ref().map(|reading| HistoryCursor {
             inode: reading.inode,
             offset: reading.offset,
+            born: reading.born,
         })
+    }
+
+    /// Whether, since the last call, the file the follower stood in was gone when it looked for
+    /// what follows it (rotated away: more rotations than the worker keeps files while the
+    /// follower was not reading), so events in files removed meanwhile may never have been read.
+    pub fn take_gap(&mut self) -> bool {
+        std::mem::take(&mut self.gap)
+    }
+
+    /// The folder it follows the history in.
+    pub fn history_dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Lines skipped so far because they were not events.
@@ -137,6 +168,7 @@ impl HistoryFollower {
                         .map_err(HistoryError::io("inspect", &self.path))?
                         .len();
                     self.reading = Some(Reading {
+                        born: born_of(&file),
                         file,
                         path: self.path.clone(),
                         inode,
@@ -155,24 +187,36 @@ impl HistoryFollower {
                     let Ok(file) = open_for_reading(&path) else {
                         continue;
                     };
-                    if inode_of(&file, &path)? == cursor.inode {
+                    let born = born_of(&file);
+                    let same_birth = match (cursor.born, born) {
+                        (Some(saved), Some(found)) => saved == found,
+                        _ => true,
+                    };
+                    if inode_of(&file, &path)? == cursor.inode && same_birth {
                         self.reading = Some(Reading {
                             file,
                             path,
                             inode: cursor.inode,
+                            born,
                             offset: cursor.offset,
                         });
                         return Ok(true);
                     }
                 }
-                self.open_after(None)
+                // The cursor's file is gone: on with the first file made after it. None yet
+                // (the current file removed by hand, no event since): wait, still at the cursor.
+                if self.open_born_after(cursor.born)? {
+                    self.gap = true;
+                    return Ok(true);
+                }
+                self.start = Some(Start::At(cursor));
+                Ok(false)
             }
         }
     }
 
-    /// Opens the file that follows the one with `inode` (with `None`, or when that one is gone,
-    /// the oldest); false when there is none.
-    fn open_after(&mut self, inode: Option<u64>) -> Result<bool, HistoryError> {
+    /// The history files there are now, oldest first, open, with their inodes.
+    fn chain(&self) -> Result<Vec<(PathBuf, File, u64)>, HistoryError> {
         let mut chain = Vec::new();
         for path in history_files(&self.dir)? {
             match open_for_reading(&path) {
@@ -184,24 +228,56 @@ impl HistoryFollower {
                 Err(err) => return Err(err),
             }
         }
-        let position =
-            inode.and_then(|inode| chain.iter().position(|(_, _, found)| *found == inode));
-        let next = match position {
-            Some(index) => chain.into_iter().nth(index + 1),
-            None => chain.into_iter().next(),
-        };
+        Ok(chain)
+    }
+
+    /// Opens the oldest file made after `born` (any file made later is newer: rotation renames,
+    /// and a name says nothing once a file was removed by hand); with `None`, the oldest file.
+    /// False when there is none.
+    fn open_born_after(&mut self, born: Option<u64>) -> Result<bool, HistoryError> {
+        let next = self.chain()?.into_iter().find(|(_, file, _)| match born {
+            // Creation times tick in clock ticks, not nanoseconds: a file made in the same tick
+            // is taken, as is one whose time is not known; better told twice than never.
+            Some(born) => born_of(file).is_none_or(|found| found >= born),
+            None => true,
+        });
+        Ok(self.start_reading(next))
+    }
+
+    fn start_reading(&mut self, next: Option<(PathBuf, File, u64)>) -> bool {
         match next {
             Some((path, file, inode)) => {
                 self.reading = Some(Reading {
+                    born: born_of(&file),
                     file,
                     path,
                     inode,
                     offset: 0,
                 });
-                Ok(true)
+                true
             }
-            None => Ok(false),
+            None => false,
         }
+    }
+
+    /// Opens the file that follows the one with `inode` (with `None`, the oldest; when that one is
+    /// gone, the oldest made after it); false when there is none.
+    fn open_after(&mut self, inode: Option<u64>) -> Result<bool, HistoryError> {
+        let chain = self.chain()?;
+        let Some(inode) = inode else {
+            return Ok(self.start_reading(chain.into_iter().next()));
+        };
+        if let Some(index) = chain.iter().position(|(_, _, found)| *found == inode) {
+            return Ok(self.start_reading(chain.into_iter().nth(index + 1)));
+        }
+        // Our file is gone (rotated away, or removed by hand): the files before it in the chain
+        // were read already; go on with the first one made after it.
+        let born = self.reading.as_ref().and_then(|reading| reading.born);
+        let moved = self.open_born_after(born)?;
+        if moved {
+            self.gap = true;
+        }
+        Ok(moved)
     }
 
     /// Reads the whole lines after the cursor of the file being read.
