@@ -96,12 +96,27 @@ fn resolve_path_with(option: Option<&Path>, env: Option<std::ffi::OsString>) -> 
 impl Config {
     /// Reads and checks the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let source = std::fs::read_to_string(path).map_err(|err| ConfigError {
+        let unreadable = |message: String| ConfigError {
             path: path.to_path_buf(),
             line: 0,
             column: 0,
             key: String::new(),
-            message: format!("cannot read the config file: {err}{}", unreadable_fix(&err)),
+            message,
+        };
+        // A FIFO (or a device) at the config's path would block the read for good: at a SIGHUP
+        // that is a frontend, worker or notifier that no longer serves, applies or stops.
+        if let Ok(metadata) = std::fs::metadata(path) {
+            if !metadata.is_file() {
+                return Err(unreadable(
+                    "cannot read the config file: not a regular file".to_owned(),
+                ));
+            }
+        }
+        let source = std::fs::read_to_string(path).map_err(|err| {
+            unreadable(format!(
+                "cannot read the config file: {err}{}",
+                unreadable_fix(&err)
+            ))
         })?;
         Config::parse(&source, path)
     }

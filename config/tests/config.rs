@@ -562,3 +562,25 @@ fn example_powerdns_table_parses_when_uncommented() {
         SecretSource::File("/etc/dyndns/powerdns-api-key".into())
     );
 }
+
+#[test]
+fn a_fifo_at_the_config_path_is_refused_at_once_instead_of_blocking_the_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("dyndns.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // On a thread, so the test fails instead of hanging if the load blocks on the FIFO.
+    let (sent, got) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || sent.send(Config::load(&path).map(|_| ())));
+    let err = got
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the load blocked on a FIFO (a SIGHUP would hang the process)")
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains(fifo.to_str().unwrap()), "{text}");
+    assert!(text.contains("not a regular file"), "{text}");
+}

@@ -104,7 +104,8 @@ impl Notifier {
 
     /// Takes up the targets of a reloaded config; only while no delivery is under way (`false`,
     /// and nothing changed, otherwise), so no answer comes back for a target that moved. A target
-    /// whose id is unchanged keeps its outbox, rate limit and backoff; a removed one's outbox is
+    /// whose id is unchanged keeps its outbox, rate limit and failure count (tried again at once:
+    /// a reload is the operator's fix); a removed one's outbox is
     /// dropped; a new one hears of the events read from now on. The cursor stays.
     pub fn replace_targets(&mut self, targets: Vec<Configured>) -> bool {
         if self.busy() {
@@ -119,11 +120,14 @@ impl Notifier {
                     .iter()
                     .position(|target| target.config.id == config.id)
                     .map(|at| old.swap_remove(at));
+                // A reload is the operator's word that something was fixed (a token, a URL): a
+                // failing target is tried at once, not after up to ten minutes of backoff; its
+                // failure count, and so the wait after another failure, is kept.
                 Target {
                     config,
                     deliver,
                     failures: kept.as_ref().map_or(0, |target| target.failures),
-                    retry_at: kept.and_then(|target| target.retry_at),
+                    retry_at: None,
                     busy: false,
                 }
             })

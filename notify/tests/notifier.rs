@@ -540,3 +540,24 @@ fn history_jsonl_removed_by_hand_does_not_resend_the_rotated_files_before_it() {
         .collect();
     assert_eq!(hosts, ["newer.dyn.example.com"]);
 }
+
+#[test]
+fn a_reload_tries_a_failing_target_at_once_instead_of_after_its_backoff() {
+    let site = Site::new();
+    let receiver = Receiver::start();
+    let target = http_target(NotifyKind::Webhook, &receiver.url("/hook"), None);
+    let mut notifier = started(&site, std::slice::from_ref(&target));
+    receiver.script(&[Answer::Status(401); 3]);
+    history(&site.state())
+        .append(&[change("home.dyn.example.com", 1)])
+        .unwrap();
+    // Fails at 10 s, then 15 s, then 25 s: the next try would be 20 s later.
+    for second in [10, 15, 25] {
+        assert_eq!(once(&mut notifier, time(second)).failed, 1, "at {second} s");
+    }
+    assert_eq!(once(&mut notifier, time(26)).delivered, 0, "backing off");
+    // The operator fixed the token and reloaded.
+    assert!(notifier.replace_targets(with_delivery(vec![target])));
+    let report = once(&mut notifier, time(26));
+    assert_eq!((report.delivered, report.owed), (1, 0));
+}
