@@ -14,18 +14,8 @@ use std::time::Duration;
 use util::small_disk::SmallDisk;
 use util::{eventually, frontend_binary, Site, HOST};
 
-/// These tests chown and switch users, which takes root. CI runs as root; elsewhere they are skipped
-/// loudly, and with `CI=true` a missing root is a failure.
 fn running_as_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the privilege tests need root (CI=true)"
-    );
-    eprintln!("WARNING: not root, privilege test SKIPPED");
-    false
+    util::running_as_root("the privilege test")
 }
 
 /// A site with the packaged owners and modes, or `None` when not root (see [`running_as_root`]).
@@ -136,7 +126,7 @@ fn a_full_spool_is_unhealthy_and_refuses_the_start_saying_to_free_space() {
         return;
     }
     let site = Site::new();
-    let Some(spool) = SmallDisk::over_spool(&site) else {
+    let Some(spool) = SmallDisk::over_spool(site.spool("")) else {
         return;
     };
     let frontend = site.start_frontend();

@@ -4,51 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// The root package's small tmpfs, shared by path.
+#[path = "../../tests/util/small_disk.rs"]
+mod small_disk;
 mod util;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use nix::sys::signal::{kill, Signal};
+use small_disk::SmallDisk;
 use util::binary_site::*;
 // The real binary's site, not the library's (`util::Site`).
 use util::binary_site::Site;
 use util::*;
-
-/// A 64 KiB tmpfs over a folder, unmounted on drop.
-struct SmallDisk(PathBuf);
-
-impl SmallDisk {
-    fn over(folder: PathBuf) -> Option<SmallDisk> {
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
-            .arg(&folder)
-            .status()
-            .is_ok_and(|status| status.success());
-        if !mounted {
-            let why = "cannot mount a tmpfs here (needs root, CAP_SYS_ADMIN)";
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-            eprintln!("\n!!!!!!!! WARNING: {why}: this test did NOT run !!!!!!!!\n");
-            return None;
-        }
-        Some(SmallDisk(folder))
-    }
-
-    fn fill(&self) {
-        let mut filler = std::fs::File::create(self.0.join("filler")).unwrap();
-        while std::io::Write::write_all(&mut filler, &[0u8; 4096]).is_ok() {}
-    }
-
-    fn empty(&self) {
-        std::fs::remove_file(self.0.join("filler")).unwrap();
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 #[test]
 fn a_full_state_folder_logs_its_failed_save_once_not_at_every_delivery_and_saves_once_there_is_room(

@@ -12,7 +12,7 @@ use crate::util::{eventually, http_post, Frontend, Site, HOST, PASSWORD, USER};
 /// A day on a spool filled by `fill` after a first update landed.
 fn spool_full_day(fill: impl Fn(&SmallDisk)) {
     let site = zone_file_site("");
-    let Some(spool) = SmallDisk::over_spool(&site) else {
+    let Some(spool) = SmallDisk::over_spool(site.spool("")) else {
         return;
     };
     let (_worker, frontend) = start_both(&site);

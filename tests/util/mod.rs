@@ -568,6 +568,21 @@ pub fn terminate(child: &Child) {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal the child");
 }
 
+/// True when the tests run as root, which chowning and switching users take. CI runs as root;
+/// elsewhere a test that needs it is skipped loudly (it names `what`), and with `CI=true` a missing
+/// root is a failure.
+pub fn running_as_root(what: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{what} needs root (CI=true)"
+    );
+    eprintln!("\n!!!!!!!! WARNING: not root: {what} did NOT run !!!!!!!!\n");
+    false
+}
+
 /// Polls `condition` every 20 ms for at most `limit`.
 pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

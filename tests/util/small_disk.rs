@@ -1,6 +1,9 @@
 //! A small tmpfs mounted over a site's folder (its spool, its state), so a test can fill that disk
 //! (blocks or inodes) or make it read-only the way a real file system goes, as root and without
-//! touching the machine's disks.
+//! touching the machine's disks. Shared by path with the notifier's tests.
+
+// Each test binary uses some of it.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,10 +17,10 @@ pub struct SmallDisk {
 }
 
 impl SmallDisk {
-    /// Mounts it over `<site>/spool` with the spool's four folders made again inside, or `None`
+    /// Mounts it over the spool folder `spool` with its four folders made again inside, or `None`
     /// where mounting is not allowed (see [`SmallDisk::over`]).
-    pub fn over_spool(site: &super::Site) -> Option<SmallDisk> {
-        let disk = SmallDisk::over(site.spool(""))?;
+    pub fn over_spool(spool: PathBuf) -> Option<SmallDisk> {
+        let disk = SmallDisk::over(spool)?;
         dyndns_queue::SpoolDirs::at(&disk.mount_point)
             .create_all()
             .expect("make the spool folders on the tmpfs");
@@ -97,9 +100,11 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        // The read-only bind of a failed test may still lie over the tmpfs: unmount both, at most.
+        // The read-only bind of a failed test may still lie over the tmpfs: unmount both, at most;
+        // lazily, so a process of a failed test still holding a file there cannot keep it mounted.
         for _ in 0..2 {
             let _ = Command::new("umount")
+                .arg("-l")
                 .arg(&self.mount_point)
                 .stderr(std::process::Stdio::null())
                 .status();
