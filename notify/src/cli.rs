@@ -88,7 +88,9 @@ fn refuse_root_in_anothers_folder(state_dir: &std::path::Path) -> anyhow::Result
             .flatten()
             .map_or_else(|| owner.to_string(), |user| user.name);
         anyhow::bail!(
-            "refusing to run as root in {}, which user {name} owns: root's files there would stop              the notifier's service from starting; run it as that user              (`sudo -u {name} dyndns-notify --once`)",
+            "refusing to run as root in {}, which user {name} owns: root's files there would stop \
+             the notifier's service from starting; run it as that user \
+             (`sudo -u {name} dyndns-notify --once`)",
             state_dir.display()
         );
     }

@@ -380,7 +380,11 @@ fn a_root_run_on_a_state_folder_owned_by_the_notifier_user_is_refused_so_the_ser
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&folder.display().to_string()) && stderr.contains("sudo -u"),
+        stderr.contains(&folder.display().to_string())
+            && stderr.contains(
+                "root's files there would stop the notifier's service from starting; run it as \
+                 that user (`sudo -u nobody dyndns-notify --once`)"
+            ),
         "{stderr}"
     );
     assert_eq!(
