@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use dyndns_config::Config;
+use dyndns_config::{stdout, Config};
 
 use crate::check::Severity;
 
@@ -149,10 +149,10 @@ fn check_config(
     strict: bool,
 ) -> anyhow::Result<()> {
     let config = config.load()?;
-    print!("{}", dyndns_config::summary(&config));
+    stdout::print(&dyndns_config::summary(&config))?;
     let findings = crate::check::check_installation(&config, frontend_user, notifier_user);
     for finding in findings.iter() {
-        println!("{finding}");
+        stdout::println(&finding.to_string())?;
     }
     let errors = findings.count(Severity::Error);
     let warnings = findings.count(Severity::Warning);
@@ -167,9 +167,9 @@ fn check_config(
         );
     }
     if warnings > 0 {
-        println!("config OK, with {warnings} warning(s)");
+        stdout::println(&format!("config OK, with {warnings} warning(s)"))?;
     } else {
-        println!("config OK");
+        stdout::println("config OK")?;
     }
     Ok(())
 }
@@ -178,8 +178,7 @@ fn check_config(
 /// `token_hashes` entry on the second (the config keeps only that).
 fn new_token() -> anyhow::Result<()> {
     let token = crate::token::new_token();
-    println!("{token}");
-    println!("{}", crate::token::hash_line(&token));
+    stdout::println(&format!("{token}\n{}", crate::token::hash_line(&token)))?;
     Ok(())
 }
 
@@ -198,10 +197,9 @@ fn hash_password() -> anyhow::Result<()> {
         line.trim_end_matches(['\n', '\r']).to_string()
     };
     anyhow::ensure!(!password.is_empty(), "the password is empty");
-    println!(
-        "{}",
-        crate::auth::hash_password(&password)
-            .map_err(|err| anyhow::anyhow!("cannot hash: {err}"))?
-    );
+    stdout::println(
+        &crate::auth::hash_password(&password)
+            .map_err(|err| anyhow::anyhow!("cannot hash: {err}"))?,
+    )?;
     Ok(())
 }

@@ -452,3 +452,37 @@ fn empty_dyndns_config_means_the_default_path() {
         "an empty variable is unset, not a usage error: {text}"
     );
 }
+
+/// `dyndns check-config | head -1`: the reader is gone before the output ends.
+fn into_a_closed_pipe(mut command: Command) -> std::process::Output {
+    let (reader, writer) = nix::unistd::pipe().expect("pipe");
+    drop(reader);
+    command.stdout(writer).stderr(Stdio::piped());
+    let child = command.spawn().expect("run dyndns");
+    drop(command);
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn check_config_and_hash_password_into_a_closed_pipe_end_quietly_without_a_panic() {
+    let site = Site::new();
+    let mut check = Command::new(frontend_binary());
+    check
+        .arg("check-config")
+        .arg("--config")
+        .arg(site.config_path());
+    let mut token = Command::new(frontend_binary());
+    token.args(["hash-password", "--token"]);
+    for (what, command, status) in [
+        ("check-config", check, None),
+        ("hash-password", token, Some(0)),
+    ] {
+        let output = into_a_closed_pipe(command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert_ne!(output.status.code(), Some(101), "{what}: {stderr}");
+        if let Some(status) = status {
+            assert_eq!(output.status.code(), Some(status), "{what}: {stderr}");
+        }
+    }
+}

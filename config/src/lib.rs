@@ -12,6 +12,7 @@ pub mod password_hash;
 mod program;
 mod raw;
 mod rejection;
+pub mod stdout;
 mod summary;
 
 // Host names, user names and publishable addresses are defined once, in `dyndns-names`; these paths stay for callers.

@@ -127,9 +127,9 @@ pub fn list(config: &Config, json: bool) -> anyhow::Result<Outcome> {
         .collect();
     if json {
         let text = serde_json::to_string_pretty(&letters).context("cannot encode the list")?;
-        crate::stdout::println(&text)?;
+        dyndns_config::stdout::println(&text)?;
     } else {
-        crate::stdout::print(&render_list(&letters))?;
+        dyndns_config::stdout::print(&render_list(&letters))?;
     }
     Ok(Outcome::default())
 }
@@ -171,7 +171,7 @@ pub fn show(config: &Config, id: &str) -> anyhow::Result<Outcome> {
             readable(&error.to_string())
         )),
     }
-    crate::stdout::print(&out)?;
+    dyndns_config::stdout::print(&out)?;
     Ok(Outcome::default())
 }
 
@@ -222,7 +222,7 @@ pub fn retry(config: &Config, id: Option<&str>) -> anyhow::Result<Outcome> {
         None => dirs.dead_letters()?,
     };
     if letters.is_empty() {
-        crate::stdout::println("no dead letters")?;
+        dyndns_config::stdout::println("no dead letters")?;
         return Ok(Outcome::default());
     }
     let state_path = AppliedState::path_in(&config.worker.state_dir);
@@ -249,7 +249,7 @@ pub fn retry(config: &Config, id: Option<&str>) -> anyhow::Result<Outcome> {
             continue;
         }
         match dirs.requeue_dead_letter(&letter, &job) {
-            Ok(to) => crate::stdout::println(&format!(
+            Ok(to) => dyndns_config::stdout::println(&format!(
                 "retried {shown}: {} {} is back in the queue as {}",
                 readable(&job.host),
                 families(&job).join(","),
@@ -270,9 +270,9 @@ pub fn purge(config: &Config, days: u64) -> anyhow::Result<Outcome> {
     let older_than = Duration::from_secs(days.saturating_mul(86_400));
     let purge = dirs.purge_dead_letters(older_than, SystemTime::now())?;
     for name in &purge.removed {
-        crate::stdout::println(&format!("removed {}", readable(&name.to_string_lossy())))?;
+        dyndns_config::stdout::println(&format!("removed {}", readable(&name.to_string_lossy())))?;
     }
-    crate::stdout::println(&format!(
+    dyndns_config::stdout::println(&format!(
         "{} dead letter(s) older than {days} day(s) removed{}",
         purge.removed.len(),
         if purge.orphan_reasons > 0 {

@@ -24,7 +24,6 @@ pub mod show_history;
 mod shown;
 mod startup;
 pub mod status;
-mod stdout;
 mod watch;
 mod worker;
 

@@ -104,7 +104,7 @@ pub fn print_history(
     let path = dyndns_config::resolve_path(config.as_deref());
     let config = Config::load(&path)?;
     let now = SystemTime::now();
-    let mut out = crate::stdout::Lines::new();
+    let mut out = dyndns_config::stdout::Lines::new();
     let mut unreadable = 0usize;
     let mut failed = None;
     each_history_line(&config.worker.state_dir, |line| match line {
@@ -114,7 +114,7 @@ pub fn print_history(
             } else {
                 Ok(human_line(&event))
             };
-            if let Err(err) = line.and_then(|line| out.line(&line)) {
+            if let Err(err) = line.and_then(|line| Ok(out.line(&line)?)) {
                 failed = Some(err);
             }
         }

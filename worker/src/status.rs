@@ -275,9 +275,9 @@ pub fn print_status(config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let status = gather(&config, now);
     if json {
         let text = serde_json::to_string_pretty(&status).context("cannot encode the status")?;
-        crate::stdout::println(&text)?;
+        dyndns_config::stdout::println(&text)?;
     } else {
-        crate::stdout::print(&render(&status, now))?;
+        dyndns_config::stdout::print(&render(&status, now))?;
     }
     Ok(())
 }
