@@ -10,7 +10,7 @@ use std::path::Path;
 use dyndns_config::{
     AuthMode, BackendKind, Config, HeartbeatCheck, JobRejection, Listen, SecretSource,
 };
-use util::{error, parse, MINIMAL};
+use util::{error, example_uncommented, parse, MINIMAL};
 
 #[test]
 fn shipped_example_parses() {
@@ -541,18 +541,8 @@ fn powerdns_bad_values_point_at_their_key() {
 
 #[test]
 fn example_powerdns_table_parses_when_uncommented() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dyndns.example.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    // Key lines of the commented-out table start with `#` and no space; doc lines with `# `.
-    let text: String = text
-        .lines()
-        .map(|line| match line.strip_prefix('#') {
-            Some(rest) if !rest.starts_with([' ', '#']) && !rest.is_empty() => rest,
-            _ => line,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace("backend = \"plesk\"", "backend = \"powerdns\"");
+    let (path, text) = example_uncommented();
+    let text = text.replace("backend = \"plesk\"", "backend = \"powerdns\"");
     let config = Config::parse(&text, &path).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(config.worker.backend, BackendKind::PowerDns);
     let powerdns = config.backends.powerdns.unwrap();

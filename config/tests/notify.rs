@@ -5,12 +5,12 @@
 
 mod util;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use dyndns_config::notify::{NotifyKind, SendTo};
 use dyndns_config::Config;
-use util::{parse, MINIMAL};
+use util::{example_uncommented, parse, MINIMAL};
 
 fn with(tables: &str) -> String {
     format!("{MINIMAL}\n{tables}\n")
@@ -34,16 +34,7 @@ fn without_notify_tables_there_are_no_targets_and_the_state_dir_has_its_default(
 
 #[test]
 fn example_notify_tables_parse_when_uncommented() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dyndns.example.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text: String = text
-        .lines()
-        .map(|line| match line.strip_prefix('#') {
-            Some(rest) if !rest.starts_with([' ', '#']) && !rest.is_empty() => rest,
-            _ => line,
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let (path, text) = example_uncommented();
     let config = Config::parse(&text, &path).unwrap_or_else(|err| panic!("{err}"));
     let kinds: Vec<NotifyKind> = config.notify.targets.iter().map(|t| t.kind).collect();
     assert_eq!(

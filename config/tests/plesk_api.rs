@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dyndns_config::{BackendKind, Config, SecretSource};
-use util::{parse, site_config};
+use util::{example_uncommented, parse, site_config};
 
 const PLESK_API: &str = site_config!(
     "plesk-api",
@@ -119,18 +119,8 @@ fn plesk_api_mistakes_point_at_their_key() {
 
 #[test]
 fn example_plesk_api_table_parses_when_uncommented() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dyndns.example.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    // Key lines of the commented-out tables start with `#` and no space; doc lines with `# `.
-    let text: String = text
-        .lines()
-        .map(|line| match line.strip_prefix('#') {
-            Some(rest) if !rest.starts_with([' ', '#']) && !rest.is_empty() => rest,
-            _ => line,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace("backend = \"plesk\"", "backend = \"plesk-api\"");
+    let (path, text) = example_uncommented();
+    let text = text.replace("backend = \"plesk\"", "backend = \"plesk-api\"");
     let config = Config::parse(&text, &path).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(config.worker.backend, BackendKind::PleskApi);
     let plesk_api = config.backends.plesk_api.unwrap();

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dyndns_config::{Config, ConfigError};
 
@@ -44,4 +44,20 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
 
 pub fn error(text: &str) -> ConfigError {
     parse(text).expect_err("the config is refused")
+}
+
+/// `dyndns.example.toml` with its commented-out tables switched on: key lines there start with `#`
+/// and no space, doc lines with `# `. Its path, to parse it as that file.
+pub fn example_uncommented() -> (PathBuf, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dyndns.example.toml");
+    let text = std::fs::read_to_string(&path).expect("read the example config");
+    let text = text
+        .lines()
+        .map(|line| match line.strip_prefix('#') {
+            Some(rest) if !rest.starts_with([' ', '#']) && !rest.is_empty() => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (path, text)
 }
