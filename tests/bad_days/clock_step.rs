@@ -79,6 +79,16 @@ fn a_clock_stepped_back_an_hour_and_forward_again_loses_delays_and_rolls_back_no
             "Applied 203.0.113.4"
         ]
     );
+    // The step really reached the worker (libfaketime took): its events of the hour are dated
+    // before the first one, and the last, after the correction, after it again.
+    let hour_back = |later: &dyndns_queue::HistoryEvent| {
+        events[0]
+            .time
+            .duration_since(later.time)
+            .is_ok_and(|back| back > std::time::Duration::from_secs(50 * 60))
+    };
+    assert!(hour_back(&events[1]) && hour_back(&events[2]), "{events:?}");
+    assert!(events[3].time > events[0].time, "{events:?}");
     for pair in events.windows(2) {
         assert!(
             pair[0].received_at < pair[1].received_at,
